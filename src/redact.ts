@@ -1,0 +1,39 @@
+/**
+ * The one redaction function. Every URL, error message and log line that leaves stagedb (terminal,
+ * JSON, audit rows, log files) passes through `redact`. It masks:
+ *  - the password part of any `scheme://user:password@host` URL,
+ *  - `password=` / `sslpassword=` key-value pairs (libpq keyword form and URL query strings),
+ *  - Accelerate `api_key=` query values (they are credentials too),
+ *  - every secret registered with `registerSecret` wherever it appears verbatim (a driver error may
+ *    echo a password in a form none of the patterns above recognise).
+ */
+const MASK = '****';
+const secrets = new Set<string>();
+
+/** Remember a secret so that `redact` masks it wherever it shows up later. Short values are ignored:
+ * masking "a" everywhere would destroy messages and protect nothing. */
+export function registerSecret(value: string | undefined | null): void {
+  if (!value || value.length < 4) return;
+  secrets.add(value);
+  try {
+    const decoded = decodeURIComponent(value);
+    if (decoded !== value && decoded.length >= 4) secrets.add(decoded);
+  } catch {
+    /* not URI-encoded: nothing more to register */
+  }
+  const encoded = encodeURIComponent(value);
+  if (encoded !== value) secrets.add(encoded);
+}
+
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*):([^\s@'"]*)@/gi;
+const KEY_VALUE = /\b(password|sslpassword|api_key|apikey)=([^\s&'"]+)/gi;
+
+export function redact(text: string): string {
+  let out = text.replace(URL_USERINFO, (_m, head: string) => `${head}:${MASK}@`);
+  out = out.replace(KEY_VALUE, (_m, key: string) => `${key}=${MASK}`);
+  // Longest first, so a secret that contains another is masked whole.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (out.includes(s)) out = out.split(s).join(MASK);
+  }
+  return out;
+}
