@@ -1,0 +1,203 @@
+import { isAbsolute, join, relative } from 'node:path';
+import { configError } from '../errors.js';
+import { redact } from '../redact.js';
+import type { ConfigValue, Protection, SslMode } from './define.js';
+import { readEnvFile } from './env-files.js';
+import type { ResolvedConfig } from './load.js';
+import { parseDatabaseUrl, type ParsedUrl } from './url.js';
+
+export const ALIASES: Record<string, string> = { dev: 'development', prod: 'production', stage: 'staging' };
+
+const DEFAULT_PROTECTION: Record<string, Protection> = { development: 'none', test: 'none', staging: 'guarded', production: 'production' };
+
+/**
+ * Which environments a command runs on: `--env <name>` > `STAGEDB_ENV` > `development`.
+ * `all` means every defined environment, in config order. Aliases dev/prod/stage are accepted.
+ */
+export function selectEnvironments(config: ResolvedConfig, flag: string | undefined, processEnv: NodeJS.ProcessEnv): string[] {
+  const requested = flag ?? (processEnv.STAGEDB_ENV || undefined) ?? 'development';
+  const defined = Object.keys(config.environments);
+  if (requested === 'all') return defined;
+  const names = requested.split(',').map((n) => n.trim()).filter(Boolean);
+  return names.map((n) => {
+    const name = ALIASES[n] ?? n;
+    if (!config.environments[name]) {
+      const source = flag !== undefined ? `--env ${n}` : processEnv.STAGEDB_ENV ? `STAGEDB_ENV=${n}` : 'the default environment';
+      throw configError('E_ENV_UNKNOWN', `unknown environment "${n}" (from ${source}); defined: ${defined.join(', ')}`, {
+        fix: config.configFile
+          ? `use --env ${defined[0]} (or add "${name}" under environments in ${relative(process.cwd(), config.configFile) || config.configFile})`
+          : `use --env ${defined[0]}, or run \`stagedb init\` to define environments`,
+      });
+    }
+    return name;
+  });
+}
+
+/** One environment with every value resolved: the thing commands connect with. */
+export interface ResolvedEnvironment {
+  name: string;
+  protection: Protection;
+  /** The application's URL, when one is configured. */
+  url?: string;
+  urlInfo?: ParsedUrl;
+  /** The direct URL used for DDL, status, backups and locks. */
+  directUrl: string;
+  directInfo: ParsedUrl;
+  /** Where directUrl came from, for `status` and `doctor` (e.g. "directUrl (env DIRECT_URL)"). */
+  directSource: string;
+  ssl: SslMode | undefined;
+  shadowDatabaseUrl?: string;
+  /** Env files that were read, in load order. */
+  envFiles: string[];
+  warnings: string[];
+}
+
+const SSL_RANK: Record<string, number> = { disable: 0, allow: 1, prefer: 1, require: 2, 'verify-ca': 3, 'verify-full': 4 };
+
+/**
+ * Resolves one environment. Precedence for every `env('NAME')` value: the shell's environment >
+ * the environment's env file(s) (default `.env.<name>`) > `.env`. For the connection used by DDL:
+ * `--url` flag > `directUrl` > `url` when it is a direct PostgreSQL URL > the direct URL inside a
+ * local `prisma dev` api_key. Anything else is refused with an explanation of `directUrl`.
+ */
+export function resolveEnvironment(
+  config: ResolvedConfig,
+  name: string,
+  options: { processEnv: NodeJS.ProcessEnv; urlOverride?: string },
+): ResolvedEnvironment {
+  const def = config.environments[name];
+  if (!def) throw configError('E_ENV_UNKNOWN', `unknown environment "${name}"`);
+  const warnings: string[] = [];
+  const where = (key: string) => `environments.${name}.${key}`;
+
+  const explicitFiles = def.envFile === undefined ? undefined : Array.isArray(def.envFile) ? def.envFile : [def.envFile];
+  const fileNames = ['.env', ...(explicitFiles ?? [`.env.${name}`])];
+  const vars: Record<string, string> = {};
+  const envFiles: string[] = [];
+  const origin: Record<string, string> = {};
+  for (const f of fileNames) {
+    const p = isAbsolute(f) ? f : join(config.root, f);
+    const parsed = readEnvFile(p);
+    if (!parsed) {
+      if (explicitFiles?.includes(f)) {
+        throw configError('E_ENV_FILE_MISSING', `${where('envFile')}: ${f} does not exist`, {
+          fix: `create ${f} (e.g. DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DB") or remove envFile from the config`,
+        });
+      }
+      continue;
+    }
+    envFiles.push(p);
+    for (const [k, v] of Object.entries(parsed)) {
+      vars[k] = v;
+      origin[k] = f;
+    }
+  }
+  const fileVars = { ...vars };
+  for (const [k, v] of Object.entries(options.processEnv)) {
+    if (v === undefined) continue;
+    if (fileVars[k] !== undefined && fileVars[k] !== v && origin[k] !== '.env' && isUrlVar(k)) {
+      warnings.push(`${k} is set in the shell and differs from ${origin[k]}; the shell's value wins (unset it to use the file)`);
+    }
+    vars[k] = v;
+  }
+  const lookedIn = ['the shell', ...fileNames].join(', ');
+
+  const read = (key: string, value: ConfigValue | undefined, required: boolean): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value === 'string') return value;
+    const v = vars[value.$env];
+    if (v !== undefined && v !== '') return v;
+    if (value.default !== undefined) return value.default;
+    if (!required) return undefined;
+    const target = explicitFiles?.[0] ?? `.env.${name}`;
+    throw configError('E_ENV_VAR_MISSING', `${where(key)}: environment variable ${value.$env} is not set (looked in ${lookedIn})`, {
+      fix: `add ${value.$env}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`,
+    });
+  };
+
+  const rawUrl = read('url', def.url, def.directUrl === undefined);
+  let rawDirect = read('directUrl', def.directUrl, false);
+  let directKey = 'directUrl';
+  if (rawDirect === undefined && def.directUrlCandidates) {
+    for (const candidate of def.directUrlCandidates) {
+      const v = vars[candidate];
+      if (v) {
+        rawDirect = v;
+        directKey = `directUrl (env ${candidate})`;
+        break;
+      }
+    }
+  }
+  if (rawDirect !== undefined && typeof def.directUrl === 'object') directKey = `directUrl (env ${def.directUrl.$env})`;
+
+  const urlInfo = rawUrl !== undefined ? parseDatabaseUrl(rawUrl, where('url')) : undefined;
+  let directUrl: string;
+  let directInfo: ParsedUrl;
+  let directSource: string;
+  if (options.urlOverride) {
+    directUrl = options.urlOverride;
+    directInfo = parseDatabaseUrl(directUrl, '--url');
+    directSource = '--url flag';
+  } else if (rawDirect !== undefined) {
+    directUrl = rawDirect;
+    directInfo = parseDatabaseUrl(rawDirect, where('directUrl'));
+    directSource = directKey;
+  } else if (urlInfo && urlInfo.kind === 'direct') {
+    directUrl = rawUrl!;
+    directInfo = urlInfo;
+    directSource = typeof def.url === 'object' ? `url (env ${def.url.$env})` : 'url';
+  } else if (urlInfo?.embeddedDirectUrl) {
+    directUrl = urlInfo.embeddedDirectUrl;
+    directInfo = parseDatabaseUrl(directUrl, `${where('url')} (api_key)`);
+    directSource = 'url (the direct URL inside the local prisma dev api_key)';
+  } else {
+    const kind = urlInfo?.kind === 'accelerate' ? 'a Prisma Accelerate URL' : 'a connection-pooler URL';
+    throw configError(
+      'E_DIRECT_URL_REQUIRED',
+      `${where('url')} is ${kind} (${urlInfo?.reason}); migrations, status and backups need a direct connection to PostgreSQL`,
+      {
+        fix: `set ${where('directUrl')}: env('DIRECT_URL') in the config and DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DB" in ${explicitFiles?.[0] ?? `.env.${name}`}`,
+      },
+    );
+  }
+  if (directInfo.kind !== 'direct') {
+    throw configError('E_DIRECT_URL_REQUIRED', `${directSource} of environment ${name} is not a direct PostgreSQL URL (${directInfo.reason})`, {
+      fix: `point ${where('directUrl')} at the database server itself (postgresql://USER:PASSWORD@HOST:5432/DB), not at a pooler or Accelerate`,
+    });
+  }
+
+  const protection = def.protection ?? DEFAULT_PROTECTION[name] ?? 'guarded';
+  const ssl = def.ssl ?? (protection === 'production' ? 'require' : undefined);
+  if (ssl) {
+    const have = directInfo.sslmode ?? 'prefer';
+    if ((SSL_RANK[have] ?? 0) < (SSL_RANK[ssl] ?? 0)) {
+      throw configError(
+        'E_SSL_REQUIRED',
+        `environment ${name} requires sslmode=${ssl} or stronger, but its ${directSource} has sslmode=${have}: traffic to a ${protection}-level database must be encrypted`,
+        { fix: `add ?sslmode=${ssl} to the URL (RDS: also sslrootcert=<path to the RDS CA bundle> with verify-full), or set ${where('ssl')} to "${have}" if this database is only reachable on a private network` },
+      );
+    }
+  }
+  return {
+    name,
+    protection,
+    url: rawUrl,
+    urlInfo,
+    directUrl,
+    directInfo,
+    directSource,
+    ssl,
+    shadowDatabaseUrl: read('shadowDatabaseUrl', def.shadowDatabaseUrl, false),
+    envFiles,
+    warnings,
+  };
+}
+
+function isUrlVar(k: string): boolean {
+  return /URL$/.test(k);
+}
+
+/** A URL safe to show: passwords and api keys masked. */
+export function displayUrl(url: string): string {
+  return redact(url);
+}
