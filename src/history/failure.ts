@@ -1,0 +1,62 @@
+import { redact } from '../redact.js';
+import { lineColumn, type SqlStatement } from './split.js';
+
+/** What PostgreSQL said about a failed statement, located in the migration file. */
+export interface StatementFailure {
+  message: string;
+  code?: string;
+  detail?: string;
+  hint?: string;
+  where?: string;
+  line?: number;
+  column?: number;
+  /** The failing statement's text, when it could be located. */
+  statement?: string;
+}
+
+interface PgError {
+  message?: string;
+  code?: string;
+  detail?: string;
+  hint?: string;
+  position?: string;
+  where?: string;
+}
+
+/**
+ * Locates a driver error in the file. `offset` is where the query that failed starts in the file
+ * (0 when the whole file was sent). PostgreSQL's `position` is 1-based, in characters of that query.
+ */
+export function describeFailure(e: unknown, script: string, statements: SqlStatement[], offset: number): StatementFailure {
+  const err = (e ?? {}) as PgError;
+  const out: StatementFailure = {
+    message: redact(err.message ?? String(e)),
+    code: err.code,
+    detail: err.detail ? redact(err.detail) : undefined,
+    hint: err.hint,
+    where: err.where,
+  };
+  let at: number | undefined;
+  if (err.position) at = offset + Number(err.position) - 1;
+  else if (offset > 0) at = offset;
+  if (at !== undefined && Number.isFinite(at)) {
+    const lc = lineColumn(script, at);
+    out.line = lc.line;
+    out.column = lc.column;
+    const stmt = [...statements].reverse().find((s) => s.start <= at!);
+    if (stmt) out.statement = redact(stmt.text.length > 500 ? `${stmt.text.slice(0, 500)}…` : stmt.text);
+  }
+  return out;
+}
+
+/** The text stored in `_prisma_migrations.logs`, in the spirit of Prisma's own (code, then message). */
+export function failureLogs(f: StatementFailure): string {
+  const lines = [];
+  if (f.code) lines.push(`Database error code: ${f.code}`, '');
+  lines.push('Database error:', `ERROR: ${f.message}`);
+  if (f.detail) lines.push(`DETAIL: ${f.detail}`);
+  if (f.hint) lines.push(`HINT: ${f.hint}`);
+  if (f.line !== undefined) lines.push('', `Position: line ${f.line}, column ${f.column}`);
+  if (f.statement) lines.push(`Statement: ${f.statement}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,56 @@
+import type { ResolvedEnvironment } from '../config/environments.js';
+import { StagedbError } from '../errors.js';
+import { connect } from '../pg/connect.js';
+import { redact } from '../redact.js';
+import type { LocalHistory } from './local.js';
+import { compareHistory, type HistoryState } from './state.js';
+import { listRows, probe } from './table.js';
+
+export type EnvState = 'up-to-date' | 'pending' | 'blocked' | 'error';
+
+export interface EnvStatus {
+  env: string;
+  protection: string;
+  /** Host, port and database: never the password. */
+  target: string;
+  directSource: string;
+  serverVersion?: string;
+  state: EnvState;
+  history?: HistoryState;
+  /** The history table does not exist yet (nothing deployed). */
+  uninitialized?: boolean;
+  error?: { code: string; message: string; fix?: string };
+  ms: number;
+}
+
+/** Reads one environment's history. Never throws for a database problem: it becomes `state: 'error'`. */
+export async function environmentStatus(env: ResolvedEnvironment, local: LocalHistory): Promise<EnvStatus> {
+  const t0 = performance.now();
+  const i = env.directInfo;
+  const base = {
+    env: env.name,
+    protection: env.protection,
+    target: `${i.host}:${i.port}/${i.database}${i.schema !== 'public' ? `?schema=${i.schema}` : ''}`,
+    directSource: env.directSource,
+  };
+  let client;
+  try {
+    client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'status', connectTimeoutMs: 5_000 });
+    const p = await probe(client, i.schema);
+    const rows = p.tableExists ? await listRows(client, i.schema) : [];
+    const history = compareHistory(local.migrations, rows);
+    const blocked = history.failed.length + history.modified.length + history.missingLocally.length > 0;
+    const state: EnvState = blocked ? 'blocked' : history.pending > 0 ? 'pending' : 'up-to-date';
+    return { ...base, serverVersion: p.serverVersion, state, history, uninitialized: !p.tableExists, ms: performance.now() - t0 };
+  } catch (e) {
+    const err = e instanceof StagedbError ? e : undefined;
+    return {
+      ...base,
+      state: 'error',
+      error: { code: err?.code ?? (e as { code?: string }).code ?? 'E_DATABASE', message: redact(err?.message ?? String((e as Error).message ?? e)), fix: err?.fix },
+      ms: performance.now() - t0,
+    };
+  } finally {
+    await client?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,70 @@
+import type { Client } from 'pg';
+import { quoteIdent } from '../pg/quote-ident.js';
+
+/** A row of `_prisma_migrations`, exactly Prisma's columns. */
+export interface MigrationRow {
+  id: string;
+  checksum: string;
+  finished_at: Date | null;
+  migration_name: string;
+  logs: string | null;
+  rolled_back_at: Date | null;
+  started_at: Date;
+  applied_steps_count: number;
+}
+
+export const TABLE = '_prisma_migrations';
+
+export function tableRef(schema: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(TABLE)}`;
+}
+
+/** Prisma's own DDL for the history table, so the Prisma CLI and stagedb can take turns on one database. */
+export function createTableSql(schema: string): string {
+  return `CREATE TABLE ${tableRef(schema)} (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             TIMESTAMPTZ,
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          TIMESTAMPTZ,
+    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_steps_count     INTEGER NOT NULL DEFAULT 0
+)`;
+}
+
+export interface SchemaProbe {
+  schemaExists: boolean;
+  tableExists: boolean;
+  /** Relations, types and functions in the schema other than _prisma_migrations (for the baseline check). */
+  otherObjects: number;
+  serverVersion: string;
+  serverVersionNum: number;
+}
+
+/** One round trip: does the schema and history table exist, is the schema otherwise empty, which server. */
+export async function probe(client: Client, schema: string): Promise<SchemaProbe> {
+  const r = await client.query<{ schema_exists: boolean; table_exists: boolean; other: string; v: string; vn: string }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema_exists,
+            to_regclass($2) IS NOT NULL AS table_exists,
+            (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = $1 AND c.relname <> $3 AND c.relkind IN ('r','p','v','m','f','S'))
+          + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+               WHERE n.nspname = $1 AND t.typtype IN ('e','d','c') AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)) AS other,
+            current_setting('server_version') AS v, current_setting('server_version_num') AS vn`,
+    [schema, tableRef(schema), TABLE],
+  );
+  const row = r.rows[0]!;
+  return {
+    schemaExists: row.schema_exists,
+    tableExists: row.table_exists,
+    otherObjects: Number(row.other),
+    serverVersion: row.v,
+    serverVersionNum: Number(row.vn),
+  };
+}
+
+export async function listRows(client: Client, schema: string): Promise<MigrationRow[]> {
+  const r = await client.query<MigrationRow>(`SELECT * FROM ${tableRef(schema)} ORDER BY started_at ASC, migration_name ASC`);
+  return r.rows;
+}
