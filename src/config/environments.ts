@@ -95,7 +95,7 @@ export function resolveEnvironment(
   const fileVars = { ...vars };
   for (const [k, v] of Object.entries(options.processEnv)) {
     if (v === undefined) continue;
-    if (fileVars[k] !== undefined && fileVars[k] !== v && origin[k] !== '.env' && isUrlVar(k)) {
+    if (fileVars[k] !== undefined && fileVars[k] !== v && isUrlVar(k)) {
       warnings.push(`${k} is set in the shell and differs from ${origin[k]}; the shell's value wins (unset it to use the file)`);
     }
     vars[k] = v;

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { CommandContext, CommandOutput } from '../commands/types.js';
+import { StagedbError } from '../errors.js';
+import { redact } from '../redact.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { COMMANDS, GROUPS } from './registry.js';
+
+/** Flags every command accepts. */
+export const GLOBAL_OPTIONS = {
+  env: { type: 'string', short: 'e' },
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
+  const section = (title: string, group: string) =>
+    [title, ...Object.entries(COMMANDS).filter(([, e]) => e.group === group).map(([k, e]) => `  ${k.padEnd(width)}${e.summary}`)].join('\n');
+  return [
+    'stagedb — one Prisma + PostgreSQL schema, safely across development, staging and production',
+    '',
+    'Usage: stagedb <command> [--env <name>|all] [--config <file>] [--json]',
+    '',
+    section("The guide's commands:", 'guide'),
+    '',
+    section('Migration history:', 'history'),
+    '',
+    section('Local PostgreSQL:', 'local'),
+    '',
+    section('Project:', 'project'),
+    '',
+    'Environment: --env <name> > STAGEDB_ENV > development (aliases: dev, prod, stage).',
+    'Exit codes: 0 ok, 1 pending migrations, 2 failed/modified history or migration error,',
+    '            3 config or connection error, 4 usage, 5 refused by protection, 6 aborted, 70 internal.',
+    'Run `stagedb <command> --help` for a command\'s flags.',
+  ].join('\n');
+}
+
+interface Io {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  interactive: boolean;
+}
+
+/** Runs the CLI and returns the exit code. The only caller of process.exit is the bottom of this file. */
+export async function run(io: Io): Promise<number> {
+  const json = io.argv.includes('--json');
+  const print = (s: string) => io.stdout(`${redact(s)}\n`);
+  const eprint = (s: string) => io.stderr(`${redact(s)}\n`);
+  try {
+    const [first, second] = io.argv;
+    if (!first || first === '--help' || first === '-h' || first === 'help') {
+      print(topHelp());
+      return EXIT.ok;
+    }
+    if (first === '--version' || first === '-v' || first === 'version') {
+      print(version());
+      return EXIT.ok;
+    }
+    let key = first;
+    let rest = io.argv.slice(1);
+    if (GROUPS.has(first) && second && !second.startsWith('-') && COMMANDS[`${first} ${second}`]) {
+      key = `${first} ${second}`;
+      rest = io.argv.slice(2);
+    } else if (GROUPS.has(first) && !COMMANDS[first]) {
+      const subs = Object.keys(COMMANDS).filter((k) => k.startsWith(`${first} `));
+      throw new StagedbError('usage', 'E_USAGE', second ? `unknown command "${first} ${second}"` : `"${first}" needs a subcommand`, {
+        fix: `use one of: ${subs.map((s) => `stagedb ${s}`).join(', ')}`,
+      });
+    }
+    const entry = COMMANDS[key];
+    if (!entry) {
+      const close = Object.keys(COMMANDS).find((k) => k.startsWith(first.slice(0, 3)));
+      throw new StagedbError('usage', 'E_USAGE', `unknown command "${first}"`, { fix: close ? `did you mean: stagedb ${close}? (stagedb --help lists all)` : 'stagedb --help' });
+    }
+    const { default: command } = await entry.load();
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new StagedbError('usage', 'E_USAGE', `stagedb ${key}: ${(e as Error).message.split('\n')[0]}`, { fix: `stagedb ${key} --help` });
+    }
+    if (parsed.values.help) {
+      print(`stagedb ${key} — ${entry.summary}\n\n${command.usage}`);
+      return EXIT.ok;
+    }
+    if (!command.positionals && parsed.positionals.length > 0) {
+      throw new StagedbError('usage', 'E_USAGE', `stagedb ${key} takes no argument "${parsed.positionals[0]}"`, { fix: `stagedb ${key} --help` });
+    }
+    const ctx: CommandContext = {
+      cwd: io.cwd,
+      env: io.env,
+      json,
+      interactive: io.interactive && !json,
+      log: (line) => (json ? eprint(line) : print(line)),
+      warn: (line) => eprint(`warning: ${line}`),
+    };
+    const out: CommandOutput = await command.run(ctx, parsed as never);
+    if (json) print(JSON.stringify(out.data, jsonReplacer, 2));
+    else if (out.text) print(out.text);
+    return out.exitCode;
+  } catch (e) {
+    return reportError(e, json, print, eprint);
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Map ? Object.fromEntries(value) : value;
+}
+
+function reportError(e: unknown, json: boolean, print: (s: string) => void, eprint: (s: string) => void): number {
+  const err =
+    e instanceof StagedbError
+      ? e
+      : new StagedbError('internal', 'E_INTERNAL', `internal error: ${(e as Error)?.message ?? String(e)}`, {
+          fix: 'this is a bug in stagedb: please report it with the command you ran (add STAGEDB_DEBUG=1 for a stack trace)',
+        });
+  const code = exitCodeFor(err.kind);
+  if (json) {
+    print(JSON.stringify({ error: { kind: err.kind, code: err.code, message: err.message, details: err.details, fix: err.fix, exitCode: code } }, null, 2));
+  } else {
+    eprint(`error: ${err.message}`);
+    for (const d of err.details) eprint(`  ${d}`);
+    if (err.fix) eprint(`  fix: ${err.fix}`);
+  }
+  if (process.env.STAGEDB_DEBUG && e instanceof Error && e.stack) eprint(e.stack);
+  return code;
+}
+
+const code = await run({
+  argv: process.argv.slice(2),
+  cwd: process.cwd(),
+  env: process.env,
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+});
+// The one exit point. Writes to pipes, files and terminals are synchronous on POSIX, so nothing is lost.
+process.exit(code);

@@ -1,0 +1,34 @@
+import type { Command } from '../commands/types.js';
+
+/**
+ * Every command, loaded on demand so `--help` and `status` never pull in heavy modules. The summary
+ * lives here, not in the command file, so the top-level help needs no import at all.
+ */
+export interface Entry {
+  summary: string;
+  load: () => Promise<{ default: Command }>;
+  /** Shown as a group heading in help. */
+  group: 'guide' | 'history' | 'local' | 'project';
+}
+
+export const COMMANDS: Record<string, Entry> = {
+  status: { group: 'guide', summary: 'migration status of one environment, or --env all', load: () => import('../commands/status.js') },
+  deploy: { group: 'guide', summary: 'deploy: apply pending migrations, then generate the client', load: () => import('../commands/deploy.js') },
+  'migrate deploy': { group: 'guide', summary: 'apply pending migrations (the safe production path)', load: () => import('../commands/migrate-deploy.js') },
+  'migrate status': { group: 'history', summary: 'same as status', load: () => import('../commands/status.js') },
+  'migrate resolve': { group: 'history', summary: 'mark a migration --applied or --rolled-back', load: () => import('../commands/migrate-resolve.js') },
+  'migrate dev': { group: 'guide', summary: 'create and apply a migration from schema.prisma', load: () => import('../commands/migrate-dev.js') },
+  'migrate reset': { group: 'guide', summary: 'drop everything, reapply all migrations, seed (development only)', load: () => import('../commands/migrate-reset.js') },
+  push: { group: 'guide', summary: 'sync schema.prisma to the database without a migration', load: () => import('../commands/push.js') },
+  seed: { group: 'guide', summary: 'run the seed command against an environment', load: () => import('../commands/seed.js') },
+  studio: { group: 'guide', summary: 'open Prisma Studio on an environment (read-only in production)', load: () => import('../commands/studio.js') },
+  backup: { group: 'guide', summary: 'take a verified pg_dump backup of an environment', load: () => import('../commands/backup.js') },
+  'dev up': { group: 'local', summary: 'start the project-local PostgreSQL (data under .stagedb/)', load: () => import('../commands/dev-up.js') },
+  'dev down': { group: 'local', summary: 'stop the project-local PostgreSQL', load: () => import('../commands/dev-down.js') },
+  'dev status': { group: 'local', summary: 'is the project-local PostgreSQL running, and where', load: () => import('../commands/dev-status.js') },
+  init: { group: 'project', summary: "write stagedb.config.ts and the guide's db:* scripts", load: () => import('../commands/init.js') },
+  env: { group: 'project', summary: 'show how each environment resolves (URLs redacted)', load: () => import('../commands/env.js') },
+};
+
+/** Commands whose first word groups subcommands (`migrate deploy`, `dev up`). */
+export const GROUPS = new Set(Object.keys(COMMANDS).filter((k) => k.includes(' ')).map((k) => k.split(' ')[0]!));

@@ -1,0 +1,42 @@
+import { columns } from '../cli/table.js';
+import { StagedbError } from '../errors.js';
+import { redact } from '../redact.js';
+import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import type { Command } from './types.js';
+
+const command: Command = {
+  usage: `Usage: stagedb env [--env <name>|all]
+
+Shows how each environment resolves: protection, which URL DDL uses and where it came from, the
+application URL's kind (direct, pooler, Accelerate) and the env files read. Passwords are masked.
+Without --env, shows all.
+
+${ENV_HELP}`,
+  options: {},
+  async run(ctx, args) {
+    const { config, names } = await loadTargets(ctx, { ...args, values: { ...args.values, env: args.values.env ?? 'all' } }, { allowAll: true });
+    const rows = names.map((name) => {
+      try {
+        const e = resolveOne(ctx, config, name);
+        return { env: name, protection: e.protection, direct: redact(e.directUrl), directSource: e.directSource, urlKind: e.urlInfo?.kind ?? '-', envFiles: e.envFiles };
+      } catch (err) {
+        if (!(err instanceof StagedbError)) throw err;
+        return { env: name, error: err.message, fix: err.fix };
+      }
+    });
+    const text = [
+      `config: ${config.configFile ?? '(none: plain Prisma project)'}`,
+      `schema: ${config.schemaPath}`,
+      `migrations: ${config.migrationsDir}`,
+      '',
+      columns(
+        ['ENVIRONMENT', 'PROTECTION', 'APP URL', 'DDL URL', 'FROM'],
+        rows.map((r) => ('error' in r ? [r.env, '', '', `error: ${r.error}`, ''] : [r.env, r.protection, r.urlKind, r.direct, r.directSource])),
+      ),
+    ].join('\n');
+    const bad = rows.some((r) => 'error' in r);
+    return { exitCode: bad ? 3 : 0, data: { configFile: config.configFile, schema: config.schemaPath, migrations: config.migrationsDir, environments: rows }, text };
+  },
+};
+
+export default command;

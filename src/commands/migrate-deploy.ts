@@ -1,0 +1,80 @@
+import { deploy, type DeployEvent, type DeployResult } from '../history/deploy.js';
+import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import type { Command, CommandContext, OptionSpec, ParsedArgs } from './types.js';
+
+export const DEPLOY_OPTIONS: OptionSpec = {
+  url: { type: 'string' },
+  'allow-modified': { type: 'boolean' },
+  'allow-missing': { type: 'boolean' },
+  'allow-out-of-order': { type: 'boolean' },
+  'lock-timeout': { type: 'string' },
+};
+
+export const DEPLOY_HELP = `      --url <url>            direct URL to use instead of the environment's (one-off)
+      --lock-timeout <sec>   wait this long for another stagedb run's deploy lock (default 30)
+      --allow-modified       deploy although an applied migration's file changed
+      --allow-missing        deploy although the database has migrations the folder lacks
+      --allow-out-of-order   apply pending migrations that sort before the newest applied one
+${ENV_HELP}`;
+
+/** Runs history deploy for the command's one environment, printing each step as it happens. */
+export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<{ result: DeployResult; text: string }> {
+  const { config, names } = await loadTargets(ctx, args);
+  const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
+  const lockTimeout = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
+  if (lockTimeout !== undefined && !(lockTimeout >= 0)) {
+    const { usageError } = await import('../errors.js');
+    throw usageError('E_USAGE', `--lock-timeout must be a number of seconds, not "${args.values['lock-timeout']}"`, 'e.g. --lock-timeout 60');
+  }
+  const i = env.directInfo;
+  ctx.log(`${env.name}: ${i.host}:${i.port}/${i.database} (schema ${i.schema}, via ${env.directSource}, protection ${env.protection})`);
+  const result = await deploy({
+    env,
+    migrationsDir: config.migrationsDir,
+    allowModified: Boolean(args.values['allow-modified']),
+    allowMissing: Boolean(args.values['allow-missing']),
+    allowOutOfOrder: Boolean(args.values['allow-out-of-order']),
+    lockTimeoutMs: lockTimeout === undefined ? undefined : lockTimeout * 1000,
+    onEvent: (e) => {
+      const line = eventLine(e);
+      if (line) ctx.log(line);
+    },
+  });
+  const text =
+    result.applied.length === 0
+      ? `${env.name}: already up to date (${result.alreadyApplied} applied).`
+      : `${env.name}: applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} (${result.alreadyApplied} were already applied).`;
+  return { result, text };
+}
+
+function eventLine(e: DeployEvent): string | undefined {
+  switch (e.type) {
+    case 'lock-wait':
+      return `${e.env}: waiting for the deploy lock held by ${e.holder ? `pid ${e.holder.pid} (${e.holder.applicationName || 'unnamed'})` : 'another session'}…`;
+    case 'created-table':
+      return `${e.env}: created _prisma_migrations`;
+    case 'connected':
+      return `${e.env}: PostgreSQL ${e.serverVersion.split(' ')[0]}, ${e.pending} pending migration${e.pending === 1 ? '' : 's'}`;
+    case 'apply-start':
+      return `  applying ${e.name}${e.mode === 'transaction' ? '' : ` [${e.reason}]`}`;
+    case 'apply-done':
+      return `  applied  ${e.name} (${Math.round(e.ms)} ms)`;
+  }
+}
+
+const command: Command = {
+  usage: `Usage: stagedb migrate deploy [--env <name>]
+
+Applies pending migrations from the migrations folder, each in its own transaction where PostgreSQL
+allows it, recording them in _prisma_migrations exactly as Prisma does. Never creates migrations,
+never resets. Refuses a failed, modified, missing or out-of-order history before changing anything.
+
+${DEPLOY_HELP}`,
+  options: DEPLOY_OPTIONS,
+  async run(ctx, args) {
+    const { result, text } = await runDeploy(ctx, args);
+    return { exitCode: 0, data: result, text };
+  },
+};
+
+export default command;

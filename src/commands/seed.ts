@@ -1,0 +1,34 @@
+import { StagedbError } from '../errors.js';
+import { runSeed } from '../project/seed.js';
+import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import type { Command } from './types.js';
+
+const command: Command = {
+  usage: `Usage: stagedb seed [--env <name>]
+
+Runs the config's seed command (or package.json "prisma.seed", or prisma.config.ts migrations.seed)
+from the project root with DATABASE_URL, DIRECT_URL and STAGEDB_ENV set for the environment.
+Refused on production-level environments.
+
+${ENV_HELP}`,
+  options: {},
+  async run(ctx, args) {
+    const { config, names } = await loadTargets(ctx, args);
+    const env = resolveOne(ctx, config, names[0]!);
+    if (!config.seed) {
+      throw new StagedbError('config', 'E_SEED_MISSING', 'no seed command is configured', {
+        fix: `add seed: 'node prisma/seed.mjs' to ${config.configFile ?? 'stagedb.config.ts (stagedb init writes one)'}`,
+      });
+    }
+    if (env.protection === 'production') {
+      throw new StagedbError('guard', 'E_REFUSED', `${env.name} is a production-level environment: seeding it is refused`, {
+        fix: `seed a development or staging environment instead: stagedb seed --env staging`,
+      });
+    }
+    ctx.log(`${env.name}: running seed \`${config.seed}\``);
+    const r = await runSeed({ env, command: config.seed, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+    return { exitCode: 0, data: r, text: `${env.name}: seed finished in ${Math.round(r.ms)} ms` };
+  },
+};
+
+export default command;

@@ -1,0 +1,121 @@
+import { ago, columns } from '../cli/table.js';
+import { EXIT } from '../cli/exit-codes.js';
+import { StagedbError } from '../errors.js';
+import { readLocalHistory } from '../history/local.js';
+import { environmentStatus, type EnvStatus } from '../history/status.js';
+import { redact } from '../redact.js';
+import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import type { Command } from './types.js';
+
+const STATE_WORDS: Record<EnvStatus['state'], string> = {
+  'up-to-date': 'up to date',
+  pending: 'pending',
+  blocked: 'BLOCKED',
+  error: 'ERROR',
+};
+
+const command: Command = {
+  usage: `Usage: stagedb status [--env <name>|all] [--json]
+
+Compares the migrations folder with _prisma_migrations in each environment (concurrently for --env all).
+Exit code: 0 up to date, 1 pending, 2 failed/modified/missing migrations, 3 config or connection error
+(the worst environment decides).
+
+${ENV_HELP}`,
+  options: {},
+  async run(ctx, args) {
+    const { config, names } = await loadTargets(ctx, args, { allowAll: true });
+    const local = readLocalHistory(config.migrationsDir, ctx.cwd);
+    const results = await Promise.all(
+      names.map(async (name): Promise<EnvStatus> => {
+        try {
+          return await environmentStatus(resolveOne(ctx, config, name), local);
+        } catch (e) {
+          if (!(e instanceof StagedbError)) throw e;
+          return {
+            env: name,
+            protection: '',
+            target: '',
+            directSource: '',
+            state: 'error',
+            error: { code: e.code, message: redact(e.message), fix: e.fix },
+            ms: 0,
+          };
+        }
+      }),
+    );
+    const exitCode = Math.max(
+      ...results.map((r) => (r.state === 'error' ? EXIT.config : r.state === 'blocked' ? EXIT.history : r.state === 'pending' ? EXIT.pending : EXIT.ok)),
+    );
+    return {
+      exitCode,
+      data: {
+        migrationsDir: config.migrationsDir,
+        localMigrations: local.migrations.length,
+        environments: results.map((r) => ({
+          env: r.env,
+          protection: r.protection,
+          target: r.target,
+          connection: r.directSource,
+          serverVersion: r.serverVersion,
+          state: r.state,
+          applied: r.history?.applied,
+          pending: r.history?.entries.filter((e) => e.state === 'pending').map((e) => ({ name: e.name, outOfOrder: !!e.outOfOrder })),
+          failed: r.history?.failed.map((e) => ({ name: e.name, startedAt: e.startedAt, logs: e.logs })),
+          modified: r.history?.modified.map((e) => e.name),
+          missingLocally: r.history?.missingLocally.map((e) => e.name),
+          lastApplied: r.history?.lastApplied ? { name: r.history.lastApplied.name, finishedAt: r.history.lastApplied.finishedAt } : undefined,
+          error: r.error,
+        })),
+        exitCode,
+      },
+      text: render(results, local.migrations.length),
+    };
+  },
+};
+
+function render(results: EnvStatus[], localCount: number): string {
+  const rows = results.map((r) => [
+    r.env,
+    r.protection,
+    STATE_WORDS[r.state],
+    r.history ? String(r.history.applied) : '-',
+    r.history ? String(r.history.pending) : '-',
+    r.history ? String(r.history.failed.length) : '-',
+    r.history ? String(r.history.modified.length + r.history.missingLocally.length) : '-',
+    r.history?.lastApplied ? `${r.history.lastApplied.name} (${ago(r.history.lastApplied.finishedAt)})` : r.history ? '(none)' : '-',
+    r.serverVersion ? `PostgreSQL ${r.serverVersion.split(' ')[0]}` : '-',
+  ]);
+  const out = [
+    columns(['ENVIRONMENT', 'PROTECTION', 'STATE', 'APPLIED', 'PENDING', 'FAILED', 'DRIFTED', 'LAST APPLIED', 'SERVER'], rows),
+    '',
+    `${localCount} migration${localCount === 1 ? '' : 's'} in the folder.`,
+  ];
+  for (const r of results) {
+    const lines: string[] = [];
+    if (r.error) {
+      lines.push(`  error: ${r.error.message}`);
+      if (r.error.fix) lines.push(`  fix: ${r.error.fix}`);
+    }
+    const h = r.history;
+    if (h) {
+      for (const e of h.entries) {
+        if (e.state === 'pending') lines.push(`  pending   ${e.name}${e.outOfOrder ? '  (out of order: sorts before the newest applied migration)' : ''}`);
+        if (e.state === 'failed') {
+          lines.push(`  FAILED    ${e.name}${e.startedAt ? ` (started ${e.startedAt.toISOString()})` : ''}`);
+          const first = e.logs?.trim().split('\n').find((l) => l.startsWith('ERROR') || l.trim().length > 0);
+          if (first) lines.push(`            ${first}`);
+          lines.push(`            fix: undo its partial changes, fix the file, then stagedb migrate resolve --rolled-back ${e.name} --env ${r.env}`);
+          lines.push(`                 (or, if finished by hand: stagedb migrate resolve --applied ${e.name} --env ${r.env})`);
+        }
+        if (e.state === 'modified') lines.push(`  MODIFIED  ${e.name}  (migration.sql changed after it was applied: restore it from git)`);
+        if (e.state === 'missing-locally') lines.push(`  MISSING   ${e.name}  (applied here, but not in the migrations folder: pull the branch that added it)`);
+      }
+      if (r.state === 'pending') lines.push(`  apply with: stagedb ${r.env === 'development' ? 'migrate deploy' : `deploy --env ${r.env}`}`);
+    }
+    if (lines.length > 0) out.push('', `${r.env} (${r.target || 'not resolved'}${r.directSource ? `, via ${r.directSource}` : ''}):`, ...lines);
+  }
+  return out.join('\n');
+}
+
+export default command;

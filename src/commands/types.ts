@@ -1,0 +1,37 @@
+import type { ParseArgsConfig } from 'node:util';
+
+/** What the CLI hands a command. Commands never touch process.argv, stdout or process.exit. */
+export interface CommandContext {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** --json: `data` is printed as JSON, progress goes to stderr. */
+  json: boolean;
+  /** stdin and stdout are terminals (prompts allowed). */
+  interactive: boolean;
+  /** A progress line (already redacted by the CLI). */
+  log(line: string): void;
+  warn(line: string): void;
+}
+
+export interface CommandOutput {
+  exitCode: number;
+  /** The machine-readable result (for --json). */
+  data: unknown;
+  /** The human-readable result. */
+  text: string;
+}
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export interface Command {
+  usage: string;
+  options: OptionSpec;
+  /** Accepts positional arguments (otherwise any is a usage error). */
+  positionals?: boolean;
+  run(ctx: CommandContext, args: ParsedArgs): Promise<CommandOutput>;
+}

@@ -1,0 +1,23 @@
+/**
+ * stagedb's library: the same functions the CLI calls. Nothing here prints, reads process.argv or exits.
+ */
+export { defineConfig, env } from './config/define.js';
+export type { StagedbConfig, EnvironmentConfig, EnvRef, ConfigValue, Protection, SslMode } from './config/define.js';
+export { loadConfig, findConfigFile, type ResolvedConfig } from './config/load.js';
+export { selectEnvironments, resolveEnvironment, type ResolvedEnvironment } from './config/environments.js';
+export { parseDatabaseUrl, type ParsedUrl, type UrlKind } from './config/url.js';
+export { validateConfig } from './config/validate.js';
+export { readLocalHistory, type LocalMigration, type LocalHistory } from './history/local.js';
+export { compareHistory, type HistoryState, type MigrationEntry } from './history/state.js';
+export { deploy, type DeployOptions, type DeployResult, type DeployEvent } from './history/deploy.js';
+export { environmentStatus, type EnvStatus } from './history/status.js';
+export { resolveMigration, type ResolveOptions } from './history/resolve.js';
+export { checksum, checksumMatches } from './history/checksum.js';
+export { chooseMode, type ApplyMode } from './history/mode.js';
+export { splitStatements } from './history/split.js';
+export { runSeed } from './project/seed.js';
+export { initProject, GUIDE_SCRIPTS } from './project/init.js';
+export { devUp, devDown, devStatus, devDataDir } from './dev/local-server.js';
+export { startCluster, stopCluster, clusterStatus, createDatabase, dropDatabase, type RunningCluster } from './pg/cluster.js';
+export { StagedbError, type ErrorKind } from './errors.js';
+export { redact } from './redact.js';
