@@ -345,10 +345,34 @@ async function initCluster(l: Layout, bins: PgBinaries, state: ClusterState, use
   } finally {
     await rm(pwfile, { force: true });
   }
+  await makeSelfSignedCertificate(l, user);
   await appendFile(
     join(l.dataDir, 'postgresql.conf'),
     `\n# Added by stagedb: listen address, port and speed settings, rewritten on every start.\ninclude_if_exists = '${CONF_FILE}'\n`,
   );
+}
+
+/**
+ * A self-signed certificate (CN=localhost) in the data directory, so the local server speaks TLS like
+ * RDS does and a `sslmode=require` URL — what production-level environments demand — works against
+ * it too. Without `openssl` on the machine the server simply runs without TLS.
+ */
+async function makeSelfSignedCertificate(l: Layout, user: ServerUser | undefined): Promise<void> {
+  const crt = join(l.dataDir, 'server.crt');
+  const key = join(l.dataDir, 'server.key');
+  const r = await execCapture(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650', '-subj', '/CN=localhost', '-keyout', key, '-out', crt],
+    { cwd: l.base },
+  ).catch(() => undefined);
+  if (!r || r.code !== 0) {
+    await rm(crt, { force: true });
+    await rm(key, { force: true });
+    return;
+  }
+  await chmod(key, 0o600);
+  await giveTo(user, key);
+  await giveTo(user, crt);
 }
 
 async function writeServerConf(l: Layout, port: number, fast: boolean, user: ServerUser | undefined): Promise<void> {
@@ -360,6 +384,7 @@ async function writeServerConf(l: Layout, port: number, fast: boolean, user: Ser
     "unix_socket_directories = ''",
   ];
   if (fast) lines.push('fsync = off', 'synchronous_commit = off', 'full_page_writes = off');
+  if ((await readIfExists(join(l.dataDir, 'server.key'))) !== undefined) lines.push('ssl = on');
   const file = join(l.dataDir, CONF_FILE);
   await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   await giveTo(user, file);
