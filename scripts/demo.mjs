@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// `npm run demo`: the guide's whole flow, for real, on a project-local PostgreSQL.
+//
+// 1. starts the embedded local PostgreSQL for examples/guide-app (stagedb dev up),
+// 2. gives it three databases — development, staging, production — and writes the app's
+//    .env / .env.staging / .env.production the way the guide lays them out (staging and production
+//    use Accelerate-style prisma+postgres:// URLs for the app and a direct URL for migrations),
+// 3. runs the app's own package.json scripts (db:status, db:migrate:deploy, db:seed, db:deploy:staging,
+//    db:backup:production, db:deploy:production, …) through the stagedb binary, printing each,
+// 4. stops the server (its data stays under examples/guide-app/.stagedb; `stagedb dev up` restarts it).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const app = join(repo, 'examples', 'guide-app');
+const bin = join(repo, 'bin', 'stagedb.js');
+const { devUp, devDown, dropDatabase, redact } = await import(join(repo, 'dist', 'index.js'));
+const scripts = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).scripts;
+
+const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
+const dim = (s) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[22m` : s);
+const say = (s) => console.log(`\n${bold(`▸ ${s}`)}`);
+
+/** Runs one of the guide-app's scripts, exactly as written in its package.json, with the stagedb binary. */
+function yarnRun(script, extra = []) {
+  const line = scripts[script];
+  if (!line) throw new Error(`guide-app has no script ${script}`);
+  const args = [...line.replace(/^stagedb\s+/, '').split(/\s+/), ...extra];
+  console.log(dim(`$ yarn run ${script}   # ${line}${extra.length ? ` ${extra.join(' ')}` : ''}`));
+  return stagedb(args);
+}
+
+function stagedb(args) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: app, encoding: 'utf8', env: { ...process.env, STAGEDB_ENV: '' } });
+  const out = `${r.stdout}${r.stderr}`.trimEnd();
+  if (out) console.log(out.replace(/^/gm, '  '));
+  console.log(dim(`  (exit ${r.status})`));
+  return r.status;
+}
+
+function must(status, what) {
+  if (status !== 0) {
+    console.error(`demo: ${what} failed (exit ${status})`);
+    process.exit(1);
+  }
+}
+
+say('Starting the embedded local PostgreSQL for examples/guide-app (stagedb dev up)');
+const databases = ['guide_development', 'guide_staging', 'guide_production'];
+let server = await devUp(app, {});
+// The demo owns these three databases: start from empty so every run shows the whole flow.
+for (const db of databases) await dropDatabase(server.cluster, db);
+server = await devUp(app, { databases });
+console.log(`  PostgreSQL ${server.version} on ${server.host}:${server.port}, TLS on (self-signed); databases: ${databases.join(', ')}`);
+
+say("Writing the guide's per-environment settings (.env, .env.staging, .env.production)");
+const direct = (db, ssl) => `${server.urls[db]}${ssl ? '?sslmode=require' : ''}`;
+const files = {
+  '.env': `# development: local PostgreSQL, direct connection\nDATABASE_URL="${direct('guide_development')}"\n`,
+  '.env.staging': `# staging: AWS RDS + Accelerate (here: the local server stands in for RDS)\nDATABASE_URL="prisma+postgres://localhost:51213/?api_key=staging_key"\nDIRECT_URL="${direct('guide_staging', true)}"\n`,
+  '.env.production': `# production: AWS RDS Multi-AZ + Accelerate, TLS required\nDATABASE_URL="prisma+postgres://localhost:51213/?api_key=prod_key"\nDIRECT_URL="${direct('guide_production', true)}"\n`,
+};
+for (const [name, text] of Object.entries(files)) {
+  writeFileSync(join(app, name), text, { mode: 0o600 });
+  console.log(`  ${name}: ${redact(text.trim().split('\n').slice(1).join('  '))}`);
+}
+
+say('How each environment resolves (stagedb env)');
+must(stagedb(['env']), 'stagedb env');
+
+say('Status of every environment before anything is deployed (exit 1 = pending)');
+stagedb(['status', '--env', 'all']);
+
+say('Development: apply the migrations, then seed');
+must(yarnRun('db:migrate:deploy'), 'db:migrate:deploy');
+must(yarnRun('db:seed'), 'db:seed');
+must(yarnRun('db:status'), 'db:status');
+
+say('Staging release: check status, then deploy');
+yarnRun('db:status:staging');
+must(yarnRun('db:deploy:staging'), 'db:deploy:staging');
+
+say('Production release: backup first, then deploy');
+const backup = yarnRun('db:backup:production');
+if (backup !== 0) console.log(dim('  (backups arrive with issue 5; stagedb says so instead of pretending)'));
+must(yarnRun('db:deploy:production'), 'db:deploy:production');
+
+say('Production is protected: seeding it is refused (exit 5)');
+yarnRun('db:seed:staging');
+stagedb(['seed', '--env', 'production']);
+
+say('One view of every environment');
+must(stagedb(['status', '--env', 'all']), 'status --env all');
+
+say('Stopping the local PostgreSQL (data kept; `npx stagedb dev up` in examples/guide-app restarts it)');
+await devDown(app);
+console.log('\ndemo finished.');
