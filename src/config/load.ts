@@ -4,7 +4,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StagedbError, configError } from '../errors.js';
 import type { EnvironmentConfig, StagedbConfig } from './define.js';
 import { discoverPrismaProject, readDatasource, type DatasourceInfo } from './prisma-project.js';
-import { validateConfig } from './validate.js';
 
 export const CONFIG_FILE_NAMES = [
   'stagedb.config.ts',
@@ -99,6 +98,8 @@ export async function loadConfig(options: { cwd: string; configFile?: string }):
 
   const root = dirname(file);
   const raw = await importConfigModule(file);
+  // The validator (and zod) load only when there is a config file to validate.
+  const { validateConfig } = await import('./validate.js');
   const { config, errors } = validateConfig(raw);
   if (!config) {
     throw configError('E_CONFIG_INVALID', `${basename(file)} has ${errors.length} problem${errors.length === 1 ? '' : 's'}`, {
