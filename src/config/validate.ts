@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { StagedbConfig } from './define.js';
+// An environment named like one of the aliases --env accepts could never be selected.
+import { ALIASES } from './environments.js';
 
 /**
  * Validates what the user wrote, all at once. Every problem comes back as `path: message`, so a user
@@ -18,12 +20,15 @@ const environment = z.strictObject({
   shadowDatabaseUrl: value.optional(),
 });
 const NAME = /^[a-z][a-z0-9_-]*$/;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const configSchema = z.strictObject({
   schema: z.string().min(1).optional(),
   migrations: z.string().min(1).optional(),
   seed: z.string().min(1).optional(),
   environments: z
     .record(z.string(), environment)
+    // `when`: names are checked even when some environment's body is invalid, so one run reports
+    // every problem. The value may then be the raw input, hence the object guards.
     .superRefine((envs, ctx) => {
       const names = Object.keys(envs);
       if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'define at least one environment' });
@@ -32,15 +37,14 @@ const configSchema = z.strictObject({
           ctx.addIssue({ code: 'custom', path: [name], message: 'environment names are lower-case letters, digits, - and _' });
         }
         if (name === 'all') ctx.addIssue({ code: 'custom', path: [name], message: '"all" is reserved for --env all' });
-        if (name === 'dev' || name === 'prod') {
-          ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is an alias; name it ${name === 'dev' ? 'development' : 'production'}` });
-        }
-        const e = envs[name];
-        if (e && e.url === undefined && e.directUrl === undefined) {
+        const target = Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined;
+        if (target) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is an alias; name it ${target}` });
+        const e: unknown = envs[name];
+        if (isObject(e) && e.url === undefined && e.directUrl === undefined) {
           ctx.addIssue({ code: 'custom', path: [name], message: "needs url or directUrl (e.g. url: env('DATABASE_URL'))" });
         }
       }
-    }),
+    }, { when: (payload) => isObject(payload.value) }),
 });
 
 export interface ValidationResult {
@@ -53,7 +57,8 @@ function pathOf(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export function validateConfig(input: unknown): ValidationResult {
-  const parsed = configSchema.safeParse(input);
+  // reportInput: without it zod leaves `issue.input` unset and every wrong type would read as missing.
+  const parsed = configSchema.safeParse(input, { reportInput: true });
   if (parsed.success) return { config: parsed.data as StagedbConfig, errors: [] };
   const errors = parsed.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
