@@ -19,9 +19,10 @@ export function selectEnvironments(config: ResolvedConfig, flag: string | undefi
   const defined = Object.keys(config.environments);
   if (requested === 'all') return defined;
   const names = requested.split(',').map((n) => n.trim()).filter(Boolean);
-  return names.map((n) => {
-    const name = ALIASES[n] ?? n;
-    if (!config.environments[name]) {
+  const selected = names.map((n) => {
+    const name = Object.hasOwn(ALIASES, n) ? ALIASES[n]! : n;
+    // Own keys only: `--env toString` must not find Object.prototype.toString.
+    if (!Object.hasOwn(config.environments, name)) {
       const source = flag !== undefined ? `--env ${n}` : processEnv.STAGEDB_ENV ? `STAGEDB_ENV=${n}` : 'the default environment';
       throw configError('E_ENV_UNKNOWN', `unknown environment "${n}" (from ${source}); defined: ${defined.join(', ')}`, {
         fix: config.configFile
@@ -31,6 +32,8 @@ export function selectEnvironments(config: ResolvedConfig, flag: string | undefi
     }
     return name;
   });
+  // `--env dev,development` names one environment: running a command on it twice would race itself.
+  return [...new Set(selected)];
 }
 
 /** One environment with every value resolved: the thing commands connect with. */
@@ -65,7 +68,7 @@ export function resolveEnvironment(
   name: string,
   options: { processEnv: NodeJS.ProcessEnv; urlOverride?: string },
 ): ResolvedEnvironment {
-  const def = config.environments[name];
+  const def = Object.hasOwn(config.environments, name) ? config.environments[name] : undefined;
   if (!def) throw configError('E_ENV_UNKNOWN', `unknown environment "${name}"`);
   const warnings: string[] = [];
   const where = (key: string) => `environments.${name}.${key}`;
