@@ -31,8 +31,32 @@ export interface ConnectOptions {
 }
 
 /** Builds node-postgres settings from a URL with libpq's `sslmode` meaning (see the README, "TLS"). */
+let pgModule: typeof import('pg') | undefined;
+
+/**
+ * Imports node-postgres. Surprising but deliberate: on Node 20, pg's runtime check for Cloudflare
+ * Workers finds no `navigator` and constructs a `Response`, which loads Node's whole fetch stack
+ * (~15 ms of start-up on every command). Node >= 21 defines `navigator.userAgent`; we define the same
+ * for the duration of the import only, so nothing else ever sees it.
+ */
+export async function loadPg(): Promise<typeof import('pg')> {
+  if (pgModule) return pgModule;
+  const g = globalThis as { navigator?: unknown };
+  const defined = g.navigator === undefined;
+  if (defined) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true });
+  try {
+    // require, not import: pg is CommonJS, and importing it from ESM runs the CJS export lexer over it.
+    const { createRequire } = await import('node:module');
+    pgModule = createRequire(import.meta.url)('pg') as typeof import('pg');
+    return pgModule;
+  } finally {
+    if (defined) delete g.navigator;
+  }
+}
+
 export async function clientConfig(url: string, options: ConnectOptions): Promise<{ config: ClientConfig; sslmode: string; schema: string }> {
-  const { parse } = await import('pg-connection-string');
+  const { createRequire } = await import('node:module');
+  const { parse } = createRequire(import.meta.url)('pg-connection-string') as typeof import('pg-connection-string');
   const u = new URL(url);
   const schema = u.searchParams.get('schema') ?? 'public';
   const timeoutParam = u.searchParams.get('connect_timeout');
@@ -58,7 +82,7 @@ export async function clientConfig(url: string, options: ConnectOptions): Promis
 
 /** Opens one client. Failures become a `connection` error that says what to check, without the password. */
 export async function connect(url: string, options: ConnectOptions): Promise<Client> {
-  const { default: pg } = await import('pg');
+  const pg = await loadPg();
   const { config, sslmode } = await clientConfig(url, options);
   const attempt = async (cfg: ClientConfig) => {
     const client = new pg.Client(cfg);
