@@ -8,6 +8,7 @@ import { quoteIdent } from '../pg/quote-ident.js';
 import { describeFailure, failureLogs, type StatementFailure } from './failure.js';
 import { readLocalHistory, type LocalMigration } from './local.js';
 import { chooseMode, type ApplyMode } from './mode.js';
+import type { SqlStatement } from './split.js';
 import { compareHistory, type HistoryState } from './state.js';
 import { createTableSql, listRows, probe, tableRef } from './table.js';
 
@@ -150,13 +151,23 @@ async function applyOne(
   const table = tableRef(schema);
   const id = randomUUID();
   if (choice.mode === 'transaction') {
-    // The script and its history row commit together: a crash leaves neither behind.
+    // The script and its history row commit together: a crash leaves neither behind. Statement by
+    // statement (as psql runs a file), so that an error PostgreSQL gives no position for still names
+    // its statement; the whole file at once when the lexer cannot be sure where statements end.
     await client.query('BEGIN');
+    let failedAt: number | undefined;
     try {
-      await client.query(m.script);
+      if (splitIsSafe(choice.statements)) {
+        for (const s of choice.statements) {
+          failedAt = s.start;
+          await client.query(s.text);
+        }
+      } else {
+        await client.query(m.script);
+      }
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
-      const f = describeFailure(e, m.script, choice.statements, 0);
+      const f = describeFailure(e, m.script, choice.statements, failedAt);
       await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 0)`, [id, m.checksum, m.name, failureLogs(f)]);
       throw migrationFailed(envName, m, f, 'nothing of it was committed (it ran in one transaction)', appliedBefore);
     }
@@ -178,7 +189,7 @@ async function applyOne(
     } catch (e) {
       // A failure inside the file's own BEGIN leaves the session in an aborted transaction.
       await client.query('ROLLBACK').catch(() => {});
-      const f = describeFailure(e, m.script, choice.statements, 0);
+      const f = describeFailure(e, m.script, choice.statements, undefined);
       await recordFailure(f);
       throw migrationFailed(envName, m, f, 'statements before the file\'s own BEGIN, or after its COMMIT, may have been committed: check the database', appliedBefore);
     }
@@ -196,6 +207,23 @@ async function applyOne(
     }
   }
   await client.query(`UPDATE ${table} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1 WHERE id = $1`, [id]);
+}
+
+/**
+ * Whether the lexer's statement boundaries can be trusted for running a file piece by piece. It does
+ * not parse SQL, so a semicolon inside a parenthesised list (a multi-action CREATE RULE) or a
+ * BEGIN ATOMIC body would cut a statement in two: such files are sent whole.
+ */
+function splitIsSafe(statements: SqlStatement[]): boolean {
+  return statements.every((s) => {
+    if (/\bBEGIN ATOMIC\b/.test(s.head)) return false;
+    let depth = 0;
+    for (const c of s.head) {
+      if (c === '(') depth++;
+      else if (c === ')' && --depth < 0) return false;
+    }
+    return depth === 0;
+  });
 }
 
 function migrationFailed(env: string, m: LocalMigration, f: StatementFailure, committed: string, appliedBefore: AppliedMigration[]): StagedbError {

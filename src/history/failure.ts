@@ -24,10 +24,11 @@ interface PgError {
 }
 
 /**
- * Locates a driver error in the file. `offset` is where the query that failed starts in the file
- * (0 when the whole file was sent). PostgreSQL's `position` is 1-based, in characters of that query.
+ * Locates a driver error in the file. `offset` is where the failing statement starts in the file, or
+ * `undefined` when the whole file was sent as one query (then only PostgreSQL's `position` can say
+ * where). `position` is 1-based, in characters of the query that was sent.
  */
-export function describeFailure(e: unknown, script: string, statements: SqlStatement[], offset: number): StatementFailure {
+export function describeFailure(e: unknown, script: string, statements: SqlStatement[], offset: number | undefined): StatementFailure {
   const err = (e ?? {}) as PgError;
   const out: StatementFailure = {
     message: redact(err.message ?? String(e)),
@@ -37,8 +38,10 @@ export function describeFailure(e: unknown, script: string, statements: SqlState
     where: err.where,
   };
   let at: number | undefined;
-  if (err.position) at = offset + Number(err.position) - 1;
-  else if (offset > 0) at = offset;
+  // Run-time errors (a missing FK target, a failed cast, NULLs in a new NOT NULL column) carry no
+  // position: the start of the statement that was sent is the best location there is.
+  if (err.position) at = (offset ?? 0) + Number(err.position) - 1;
+  else if (offset !== undefined) at = offset;
   if (at !== undefined && Number.isFinite(at)) {
     const lc = lineColumn(script, at);
     out.line = lc.line;
