@@ -118,8 +118,13 @@ export function resolveEnvironment(
     });
   };
 
-  const rawUrl = read('url', def.url, def.directUrl === undefined);
-  let rawDirect = read('directUrl', def.directUrl, false);
+  // With --url, the environment's own variables may all be unset: the flag is the connection.
+  const rawUrl = read('url', def.url, def.directUrl === undefined && !options.urlOverride);
+  const urlInfo = rawUrl !== undefined ? parseDatabaseUrl(rawUrl, where('url')) : undefined;
+  // directUrl may stay unset only while url (or the api_key inside it) can serve DDL itself; otherwise
+  // its missing variable is the problem to report, not the kind of url.
+  const urlServesDdl = urlInfo?.kind === 'direct' || urlInfo?.embeddedDirectUrl !== undefined;
+  let rawDirect = read('directUrl', def.directUrl, !options.urlOverride && !urlServesDdl);
   let directKey = 'directUrl';
   if (rawDirect === undefined && def.directUrlCandidates) {
     for (const candidate of def.directUrlCandidates) {
@@ -133,7 +138,6 @@ export function resolveEnvironment(
   }
   if (rawDirect !== undefined && typeof def.directUrl === 'object') directKey = `directUrl (env ${def.directUrl.$env})`;
 
-  const urlInfo = rawUrl !== undefined ? parseDatabaseUrl(rawUrl, where('url')) : undefined;
   let directUrl: string;
   let directInfo: ParsedUrl;
   let directSource: string;
