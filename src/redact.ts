@@ -33,7 +33,20 @@ export function redact(text: string): string {
   out = out.replace(KEY_VALUE, (_m, key: string) => `${key}=${MASK}`);
   // Longest first, so a secret that contains another is masked whole.
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (out.includes(s)) out = out.split(s).join(MASK);
+    if (out.includes(s)) out = out.replace(secretPattern(s), MASK);
   }
   return out;
+}
+
+/**
+ * A registered secret as a whole token: not inside a longer run of letters and digits. Without this
+ * the guide's own `postgresql://user:pass@…` turned every "password authentication failed" into
+ * "****word authentication failed", and a `postgres` password mangled every postgresql:// URL. A
+ * `%XX` escape right before the secret still counts as a boundary (`password%3D<secret>`).
+ */
+function secretPattern(secret: string): RegExp {
+  const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const before = /^[A-Za-z0-9]/.test(secret) ? '(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))' : '';
+  const after = /[A-Za-z0-9]$/.test(secret) ? '(?![A-Za-z0-9])' : '';
+  return new RegExp(`${before}${escaped}${after}`, 'g');
 }
