@@ -25,8 +25,11 @@ export function registerSecret(value: string | undefined | null): void {
   if (encoded !== value) secrets.add(encoded);
 }
 
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*):([^\s@'"]*)@/gi;
-const KEY_VALUE = /\b(password|sslpassword|api_key|apikey)=([^\s&'"]+)/gi;
+// The password runs to the last @ before whitespace or a quote: a URL nobody percent-encoded may
+// hold a raw @ in its password, and masking a little too much beats showing the rest of it.
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*):([^\s'"]*)@/gi;
+// libpq's keyword form quotes values with spaces ('my secret', with \' inside), so a quoted value is masked whole.
+const KEY_VALUE = /\b(password|sslpassword|api_key|apikey)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&'"]+)/gi;
 
 export function redact(text: string): string {
   let out = text.replace(URL_USERINFO, (_m, head: string) => `${head}:${MASK}@`);
