@@ -103,7 +103,9 @@ function render(results: EnvStatus[], localCount: number): string {
         if (e.state === 'pending') lines.push(`  pending   ${e.name}${e.outOfOrder ? '  (out of order: sorts before the newest applied migration)' : ''}`);
         if (e.state === 'failed') {
           lines.push(`  FAILED    ${e.name}${e.startedAt ? ` (started ${e.startedAt.toISOString()})` : ''}`);
-          const first = e.logs?.trim().split('\n').find((l) => l.startsWith('ERROR') || l.trim().length > 0);
+          // Prisma's logs (and ours) start with "Database error code: …": the ERROR line says what went wrong.
+          const logLines = e.logs?.trim().split('\n') ?? [];
+          const first = logLines.find((l) => l.startsWith('ERROR')) ?? logLines.find((l) => l.trim().length > 0);
           if (first) lines.push(`            ${first}`);
           lines.push(`            fix: undo its partial changes, fix the file, then stagedb migrate resolve --rolled-back ${e.name} --env ${r.env}`);
           lines.push(`                 (or, if finished by hand: stagedb migrate resolve --applied ${e.name} --env ${r.env})`);
