@@ -88,7 +88,10 @@ export async function run(io: Io): Promise<number> {
     try {
       parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
     } catch (e) {
-      throw new StagedbError('usage', 'E_USAGE', `stagedb ${key}: ${(e as Error).message.split('\n')[0]}`, { fix: `stagedb ${key} --help` });
+      // Node's unknown-option text goes on to suggest '-- "--flag"' (with an unbalanced quote): for a
+      // mistyped flag that advice misleads, so keep its first sentence only.
+      const first = (e as Error).message.split('\n')[0]!.split(/\. To specify a positional argument/)[0];
+      throw new StagedbError('usage', 'E_USAGE', `stagedb ${key}: ${first}`, { fix: `stagedb ${key} --help` });
     }
     if (parsed.values.help) {
       print(`stagedb ${key} — ${entry.summary}\n\n${command.usage}`);
