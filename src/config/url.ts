@@ -28,6 +28,9 @@ export function parseDatabaseUrl(raw: string, where: string): ParsedUrl {
   try {
     u = new URL(raw.trim());
   } catch {
+    // What sits between user: and the last @ is the password even when the URL does not parse (a raw
+    // quote, space or # in it is the usual reason): register it so the message below cannot show it.
+    registerSecret(/^[^:]*:\/\/[^:/@]*:(.*)@/s.exec(raw.trim())?.[1]);
     throw configError('E_URL_MALFORMED', `${where} is not a valid URL: ${redact(raw)}`, {
       fix: 'use the form postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password)',
     });
@@ -37,11 +40,21 @@ export function parseDatabaseUrl(raw: string, where: string): ParsedUrl {
   registerSecret(apiKey);
   const protocol = u.protocol.replace(/:$/, '');
   const port = u.port ? Number(u.port) : 5432;
+  // WHATWG URL keeps a bad escape such as %zz as written; decoding it would throw a bare URIError.
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw configError('E_URL_MALFORMED', `${where} has an invalid percent-escape: ${redact(raw)}`, {
+        fix: 'percent-encode special characters in the user, password and database name (% itself is %25)',
+      });
+    }
+  };
   const base = {
-    host: decodeURIComponent(u.hostname.replace(/^\[(.+)\]$/, '$1')),
+    host: decode(u.hostname.replace(/^\[(.+)\]$/, '$1')),
     port,
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
-    user: decodeURIComponent(u.username),
+    database: decode(u.pathname.replace(/^\//, '')),
+    user: decode(u.username),
     schema: u.searchParams.get('schema') ?? 'public',
     sslmode: u.searchParams.get('sslmode') ?? undefined,
   };
