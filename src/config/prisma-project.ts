@@ -53,7 +53,8 @@ function urlRef(text: string, key: string): { env?: string; literal?: string } |
 export function readDatasource(schemaPath: string): DatasourceInfo | undefined {
   for (const file of schemaFiles(schemaPath)) {
     const text = readFileSync(file, 'utf8');
-    const block = /^\s*datasource\s+\w+\s*\{([\s\S]*?)^\s*\}/m.exec(text);
+    // [ \t]*, not \s*: \s* would start the match on the blank line above, and `line` would name that line.
+    const block = /^[ \t]*datasource\s+\w+\s*\{([\s\S]*?)^\s*\}/m.exec(text);
     if (!block) continue;
     const body = block[1] ?? '';
     const field = (name: string) => {
