@@ -86,7 +86,7 @@ export async function run(io: Io): Promise<number> {
     const { default: command } = await entry.load();
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: command.strict ?? true });
     } catch (e) {
       // Node's unknown-option text goes on to suggest '-- "--flag"' (with an unbalanced quote): for a
       // mistyped flag that advice misleads, so keep its first sentence only.

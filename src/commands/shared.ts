@@ -40,6 +40,8 @@ export function notYet(what: string, issue: string, meanwhile: string) {
     usage: `Not built yet: ${what} arrives with ${issue}.\nMeanwhile: ${meanwhile}`,
     options: {},
     positionals: true,
+    // Any flag: `stagedb migrate dev --name init` must say "not built yet", not "unknown option --name".
+    strict: false,
     async run(): Promise<never> {
       throw new StagedbError('usage', 'E_NOT_BUILT', `${what} is not built yet in this version of stagedb (${issue})`, { fix: meanwhile });
     },

@@ -33,5 +33,7 @@ export interface Command {
   options: OptionSpec;
   /** Accepts positional arguments (otherwise any is a usage error). */
   positionals?: boolean;
+  /** Reject unknown flags (default true). */
+  strict?: boolean;
   run(ctx: CommandContext, args: ParsedArgs): Promise<CommandOutput>;
 }
