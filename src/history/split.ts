@@ -2,7 +2,7 @@
  * A small lexer that splits a migration file into statements without a full SQL parser, so that
  * `deploy` and `status` stay light (the real parser, libpg-query, is loaded only by `lint`). It
  * understands what can hide a semicolon: '…' and E'…' strings, "…" identifiers, $tag$…$tag$
- * bodies, -- line comments and nested block comments.
+ * bodies, -- line comments, nested block comments and `BEGIN ATOMIC … END` routine bodies.
  */
 export interface SqlStatement {
   /** The statement text, without the trailing semicolon. */
@@ -18,6 +18,11 @@ export function splitStatements(sql: string): SqlStatement[] {
   let i = 0;
   let firstToken = -1;
   let head = '';
+  // psql's rule for SQL-standard bodies (PostgreSQL 14+): inside CREATE [OR REPLACE] FUNCTION/PROCEDURE,
+  // BEGIN and CASE open a block that END closes, and a semicolon inside `BEGIN ATOMIC … END` does not
+  // end the statement. Without it the body was split and its END read as transaction control.
+  let words: string[] = [];
+  let depth = 0;
   const n = sql.length;
   const push = (end: number) => {
     if (firstToken >= 0) {
@@ -25,7 +30,12 @@ export function splitStatements(sql: string): SqlStatement[] {
     }
     firstToken = -1;
     head = '';
+    words = [];
+    depth = 0;
   };
+  const isRoutine = () =>
+    words[0] === 'create' &&
+    (/^(function|procedure)$/.test(words[1] ?? '') || (words[1] === 'or' && words[2] === 'replace' && /^(function|procedure)$/.test(words[3] ?? '')));
   const mark = (from: number, to: number, text?: string) => {
     if (firstToken < 0) firstToken = from;
     if (head.length < 400) head += text ?? sql.slice(from, to);
@@ -104,9 +114,19 @@ export function splitStatements(sql: string): SqlStatement[] {
         continue;
       }
     }
-    if (c === ';') {
+    if (c === ';' && depth === 0) {
       push(i);
       i++;
+      continue;
+    }
+    if (/[A-Za-z_]/.test(c) && (i === 0 || !/[\w$]/.test(sql[i - 1]!))) {
+      const s = i;
+      while (i < n && /[\w$]/.test(sql[i]!)) i++;
+      const word = sql.slice(s, i).toLowerCase();
+      if (words.length < 4) words.push(word);
+      if ((word === 'begin' || word === 'case') && isRoutine()) depth++;
+      else if (word === 'end' && depth > 0) depth--;
+      mark(s, i);
       continue;
     }
     if (/\s/.test(c)) {
