@@ -65,6 +65,28 @@ $body$ LANGUAGE plpgsql`;
     ]);
   });
 
+  it('keeps a SQL-standard BEGIN ATOMIC … END body whole (psql\'s rule)', () => {
+    const fn = `CREATE OR REPLACE FUNCTION grade(score int) RETURNS text LANGUAGE sql
+BEGIN ATOMIC
+  SELECT CASE WHEN score > 90 THEN 'A;' ELSE 'B' END;
+  SELECT 'unreachable';
+END`;
+    const proc = 'CREATE PROCEDURE bump() BEGIN ATOMIC UPDATE t SET n = n + 1; INSERT INTO log VALUES (1); END';
+    expect(texts(`${fn};
+${proc};
+BEGIN;
+SELECT 1;
+END;`)).toEqual([fn, proc, 'BEGIN', 'SELECT 1', 'END']);
+  });
+
+  it('BEGIN and CASE outside a routine do not hold the statement open', () => {
+    expect(texts('SELECT CASE WHEN a THEN 1 END FROM t; BEGIN; SELECT 2; COMMIT')).toEqual(['SELECT CASE WHEN a THEN 1 END FROM t', 'BEGIN', 'SELECT 2', 'COMMIT']);
+    expect(texts('CREATE FUNCTION f() RETURNS int LANGUAGE sql RETURN CASE WHEN true THEN 1 END; SELECT 2')).toEqual([
+      'CREATE FUNCTION f() RETURNS int LANGUAGE sql RETURN CASE WHEN true THEN 1 END',
+      'SELECT 2',
+    ]);
+  });
+
   it('$1 parameters and $ inside identifiers are not dollar quotes', () => {
     expect(texts('PREPARE p AS SELECT $1; SELECT a$b$ FROM t; SELECT 3')).toEqual(['PREPARE p AS SELECT $1', 'SELECT a$b$ FROM t', 'SELECT 3']);
   });
