@@ -1,0 +1,281 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/cli/registry.js';
+import { runCli } from '../helpers/cli.js';
+import { createProject, type TempProject } from '../helpers/project.js';
+
+/** Commands that need no database: help, usage errors, commands not built yet, init. */
+let empty: TempProject;
+beforeAll(() => {
+  empty = createProject({ schema: false });
+});
+afterAll(() => empty?.remove());
+
+const run = (...args: string[]) => runCli(args, { cwd: empty.dir });
+
+describe('help', () => {
+  it('stagedb --help lists every command in the registry (exit 0)', async () => {
+    const r = await run('--help');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    for (const [name, entry] of Object.entries(COMMANDS)) expect(r.stdout).toContain(`  ${name.padEnd(17)}${entry.summary}`);
+    expect(r.stdout).toContain('Exit codes: 0 ok, 1 pending migrations, 2 failed/modified history or migration error,');
+  });
+
+  it.each(Object.keys(COMMANDS))('stagedb %s --help (exit 0)', async (name) => {
+    const r = await run(...name.split(' '), '--help');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.startsWith(`stagedb ${name} — ${COMMANDS[name]!.summary}\n\n`)).toBe(true);
+    expect(r.stdout).toMatch(/Usage: stagedb |Not built yet: stagedb /);
+  });
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await run('--version');
+    expect([r.code, r.stdout]).toEqual([0, `${pkg.version}\n`]);
+  });
+});
+
+describe('usage errors (exit 4)', () => {
+  it('an unknown command suggests the close one', async () => {
+    const r = await run('stauts');
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: unknown command "stauts"
+        fix: did you mean: stagedb status? (stagedb --help lists all)
+      "
+    `);
+  });
+
+  it('an unknown command with nothing close points at --help', async () => {
+    const r = await run('frobnicate');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: unknown command "frobnicate"
+        fix: stagedb --help
+      "
+    `);
+  });
+
+  it('a group without its subcommand, or with an unknown one, lists the subcommands', async () => {
+    const [bare, wrong] = await Promise.all([run('migrate'), run('migrate', 'deploi')]);
+    expect([bare.code, wrong.code]).toEqual([4, 4]);
+    expect(bare.stderr).toMatchInlineSnapshot(`
+      "error: "migrate" needs a subcommand
+        fix: use one of: stagedb migrate deploy, stagedb migrate status, stagedb migrate resolve, stagedb migrate dev, stagedb migrate reset
+      "
+    `);
+    expect(wrong.stderr).toContain('unknown command "migrate deploi"');
+  });
+
+  it('--json errors are JSON on stdout, with the exit code', async () => {
+    const r = await run('stauts', '--json');
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { kind: 'usage', code: 'E_USAGE', message: 'unknown command "stauts"', details: [], fix: expect.stringContaining('stagedb status'), exitCode: 4 },
+    });
+  });
+
+  it('an argument a command does not take', async () => {
+    const r = await run('status', 'production');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: stagedb status takes no argument "production"
+        fix: stagedb status --help
+      "
+    `);
+  });
+
+  it('a malformed --lock-timeout', async () => {
+    const p = createProject({ migrations: {}, envFiles: { '.env': { DATABASE_URL: 'postgresql://u:p@127.0.0.1:9/x' } } });
+    try {
+      const r = await runCli(['migrate', 'deploy', '--lock-timeout', 'soon'], { cwd: p.dir });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain('--lock-timeout must be a number of seconds, not "soon"');
+    } finally {
+      p.remove();
+    }
+  });
+});
+
+describe('migrate resolve usage', () => {
+  it.each([
+    ['neither flag', []],
+    ['both flags', ['--applied', '20240101000000_init', '--rolled-back', '20240101000000_init']],
+  ])('%s: exit 4, says exactly one is needed', async (_label, flags) => {
+    const r = await run('migrate', 'resolve', ...flags);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: migrate resolve needs exactly one of --applied <name> or --rolled-back <name>
+        fix: stagedb migrate resolve --rolled-back <migration_name> --env <env>
+      "
+    `);
+  });
+
+  it('a flag without its migration name', async () => {
+    const r = await run('migrate', 'resolve', '--applied');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: stagedb migrate resolve: Option '--applied <value>' argument missing
+        fix: stagedb migrate resolve --help
+      "
+    `);
+  });
+
+  it('the name given as a positional argument', async () => {
+    const r = await run('migrate', 'resolve', '--rolled-back', '20240101000000_init', '20240102000000_next');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('takes no argument "20240102000000_next"');
+  });
+
+  it('--env all: one environment at a time', async () => {
+    const r = await run('migrate', 'resolve', '--applied', '20240101000000_init', '--env', 'all');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: this command runs on one environment at a time, not --env all
+        fix: pick one: --env development
+      "
+    `);
+  });
+});
+
+describe('commands a later issue completes say so and exit 4 — never pretend', () => {
+  it.each([
+    ['push', ['push'], 'issue 3'],
+    ['push --env staging', ['push', '--env', 'staging'], 'issue 3'],
+    ['migrate dev', ['migrate', 'dev'], 'issue 3'],
+    ['migrate dev --name init', ['migrate', 'dev', '--name', 'init'], 'issue 3'],
+    ['migrate reset --force', ['migrate', 'reset', '--force'], 'issue 3'],
+    ['studio', ['studio', '--env', 'production'], 'issue 7'],
+    ['backup', ['backup', '--env', 'production'], 'issue 5'],
+  ])('stagedb %s', async (_label, args, issue) => {
+    const r = await run(...args);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^error: stagedb ${args[0] === 'migrate' ? `migrate ${args[1]}` : args[0]} is not built yet in this version of stagedb \\(${issue} `));
+    expect(r.stderr).toMatch(/\n {2}fix: \S/);
+  });
+
+  it('the full text, pinned', async () => {
+    const r = await run('migrate', 'dev', '--name', 'init');
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: stagedb migrate dev is not built yet in this version of stagedb (issue 3 (Prisma's schema engine in WebAssembly))
+        fix: npx prisma migrate dev (needs Prisma's native engine)
+      "
+    `);
+  });
+});
+
+describe('init', () => {
+  const GUIDE_SCRIPTS = [
+    'db:push',
+    'db:migrate',
+    'db:seed',
+    'db:studio',
+    'db:status',
+    'db:migrate:reset',
+    'db:migrate:deploy',
+    'db:push:staging',
+    'db:migrate:staging',
+    'db:seed:staging',
+    'db:studio:staging',
+    'db:status:staging',
+    'db:deploy:staging',
+    'db:backup:staging',
+    'db:studio:production',
+    'db:deploy:production',
+    'db:backup:production',
+  ];
+
+  it("writes stagedb.config.ts and exactly the guide's 17 scripts, keeping the user's own", async () => {
+    const p = createProject({ packageJson: { name: 'shop', private: true, type: 'module', scripts: { build: 'tsc', test: 'vitest' } } });
+    try {
+      const r = await runCli(['init'], { cwd: p.dir });
+      expect(r.code).toBe(0);
+      const pkg = JSON.parse(readFileSync(p.path('package.json'), 'utf8')) as { name: string; scripts: Record<string, string> };
+      expect(pkg.name).toBe('shop');
+      expect(Object.keys(pkg.scripts)).toEqual(['build', 'test', ...GUIDE_SCRIPTS]);
+      expect(Object.keys(pkg.scripts).filter((k) => k.startsWith('db:'))).toHaveLength(17);
+      for (const name of GUIDE_SCRIPTS) expect(pkg.scripts[name]).toMatch(/^stagedb /);
+      expect(pkg.scripts).toMatchObject({
+        'db:status:staging': 'stagedb status --env staging',
+        'db:deploy:production': 'stagedb deploy --env production',
+        'db:migrate:deploy': 'stagedb migrate deploy',
+      });
+      const config = readFileSync(p.path('stagedb.config.ts'), 'utf8');
+      expect(config).toContain("import { defineConfig, env } from 'stagedb';");
+      expect(config).toContain("migrations: 'prisma/migrations'");
+
+      // The config it writes loads, and every guide script's command exists in the registry.
+      const env = await runCli(['env', '--json'], { cwd: p.dir, env: { DATABASE_URL: 'postgresql://u:p@127.0.0.1:9/dev' } });
+      expect((JSON.parse(env.stdout) as { environments: Array<{ env: string }> }).environments.map((e) => e.env)).toEqual(['development', 'staging', 'production']);
+      for (const name of GUIDE_SCRIPTS) {
+        const words = pkg.scripts[name]!.split(' ').slice(1);
+        const key = COMMANDS[`${words[0]} ${words[1]}`] ? `${words[0]} ${words[1]}` : words[0]!;
+        expect(COMMANDS[key], `${name} → ${pkg.scripts[name]}`).toBeDefined();
+      }
+    } finally {
+      p.remove();
+    }
+  });
+
+  it("keeps a user's differing script and an existing config unless --force", async () => {
+    const p = createProject({ packageJson: { name: 'shop', scripts: { 'db:push': 'prisma db push --skip-generate' } }, configJson: { environments: { development: { url: 'postgresql://localhost/x' } } } });
+    try {
+      const first = await runCli(['init'], { cwd: p.dir });
+      expect(first.code).toBe(0);
+      expect(first.stdout).toMatchInlineSnapshot(`
+        "kept the existing stagedb.config.json (--force overwrites it)
+        added 16 scripts to package.json: db:migrate, db:seed, db:studio, db:status, db:migrate:reset, db:migrate:deploy, db:push:staging, db:migrate:staging, db:seed:staging, db:studio:staging, db:status:staging, db:deploy:staging, db:backup:staging, db:studio:production, db:deploy:production, db:backup:production
+        kept your script db:push ("prisma db push --skip-generate"); --force replaces it
+        next: put DATABASE_URL in .env, and DATABASE_URL + DIRECT_URL in .env.staging / .env.production; then: stagedb status --env all
+        "
+      `);
+      let pkg = JSON.parse(readFileSync(p.path('package.json'), 'utf8')) as { scripts: Record<string, string> };
+      expect(pkg.scripts['db:push']).toBe('prisma db push --skip-generate');
+      expect(Object.keys(pkg.scripts)).toHaveLength(17);
+
+      // Running it again changes nothing.
+      const before = readFileSync(p.path('package.json'), 'utf8');
+      await runCli(['init'], { cwd: p.dir });
+      expect(readFileSync(p.path('package.json'), 'utf8')).toBe(before);
+
+      const forced = await runCli(['init', '--force'], { cwd: p.dir });
+      expect(forced.code).toBe(0);
+      expect(forced.stdout).toContain('replaced scripts: db:push');
+      pkg = JSON.parse(readFileSync(p.path('package.json'), 'utf8')) as { scripts: Record<string, string> };
+      expect(pkg.scripts['db:push']).toBe('stagedb push');
+    } finally {
+      p.remove();
+    }
+  });
+
+  // Known bug, left to the owner of src/project/init.ts: with --force, an existing stagedb.config.json
+  // is overwritten with the TypeScript template, so the next command fails with E_CONFIG_SYNTAX.
+  // `it.fails` keeps it visible: when it is fixed this test starts failing — turn it into `it`.
+  it.fails('--force over a stagedb.config.json leaves a config that loads', async () => {
+    const p = createProject({ configJson: { environments: { development: { url: 'postgresql://localhost/x' } } } });
+    try {
+      expect((await runCli(['init', '--force'], { cwd: p.dir })).code).toBe(0);
+      const r = await runCli(['env'], { cwd: p.dir });
+      expect(r.stderr).not.toContain('is not valid JSON');
+      expect(r.code).toBe(0);
+    } finally {
+      p.remove();
+    }
+  });
+
+  it('without a package.json: exit 4, nothing written', async () => {
+    const p = createProject({ packageJson: false, schema: false });
+    try {
+      const r = await runCli(['init'], { cwd: p.dir });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain('no package.json in');
+      expect(() => readFileSync(p.path('stagedb.config.ts'))).toThrow();
+    } finally {
+      p.remove();
+    }
+  });
+});

@@ -1,0 +1,173 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LOCK_CLASS, LOCK_WORKFLOW } from '../../src/guard/lock.js';
+import { forbidInOutput, normalize, passwordOf, runCli } from '../helpers/cli.js';
+import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
+import { createProject, type ProjectSpec, type TempProject } from '../helpers/project.js';
+
+/** `migrate deploy`, `deploy` and `migrate resolve` through the built binary, against real databases. */
+const INIT = `-- CreateTable\nCREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT NOT NULL);\n`;
+const INDEX = `-- Build without locking writes\nCREATE INDEX CONCURRENTLY "User_email_idx" ON "User" ("email");\n`;
+const BROKEN = `-- CreateTable
+CREATE TABLE "Post" ("id" SERIAL PRIMARY KEY, "authorId" INTEGER NOT NULL);
+
+-- AddForeignKey
+ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "Users"("id");
+`;
+const FIXED = BROKEN.replace('"Users"', '"User"');
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(spec: ProjectSpec): Promise<{ db: FreshDatabase; p: TempProject; cli: (...args: string[]) => ReturnType<typeof runCli>; shown: Record<string, string> }> {
+  const db = await freshDatabase('cli_deploy');
+  forbidInOutput(passwordOf(db.url));
+  const p = createProject({ envFiles: { '.env': { DATABASE_URL: db.url } }, ...spec });
+  cleanups.push(() => db.drop(), () => p.remove());
+  const shown = { [db.name]: '<db>', [`127.0.0.1:${new URL(db.url).port}`]: '127.0.0.1:<port>' };
+  return { db, p, cli: (...args) => runCli(args, { cwd: p.dir }), shown };
+}
+
+async function tables(url: string): Promise<string[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).rows.map((r) => r.t);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('stagedb migrate deploy', () => {
+  it('prints each step and how each file runs; a second run is a no-op (exit 0 both times)', async () => {
+    const { cli, shown } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_email_idx': INDEX } });
+    const first = await cli('migrate', 'deploy');
+    expect(first.code).toBe(0);
+    expect(first.stderr).toBe('');
+    expect(normalize(first.stdout, shown)).toMatchInlineSnapshot(`
+      "development: 127.0.0.1:<port>/<db> (schema public, via url (env DATABASE_URL), protection none)
+      development: created _prisma_migrations
+      development: PostgreSQL <version>, 2 pending migrations
+        applying 20240101000000_init
+        applied  20240101000000_init (<ms> ms)
+        applying 20240102000000_email_idx [CREATE INDEX CONCURRENTLY cannot run inside a transaction: each statement commits on its own]
+        applied  20240102000000_email_idx (<ms> ms)
+      development: applied 2 migrations (0 were already applied)."
+    `);
+    const second = await cli('migrate', 'deploy');
+    expect(second.code).toBe(0);
+    expect(normalize(second.stdout, shown)).toMatchInlineSnapshot(`
+      "development: 127.0.0.1:<port>/<db> (schema public, via url (env DATABASE_URL), protection none)
+      development: PostgreSQL <version>, 0 pending migrations
+      development: already up to date (2 applied)."
+    `);
+    expect((await cli('status')).code).toBe(0);
+  });
+
+  it('--json: the result on stdout, progress on stderr', async () => {
+    const { cli } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_email_idx': INDEX } });
+    const r = await cli('migrate', 'deploy', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { env: string; serverVersion: string; applied: Array<{ name: string; mode: string; ms: number }>; alreadyApplied: number };
+    expect(out).toEqual({
+      env: 'development',
+      serverVersion: expect.any(String),
+      applied: [
+        { name: '20240101000000_init', mode: 'transaction', ms: expect.any(Number) },
+        { name: '20240102000000_email_idx', mode: 'statements', ms: expect.any(Number) },
+      ],
+      alreadyApplied: 0,
+    });
+    expect(r.stderr).toContain('applying 20240102000000_email_idx [CREATE INDEX CONCURRENTLY');
+  });
+
+  it("the guide's `deploy` applies and says plainly that client generation is not built in yet", async () => {
+    const { cli } = await setup({ migrations: { '20240101000000_init': INIT } });
+    const r = await cli('deploy', '--env', 'development');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('development: applied 1 migration (0 were already applied).');
+    expect(r.stdout).toContain('client generation: not built into stagedb yet (issue 3) — run `npx prisma generate` after deploy');
+  });
+
+  it('a failing migration: exit 2, located, nothing of it committed; resolve --rolled-back and a fixed file recover', async () => {
+    const { db, p, cli, shown } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_posts': BROKEN } });
+    const failed = await cli('migrate', 'deploy');
+    expect(failed.code).toBe(2);
+    expect(normalize(failed.stderr, shown)).toMatchInlineSnapshot(`
+      "error: development: migration 20240102000000_posts failed: relation "Users" does not exist
+        at 20240102000000_posts/migration.sql:5:1
+        statement: ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "Users"("id")
+        PostgreSQL error 42P01
+        committed: nothing of it was committed (it ran in one transaction)
+        applied before it in this run: 20240101000000_init
+        fix: fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_posts --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_posts --env development)"
+    `);
+    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
+
+    // Blocked until resolved, even with the file fixed.
+    p.addMigration('20240102000000_posts', FIXED);
+    const blocked = await cli('migrate', 'deploy');
+    expect(blocked.code).toBe(2);
+    expect(blocked.stderr).toContain('error: development: migration 20240102000000_posts failed (started ');
+    expect(blocked.stderr).toContain('and blocks new deploys (Prisma P3009)');
+    expect((await cli('status')).code).toBe(2);
+
+    const resolved = await cli('migrate', 'resolve', '--rolled-back', '20240102000000_posts');
+    expect(resolved.code).toBe(0);
+    expect(resolved.stdout).toMatchInlineSnapshot(`
+      "development: migration 20240102000000_posts marked as rolled back; the next deploy applies it again.
+      "
+    `);
+    expect((await cli('status')).code).toBe(1);
+    const ok = await cli('migrate', 'deploy');
+    expect(ok.code).toBe(0);
+    expect(await tables(db.url)).toEqual(['Post', 'User', '_prisma_migrations']);
+    expect((await cli('status')).code).toBe(0);
+  });
+
+  it('baselining through the CLI: E_NOT_BASELINED (exit 2), resolve --applied, then deploy applies the rest', async () => {
+    const { db, cli, shown } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_posts': FIXED } });
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    await c.query(INIT);
+    await c.end();
+    const refused = await cli('migrate', 'deploy');
+    expect(refused.code).toBe(2);
+    expect(normalize(refused.stderr, shown)).toMatchInlineSnapshot(`
+      "error: development: schema "public" already has 2 objects but no _prisma_migrations table, so stagedb cannot tell which migrations it already has (Prisma P3005)
+        fix: baseline it: stagedb migrate resolve --applied 20240101000000_init --env development   (for each migration already reflected in the database), then deploy again"
+    `);
+    expect((await cli('migrate', 'resolve', '--applied', '20240101000000_init')).code).toBe(0);
+    const ok = await cli('migrate', 'deploy');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('development: applied 1 migration (1 were already applied).');
+  });
+
+  it('an edited applied migration: exit 2 unless --allow-modified', async () => {
+    const { p, cli } = await setup({ migrations: { '20240101000000_init': INIT } });
+    expect((await cli('migrate', 'deploy')).code).toBe(0);
+    p.addMigration('20240101000000_init', `${INIT}-- tweak\n`);
+    const refused = await cli('migrate', 'deploy');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('error: development: applied migration 20240101000000_init changed on disk since it was applied');
+    expect((await cli('status')).stdout).toContain('MODIFIED  20240101000000_init');
+    expect((await cli('migrate', 'deploy', '--allow-modified')).code).toBe(0);
+  });
+
+  it('a held deploy lock: exit 5 after --lock-timeout, naming the holder', async () => {
+    const { db, cli } = await setup({ migrations: { '20240101000000_init': INIT } });
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'ci-job-8812' });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query('SELECT pg_advisory_lock($1, $2)', [LOCK_CLASS, LOCK_WORKFLOW]);
+    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const r = await cli('migrate', 'deploy', '--lock-timeout', '0.3');
+    expect(r.code).toBe(5);
+    expect(r.stdout).toContain(`development: waiting for the deploy lock held by pid ${pid} (ci-job-8812)…`);
+    expect(r.stderr).toContain(`another stagedb run holds the deploy lock (pid ${pid}, ci-job-8812, user postgres`);
+    expect(r.stderr).toContain(`SELECT pg_terminate_backend(${pid});`);
+    expect(await tables(db.url)).toEqual([]);
+  });
+});

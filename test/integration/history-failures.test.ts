@@ -1,0 +1,316 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deploy } from '../../src/history/deploy.js';
+import { readLocalHistory } from '../../src/history/local.js';
+import { environmentStatus } from '../../src/history/status.js';
+import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
+import { createProject, environmentFor, rejection, type ProjectSpec, type TempProject } from '../helpers/project.js';
+
+async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+interface Row {
+  migration_name: string;
+  finished_at: Date | null;
+  rolled_back_at: Date | null;
+  logs: string | null;
+  applied_steps_count: number;
+  checksum: string;
+}
+
+const rows = (url: string) => query<Row>(url, `SELECT * FROM _prisma_migrations ORDER BY started_at, migration_name`);
+const tables = async (url: string) =>
+  (await query<{ t: string }>(url, `SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).map((r) => r.t);
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(spec: ProjectSpec): Promise<{ db: FreshDatabase; project: TempProject; run: (o?: Partial<Parameters<typeof deploy>[0]>) => ReturnType<typeof deploy> }> {
+  const db = await freshDatabase('fail');
+  const project = createProject(spec);
+  cleanups.push(() => db.drop(), () => project.remove());
+  return { db, project, run: (o = {}) => deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, ...o }) };
+}
+
+/** The library shows paths relative to the process's working directory, as a user in a shell sees them. */
+const shown = (project: TempProject) => ({ [relative(process.cwd(), project.dir)]: '<project>' });
+
+const INIT = `CREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT NOT NULL);\n`;
+
+describe('a migration that fails', () => {
+  it('in transaction mode leaves no partial change, records a failed row, and locates the statement', async () => {
+    const bad = `-- CreateTable
+CREATE TABLE "Post" ("id" SERIAL PRIMARY KEY, "authorId" INTEGER NOT NULL);
+
+-- AddForeignKey
+ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey"
+    FOREIGN KEY ("authorId") REFERENCES "Author"("id");
+`;
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_posts': bad } });
+    const err = await rejection(run(), shown(project));
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_FAILED",
+        "details": [
+          "at 20240102000000_posts/migration.sql:5:1",
+          "statement: ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" …",
+          "PostgreSQL error 42P01",
+          "committed: nothing of it was committed (it ran in one transaction)",
+          "applied before it in this run: 20240101000000_init",
+        ],
+        "fix": "fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_posts --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_posts --env development)",
+        "kind": "migration",
+        "message": "development: migration 20240102000000_posts failed: relation "Author" does not exist",
+      }
+    `);
+
+    // The first migration committed; nothing of the failing one did: "Post" would exist otherwise.
+    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
+    const [init, posts] = await rows(db.url);
+    expect(init).toMatchObject({ migration_name: '20240101000000_init', applied_steps_count: 1, logs: null });
+    expect(posts).toMatchObject({ migration_name: '20240102000000_posts', finished_at: null, rolled_back_at: null, applied_steps_count: 0 });
+    expect(posts!.logs).toMatchInlineSnapshot(`
+      "Database error code: 42P01
+
+      Database error:
+      ERROR: relation "Author" does not exist
+
+      Position: line 5, column 1
+      Statement: ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey"
+          FOREIGN KEY ("authorId") REFERENCES "Author"("id")"
+    `);
+  });
+
+  it('in statements mode reports how many statements were committed', async () => {
+    const file = `CREATE TABLE "Tag" ("id" SERIAL PRIMARY KEY, "name" TEXT NOT NULL);
+CREATE INDEX CONCURRENTLY "Tag_name_idx" ON "Tag" ("name");
+INSERT INTO "Tag" ("name") VALUES ('a'), ('b');
+ALTER TABLE "Tag" ALTER COLUMN "name" TYPE INTEGER USING "name"::integer;
+CREATE TABLE "Never" ("id" INT);
+`;
+    const { db, run } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_tags': file } });
+    const err = await rejection(run());
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_FAILED",
+        "details": [
+          "at 20240102000000_tags/migration.sql:4:1",
+          "statement: ALTER TABLE "Tag" ALTER COLUMN "name" TYPE INTEGER USING "name"::integer",
+          "PostgreSQL error 22P02",
+          "committed: its first 3 statements were committed; the rest were not",
+          "applied before it in this run: 20240101000000_init",
+        ],
+        "fix": "fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_tags --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_tags --env development)",
+        "kind": "migration",
+        "message": "development: migration 20240102000000_tags failed: invalid input syntax for type integer: "a"",
+      }
+    `);
+    expect(await tables(db.url)).toEqual(['Tag', 'User', '_prisma_migrations']);
+    expect(await query(db.url, `SELECT count(*)::int AS n FROM "Tag"`)).toEqual([{ n: 2 }]);
+    const [, tags] = await rows(db.url);
+    expect(tags).toMatchObject({ migration_name: '20240102000000_tags', finished_at: null, applied_steps_count: 0 });
+    expect(tags!.logs).toContain('22P02');
+  });
+
+  it('in statements mode, failing on the first statement, says nothing was committed', async () => {
+    const { run } = await setup({ migrations: { '20240101000000_idx': `CREATE INDEX CONCURRENTLY "x_idx" ON "Missing" ("id");\n` } });
+    const err = await rejection(run());
+    expect(err.details).toMatchInlineSnapshot(`
+      [
+        "at 20240101000000_idx/migration.sql:1:1",
+        "statement: CREATE INDEX CONCURRENTLY "x_idx" ON "Missing" ("id")",
+        "PostgreSQL error 42P01",
+        "committed: no statement of it was committed",
+      ]
+    `);
+  });
+
+  it('points at the exact line and column when PostgreSQL gives a position inside a statement', async () => {
+    const file = `CREATE TABLE "Order" ("id" SERIAL PRIMARY KEY);\n\n-- AddColumn\nALTER TABLE "Order" ADD COLUMN "total" INTEGR NOT NULL;\n`;
+    const { db, run } = await setup({ migrations: { '20240101000000_orders': file } });
+    const err = await rejection(run());
+    expect(err.details?.slice(0, 3)).toMatchInlineSnapshot(`
+      [
+        "at 20240101000000_orders/migration.sql:4:40",
+        "statement: ALTER TABLE "Order" ADD COLUMN "total" INTEGR NOT NULL",
+        "PostgreSQL error 42704",
+      ]
+    `);
+    expect(await tables(db.url)).toEqual(['_prisma_migrations']);
+  });
+
+  it('sends a file whole when its statement boundaries are uncertain, and still applies it in one transaction', async () => {
+    // Semicolons inside a multi-action rule's parentheses: splitting there would break the file.
+    const file = `CREATE TABLE "A" ("id" INT);\nCREATE TABLE "B" ("id" INT);\nCREATE TABLE "C" ("id" INT);\nCREATE RULE "copy" AS ON INSERT TO "A" DO ALSO (INSERT INTO "B" VALUES (NEW."id"); INSERT INTO "C" VALUES (NEW."id"));\n`;
+    const { db, run } = await setup({ migrations: { '20240101000000_rule': file } });
+    const result = await run();
+    expect(result.applied.map((a) => a.mode)).toEqual(['transaction']);
+    await query(db.url, `INSERT INTO "A" VALUES (7)`);
+    expect(await query(db.url, `SELECT (SELECT count(*)::int FROM "B") AS b, (SELECT count(*)::int FROM "C") AS c`)).toEqual([{ b: 1, c: 1 }]);
+  });
+
+  it('in a file with its own BEGIN/COMMIT rolls the file back and says what may have committed', async () => {
+    const file = `BEGIN;\nCREATE TABLE "Half" ("id" INT);\nSELECT 1/0;\nCOMMIT;\n`;
+    const { db, run } = await setup({ migrations: { '20240101000000_half': file } });
+    const err = await rejection(run());
+    expect(err.code).toBe('E_MIGRATION_FAILED');
+    expect(err.details).toMatchInlineSnapshot(`
+      [
+        "PostgreSQL error 22012",
+        "committed: statements before the file's own BEGIN, or after its COMMIT, may have been committed: check the database",
+      ]
+    `);
+    expect(await tables(db.url)).toEqual(['_prisma_migrations']);
+    const [row] = await rows(db.url);
+    expect(row).toMatchObject({ finished_at: null, applied_steps_count: 0 });
+    expect(row!.logs).toContain('22012');
+  });
+});
+
+describe('deploy refuses a history it cannot trust, before changing anything', () => {
+  it('an applied migration whose file changed (E_MODIFIED_MIGRATION), unless allowModified', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT } });
+    await run();
+    project.addMigration('20240101000000_init', `${INIT}-- edited after it was applied\nALTER TABLE "User" ADD COLUMN "name" TEXT;\n`);
+    project.addMigration('20240102000000_next', `CREATE TABLE "Next" ("id" INT);\n`);
+    const err = await rejection(run(), { [project.migrationsDir]: '<migrations>' });
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MODIFIED_MIGRATION",
+        "fix": "restore the file from version control (git log -p -- <migrations>/20240101000000_init/migration.sql) and put new changes in a new migration; to deploy anyway: stagedb deploy --env development --allow-modified",
+        "kind": "history",
+        "message": "development: applied migration 20240101000000_init changed on disk since it was applied",
+      }
+    `);
+    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
+
+    const status = await environmentStatus(environmentFor(db.url), readLocalHistory(project.migrationsDir));
+    expect(status.state).toBe('blocked');
+    expect(status.history?.modified.map((m) => m.name)).toEqual(['20240101000000_init']);
+
+    const ok = await run({ allowModified: true });
+    expect(ok.applied.map((a) => a.name)).toEqual(['20240102000000_next']);
+    // The edited file is not re-run: allowing a modified migration never re-applies it.
+    expect(await query(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'name'`)).toEqual([]);
+  });
+
+  it('a file whose only change is CRLF line endings is not "modified" (Prisma tolerates it)', async () => {
+    const { project, run } = await setup({ migrations: { '20240101000000_init': `CREATE TABLE "A" ("id" INT);\nCREATE TABLE "B" ("id" INT);\n` } });
+    await run();
+    project.addMigration('20240101000000_init', `CREATE TABLE "A" ("id" INT);\r\nCREATE TABLE "B" ("id" INT);\r\n`);
+    const again = await run();
+    expect(again).toMatchObject({ applied: [], alreadyApplied: 1 });
+  });
+
+  it('a migration applied in the database but missing from the folder (E_MISSING_MIGRATION), unless allowMissing', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_gone': `CREATE TABLE "Gone" ("id" INT);\n` } });
+    await run();
+    rmSync(join(project.migrationsDir, '20240102000000_gone'), { recursive: true });
+    project.addMigration('20240103000000_next', `CREATE TABLE "Next" ("id" INT);\n`);
+    const err = await rejection(run());
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MISSING_MIGRATION",
+        "fix": "pull the branch that added it (git pull), or deploy anyway: stagedb deploy --env development --allow-missing",
+        "kind": "history",
+        "message": "development: the database has applied migration not in the folder: 20240102000000_gone",
+      }
+    `);
+    expect(await tables(db.url)).toEqual(['Gone', 'User', '_prisma_migrations']);
+
+    const ok = await run({ allowMissing: true });
+    expect(ok.applied.map((a) => a.name)).toEqual(['20240103000000_next']);
+  });
+
+  it('a pending migration that sorts before the newest applied one (E_OUT_OF_ORDER), unless allowOutOfOrder', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT, '20240103000000_third': `CREATE TABLE "Third" ("id" INT);\n` } });
+    await run();
+    // Someone merges a branch whose migration was created earlier.
+    project.addMigration('20240102000000_from_old_branch', `CREATE TABLE "Second" ("id" INT);\n`);
+    const err = await rejection(run());
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_OUT_OF_ORDER",
+        "fix": "check that it does not depend on later migrations, then: stagedb deploy --env development --allow-out-of-order",
+        "kind": "history",
+        "message": "development: pending migration 20240102000000_from_old_branch sorts before the newest applied one (20240103000000_third)",
+      }
+    `);
+    expect(await tables(db.url)).toEqual(['Third', 'User', '_prisma_migrations']);
+
+    const ok = await run({ allowOutOfOrder: true });
+    expect(ok.applied.map((a) => a.name)).toEqual(['20240102000000_from_old_branch']);
+  });
+});
+
+describe('a broken migrations folder is reported before any database change', () => {
+  // Each case: the database stays exactly as it was (no _prisma_migrations table is created).
+  it('missing folder', async () => {
+    const { db, project, run } = await setup({});
+    const err = await rejection(run(), shown(project));
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATIONS_MISSING",
+        "fix": "create the first migration: npx prisma migrate dev --name init   (stagedb migrate dev is not built yet: issue 3), or set migrations in stagedb.config.ts to the folder",
+        "kind": "history",
+        "message": "migrations folder <project>/prisma/migrations does not exist",
+      }
+    `);
+    expect(await tables(db.url)).toEqual([]);
+  });
+
+  it('a migration directory without migration.sql', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_empty': null } });
+    const err = await rejection(run(), shown(project));
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_FILE_MISSING",
+        "fix": "restore it from version control (git checkout -- <project>/prisma/migrations/20240102000000_empty) or delete the empty directory",
+        "kind": "history",
+        "message": "migration 20240102000000_empty has no migration.sql (<project>/prisma/migrations/20240102000000_empty/)",
+      }
+    `);
+    expect(await tables(db.url)).toEqual([]);
+  });
+
+  it('migration_lock.toml written for another provider', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT }, lockProvider: 'mysql' });
+    const err = await rejection(run(), shown(project));
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_PROVIDER",
+        "fix": "point stagedb at a PostgreSQL project (provider = "postgresql" in schema.prisma and migration_lock.toml)",
+        "kind": "history",
+        "message": "<project>/prisma/migrations was written for provider "mysql"; stagedb runs PostgreSQL migrations only",
+      }
+    `);
+    expect(await tables(db.url)).toEqual([]);
+  });
+
+  it('the migrations path is a file', async () => {
+    const { db, project, run } = await setup({});
+    project.write('prisma/migrations', 'not a folder');
+    const err = await rejection(run(), shown(project));
+    expect(err.code).toBe('E_MIGRATIONS_CORRUPT');
+    expect(await tables(db.url)).toEqual([]);
+  });
+
+  it('a corrupt migration_lock.toml', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT } });
+    writeFileSync(join(project.migrationsDir, 'migration_lock.toml'), '<<<<<<< HEAD\nprovider = \n');
+    const err = await rejection(run(), shown(project));
+    expect(err.code).toBe('E_MIGRATIONS_CORRUPT');
+    expect(await tables(db.url)).toEqual([]);
+  });
+});
