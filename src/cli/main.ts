@@ -74,6 +74,11 @@ export async function run(io: Io): Promise<number> {
       rest = io.argv.slice(2);
     } else if (GROUPS.has(first) && !COMMANDS[first]) {
       const subs = Object.keys(COMMANDS).filter((k) => k.startsWith(`${first} `));
+      if (second === '--help' || second === '-h') {
+        const width = Math.max(...subs.map((k) => k.length)) + 2;
+        print([`Usage: stagedb ${first} <command>`, '', ...subs.map((k) => `  ${k.padEnd(width)}${COMMANDS[k]!.summary}`), '', `Run \`stagedb ${first} <command> --help\` for a command's flags.`].join('\n'));
+        return EXIT.ok;
+      }
       throw new StagedbError('usage', 'E_USAGE', second ? `unknown command "${first} ${second}"` : `"${first}" needs a subcommand`, {
         fix: `use one of: ${subs.map((s) => `stagedb ${s}`).join(', ')}`,
       });
