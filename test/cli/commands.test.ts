@@ -30,6 +30,17 @@ describe('help', () => {
     expect(r.stdout).toMatch(/Usage: stagedb |Not built yet: stagedb /);
   });
 
+  it.each([...new Set(Object.keys(COMMANDS).filter((k) => k.includes(' ')).map((k) => k.split(' ')[0]!))])('stagedb %s --help lists its subcommands (exit 0)', async (group) => {
+    const r = await run(group, '--help');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.split('\n');
+    for (const [name, entry] of Object.entries(COMMANDS).filter(([k]) => k.startsWith(`${group} `))) {
+      expect(lines.some((l) => l.startsWith(`  ${name} `) && l.endsWith(entry.summary)), name).toBe(true);
+    }
+    expect(r.stdout).toMatch(new RegExp(`^Usage: stagedb ${group} <command>`));
+  });
+
   it('--version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     const r = await run('--version');
