@@ -34,8 +34,9 @@ export function describeFailure(e: unknown, script: string, statements: SqlState
     message: redact(err.message ?? String(e)),
     code: err.code,
     detail: err.detail ? redact(err.detail) : undefined,
-    hint: err.hint,
-    where: err.where,
+    // All of these reach the terminal and _prisma_migrations.logs; `where` can quote a whole SQL statement.
+    hint: err.hint ? redact(err.hint) : undefined,
+    where: err.where ? redact(err.where) : undefined,
   };
   let at: number | undefined;
   // Run-time errors (a missing FK target, a failed cast, NULLs in a new NOT NULL column) carry no
