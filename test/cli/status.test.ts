@@ -163,6 +163,12 @@ describe('status exit codes (README: 0 up to date, 1 pending, 2 failed or modifi
     `);
   });
 
+  it('`migrate status` is the same command', async () => {
+    const [a, b] = await Promise.all([status('--env', 'staging', '--json'), runCli(['migrate', 'status', '--env', 'staging', '--json'], { cwd: project.dir, env: vars })]);
+    expect(b.code).toBe(a.code);
+    expect(JSON.parse(b.stdout).environments[0].state).toBe('pending');
+  });
+
   it('STAGEDB_ENV picks the environment when --env is absent; --env wins over it', async () => {
     const [fromVar, fromFlag] = await Promise.all([
       runCli(['status'], { cwd: project.dir, env: { ...vars, STAGEDB_ENV: 'staging' } }),
