@@ -41,7 +41,7 @@ export function describeFailure(e: unknown, script: string, statements: SqlState
   let at: number | undefined;
   // Run-time errors (a missing FK target, a failed cast, NULLs in a new NOT NULL column) carry no
   // position: the start of the statement that was sent is the best location there is.
-  if (err.position) at = (offset ?? 0) + Number(err.position) - 1;
+  if (err.position) at = advance(script, offset ?? 0, Number(err.position) - 1);
   else if (offset !== undefined) at = offset;
   if (at !== undefined && Number.isFinite(at)) {
     const lc = lineColumn(script, at);
@@ -51,6 +51,16 @@ export function describeFailure(e: unknown, script: string, statements: SqlState
     if (stmt) out.statement = redact(stmt.text.length > 500 ? `${stmt.text.slice(0, 500)}…` : stmt.text);
   }
   return out;
+}
+
+/**
+ * `from` moved on by `chars` characters. PostgreSQL counts characters (code points), JavaScript
+ * indexes UTF-16 units: each emoji or other astral character before the error is two units here.
+ */
+function advance(text: string, from: number, chars: number): number {
+  let at = from;
+  for (let k = 0; k < chars && at < text.length; k++) at += text.codePointAt(at)! > 0xffff ? 2 : 1;
+  return at;
 }
 
 /** The text stored in `_prisma_migrations.logs`, in the spirit of Prisma's own (code, then message). */
