@@ -47,6 +47,15 @@ describe('describeFailure', () => {
     expect(f).toMatchObject({ line: 4, column: 5, statement: STATEMENTS[0]!.text });
   });
 
+  it('counts PostgreSQL positions in characters: an emoji before the error is one character', () => {
+    const script = "INSERT INTO \"Tag\" (name) VALUES ('🚀 launch', '数据');\nINSERT INTO \"Tag\" (nme) VALUES ('x');\n";
+    // Whole file sent: PostgreSQL's position of "nme", in code points.
+    const position = [...script.slice(0, script.indexOf('nme'))].length + 1;
+    expect(position).toBe(script.indexOf('nme')); // one less than the UTF-16 index + 1: the rocket is two units
+    const f = describeFailure(pgError({ message: 'column "nme" of relation "Tag" does not exist', code: '42703', position: String(position) }), script, splitStatements(script), undefined);
+    expect(f).toMatchObject({ line: 2, column: 20, statement: 'INSERT INTO "Tag" (nme) VALUES (\'x\')' });
+  });
+
   it('without a position, points at the start of the statement that was sent', () => {
     const failing = STATEMENTS[1]!;
     const f = describeFailure(pgError({ message: 'deadlock detected', code: '40P01' }), SCRIPT, STATEMENTS, failing.start);
