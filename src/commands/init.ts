@@ -16,6 +16,7 @@ db:deploy:staging, db:backup:staging, db:studio:production, db:deploy:production
     const r = initProject(ctx.cwd, { force: Boolean(args.values.force) });
     const rel = relative(ctx.cwd, r.configFile);
     const lines = [r.wroteConfig ? `wrote ${rel}` : `kept the existing ${rel} (--force overwrites it)`];
+    if (r.replacedConfig) lines.push(`removed ${relative(ctx.cwd, r.replacedConfig)} (replaced by ${rel})`);
     if (r.added.length) lines.push(`added ${r.added.length} scripts to package.json: ${r.added.join(', ')}`);
     if (r.replaced.length) lines.push(`replaced scripts: ${r.replaced.join(', ')}`);
     for (const k of r.kept) lines.push(`kept your script ${k.name} ("${k.existing}"); --force replaces it`);

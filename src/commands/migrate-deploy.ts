@@ -43,7 +43,7 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
   const text =
     result.applied.length === 0
       ? `${env.name}: already up to date (${result.alreadyApplied} applied).`
-      : `${env.name}: applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} (${result.alreadyApplied} were already applied).`;
+      : `${env.name}: applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} (${result.alreadyApplied} already applied before).`;
   return { result, text };
 }
 

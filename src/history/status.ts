@@ -39,9 +39,18 @@ export async function environmentStatus(env: ResolvedEnvironment, local: LocalHi
     const p = await probe(client, i.schema);
     const rows = p.tableExists ? await listRows(client, i.schema) : [];
     const history = compareHistory(local.migrations, rows);
-    const blocked = history.failed.length + history.modified.length + history.missingLocally.length > 0;
+    // Deploy refuses a non-empty schema without _prisma_migrations (P3005); status must say so too.
+    const notBaselined = !p.tableExists && p.otherObjects > 0;
+    const blocked = notBaselined || history.failed.length + history.modified.length + history.missingLocally.length > 0;
     const state: EnvState = blocked ? 'blocked' : history.pending > 0 ? 'pending' : 'up-to-date';
-    return { ...base, serverVersion: p.serverVersion, state, history, uninitialized: !p.tableExists, ms: performance.now() - t0 };
+    const error = notBaselined
+      ? {
+          code: 'E_NOT_BASELINED',
+          message: `schema "${i.schema}" has ${p.otherObjects} objects but no _prisma_migrations table: deploy cannot tell which migrations it already has`,
+          fix: `baseline it: stagedb migrate resolve --applied ${local.migrations[0]?.name ?? '<first-migration>'} --env ${env.name}   (for each migration already reflected in the database)`,
+        }
+      : undefined;
+    return { ...base, serverVersion: p.serverVersion, state, history, uninitialized: !p.tableExists, error, ms: performance.now() - t0 };
   } catch (e) {
     const err = e instanceof StagedbError ? e : undefined;
     return {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CONFIG_FILE_NAMES } from '../config/load.js';
 import { discoverPrismaProject } from '../config/prisma-project.js';
@@ -27,6 +27,8 @@ export const GUIDE_SCRIPTS: ReadonlyArray<readonly [string, string]> = [
 
 export interface InitResult {
   configFile: string;
+  /** A config of another format that --force replaced with stagedb.config.ts. */
+  replacedConfig?: string;
   wroteConfig: boolean;
   added: string[];
   kept: Array<{ name: string; existing: string }>;
@@ -72,8 +74,10 @@ export function initProject(root: string, options: { force?: boolean } = {}): In
     throw new StagedbError('config', 'E_PACKAGE_JSON', `package.json is not valid JSON: ${(e as Error).message}`, { fix: `fix ${pkgPath}` });
   }
   const existingConfig = CONFIG_FILE_NAMES.map((n) => join(root, n)).find((p) => existsSync(p));
-  const configFile = existingConfig ?? join(root, 'stagedb.config.ts');
   const wroteConfig = !existingConfig || Boolean(options.force);
+  // The template is TypeScript: --force over a .json/.mjs config replaces that file with stagedb.config.ts.
+  const configFile = wroteConfig ? join(root, 'stagedb.config.ts') : existingConfig!;
+  const replacedConfig = wroteConfig && existingConfig && existingConfig !== configFile ? existingConfig : undefined;
   const scripts = { ...(pkg.scripts ?? {}) };
   const added: string[] = [];
   const kept: InitResult['kept'] = [];
@@ -94,8 +98,9 @@ export function initProject(root: string, options: { force?: boolean } = {}): In
   const next = `${JSON.stringify({ ...pkg, scripts }, null, indent)}\n`;
   // Write both files via temp + rename so an interrupted init leaves no half-written file.
   if (wroteConfig) writeAtomic(configFile, configTemplate(root));
+  if (replacedConfig) rmSync(replacedConfig);
   if (next !== raw) writeAtomic(pkgPath, next);
-  return { configFile, wroteConfig, added, kept, replaced };
+  return { configFile, replacedConfig, wroteConfig, added, kept, replaced };
 }
 
 function writeAtomic(path: string, text: string): void {

@@ -265,14 +265,17 @@ describe('init', () => {
 
   // Known bug, left to the owner of src/project/init.ts: with --force, an existing stagedb.config.json
   // is overwritten with the TypeScript template, so the next command fails with E_CONFIG_SYNTAX.
-  // `it.fails` keeps it visible: when it is fixed this test starts failing — turn it into `it`.
-  it.fails('--force over a stagedb.config.json leaves a config that loads', async () => {
+  it('--force over a stagedb.config.json replaces it with a stagedb.config.ts that loads', async () => {
     const p = createProject({ configJson: { environments: { development: { url: 'postgresql://localhost/x' } } } });
     try {
       expect((await runCli(['init', '--force'], { cwd: p.dir })).code).toBe(0);
-      const r = await runCli(['env'], { cwd: p.dir });
+      expect(() => readFileSync(p.path('stagedb.config.json'))).toThrow();
+      const r = await runCli(['env'], { cwd: p.dir, env: { DATABASE_URL: 'postgresql://u@localhost:5432/x' } });
       expect(r.stderr).not.toContain('is not valid JSON');
-      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('stagedb.config.ts');
+      // The template's development environment resolves; staging/production lack DIRECT_URL here (exit 3).
+      expect(r.stdout).toMatch(/development\s+none\s+direct/);
+      expect(r.code).toBe(3);
     } finally {
       p.remove();
     }
