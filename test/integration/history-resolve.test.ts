@@ -144,7 +144,8 @@ describe('baselining a database that already has the schema', () => {
     `);
     // Nothing was written: not even the history table.
     expect(await tables(db.url)).toEqual(['User']);
-    expect(await status()).toMatchObject({ state: 'pending', uninitialized: true });
+    // status says what deploy says: blocked until baselined.
+    expect(await status()).toMatchObject({ state: 'blocked', uninitialized: true, error: { code: 'E_NOT_BASELINED' } });
 
     const r = await resolve('20240101000000_init', 'applied');
     expect(r).toMatchObject({ as: 'applied', rolledBackAttempts: 0 });
