@@ -210,20 +210,12 @@ async function applyOne(
 }
 
 /**
- * Whether the lexer's statement boundaries can be trusted for running a file piece by piece. It does
- * not parse SQL, so a semicolon inside a parenthesised list (a multi-action CREATE RULE) or a
- * BEGIN ATOMIC body would cut a statement in two: such files are sent whole.
+ * Whether to run a file statement by statement (for exact failure locations) or send it whole. The
+ * lexer keeps parenthesised lists and BEGIN ATOMIC bodies whole, as psql does; a file with a
+ * BEGIN ATOMIC body is still sent whole, so a body the lexer misreads can never be cut in two.
  */
 function splitIsSafe(statements: SqlStatement[]): boolean {
-  return statements.every((s) => {
-    if (/\bBEGIN ATOMIC\b/.test(s.head)) return false;
-    let depth = 0;
-    for (const c of s.head) {
-      if (c === '(') depth++;
-      else if (c === ')' && --depth < 0) return false;
-    }
-    return depth === 0;
-  });
+  return statements.every((s) => !/\bBEGIN ATOMIC\b/.test(s.head));
 }
 
 function migrationFailed(env: string, m: LocalMigration, f: StatementFailure, committed: string, appliedBefore: AppliedMigration[]): StagedbError {

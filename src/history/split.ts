@@ -23,6 +23,8 @@ export function splitStatements(sql: string): SqlStatement[] {
   // end the statement. Without it the body was split and its END read as transaction control.
   let words: string[] = [];
   let depth = 0;
+  // Like psql, a semicolon inside parentheses (a multi-action CREATE RULE) does not end a statement.
+  let parens = 0;
   const n = sql.length;
   const push = (end: number) => {
     if (firstToken >= 0) {
@@ -32,6 +34,7 @@ export function splitStatements(sql: string): SqlStatement[] {
     head = '';
     words = [];
     depth = 0;
+    parens = 0;
   };
   const isRoutine = () =>
     words[0] === 'create' &&
@@ -114,7 +117,9 @@ export function splitStatements(sql: string): SqlStatement[] {
         continue;
       }
     }
-    if (c === ';' && depth === 0) {
+    if (c === '(') parens++;
+    else if (c === ')' && parens > 0) parens--;
+    if (c === ';' && depth === 0 && parens === 0) {
       push(i);
       i++;
       continue;

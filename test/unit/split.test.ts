@@ -154,3 +154,26 @@ describe('lineColumn', () => {
     expect(lineColumn(text, text.length)).toEqual({ line: 4, column: 10 });
   });
 });
+
+describe('splitStatements and parentheses', () => {
+  it('keeps a multi-action CREATE RULE whole, as psql does', () => {
+    const sql = 'CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\nSELECT 1;';
+    expect(splitStatements(sql).map((s) => s.text)).toEqual([
+      'CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2))',
+      'SELECT 1',
+    ]);
+  });
+
+  it('splits statements longer than the classification head', () => {
+    const cols = Array.from({ length: 40 }, (_, i) => `    "column_${i}" TEXT NOT NULL DEFAULT 'x'`).join(',\n');
+    const sql = `CREATE TABLE "Wide" (\n${cols},\n    CONSTRAINT "Wide_pkey" PRIMARY KEY ("column_0")\n);\n\nCREATE INDEX "Wide_idx" ON "Wide"("column_1");\n`;
+    const parts = splitStatements(sql);
+    expect(parts).toHaveLength(2);
+    expect(parts[0]!.text.endsWith(')')).toBe(true);
+    expect(parts[1]!.text).toBe('CREATE INDEX "Wide_idx" ON "Wide"("column_1")');
+  });
+
+  it('an unbalanced closing parenthesis does not swallow the next statement', () => {
+    expect(splitStatements('SELECT 1);\nSELECT 2;').map((s) => s.text)).toEqual(['SELECT 1)', 'SELECT 2']);
+  });
+});
