@@ -29,11 +29,15 @@ export function registerSecret(value: string | undefined | null): void {
 // hold a raw @ in its password, and masking a little too much beats showing the rest of it.
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*):([^\s'"]*)@/gi;
 // libpq's keyword form quotes values with spaces ('my secret', with \' inside), so a quoted value is masked whole.
+/** SQL that sets a password (CREATE/ALTER ROLE … PASSWORD '…') can reach a failure report or `logs`. */
+const SQL_PASSWORD = /\b(PASSWORD)\s+'(?:[^']|'')*'/gi;
 const KEY_VALUE = /\b(password|sslpassword|api_key|apikey)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&'"]+)/gi;
 
 export function redact(text: string): string {
-  let out = text.replace(URL_USERINFO, (_m, head: string) => `${head}:${MASK}@`);
+  // `PASSWORD` is the placeholder our own fix hints use (postgresql://USER:PASSWORD@HOST/DB): keep it.
+  let out = text.replace(URL_USERINFO, (m, head: string, pass: string) => (pass === 'PASSWORD' ? m : `${head}:${MASK}@`));
   out = out.replace(KEY_VALUE, (_m, key: string) => `${key}=${MASK}`);
+  out = out.replace(SQL_PASSWORD, (_m, kw: string) => `${kw} '${MASK}'`);
   // Longest first, so a secret that contains another is masked whole.
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
     if (out.includes(s)) out = out.replace(secretPattern(s), MASK);

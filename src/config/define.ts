@@ -27,7 +27,7 @@ export interface EnvironmentConfig {
   directUrl?: ConfigValue;
   /** Env file(s) loaded on top of `.env`; default `.env.<name>`. Paths are relative to the config file. */
   envFile?: string | string[];
-  /** Default by name: development → none, staging → guarded, production → production, others → guarded. */
+  /** Default by name: development and test → none, staging → guarded, production → production, others → guarded. */
   protection?: Protection;
   /** Minimum TLS mode this environment accepts. Default `require` for production-level environments. */
   ssl?: SslMode;

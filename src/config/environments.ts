@@ -97,7 +97,8 @@ export function resolveEnvironment(
   }
   const fileVars = { ...vars };
   for (const [k, v] of Object.entries(options.processEnv)) {
-    if (v === undefined) continue;
+    // An empty shell variable (`DATABASE_URL=`) does not hide an env file's value.
+    if (v === undefined || v === '') continue;
     if (fileVars[k] !== undefined && fileVars[k] !== v && isUrlVar(k)) {
       warnings.push(`${k} is set in the shell and differs from ${origin[k]}; the shell's value wins (unset it to use the file)`);
     }

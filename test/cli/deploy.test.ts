@@ -54,7 +54,7 @@ describe('stagedb migrate deploy', () => {
         applied  20240101000000_init (<ms> ms)
         applying 20240102000000_email_idx [CREATE INDEX CONCURRENTLY cannot run inside a transaction: each statement commits on its own]
         applied  20240102000000_email_idx (<ms> ms)
-      development: applied 2 migrations (0 were already applied)."
+      development: applied 2 migrations (0 already applied before)."
     `);
     const second = await cli('migrate', 'deploy');
     expect(second.code).toBe(0);

@@ -86,7 +86,7 @@ describe('connection settings', () => {
     expect(prod.code).toBe(3);
     expect(prod.stderr).toMatchInlineSnapshot(`
       "error: environments.production.directUrl: environment variable DIRECT_URL is not set (looked in the shell, .env, .env.production)
-        fix: add DIRECT_URL="postgresql://USER:****@HOST:5432/DATABASE" to .env.production, or export it
+        fix: add DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.production, or export it
       "
     `);
   });
@@ -103,7 +103,7 @@ describe('connection settings', () => {
 
       development (not resolved):
         error: environments.development.url is not a valid URL: postgresql://app:****@db.internal:5432:5433/app
-        fix: use the form postgresql://USER:****@HOST:5432/DATABASE (percent-encode special characters in the password)"
+        fix: use the form postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password)"
     `);
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout).environments[0].error).toMatchObject({ code: 'E_URL_MALFORMED' });
@@ -162,7 +162,7 @@ describe('connection settings', () => {
     }
     expect(deploy.stderr).toMatchInlineSnapshot(`
       "error: environments.staging.url is a Prisma Accelerate URL (prisma+postgres:// is Prisma Accelerate (an HTTP proxy): it cannot run migrations or backups); migrations, status and backups need a direct connection to PostgreSQL
-        fix: set environments.staging.directUrl: env('DIRECT_URL') in the config and DIRECT_URL="postgresql://USER:****@HOST:5432/DB" in .env.staging
+        fix: set environments.staging.directUrl: env('DIRECT_URL') in the config and DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DB" in .env.staging
       "
     `);
     expect(JSON.parse(deployJson.stdout).error.code).toBe('E_DIRECT_URL_REQUIRED');

@@ -107,3 +107,16 @@ describe('redact: text without secrets', () => {
     expect(redact(once)).toBe(once);
   });
 });
+
+describe('redact: placeholders and SQL passwords', () => {
+  it('keeps the USER:PASSWORD placeholder of fix hints readable', () => {
+    expect(redact('add DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env')).toBe(
+      'add DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env',
+    );
+  });
+
+  it("masks CREATE/ALTER ROLE … PASSWORD '…' in SQL", () => {
+    expect(redact("CREATE ROLE app LOGIN PASSWORD 'it''s-s3cret' VALID UNTIL 'infinity'")).toBe("CREATE ROLE app LOGIN PASSWORD '****' VALID UNTIL 'infinity'");
+    expect(redact("alter user app with password 'x1y2z3'")).toBe("alter user app with password '****'");
+  });
+});
