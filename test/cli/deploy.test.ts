@@ -87,7 +87,7 @@ describe('stagedb migrate deploy', () => {
     const { cli } = await setup({ migrations: { '20240101000000_init': INIT } });
     const r = await cli('deploy', '--env', 'development');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('development: applied 1 migration (0 were already applied).');
+    expect(r.stdout).toContain('development: applied 1 migration (0 already applied before).');
     expect(r.stdout).toContain('client generation: not built into stagedb yet (issue 3) — run `npx prisma generate` after deploy');
   });
 
@@ -142,7 +142,7 @@ describe('stagedb migrate deploy', () => {
     expect((await cli('migrate', 'resolve', '--applied', '20240101000000_init')).code).toBe(0);
     const ok = await cli('migrate', 'deploy');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('development: applied 1 migration (1 were already applied).');
+    expect(ok.stdout).toContain('development: applied 1 migration (1 already applied before).');
   });
 
   it('an edited applied migration: exit 2 unless --allow-modified', async () => {
