@@ -87,7 +87,7 @@ const backup = yarnRun('db:backup:production');
 if (backup !== 0) console.log(dim('  (backups arrive with issue 5; stagedb says so instead of pretending)'));
 must(yarnRun('db:deploy:production'), 'db:deploy:production');
 
-say('Production is protected: seeding it is refused (exit 5)');
+say('Seed staging too; production is protected, so seeding it is refused (exit 5)');
 yarnRun('db:seed:staging');
 stagedb(['seed', '--env', 'production']);
 

@@ -165,14 +165,14 @@ describe('commands a later issue completes say so and exit 4 — never pretend',
     const r = await run(...args);
     expect(r.code).toBe(4);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(new RegExp(`^error: stagedb ${args[0] === 'migrate' ? `migrate ${args[1]}` : args[0]} is not built yet in this version of stagedb \\(${issue} `));
+    expect(r.stderr).toMatch(new RegExp(`^error: stagedb ${args[0] === 'migrate' ? `migrate ${args[1]}` : args[0]} is not built yet in this version of stagedb \\(${issue}: `));
     expect(r.stderr).toMatch(/\n {2}fix: \S/);
   });
 
   it('the full text, pinned', async () => {
     const r = await run('migrate', 'dev', '--name', 'init');
     expect(r.stderr).toMatchInlineSnapshot(`
-      "error: stagedb migrate dev is not built yet in this version of stagedb (issue 3 (Prisma's schema engine in WebAssembly))
+      "error: stagedb migrate dev is not built yet in this version of stagedb (issue 3: Prisma's schema engine in WebAssembly)
         fix: npx prisma migrate dev (needs Prisma's native engine)
       "
     `);

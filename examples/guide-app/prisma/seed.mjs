@@ -2,13 +2,16 @@
 // Uses the direct connection stagedb provides (DIRECT_URL), since DATABASE_URL may be an
 // Accelerate URL (prisma+postgres://) that only Prisma Client can use.
 import pg from 'pg';
+import { parse } from 'pg-connection-string';
 
 const url = process.env.DIRECT_URL ?? process.env.DATABASE_URL;
 if (!url) {
   console.error('seed: DATABASE_URL is not set (run it through `stagedb seed`)');
   process.exit(1);
 }
-const client = new pg.Client({ connectionString: url, application_name: 'guide-app seed' });
+// libpq's meaning of sslmode (require = encrypt, verify-full = also check the certificate), as psql and
+// Prisma read it; node-postgres on its own would treat require as verify-full.
+const client = new pg.Client({ ...parse(url, { useLibpqCompat: true }), application_name: 'guide-app seed' });
 await client.connect();
 try {
   await client.query('BEGIN');
