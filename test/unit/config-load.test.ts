@@ -102,8 +102,8 @@ export default defineConfig({
         "code": "E_CONFIG_INVALID",
         "details": [
           "environments.development.pool: unknown key",
-          "environments.qa: needs url or directUrl (e.g. url: env('DATABASE_URL'))",
           "typo: unknown key",
+          "environments.qa: needs url or directUrl (e.g. url: env('DATABASE_URL'))",
         ],
         "fix": "edit <root>/stagedb.config.json",
         "kind": "config",

@@ -40,13 +40,13 @@ describe('validateConfig', () => {
     expect(errors).toMatchInlineSnapshot(`
       [
         "environments.development.pool: unknown key",
-        "environments.staging.protection: Invalid option: expected one of "none"|"guarded"|"production"",
+        "environments.staging.protection: must be one of "none", "guarded", "production"",
+        "schemaPath: unknown key",
         "environments.qa: needs url or directUrl (e.g. url: env('DATABASE_URL'))",
         "environments.Preview: environment names are lower-case letters, digits, - and _",
         "environments.all: "all" is reserved for --env all",
         "environments.dev: "dev" is an alias; name it development",
         "environments.prod: "prod" is an alias; name it production",
-        "schemaPath: unknown key",
       ]
     `);
   });
@@ -70,8 +70,8 @@ describe('validateConfig', () => {
   it('says what a wrongly typed value should be instead of calling it missing', () => {
     expect(validateConfig({ schema: 5, environments: { development: 'postgresql://localhost/dev' } }).errors).toMatchInlineSnapshot(`
       [
-        "schema: Invalid input: expected string, received number",
-        "environments.development: Invalid input: expected object, received string",
+        "schema: expected string, got number",
+        "environments.development: expected object, got string",
       ]
     `);
   });
@@ -97,8 +97,8 @@ describe('validateConfig', () => {
   it('rejects an unknown ssl mode and an empty envFile', () => {
     expect(validateConfig({ environments: { production: { url: 'postgresql://h/db', ssl: 'on', envFile: [''] } } }).errors).toMatchInlineSnapshot(`
       [
-        "environments.production.envFile.0: Too small: expected string to have >=1 characters",
-        "environments.production.ssl: Invalid option: expected one of "disable"|"prefer"|"require"|"verify-ca"|"verify-full"",
+        "environments.production.envFile.0: must not be empty",
+        "environments.production.ssl: must be one of "disable", "prefer", "require", "verify-ca", "verify-full"",
       ]
     `);
   });
@@ -111,7 +111,7 @@ describe('validateConfig', () => {
     `);
     expect(validateConfig([]).errors).toMatchInlineSnapshot(`
       [
-        "(config): Invalid input: expected object, received array",
+        "(config): must be an object (export default defineConfig({ environments: { … } }))",
       ]
     `);
   });
@@ -119,7 +119,7 @@ describe('validateConfig', () => {
   it('reports environments of the wrong type once, not once per character', () => {
     expect(validateConfig({ environments: 'development' }).errors).toMatchInlineSnapshot(`
       [
-        "environments: Invalid input: expected record, received string",
+        "environments: expected object, got string",
       ]
     `);
   });
