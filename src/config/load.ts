@@ -74,10 +74,16 @@ async function importConfigModule(file: string): Promise<unknown> {
   }
   try {
     if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
-      // jiti only for TypeScript configs: it is the heaviest thing config loading can pull in.
-      const { createJiti } = await import('jiti');
-      const self = fileURLToPath(new URL('../index.js', import.meta.url));
-      const jiti = createJiti(import.meta.url, { alias: { stagedb: self }, moduleCache: false, fsCache: false });
+      // jiti only for TypeScript configs: it is the heaviest thing config loading can pull in. Loaded
+      // with require (it is CommonJS; importing it from ESM runs the CJS export lexer over its bundle).
+      // fsCache keeps the transpiled config on disk: only transpiling is cached, never the evaluated
+      // config, so env vars the config reads at load time are always read afresh.
+      const { createRequire } = await import('node:module');
+      const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
+      // `import { defineConfig, env } from 'stagedb'` resolves to the two helpers alone, not to the whole
+      // library (which would load pg, zod and everything else before the command even starts).
+      const helpers = fileURLToPath(new URL('./define.js', import.meta.url));
+      const jiti = createJiti(import.meta.url, { alias: { stagedb: helpers }, moduleCache: false, fsCache: true });
       const mod = (await jiti.import(file)) as { default?: unknown };
       return mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod;
     }
