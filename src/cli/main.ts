@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { CommandContext, CommandOutput } from '../commands/types.js';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { COMMANDS, GROUPS } from './registry.js';
 
 /** Flags every command accepts. */

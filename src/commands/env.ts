@@ -1,4 +1,4 @@
-import { columns } from '../cli/table.js';
+import { columns } from '../render/table.js';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';

@@ -1,5 +1,5 @@
-import { ago, columns } from '../cli/table.js';
-import { EXIT } from '../cli/exit-codes.js';
+import { ago, columns } from '../render/table.js';
+import { EXIT } from '../exit-codes.js';
 import { StagedbError } from '../errors.js';
 import { readLocalHistory } from '../history/local.js';
 import { environmentStatus, type EnvStatus } from '../history/status.js';

@@ -1,4 +1,4 @@
-import type { ErrorKind } from '../errors.js';
+import type { ErrorKind } from './errors.js';
 
 /**
  * Documented exit codes (README, "Exit codes"). `status` also uses 1 for "pending migrations" and
