@@ -55,8 +55,9 @@ function eventLine(e: DeployEvent): string | undefined {
       return `${e.env}: created _prisma_migrations`;
     case 'connected':
       return `${e.env}: PostgreSQL ${e.serverVersion.split(' ')[0]}, ${e.pending} pending migration${e.pending === 1 ? '' : 's'}`;
+    // One line per migration; a file that does not run as one transaction also says how it runs, before it starts.
     case 'apply-start':
-      return `  applying ${e.name}${e.mode === 'transaction' ? '' : ` [${e.reason}]`}`;
+      return e.mode === 'transaction' ? undefined : `  applying ${e.name} [${e.reason}]`;
     case 'apply-done':
       return `  applied  ${e.name} (${Math.round(e.ms)} ms)`;
   }

@@ -151,32 +151,20 @@ async function applyOne(
   const table = tableRef(schema);
   const id = randomUUID();
   if (choice.mode === 'transaction') {
-    // The script and its history row commit together: a crash leaves neither behind. Statement by
-    // statement (as psql runs a file), so that an error PostgreSQL gives no position for still names
-    // its statement; the whole file at once when the lexer cannot be sure where statements end.
-    await client.query('BEGIN');
-    let failedAt: number | undefined;
+    // The script and its history row commit together — a crash leaves neither behind — and in one round
+    // trip: BEGIN, the file, the row and COMMIT go as one simple-query message (PostgreSQL stops at the
+    // first error and leaves the transaction aborted, so nothing of the file survives a failure).
+    const prefix = 'BEGIN;\n';
+    const row = `INSERT INTO ${table} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) VALUES (${client.escapeLiteral(id)}, ${client.escapeLiteral(m.checksum)}, now(), clock_timestamp(), ${client.escapeLiteral(m.name)}, 1)`;
     try {
-      if (splitIsSafe(choice.statements)) {
-        for (const s of choice.statements) {
-          failedAt = s.start;
-          await client.query(s.text);
-        }
-      } else {
-        await client.query(m.script);
-      }
+      await client.query(`${prefix}${m.script}\n;${row};COMMIT;`);
+      return;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
-      const f = describeFailure(e, m.script, choice.statements, failedAt);
+      const f = await locateFailure(client, e, m, choice.statements, prefix.length);
       await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 0)`, [id, m.checksum, m.name, failureLogs(f)]);
       throw migrationFailed(envName, m, f, 'nothing of it was committed (it ran in one transaction)', appliedBefore);
     }
-    await client.query(
-      `INSERT INTO ${table} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), clock_timestamp(), $3, 1)`,
-      [id, m.checksum, m.name],
-    );
-    await client.query('COMMIT');
-    return;
   }
   // Prisma's protocol for work that cannot be one transaction: record the start, run, record the end.
   await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 0)`, [id, m.checksum, m.name]);
@@ -210,12 +198,33 @@ async function applyOne(
 }
 
 /**
- * Whether to run a file statement by statement (for exact failure locations) or send it whole. The
- * lexer keeps parenthesised lists and BEGIN ATOMIC bodies whole, as psql does; a file with a
- * BEGIN ATOMIC body is still sent whole, so a body the lexer misreads can never be cut in two.
+ * Where a one-message migration failed. A syntax error carries PostgreSQL's `position` (shifted by the
+ * BEGIN prefix). A run-time error (a missing FK target, a failed cast, NULLs in a new NOT NULL column)
+ * carries none: then the file is replayed statement by statement in a transaction that is always
+ * rolled back, to name the statement that fails. Failures are rare; the normal path stays one round trip.
  */
-function splitIsSafe(statements: SqlStatement[]): boolean {
-  return statements.every((s) => !/\bBEGIN ATOMIC\b/.test(s.head));
+async function locateFailure(client: Client, e: unknown, m: LocalMigration, statements: SqlStatement[], prefixLength: number): Promise<StatementFailure> {
+  const err = e as { position?: string };
+  if (err.position !== undefined) {
+    const position = Number(err.position) - prefixLength;
+    if (position < 1 || position > m.script.length) return describeFailure(Object.assign(Object.create(e as object), { position: undefined }), m.script, statements, undefined);
+    return describeFailure(Object.assign(Object.create(e as object), { position: String(position) }), m.script, statements, undefined);
+  }
+  // A BEGIN ATOMIC body is kept whole by the lexer, but a misread one must never be run in pieces.
+  if (statements.some((s) => /\bBEGIN ATOMIC\b/.test(s.head))) return describeFailure(e, m.script, statements, undefined);
+  await client.query('BEGIN');
+  try {
+    for (const s of statements) {
+      try {
+        await client.query(s.text);
+      } catch (again) {
+        return describeFailure(again, m.script, statements, s.start);
+      }
+    }
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+  return describeFailure(e, m.script, statements, undefined);
 }
 
 function migrationFailed(env: string, m: LocalMigration, f: StatementFailure, committed: string, appliedBefore: AppliedMigration[]): StagedbError {

@@ -50,7 +50,8 @@ export function compareHistory(local: LocalMigration[], rows: MigrationRow[]): H
     if (failed) {
       entries.push({ name: m.name, state: 'failed', startedAt: failed.started_at, logs: failed.logs ?? undefined, local: m });
     } else if (done) {
-      const state = checksumMatches(m.script, done.checksum) ? 'applied' : 'modified';
+      // The exact checksum first: re-hashing line-ending variants of every file is for the rare mismatch.
+      const state = done.checksum === m.checksum || checksumMatches(m.script, done.checksum) ? 'applied' : 'modified';
       entries.push({ name: m.name, state, finishedAt: done.finished_at!, startedAt: done.started_at, local: m });
     } else {
       entries.push({ name: m.name, state: 'pending', outOfOrder: newestApplied !== undefined && m.name < newestApplied, local: m });

@@ -50,7 +50,6 @@ describe('stagedb migrate deploy', () => {
       "development: 127.0.0.1:<port>/<db> (schema public, via url (env DATABASE_URL), protection none)
       development: created _prisma_migrations
       development: PostgreSQL <version>, 2 pending migrations
-        applying 20240101000000_init
         applied  20240101000000_init (<ms> ms)
         applying 20240102000000_email_idx [CREATE INDEX CONCURRENTLY cannot run inside a transaction: each statement commits on its own]
         applied  20240102000000_email_idx (<ms> ms)

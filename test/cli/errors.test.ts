@@ -198,13 +198,13 @@ describe('config file problems', () => {
     expect(text.code).toBe(3);
     expect(normalize(text.stderr, { [p.dir]: '<project>' })).toMatchInlineSnapshot(`
       "error: stagedb.config.json has 7 problems
-        schema: Invalid input: expected string, received number
-        environments.development.protection: Invalid option: expected one of "none"|"guarded"|"production"
+        schema: expected string, got number
+        environments.development.protection: must be one of "none", "guarded", "production"
         environments.dev.directURL: unknown key
+        seeds: unknown key
         environments.Staging: environment names are lower-case letters, digits, - and _
         environments.production: needs url or directUrl (e.g. url: env('DATABASE_URL'))
         environments.dev: "dev" is an alias; name it development
-        seeds: unknown key
         fix: edit <project>/stagedb.config.json"
     `);
     expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'E_CONFIG_INVALID', exitCode: 3 });
