@@ -57,8 +57,10 @@ export async function resolveMigration(options: ResolveOptions): Promise<Resolve
       await client.query('BEGIN');
       if (!p.schemaExists) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
       if (!p.tableExists) await client.query(createTableSql(schema));
+      // logs = '' (not NULL), started_at = finished_at, 0 steps: the row Prisma's markMigrationApplied
+      // writes (mark_migration_applied_impl), checked against the engine in test/integration/prisma-interop.
       await client.query(
-        `INSERT INTO ${table} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), now(), $3, 0)`,
+        `INSERT INTO ${table} (id, checksum, started_at, finished_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), now(), $3, '', 0)`,
         [randomUUID(), m.checksum, name],
       );
       for (const f of failed) await client.query(`UPDATE ${table} SET rolled_back_at = now() WHERE id = $1`, [f.id]);
