@@ -1,0 +1,133 @@
+/**
+ * The only door to Prisma's schema engine. Everything engine-specific (the WebAssembly build, its
+ * input shapes, the driver adapter) lives behind {@link openEngine}; callers see stagedb's own types.
+ *
+ * Importing this file is cheap: the engine (5 MB of WebAssembly), `@prisma/adapter-pg` and the
+ * pool are loaded by `openEngine` with dynamic imports, so `status`, `deploy` and `--help` never pay
+ * for them. Import this module itself lazily too (`await import('../engine/index.js')`).
+ *
+ * The interface speaks in operations, not in engine calls, so that a Prisma 8 flow (`migration plan`
+ * / `db migrate`) can sit behind it later without changing callers.
+ */
+import type { GeneratedMigration } from './migration-files.js';
+import type { SchemaFile, StrippedSetting } from './schema.js';
+
+export type { GeneratedMigration } from './migration-files.js';
+export { migrationLockToml, writeMigrationFiles } from './migration-files.js';
+export type { SchemaFile, StrippedSetting, PreparedSchema } from './schema.js';
+export { prepareSchemaForEngine, ENGINE_PREVIEW_FEATURES } from './schema.js';
+
+export { ENGINE_PACKAGE, ENGINE_PACKAGE_VERSION } from './package.js';
+
+export interface OpenEngineOptions {
+  /** Direct PostgreSQL URL of the database to work on (an environment's `directUrl`); `?schema=` is honoured. */
+  url: string;
+  /**
+   * The Prisma schema: a `.prisma` file, a folder of them, or the files themselves. Needed by
+   * `createMigration` and by `diff` from or to the schema. Prisma 6 settings the engine refuses are
+   * removed first (see `prepareSchemaForEngine`); what was removed is in `SchemaEngine.stripped`.
+   */
+  schema?: string | readonly SchemaFile[];
+  /** The migrations folder (`prisma/migrations`). Needed by every history operation. */
+  migrationsDir?: string;
+  /** Starts every message (default: host:port/database of the URL). */
+  label?: string;
+  /** The environment, for the `--env` of commands suggested in errors. */
+  env?: string;
+  /** Receives the engine's log lines (JSON tracing events), e.g. for `--verbose`. */
+  onLog?: (line: string) => void;
+}
+
+/** A database schema the engine can compare. */
+export type DiffSource =
+  | { kind: 'empty' }
+  /** The Prisma schema (the one given to openEngine, or these files). */
+  | { kind: 'schema'; files?: readonly SchemaFile[] }
+  /** The live database the engine is connected to. */
+  | { kind: 'database' }
+  /** The migrations folder, replayed on a temporary shadow database (needs CREATEDB). */
+  | { kind: 'migrations' };
+
+export interface DiffResult {
+  /** The SQL that turns `from` into `to`, as Prisma writes it (a comment only when nothing differs). */
+  script: string;
+  empty: boolean;
+}
+
+/** The engine's view of the history (what `prisma migrate status` prints). */
+export interface HistoryDiagnosis {
+  hasMigrationsTable: boolean;
+  /** Applied, not rolled back, and never finished. Block deploys (P3009). */
+  failed: string[];
+  /** Applied, but the file's checksum no longer matches. */
+  edited: string[];
+  /** In the folder, not (successfully) applied. */
+  unapplied: string[];
+  /** Applied, but not in the folder. */
+  unpersisted: string[];
+  /** Only when the two histories diverge: the last migration both have. */
+  lastCommon?: string | null;
+  /**
+   * With `{ drift: true }`: the SQL that turns the schema the migrations produce (replayed on a shadow
+   * database) into the live one, i.e. changes made outside the history; `''` when there are none.
+   */
+  drift?: string;
+  /** Nothing failed, edited, unapplied or unpersisted (and no drift, when checked). */
+  upToDate: boolean;
+}
+
+/** What `createMigration` did. */
+export interface CreatedMigration {
+  /** The new migration; absent when the schema matches the history (and `draft` was not set). */
+  migration?: GeneratedMigration;
+  /** Pending migrations applied to the development database before generating. */
+  appliedFirst: string[];
+}
+
+/**
+ * An open engine, connected to one database. Close it as soon as the work is done (or use
+ * {@link withEngine}): from its first history operation until `close()`, it holds Prisma's advisory
+ * lock (72707369) on that database, so a second engine or a `prisma migrate` there waits and gives
+ * up after 10 s (P1002, E_LOCKED). stagedb's own workflow lock uses another key and is not affected.
+ */
+export interface SchemaEngine {
+  /** prisma-engines commit of the loaded engine. */
+  readonly engineVersion: string;
+  /** What was removed from the schema before the engine saw it. */
+  readonly stripped: readonly StrippedSetting[];
+  /** `migrate deploy`: applies every pending migration of the folder; returns their names. */
+  applyMigrations(): Promise<{ applied: string[] }>;
+  /** `migrate status`: compares the folder and `_prisma_migrations`, optionally checks drift. */
+  diagnoseMigrationHistory(options?: { drift?: boolean }): Promise<HistoryDiagnosis>;
+  /**
+   * `migrate dev --create-only`, on a development database: applies the folder's pending migrations
+   * to it first (as Prisma does; refuses if it drifted from the folder), then generates the migration
+   * from the folder's history, replayed on a temporary shadow database, to the schema. Writes no file:
+   * pass `migration` to `writeMigrationFiles`. No `migration` when nothing changed (unless `draft`).
+   */
+  createMigration(options: { name: string; draft?: boolean; schema?: readonly SchemaFile[] }): Promise<CreatedMigration>;
+  /** `migrate resolve --applied`: records a migration as applied without running it. */
+  markMigrationApplied(name: string): Promise<void>;
+  /** `migrate resolve --rolled-back`: marks a failed migration rolled back. */
+  markMigrationRolledBack(name: string): Promise<void>;
+  /** `migrate diff --script`. */
+  diff(from: DiffSource, to: DiffSource): Promise<DiffResult>;
+  /** Frees the engine and ends its connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Loads the engine (once per process) and connects it. Errors are StagedbErrors. */
+export async function openEngine(options: OpenEngineOptions): Promise<SchemaEngine> {
+  const { openWasmEngine } = await import('./wasm-engine.js');
+  return openWasmEngine(options);
+}
+
+/** Opens an engine, runs `fn`, and closes the engine whatever happens. */
+export async function withEngine<T>(options: OpenEngineOptions, fn: (engine: SchemaEngine) => Promise<T>): Promise<T> {
+  const engine = await openEngine(options);
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}

@@ -1,0 +1,436 @@
+/**
+ * The WebAssembly schema engine behind `SchemaEngine`. Loaded only through `openEngine` (a dynamic
+ * import), so nothing here runs for commands that do not need the engine.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type {
+  DiffTarget,
+  MigrationList,
+  SchemaEngine as WasmEngine,
+  SchemaFilter,
+} from '@prisma/schema-engine-wasm';
+import type { ErrorRegistry } from '@prisma/driver-adapter-utils';
+import { schemaFiles } from '../config/prisma-project.js';
+import { StagedbError } from '../errors.js';
+import { engineError, isWasmPanic } from './errors.js';
+import type {
+  CreatedMigration,
+  DiffResult,
+  DiffSource,
+  HistoryDiagnosis,
+  OpenEngineOptions,
+  SchemaEngine,
+} from './index.js';
+import { ENGINE_PACKAGE, ENGINE_PACKAGE_VERSION } from './package.js';
+import { openEngineConnection, type EngineConnection } from './pg-adapter.js';
+import { prepareSchemaForEngine, type SchemaFile, type StrippedSetting } from './schema.js';
+
+/** What `schema_engine_bg.js` exports that we use (its .d.ts declares only the engine class). */
+interface EngineBindings {
+  SchemaEngine: typeof WasmEngine;
+  version(): string;
+  __wbg_set_wasm(exports: WebAssembly.Exports): void;
+}
+
+interface LoadedEngineModule {
+  bindings: EngineBindings;
+  /** Set after a panic: a trapped instance must not be called again, so the next open loads a new one. */
+  poisoned: boolean;
+}
+
+const NO_FILTER: SchemaFilter = { externalTables: [], externalEnums: [] };
+
+let compiled: { module: WebAssembly.Module; bgPath: string } | undefined;
+let current: Promise<LoadedEngineModule> | undefined;
+let generation = 0;
+
+/**
+ * The engine's panic hook calls `global.PRISMA_WASM_PANIC_REGISTRY.set_message(…)` before the trap;
+ * the trap itself only says "unreachable". Installed once; a registry someone else (Prisma Client)
+ * installed is reused and read through its `get()`.
+ */
+interface PanicRegistry {
+  set_message(message: string): void;
+  get?(): string;
+  lastPanic?: string;
+}
+
+function panicRegistry(): PanicRegistry {
+  const g = globalThis as { PRISMA_WASM_PANIC_REGISTRY?: PanicRegistry };
+  if (!g.PRISMA_WASM_PANIC_REGISTRY) {
+    const registry: PanicRegistry = {
+      set_message(message: string) {
+        registry.lastPanic = message;
+      },
+      get: () => registry.lastPanic ?? '',
+    };
+    g.PRISMA_WASM_PANIC_REGISTRY = registry;
+  }
+  return g.PRISMA_WASM_PANIC_REGISTRY;
+}
+
+function engineMissing(detail: string): StagedbError {
+  return new StagedbError('config', 'E_ENGINE_MISSING', `Prisma's schema engine (${ENGINE_PACKAGE}) is not installed: ${detail}`, {
+    fix: `npm install --save-exact ${ENGINE_PACKAGE}@${ENGINE_PACKAGE_VERSION}`,
+  });
+}
+
+/**
+ * Node 20 cannot `import` a .wasm file, so the package's entry point (which does) is bypassed: load
+ * its JS glue, compile the .wasm ourselves, instantiate it with the glue as its import object, and
+ * hand the exports back to the glue. The compiled module is kept; a poisoned instance is replaced by
+ * importing the glue again under a new URL (a fresh module, so a fresh `wasm` binding inside it).
+ */
+async function loadEngineModule(): Promise<LoadedEngineModule> {
+  if (current) {
+    const loaded = await current.catch(() => undefined);
+    if (loaded && !loaded.poisoned) return loaded;
+    current = undefined;
+  }
+  const attempt = (async (): Promise<LoadedEngineModule> => {
+    if (!compiled) {
+      let bgPath: string;
+      try {
+        bgPath = createRequire(import.meta.url).resolve(`${ENGINE_PACKAGE}/schema_engine_bg`);
+      } catch (e) {
+        throw engineMissing((e as Error).message.split('\n')[0] ?? 'cannot resolve it');
+      }
+      const dir = dirname(bgPath);
+      const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version;
+      if (version !== ENGINE_PACKAGE_VERSION) {
+        throw new StagedbError('config', 'E_ENGINE_VERSION', `${ENGINE_PACKAGE} ${version} is installed, but stagedb is built against ${ENGINE_PACKAGE_VERSION} (its API changes without notice)`, {
+          fix: `npm install --save-exact ${ENGINE_PACKAGE}@${ENGINE_PACKAGE_VERSION}`,
+        });
+      }
+      compiled = { module: new WebAssembly.Module(readFileSync(join(dir, 'schema_engine_bg.wasm'))), bgPath };
+    }
+    panicRegistry();
+    const url = pathToFileURL(compiled.bgPath).href + (generation > 0 ? `?instance=${generation}` : '');
+    generation++;
+    const bindings = (await import(url)) as EngineBindings;
+    const instance = new WebAssembly.Instance(compiled.module, { './schema_engine_bg.js': bindings as unknown as WebAssembly.ModuleImports });
+    bindings.__wbg_set_wasm(instance.exports);
+    (instance.exports.__wbindgen_start as () => void)();
+    return { bindings, poisoned: false };
+  })();
+  current = attempt;
+  return attempt;
+}
+
+/** The schema option as files with display paths relative to the working directory (as Prisma prints them). */
+function readSchema(schema: OpenEngineOptions['schema']): SchemaFile[] | undefined {
+  if (schema === undefined) return undefined;
+  if (typeof schema !== 'string') return [...schema];
+  const files = schemaFiles(schema);
+  if (files.length === 0) {
+    throw new StagedbError('config', 'E_SCHEMA_MISSING', `no Prisma schema at ${schema}`, { fix: 'point schema (in stagedb.config.ts, or --schema) at schema.prisma or at a folder of .prisma files' });
+  }
+  return files.map((f) => ({ path: relative(process.cwd(), f) || f, content: readFileSync(f, 'utf8') }));
+}
+
+/** The migrations folder the way the Prisma CLI hands it to the engine (packages/migrate listMigrations). */
+export function readMigrationList(migrationsDir: string): MigrationList {
+  const baseDir = resolve(migrationsDir);
+  const lockPath = join(baseDir, 'migration_lock.toml');
+  const lockfile = { path: 'migration_lock.toml', content: existsSync(lockPath) ? readFileSync(lockPath, 'utf8') : null };
+  const exists = existsSync(baseDir) && statSync(baseDir).isDirectory();
+  const names = exists
+    ? readdirSync(baseDir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        // Prisma sorts with localeCompare; names start with a timestamp, so this only matters for ties.
+        .sort((a, b) => a.localeCompare(b))
+    : [];
+  return {
+    baseDir,
+    lockfile,
+    shadowDbInitScript: '',
+    migrationDirectories: names.map((name) => {
+      let content: { tag: 'ok'; value: string } | { tag: 'error'; value: string };
+      try {
+        content = { tag: 'ok', value: readFileSync(join(baseDir, name, 'migration.sql'), 'utf8') };
+      } catch (e) {
+        content = { tag: 'error', value: (e as Error).message };
+      }
+      return { path: name, migrationFile: { path: 'migration.sql', content } };
+    }),
+  };
+}
+
+const MINIMAL_DATASOURCE: SchemaFile = { path: 'schema.prisma', content: 'datasource db {\n  provider = "postgresql"\n}\n' };
+
+export async function openWasmEngine(options: OpenEngineOptions): Promise<SchemaEngine> {
+  const label = options.label ?? labelOf(options.url);
+  const prepared = (() => {
+    const files = readSchema(options.schema);
+    return files ? prepareSchemaForEngine(files) : undefined;
+  })();
+  const loaded = await loadEngineModule();
+  const connection = await openEngineConnection(options.url, label);
+  const registry = panicRegistry();
+  let jsErrors: ErrorRegistry | undefined;
+  try {
+    const { bindMigrationAwareSqlAdapterFactory } = await import('@prisma/driver-adapter-utils');
+    const adapter = bindMigrationAwareSqlAdapterFactory(connection.factory);
+    jsErrors = adapter.errorRegistry;
+    const progress: Progress = {};
+    const engine = await loaded.bindings.SchemaEngine.new(
+      { datamodels: prepared ? prepared.files.map((f) => [f.path, f.content] as [string, string]) : undefined },
+      (line: string) => {
+        trackProgress(progress, line);
+        options.onLog?.(line);
+      },
+      adapter,
+    );
+    return new WasmSchemaEngine(loaded, engine, connection, adapter.errorRegistry, registry, progress, options, label, prepared?.files, prepared?.stripped ?? []);
+  } catch (e) {
+    if (isWasmPanic(e)) loaded.poisoned = true;
+    await connection.end().catch(() => {});
+    throw engineError(jsErrors ? withJsCause(e, jsErrors) : e, { operation: 'start', label, env: options.env, panicMessage: registry.get?.() });
+  }
+}
+
+/**
+ * A JavaScript error inside the adapter (pg threw something that is not a database error) reaches
+ * us only as "External error id#N"; the error itself waits in the adapter's registry under N.
+ * Put its message in place of the id, and keep the original as the cause.
+ */
+function withJsCause(e: unknown, registry: ErrorRegistry): unknown {
+  const err = e as { message?: string; code?: string; name?: string };
+  const id = /External error id#(\d+)/.exec(err?.message ?? '')?.[1];
+  if (id === undefined) return e;
+  const original = registry.consumeError(Number(id))?.error;
+  if (original === undefined) return e;
+  const text = original instanceof Error ? original.message : String(original);
+  const out = new Error(err.message!.replace(`External error id#${id}`, text), { cause: original }) as Error & { code?: string };
+  out.name = err.name ?? 'Error';
+  if (err.code) out.code = err.code;
+  return out;
+}
+
+/** What the engine's log says it is doing: its errors do not name the migration that failed, its log does. */
+interface Progress {
+  applying?: string;
+}
+
+function trackProgress(progress: Progress, line: string): void {
+  if (!line.includes('Applying `')) return;
+  try {
+    const event = JSON.parse(line) as { fields?: { message?: string } };
+    const name = /^Applying `(.+)`$/.exec(event.fields?.message ?? '')?.[1];
+    if (name) progress.applying = name;
+  } catch {
+    /* not JSON: not a progress line */
+  }
+}
+
+function labelOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'database';
+  }
+}
+
+export class WasmSchemaEngine implements SchemaEngine {
+  readonly engineVersion: string;
+  private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly loaded: LoadedEngineModule,
+    private engine: WasmEngine | undefined,
+    private readonly connection: EngineConnection,
+    private readonly jsErrors: ErrorRegistry,
+    private readonly registry: PanicRegistry,
+    private readonly progress: Progress,
+    private readonly options: OpenEngineOptions,
+    private readonly label: string,
+    private readonly preparedSchema: SchemaFile[] | undefined,
+    readonly stripped: readonly StrippedSetting[],
+  ) {
+    this.engineVersion = loaded.bindings.version();
+  }
+
+  /** One call at a time (the engine object is not re-entrant); every failure becomes a StagedbError. */
+  private run<T>(operation: string, call: (engine: WasmEngine) => Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      const engine = this.engine;
+      if (this.closed || !engine) {
+        throw new StagedbError('internal', 'E_ENGINE_CLOSED', `${this.label}: the schema engine was ${this.closed ? 'closed' : 'discarded after a crash'} before ${operation}`);
+      }
+      if ('lastPanic' in this.registry) this.registry.lastPanic = undefined;
+      try {
+        return await call(engine);
+      } catch (e) {
+        if (isWasmPanic(e)) this.discard();
+        throw engineError(withJsCause(e, this.jsErrors), {
+          operation,
+          label: this.label,
+          env: this.options.env,
+          panicMessage: this.registry.get?.(),
+          migration: operation === 'applyMigrations' ? this.progress.applying : undefined,
+        });
+      }
+    });
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * After a trap the instance must never be entered again, not even by `free()` or by the garbage
+   * collector's finalizer (both would throw an uncatchable error later). Detach the handle in JS only
+   * and mark the module so the next `openEngine` instantiates a new one.
+   */
+  private discard(): void {
+    this.loaded.poisoned = true;
+    const engine = this.engine as unknown as { __destroy_into_raw?: () => number } | undefined;
+    engine?.__destroy_into_raw?.();
+    this.engine = undefined;
+  }
+
+  private migrations(operation: string): MigrationList {
+    if (!this.options.migrationsDir) {
+      throw new StagedbError('internal', 'E_ENGINE_USAGE', `${this.label}: ${operation} needs the migrations folder, but the engine was opened without migrationsDir`);
+    }
+    return readMigrationList(this.options.migrationsDir);
+  }
+
+  private schema(operation: string, files?: readonly SchemaFile[]): SchemaFile[] {
+    if (files) return prepareSchemaForEngine(files).files;
+    if (!this.preparedSchema) {
+      throw new StagedbError('internal', 'E_ENGINE_USAGE', `${this.label}: ${operation} needs the Prisma schema, but the engine was opened without one`);
+    }
+    return this.preparedSchema;
+  }
+
+  private target(source: DiffSource, operation: string): DiffTarget {
+    switch (source.kind) {
+      case 'empty':
+        return { tag: 'empty' };
+      case 'schema':
+        return { tag: 'schemaDatamodel', files: this.schema(operation, source.files) };
+      case 'database': {
+        // The connection comes from the adapter; the files only contribute the datasource's settings
+        // (provider, schemas, extensions). A `{ tag: 'url' }` target is refused by this engine.
+        const files = this.preparedSchema ?? [MINIMAL_DATASOURCE];
+        const configDir = typeof this.options.schema === 'string' ? dirOf(this.options.schema) : process.cwd();
+        return { tag: 'schemaDatasource', files, configDir };
+      }
+      case 'migrations':
+        return { tag: 'migrations', ...this.migrations(operation) };
+    }
+  }
+
+  applyMigrations(): Promise<{ applied: string[] }> {
+    return this.run('applyMigrations', async (e) => {
+      this.progress.applying = undefined;
+      const out = await e.applyMigrations({ migrationsList: this.migrations('applyMigrations'), filters: NO_FILTER });
+      return { applied: out.appliedMigrationNames };
+    });
+  }
+
+  async diagnoseMigrationHistory(options: { drift?: boolean } = {}): Promise<HistoryDiagnosis> {
+    const out = await this.run('diagnoseMigrationHistory', (e) =>
+      e.diagnoseMigrationHistory({ migrationsList: this.migrations('diagnoseMigrationHistory'), optInToShadowDatabase: false, filters: NO_FILTER }),
+    );
+    const h = out.history;
+    const diagnosis: HistoryDiagnosis = {
+      hasMigrationsTable: out.hasMigrationsTable,
+      failed: out.failedMigrationNames,
+      edited: out.editedMigrationNames,
+      unapplied: h && 'unappliedMigrationNames' in h ? h.unappliedMigrationNames : [],
+      unpersisted: h && 'unpersistedMigrationNames' in h ? h.unpersistedMigrationNames : [],
+      ...(h?.diagnostic === 'historiesDiverge' ? { lastCommon: h.lastCommonMigrationName } : {}),
+      upToDate: false,
+    };
+    if (options.drift) {
+      const d = await this.diff({ kind: 'migrations' }, { kind: 'database' });
+      diagnosis.drift = d.empty ? '' : d.script;
+    }
+    diagnosis.upToDate =
+      diagnosis.failed.length + diagnosis.edited.length + diagnosis.unapplied.length + diagnosis.unpersisted.length === 0 && !diagnosis.drift;
+    return diagnosis;
+  }
+
+  createMigration(options: { name: string; draft?: boolean; schema?: readonly SchemaFile[] }): Promise<CreatedMigration> {
+    return this.run('createMigration', async (e) => {
+      const list = () => this.migrations('createMigration');
+      // Prisma's `migrate dev` order, and the only one this engine supports: its createMigration cannot
+      // open a shadow database ("PostgreSQL shadow DB must be provided through an external factory");
+      // it reads the history's schema from a cache keyed by the migrations applied to the database,
+      // which devDiagnostic fills by replaying them on a shadow database from the adapter factory.
+      // So: diagnose, apply what is pending, diagnose again (measured: needed after an apply), create.
+      const diagnose = async () => {
+        const { action } = await e.devDiagnostic({ migrationsList: list(), filters: NO_FILTER });
+        if (action.tag === 'reset') {
+          throw new StagedbError('history', 'E_DEV_DATABASE_RESET_NEEDED', `${this.label}: the development database does not match the migrations folder, so a new migration cannot be generated from it`, {
+            details: action.reason.trim().split('\n'),
+            fix: 'reset the development database (it holds only development data): stagedb migrate reset, then retry',
+          });
+        }
+      };
+      await diagnose();
+      const { appliedMigrationNames } = await e.applyMigrations({ migrationsList: list(), filters: NO_FILTER });
+      if (appliedMigrationNames.length > 0) await diagnose();
+      const out = await e.createMigration({
+        draft: options.draft ?? false,
+        migrationName: options.name,
+        migrationsList: list(),
+        schema: { files: this.schema('createMigration', options.schema) },
+        filters: NO_FILTER,
+      });
+      return {
+        appliedFirst: appliedMigrationNames,
+        ...(out.migrationScript === null ? {} : { migration: { directoryName: out.generatedMigrationName, script: out.migrationScript } }),
+      };
+    });
+  }
+
+  markMigrationApplied(name: string): Promise<void> {
+    return this.run('markMigrationApplied', async (e) => {
+      await e.markMigrationApplied({ migrationName: name, migrationsList: this.migrations('markMigrationApplied') });
+    });
+  }
+
+  markMigrationRolledBack(name: string): Promise<void> {
+    return this.run('markMigrationRolledBack', async (e) => {
+      await e.markMigrationRolledBack({ migrationName: name });
+    });
+  }
+
+  diff(from: DiffSource, to: DiffSource): Promise<DiffResult> {
+    return this.run('diff', async (e) => {
+      const out = await e.diff({ from: this.target(from, 'diff'), to: this.target(to, 'diff'), script: true, exitCode: true, filters: NO_FILTER });
+      return { script: out.stdout ?? '', empty: out.exitCode === 0 };
+    });
+  }
+
+  /** Makes the engine panic (its own test hook), to exercise crash handling. Not part of SchemaEngine. */
+  debugPanic(): Promise<never> {
+    return this.run('debugPanic', async (e) => {
+      e.debugPanic();
+      throw new StagedbError('internal', 'E_ENGINE', `${this.label}: debugPanic returned without panicking`);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    try {
+      this.engine?.free();
+    } finally {
+      this.engine = undefined;
+      await this.connection.end().catch(() => {});
+    }
+  }
+}
+
+function dirOf(schemaPath: string): string {
+  return existsSync(schemaPath) && statSync(schemaPath).isDirectory() ? schemaPath : dirname(schemaPath);
+}
