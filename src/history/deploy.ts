@@ -90,14 +90,33 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     options.onEvent?.({ type: 'connected', env: env.name, serverVersion: p.serverVersion, pending: pending.length });
 
     const applied: AppliedMigration[] = [];
-    for (const m of pending) {
-      const choice = chooseMode(m.script, p.serverVersionNum);
-      options.onEvent?.({ type: 'apply-start', env: env.name, name: m.name, mode: choice.mode, reason: choice.reason });
-      const t0 = performance.now();
-      await applyOne(client, schema, m, choice, env.name, applied);
-      const ms = performance.now() - t0;
-      applied.push({ name: m.name, mode: choice.mode, ms });
-      options.onEvent?.({ type: 'apply-done', env: env.name, name: m.name, ms });
+    const plans = pending.map((m) => ({ m, choice: chooseMode(m.script, p.serverVersionNum) }));
+    for (let i = 0; i < plans.length; ) {
+      const { m, choice } = plans[i]!;
+      if (choice.mode !== 'transaction') {
+        options.onEvent?.({ type: 'apply-start', env: env.name, name: m.name, mode: choice.mode, reason: choice.reason });
+        const t0 = performance.now();
+        await applyOne(client, schema, m, choice, env.name, applied);
+        const ms = performance.now() - t0;
+        applied.push({ name: m.name, mode: choice.mode, ms });
+        options.onEvent?.({ type: 'apply-done', env: env.name, name: m.name, ms });
+        i++;
+        continue;
+      }
+      // Consecutive transactional migrations go to the server together (bounded, so progress keeps flowing).
+      let j = i;
+      let bytes = 0;
+      while (j < plans.length && plans[j]!.choice.mode === 'transaction' && j - i < BATCH_MAX_MIGRATIONS && bytes < BATCH_MAX_BYTES) {
+        bytes += plans[j]!.m.script.length;
+        j++;
+      }
+      const batch = plans.slice(i, j);
+      for (const b of batch) options.onEvent?.({ type: 'apply-start', env: env.name, name: b.m.name, mode: 'transaction', reason: b.choice.reason });
+      await applyTransactional(client, schema, batch, env.name, applied, (name, ms) => {
+        applied.push({ name, mode: 'transaction', ms });
+        options.onEvent?.({ type: 'apply-done', env: env.name, name, ms });
+      });
+      i = j;
     }
     return { env: env.name, serverVersion: p.serverVersion, applied, alreadyApplied: state.applied };
   } finally {
@@ -140,6 +159,69 @@ function refuseBlockedHistory(state: HistoryState, options: DeployOptions): void
   }
 }
 
+const BATCH_MAX_MIGRATIONS = 50;
+
+function codePoints(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) n--;
+  }
+  return n;
+}
+const BATCH_MAX_BYTES = 1 << 20;
+
+/**
+ * Applies transactional migrations, each in its own transaction with its history row — a crash leaves
+ * neither behind — and all of them in one round trip: `BEGIN; <file>; INSERT row; COMMIT;` per
+ * migration, in one simple-query message. PostgreSQL stops at the first error and leaves that
+ * transaction aborted, so the migrations before it are committed, the failing one is not, and the
+ * ones after it never ran. `done` is called for each committed migration.
+ */
+async function applyTransactional(
+  client: Client,
+  schema: string,
+  batch: Array<{ m: LocalMigration; choice: ReturnType<typeof chooseMode> }>,
+  envName: string,
+  appliedBefore: AppliedMigration[],
+  done: (name: string, ms: number) => void,
+): Promise<void> {
+  const table = tableRef(schema);
+  const lit = (v: string) => client.escapeLiteral(v);
+  // Where each file starts in the message, in characters (code points), as PostgreSQL counts `position`.
+  const starts: number[] = [];
+  let message = '';
+  let chars = 0;
+  for (const { m } of batch) {
+    message += 'BEGIN;\n';
+    starts.push(chars + 7);
+    chars += 7 + codePoints(m.script);
+    const suffix = `\n;INSERT INTO ${table} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) VALUES (${lit(randomUUID())}, ${lit(m.checksum)}, now(), clock_timestamp(), ${lit(m.name)}, 1);COMMIT;\n`;
+    message += m.script + suffix;
+    chars += codePoints(suffix);
+  }
+  const t0 = performance.now();
+  try {
+    await client.query(message);
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    const names = batch.map((b) => b.m.name);
+    const committed = new Set(
+      (await client.query<{ migration_name: string }>(`SELECT migration_name FROM ${table} WHERE migration_name = ANY($1) AND finished_at IS NOT NULL AND rolled_back_at IS NULL`, [names])).rows.map((r) => r.migration_name),
+    );
+    const k = batch.findIndex((b) => !committed.has(b.m.name));
+    if (k < 0) throw e; // every migration committed: the error is not one of theirs
+    const share = (performance.now() - t0) / Math.max(1, k + 1);
+    for (const b of batch.slice(0, k)) done(b.m.name, share);
+    const { m, choice } = batch[k]!;
+    const f = await locateFailure(client, e, m, choice.statements, starts[k]!);
+    await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 0)`, [randomUUID(), m.checksum, m.name, failureLogs(f)]);
+    throw migrationFailed(envName, m, f, 'nothing of it was committed (it ran in one transaction)', appliedBefore);
+  }
+  const share = (performance.now() - t0) / batch.length;
+  for (const b of batch) done(b.m.name, share);
+}
+
 async function applyOne(
   client: Client,
   schema: string,
@@ -150,22 +232,6 @@ async function applyOne(
 ): Promise<void> {
   const table = tableRef(schema);
   const id = randomUUID();
-  if (choice.mode === 'transaction') {
-    // The script and its history row commit together — a crash leaves neither behind — and in one round
-    // trip: BEGIN, the file, the row and COMMIT go as one simple-query message (PostgreSQL stops at the
-    // first error and leaves the transaction aborted, so nothing of the file survives a failure).
-    const prefix = 'BEGIN;\n';
-    const row = `INSERT INTO ${table} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) VALUES (${client.escapeLiteral(id)}, ${client.escapeLiteral(m.checksum)}, now(), clock_timestamp(), ${client.escapeLiteral(m.name)}, 1)`;
-    try {
-      await client.query(`${prefix}${m.script}\n;${row};COMMIT;`);
-      return;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      const f = await locateFailure(client, e, m, choice.statements, prefix.length);
-      await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 0)`, [id, m.checksum, m.name, failureLogs(f)]);
-      throw migrationFailed(envName, m, f, 'nothing of it was committed (it ran in one transaction)', appliedBefore);
-    }
-  }
   // Prisma's protocol for work that cannot be one transaction: record the start, run, record the end.
   await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 0)`, [id, m.checksum, m.name]);
   const recordFailure = async (f: StatementFailure) => {
@@ -198,8 +264,8 @@ async function applyOne(
 }
 
 /**
- * Where a one-message migration failed. A syntax error carries PostgreSQL's `position` (shifted by the
- * BEGIN prefix). A run-time error (a missing FK target, a failed cast, NULLs in a new NOT NULL column)
+ * Where a migration sent inside a larger message failed (its script starts at `prefixLength` in the
+ * message). A syntax error carries PostgreSQL's `position` into the message. A run-time error (a missing FK target, a failed cast, NULLs in a new NOT NULL column)
  * carries none: then the file is replayed statement by statement in a transaction that is always
  * rolled back, to name the statement that fails. Failures are rare; the normal path stays one round trip.
  */

@@ -72,8 +72,11 @@ export function compareHistory(local: LocalMigration[], rows: MigrationRow[]): H
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const applied = entries.filter((e) => e.state === 'applied' || e.state === 'modified');
+  // The most recently finished; migrations applied together can finish within one millisecond (Date's
+  // precision), and then the later name is the later migration.
+  const when = (e: MigrationEntry) => e.finishedAt?.getTime() ?? -Infinity;
   const lastApplied = applied.reduce<MigrationEntry | undefined>(
-    (acc, e) => (!acc || (e.finishedAt && acc.finishedAt && e.finishedAt > acc.finishedAt) ? e : acc),
+    (acc, e) => (!acc || when(e) > when(acc) || (when(e) === when(acc) && e.name > acc.name) ? e : acc),
     undefined,
   );
   return {

@@ -314,3 +314,52 @@ describe('a broken migrations folder is reported before any database change', ()
     expect(await tables(db.url)).toEqual([]);
   });
 });
+
+describe('transactional migrations sent together', () => {
+  const second = `-- AlterTable
+ALTER TABLE "User" ADD COLUMN "name" TEXT;
+
+-- CreateIndex
+CREATE INDEX "User_nmae_idx" ON "User"("nmae");
+`;
+  it('commit those before the failure, not the failing one, and never run the ones after it', async () => {
+    const { db, run } = await setup({
+      migrations: {
+        '20240101000000_init': INIT,
+        '20240102000000_name': second,
+        '20240103000000_later': 'CREATE TABLE "Later" ("id" SERIAL PRIMARY KEY);\n',
+      },
+    });
+    const err = await rejection(run());
+    expect(err.code).toBe('E_MIGRATION_FAILED');
+    expect(err.message).toContain('migration 20240102000000_name failed: column "nmae" does not exist');
+    // The location is in the failing file, not in the message the files were sent in together.
+    expect(err.details).toContain('at 20240102000000_name/migration.sql:5:1');
+    expect(err.details).toContain('applied before it in this run: 20240101000000_init');
+    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
+    const columns = await query<{ column_name: string }>(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' ORDER BY 1`);
+    expect(columns.map((c) => c.column_name)).toEqual(['email', 'id']);
+    const recorded = await rows(db.url);
+    expect(recorded.map((r) => [r.migration_name, r.finished_at === null, r.applied_steps_count])).toEqual([
+      ['20240101000000_init', false, 1],
+      ['20240102000000_name', true, 0],
+    ]);
+    expect(recorded[1]!.logs).toContain('42703');
+  });
+
+  it('a run-time error (no position from PostgreSQL) is still traced to its statement', async () => {
+    const runtime = `-- AlterTable
+ALTER TABLE "User" ADD COLUMN "age" INTEGER;
+
+-- Data
+UPDATE "User" SET "age" = 1 / 0;
+`;
+    const { db, run } = await setup({ migrations: { '20240101000000_init': INIT + `INSERT INTO "User" ("email") VALUES ('a@example.com');\n`, '20240102000000_age': runtime } });
+    const err = await rejection(run());
+    expect(err.message).toContain('division by zero');
+    expect(err.details).toContain('at 20240102000000_age/migration.sql:5:1');
+    expect(err.details).toContain('statement: UPDATE "User" SET "age" = 1 / 0');
+    const columns = await query<{ column_name: string }>(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' ORDER BY 1`);
+    expect(columns.map((c) => c.column_name)).toEqual(['email', 'id']);
+  });
+});
