@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const app = join(repo, 'examples', 'guide-app');
+// STAGEDB_DEMO_APP runs the same flow on a copy of the app (the test suite does, to keep this demo true).
+const app = process.env.STAGEDB_DEMO_APP ?? join(repo, 'examples', 'guide-app');
 const bin = join(repo, 'bin', 'stagedb.js');
 const { devUp, devDown, dropDatabase, redact } = await import(join(repo, 'dist', 'index.js'));
 const scripts = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).scripts;
@@ -46,6 +47,14 @@ function must(status, what) {
     process.exit(1);
   }
 }
+
+// A stagedb error (no PostgreSQL binaries, an unreachable directory…) is shown as the CLI shows it.
+const fail = (e) => {
+  console.error(`demo: ${redact(e?.message ?? String(e))}${e?.fix ? `\n  fix: ${redact(e.fix)}` : ''}`);
+  process.exit(1);
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 
 say('Starting the embedded local PostgreSQL for examples/guide-app (stagedb dev up)');
 const databases = ['guide_development', 'guide_staging', 'guide_production'];
