@@ -63,7 +63,7 @@ try {
   const engine = await openEngine({ url, migrationsDir, label: 'generate' });
   try {
     for (const [i, step] of steps.entries()) {
-      const schema = [{ path: `steps/${basename(step.file)}`, content: readFileSync(step.file, 'utf8') }];
+      const schema = [{ path: `${basename(stepsDir)}/${basename(step.file)}`, content: readFileSync(step.file, 'utf8') }];
       const { migration } = await engine.createMigration({ name: step.name, schema });
       if (!migration) throw new Error(`step ${step.file} produced no migration`);
       const directoryName = migration.directoryName.replace(/^\d{14}/, stamp(start + i * DAY));

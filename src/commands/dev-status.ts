@@ -1,14 +1,12 @@
-import { dirname } from 'node:path';
-import { findConfigFile } from '../config/load.js';
 import { devStatus } from '../dev/local-server.js';
+import { projectRoot } from './shared.js';
 import type { Command } from './types.js';
 
 const command: Command = {
   usage: 'Usage: stagedb dev status [--json]\n\nExit code 0 when the project-local PostgreSQL runs, 1 when it does not.',
   options: {},
   async run(ctx, args) {
-    const configFile = findConfigFile(ctx.cwd, args.values.config as string | undefined);
-    const s = await devStatus(configFile ? dirname(configFile) : ctx.cwd);
+    const s = await devStatus(projectRoot(ctx, args));
     const text = !s.initialized
       ? `no project-local PostgreSQL yet (start one: stagedb dev up)`
       : s.running

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import { findConfigFile } from '../config/load.js';
 import { devUp, upsertEnvVar } from '../dev/local-server.js';
 import { usageError } from '../errors.js';
-import { dirname } from 'node:path';
+import { projectRoot } from './shared.js';
 import type { Command } from './types.js';
 
 const command: Command = {
@@ -23,8 +22,7 @@ set STAGEDB_PG_BIN to choose) and works as root (the server runs as the postgres
     if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
       throw usageError('E_USAGE', `--port must be a TCP port number, not "${args.values.port}"`, 'e.g. stagedb dev up --port 54329');
     }
-    const configFile = findConfigFile(ctx.cwd, args.values.config as string | undefined);
-    const root = configFile ? dirname(configFile) : ctx.cwd;
+    const root = projectRoot(ctx, args);
     const databases = [...((args.values.db as string[] | undefined) ?? [])];
     const writeEnv = Boolean(args.values['write-env']);
     if (writeEnv && !databases.includes('development')) databases.push('development');

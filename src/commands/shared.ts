@@ -1,5 +1,6 @@
 import { resolveEnvironment, selectEnvironments, type ResolvedEnvironment } from '../config/environments.js';
-import { loadConfig, type ResolvedConfig } from '../config/load.js';
+import { dirname } from 'node:path';
+import { findConfigFile, loadConfig, type ResolvedConfig } from '../config/load.js';
 import { StagedbError } from '../errors.js';
 import type { CommandContext, ParsedArgs } from './types.js';
 
@@ -46,4 +47,10 @@ export function notYet(what: string, issue: string, meanwhile: string) {
       throw new StagedbError('usage', 'E_NOT_BUILT', `${what} is not built yet in this version of stagedb (${issue})`, { fix: meanwhile });
     },
   };
+}
+
+/** The project root for commands that need no environment: the config file's directory, else the cwd. */
+export function projectRoot(ctx: CommandContext, args: ParsedArgs): string {
+  const configFile = findConfigFile(ctx.cwd, args.values.config as string | undefined);
+  return configFile ? dirname(configFile) : ctx.cwd;
 }

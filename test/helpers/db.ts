@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createDatabase, dropDatabase, type ClusterTarget } from '../../src/pg/cluster.js';
@@ -35,4 +36,15 @@ export async function freshDatabase(prefix = 't'): Promise<FreshDatabase> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`.toLowerCase();
   await createDatabase(cluster, name);
   return { name, url: cluster.url(name), drop: () => dropDatabase(cluster, name) };
+}
+
+/** Runs one query on its own connection and returns the rows: for checking what a test did to a database. */
+export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
 }

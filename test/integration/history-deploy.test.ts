@@ -5,18 +5,9 @@ import { LOCK_CLASS, LOCK_WORKFLOW } from '../../src/guard/lock.js';
 import { deploy, type DeployEvent } from '../../src/history/deploy.js';
 import { readLocalHistory } from '../../src/history/local.js';
 import { environmentStatus } from '../../src/history/status.js';
-import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
+import { freshDatabase, type FreshDatabase, query } from '../helpers/db.js';
 import { createProject, environmentFor, rejection, withSchema, type TempProject } from '../helpers/project.js';
 
-async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 

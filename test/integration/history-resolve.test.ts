@@ -1,21 +1,11 @@
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/history/deploy.js';
 import { readLocalHistory } from '../../src/history/local.js';
 import { resolveMigration } from '../../src/history/resolve.js';
 import { environmentStatus } from '../../src/history/status.js';
-import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
+import { freshDatabase, type FreshDatabase, query } from '../helpers/db.js';
 import { createProject, environmentFor, rejection, type ProjectSpec, type TempProject } from '../helpers/project.js';
 
-async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 interface Row {
   migration_name: string;

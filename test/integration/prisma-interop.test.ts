@@ -21,7 +21,7 @@ import { listRows } from '../../src/history/table.js';
 import { execCapture } from '../../src/pg/exec.js';
 import { findPgTool } from '../../src/pg/find-binaries.js';
 import { closedPort } from '../helpers/cli.js';
-import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
+import { freshDatabase, type FreshDatabase, query } from '../helpers/db.js';
 import { environmentFor, rejection, withSchema } from '../helpers/project.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/prisma-history/prisma', import.meta.url));
@@ -67,15 +67,6 @@ function writeMigration(dir: string, name: string, sql: string): void {
   writeFileSync(join(path, 'migration.sql'), sql);
 }
 
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** `_prisma_migrations` without what legitimately differs (ids, times), in history order. */
 async function comparableRows(url: string, schema = 'public') {
