@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, Entry> = {
   push: { group: 'guide', summary: 'sync schema.prisma to the database without a migration', load: () => import('../commands/push.js') },
   seed: { group: 'guide', summary: 'run the seed command against an environment', load: () => import('../commands/seed.js') },
   studio: { group: 'guide', summary: 'open Prisma Studio on an environment (read-only in production)', load: () => import('../commands/studio.js') },
+  generate: { group: 'guide', summary: 'generate the Prisma client (no native engine download)', load: () => import('../commands/generate.js') },
   backup: { group: 'guide', summary: 'take a verified pg_dump backup of an environment', load: () => import('../commands/backup.js') },
   'dev up': { group: 'local', summary: 'start the project-local PostgreSQL (data under .stagedb/)', load: () => import('../commands/dev-up.js') },
   'dev down': { group: 'local', summary: 'stop the project-local PostgreSQL', load: () => import('../commands/dev-down.js') },

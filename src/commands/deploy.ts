@@ -1,19 +1,38 @@
+import { StagedbError } from '../errors.js';
+import { generateClient } from '../project/generate.js';
 import { runDeploy, DEPLOY_HELP, DEPLOY_OPTIONS } from './migrate-deploy.js';
 import type { Command } from './types.js';
 
 const command: Command = {
-  usage: `Usage: stagedb deploy --env <name>
+  usage: `Usage: stagedb deploy --env <name> [--skip-generate]
 
 The guide's db:deploy:<env>: apply pending migrations (as stagedb migrate deploy), then generate the
-Prisma client. Client generation without Prisma's native engine arrives with issue 3; until then this
-step says so and you run \`npx prisma generate\` yourself.
+Prisma client with the project's Prisma CLI (as stagedb generate; skipped with a warning when the
+project has no Prisma CLI).
 
+      --skip-generate        apply migrations only
 ${DEPLOY_HELP}`,
-  options: DEPLOY_OPTIONS,
+  options: { ...DEPLOY_OPTIONS, 'skip-generate': { type: 'boolean' } },
   async run(ctx, args) {
-    const { result, text } = await runDeploy(ctx, args);
-    const note = 'client generation: not built into stagedb yet (issue 3) — run `npx prisma generate` after deploy';
-    return { exitCode: 0, data: { ...result, generate: { done: false, note } }, text: `${text}\n${note}` };
+    const { result, text, config } = await runDeploy(ctx, args);
+    if (args.values['skip-generate']) return { exitCode: 0, data: { ...result, generate: { done: false, reason: '--skip-generate' } }, text };
+    try {
+      const g = await generateClient({ root: config.root, schemaPath: config.schemaPath, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+      return {
+        exitCode: 0,
+        data: { ...result, generate: { done: true, prismaVersion: g.prismaVersion } },
+        text: `${text}\ngenerated the Prisma client (Prisma ${g.prismaVersion}, ${Math.round(g.ms)} ms).`,
+      };
+    } catch (e) {
+      if (e instanceof StagedbError && e.code === 'E_PRISMA_MISSING') {
+        ctx.warn(`${result.env}: client generation skipped: ${e.message} (${e.fix})`);
+        return { exitCode: 0, data: { ...result, generate: { done: false, reason: e.message } }, text };
+      }
+      if (e instanceof StagedbError) {
+        throw new StagedbError(e.kind, e.code, `${result.env}: migrations applied (${result.applied.length} new), but ${e.message}`, { details: e.details, fix: e.fix });
+      }
+      throw e;
+    }
   },
 };
 

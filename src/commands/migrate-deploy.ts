@@ -1,3 +1,4 @@
+import type { ResolvedConfig } from '../config/load.js';
 import { deploy, type DeployEvent, type DeployResult } from '../history/deploy.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command, CommandContext, OptionSpec, ParsedArgs } from './types.js';
@@ -18,7 +19,7 @@ export const DEPLOY_HELP = `      --url <url>            direct URL to use inste
 ${ENV_HELP}`;
 
 /** Runs history deploy for the command's one environment, printing each step as it happens. */
-export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<{ result: DeployResult; text: string }> {
+export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<{ result: DeployResult; text: string; config: ResolvedConfig }> {
   const { config, names } = await loadTargets(ctx, args);
   const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
   const lockTimeout = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
@@ -44,7 +45,7 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
     result.applied.length === 0
       ? `${env.name}: already up to date (${result.alreadyApplied} applied).`
       : `${env.name}: applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} (${result.alreadyApplied} already applied before).`;
-  return { result, text };
+  return { result, text, config };
 }
 
 function eventLine(e: DeployEvent): string | undefined {

@@ -1,3 +1,5 @@
+import { existsSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCK_CLASS, LOCK_WORKFLOW } from '../../src/guard/lock.js';
@@ -82,12 +84,27 @@ describe('stagedb migrate deploy', () => {
     expect(r.stderr).toContain('applying 20240102000000_email_idx [CREATE INDEX CONCURRENTLY');
   });
 
-  it("the guide's `deploy` applies and says plainly that client generation is not built in yet", async () => {
+  it("the guide's `deploy` without a Prisma CLI in the project: applies, says generation was skipped and how to fix it", async () => {
     const { cli } = await setup({ migrations: { '20240101000000_init': INIT } });
     const r = await cli('deploy', '--env', 'development');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('development: applied 1 migration (0 already applied before).');
-    expect(r.stdout).toContain('client generation: not built into stagedb yet (issue 3) — run `npx prisma generate` after deploy');
+    expect(r.stderr).toContain('warning: development: client generation skipped: the Prisma CLI is not installed in this project');
+    expect(r.stderr).toContain('npm install --save-dev prisma');
+  });
+
+  it("the guide's `deploy` with the project's Prisma CLI: applies, then generates the client without downloading an engine", async () => {
+    const schema = `generator client {\n  provider = "prisma-client"\n  output   = "../generated/prisma"\n}\n\ndatasource db {\n  provider = "postgresql"\n}\n\nmodel User {\n  id    Int    @id @default(autoincrement())\n  email String\n}\n`;
+    const { p, cli } = await setup({ migrations: { '20240101000000_init': INIT }, schema });
+    // The project's dependencies: lend it the repository's (which include prisma).
+    symlinkSync(join(import.meta.dirname, '..', '..', 'node_modules'), p.path('node_modules'));
+    const r = await cli('deploy', '--env', 'development');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('development: applied 1 migration (0 already applied before).');
+    expect(r.stdout).toMatch(/Generated Prisma Client \(7\.\d+\.\d+\) to \.\/generated\/prisma/);
+    expect(r.stdout).toMatch(/generated the Prisma client \(Prisma 7\.\d+\.\d+, \d+ ms\)\./);
+    expect(r.stdout + r.stderr).not.toContain('binaries.prisma.sh');
+    expect(existsSync(p.path('generated/prisma/client.ts'))).toBe(true);
   });
 
   it('a failing migration: exit 2, located, nothing of it committed; resolve --rolled-back and a fixed file recover', async () => {
