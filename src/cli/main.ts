@@ -112,6 +112,18 @@ export async function run(io: Io): Promise<number> {
       interactive: io.interactive && !json,
       log: (line) => (json ? eprint(line) : print(line)),
       warn: (line) => eprint(`warning: ${line}`),
+      confirm: async (message) => {
+        if (!ctx.interactive) return false;
+        const p = await import('@clack/prompts');
+        const answer = await p.confirm({ message: redact(message), initialValue: false });
+        return answer === true;
+      },
+      typeToConfirm: async (message, expected) => {
+        if (!ctx.interactive) return false;
+        const p = await import('@clack/prompts');
+        const answer = await p.text({ message: redact(message), placeholder: expected });
+        return typeof answer === 'string' && answer.trim() === expected;
+      },
     };
     const out: CommandOutput = await command.run(ctx, parsed as never);
     if (json) print(JSON.stringify(out.data, jsonReplacer, 2));

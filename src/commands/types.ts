@@ -11,6 +11,10 @@ export interface CommandContext {
   /** A progress line (already redacted by the CLI). */
   log(line: string): void;
   warn(line: string): void;
+  /** Asks yes/no in a terminal (only when `interactive`); false when the user declines or cancels. */
+  confirm(message: string): Promise<boolean>;
+  /** Asks the user to type `expected` (an environment's name) to go on; false on anything else. */
+  typeToConfirm(message: string, expected: string): Promise<boolean>;
 }
 
 export interface CommandOutput {
