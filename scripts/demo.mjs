@@ -94,11 +94,17 @@ must(yarnRun('db:deploy:staging'), 'db:deploy:staging');
 say('Production release: backup first, then deploy');
 const backup = yarnRun('db:backup:production');
 if (backup !== 0) console.log(dim('  (backups arrive with issue 5; stagedb says so instead of pretending)'));
-must(yarnRun('db:deploy:production'), 'db:deploy:production');
+console.log(dim('  production needs typed confirmation: in a terminal stagedb asks you to type "production";'));
+console.log(dim('  without a terminal (CI, this demo) it refuses unless --confirm production says it ahead:'));
+yarnRun('db:deploy:production');
+must(yarnRun('db:deploy:production', ['--confirm', 'production']), 'db:deploy:production');
 
 say('Seed staging too; production is protected, so seeding it is refused (exit 5)');
-yarnRun('db:seed:staging');
+yarnRun('db:seed:staging', ['--confirm', 'staging']);
 stagedb(['seed', '--env', 'production']);
+
+say('The audit trail: who changed production, what, when (stagedb history)');
+must(stagedb(['history', '--env', 'production']), 'history');
 
 say('One view of every environment');
 must(stagedb(['status', '--env', 'all']), 'status --env all');

@@ -106,6 +106,7 @@ export async function run(io: Io): Promise<number> {
       throw new StagedbError('usage', 'E_USAGE', `stagedb ${key} takes no argument "${parsed.positionals[0]}"`, { fix: `stagedb ${key} --help` });
     }
     const ctx: CommandContext = {
+      commandName: key,
       cwd: io.cwd,
       env: io.env,
       json,

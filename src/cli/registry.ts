@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, Entry> = {
   'dev up': { group: 'local', summary: 'start the project-local PostgreSQL (data under .stagedb/)', load: () => import('../commands/dev-up.js') },
   'dev down': { group: 'local', summary: 'stop the project-local PostgreSQL', load: () => import('../commands/dev-down.js') },
   'dev status': { group: 'local', summary: 'is the project-local PostgreSQL running, and where', load: () => import('../commands/dev-status.js') },
+  history: { group: 'history', summary: 'the audit trail: who changed an environment, what, when, outcome', load: () => import('../commands/history.js') },
   init: { group: 'project', summary: "write stagedb.config.ts and the guide's db:* scripts", load: () => import('../commands/init.js') },
   env: { group: 'project', summary: 'show how each environment resolves (URLs redacted)', load: () => import('../commands/env.js') },
 };

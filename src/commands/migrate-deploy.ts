@@ -1,6 +1,8 @@
 import type { ResolvedConfig } from '../config/load.js';
 import { deploy, type DeployEvent, type DeployResult } from '../history/deploy.js';
-import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import { readLocalHistory } from '../history/local.js';
+import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
+import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command, CommandContext, OptionSpec, ParsedArgs } from './types.js';
 
 export const DEPLOY_OPTIONS: OptionSpec = {
@@ -9,6 +11,7 @@ export const DEPLOY_OPTIONS: OptionSpec = {
   'allow-missing': { type: 'boolean' },
   'allow-out-of-order': { type: 'boolean' },
   'lock-timeout': { type: 'string' },
+  ...CONFIRM_OPTIONS,
 };
 
 export const DEPLOY_HELP = `      --url <url>            direct URL to use instead of the environment's (one-off)
@@ -16,6 +19,7 @@ export const DEPLOY_HELP = `      --url <url>            direct URL to use inste
       --allow-modified       deploy although an applied migration's file changed
       --allow-missing        deploy although the database has migrations the folder lacks
       --allow-out-of-order   apply pending migrations that sort before the newest applied one
+${CONFIRM_HELP}
 ${ENV_HELP}`;
 
 /** Runs history deploy for the command's one environment, printing each step as it happens. */
@@ -27,18 +31,31 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
     const { usageError } = await import('../errors.js');
     throw usageError('E_USAGE', `--lock-timeout must be a number of seconds, not "${args.values['lock-timeout']}"`, 'e.g. --lock-timeout 60');
   }
+  // A missing or broken migrations folder is reported before anything connects.
+  readLocalHistory(config.migrationsDir, ctx.cwd);
   const i = env.directInfo;
   ctx.log(`${env.name}: ${i.host}:${i.port}/${i.database} (schema ${i.schema}, via ${env.directSource}, protection ${env.protection})`);
-  const result = await deploy({
+  const result = await runGuarded(ctx, {
+    action: 'deploy',
+    command: `${ctx.commandName} --env ${env.name}`,
     env,
-    migrationsDir: config.migrationsDir,
-    allowModified: Boolean(args.values['allow-modified']),
-    allowMissing: Boolean(args.values['allow-missing']),
-    allowOutOfOrder: Boolean(args.values['allow-out-of-order']),
-    lockTimeoutMs: lockTimeout === undefined ? undefined : lockTimeout * 1000,
-    onEvent: (e) => {
-      const line = eventLine(e);
-      if (line) ctx.log(line);
+    config,
+    args,
+    what: 'apply pending migrations',
+    run: async () => {
+      const r = await deploy({
+        env,
+        migrationsDir: config.migrationsDir,
+        allowModified: Boolean(args.values['allow-modified']),
+        allowMissing: Boolean(args.values['allow-missing']),
+        allowOutOfOrder: Boolean(args.values['allow-out-of-order']),
+        lockTimeoutMs: lockTimeout === undefined ? undefined : lockTimeout * 1000,
+        onEvent: (e) => {
+          const line = eventLine(e);
+          if (line) ctx.log(line);
+        },
+      });
+      return { value: r, summary: r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply' };
     },
   });
   const text =

@@ -1,6 +1,8 @@
 import { usageError } from '../errors.js';
+import { readLocalHistory } from '../history/local.js';
 import { resolveMigration } from '../history/resolve.js';
-import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
+import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 
 const command: Command = {
@@ -11,8 +13,9 @@ const command: Command = {
   --rolled-back <name>  mark a failed migration as rolled back, so the next deploy runs it again
                         (undo its partial changes first)
       --url <url>       direct URL to use instead of the environment's
+${CONFIRM_HELP}
 ${ENV_HELP}`,
-  options: { applied: { type: 'string' }, 'rolled-back': { type: 'string' }, url: { type: 'string' } },
+  options: { applied: { type: 'string' }, 'rolled-back': { type: 'string' }, url: { type: 'string' }, ...CONFIRM_OPTIONS },
   async run(ctx, args) {
     const applied = args.values.applied as string | undefined;
     const rolledBack = args.values['rolled-back'] as string | undefined;
@@ -21,11 +24,20 @@ ${ENV_HELP}`,
     }
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
-    const result = await resolveMigration({
+    readLocalHistory(config.migrationsDir, ctx.cwd); // folder problems first, before anything connects
+    const name = (applied ?? rolledBack)!;
+    const as = applied !== undefined ? 'applied' : 'rolled-back';
+    const result = await runGuarded(ctx, {
+      action: 'resolve',
+      command: `migrate resolve --${as} ${name} --env ${env.name}`,
       env,
-      migrationsDir: config.migrationsDir,
-      name: (applied ?? rolledBack)!,
-      as: applied !== undefined ? 'applied' : 'rolled-back',
+      config,
+      args,
+      what: `mark ${name} as ${as}`,
+      run: async () => {
+        const r = await resolveMigration({ env, migrationsDir: config.migrationsDir, name, as });
+        return { value: r, summary: `marked ${name} ${as}` };
+      },
     });
     const text =
       result.as === 'applied'

@@ -1,6 +1,7 @@
 import { StagedbError } from '../errors.js';
 import { runSeed } from '../project/seed.js';
-import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
+import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 
 const command: Command = {
@@ -8,10 +9,11 @@ const command: Command = {
 
 Runs the config's seed command (or package.json "prisma.seed", or prisma.config.ts migrations.seed)
 from the project root with DATABASE_URL, DIRECT_URL and STAGEDB_ENV set for the environment.
-Refused on production-level environments.
+Refused on production-level environments; guarded ones (staging) ask to type the environment's name.
 
+${CONFIRM_HELP}
 ${ENV_HELP}`,
-  options: {},
+  options: { ...CONFIRM_OPTIONS },
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
@@ -20,13 +22,19 @@ ${ENV_HELP}`,
         fix: `add seed: 'node prisma/seed.mjs' to ${config.configFile ?? 'stagedb.config.ts (stagedb init writes one)'}`,
       });
     }
-    if (env.protection === 'production') {
-      throw new StagedbError('guard', 'E_REFUSED', `${env.name} is a production-level environment: seeding it is refused`, {
-        fix: `seed a development or staging environment instead: stagedb seed --env staging`,
-      });
-    }
-    ctx.log(`${env.name}: running seed \`${config.seed}\``);
-    const r = await runSeed({ env, command: config.seed, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+    const r = await runGuarded(ctx, {
+      action: 'seed',
+      command: `seed --env ${env.name}`,
+      env,
+      config,
+      args,
+      what: `run the seed \`${config.seed}\``,
+      run: async () => {
+        ctx.log(`${env.name}: running seed \`${config.seed}\``);
+        const value = await runSeed({ env, command: config.seed!, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+        return { value, summary: `ran seed \`${config.seed}\`` };
+      },
+    });
     return { exitCode: 0, data: r, text: `${env.name}: seed finished in ${Math.round(r.ms)} ms` };
   },
 };

@@ -1,7 +1,9 @@
 import { resolveEnvironment, selectEnvironments, type ResolvedEnvironment } from '../config/environments.js';
 import { dirname } from 'node:path';
 import { findConfigFile, loadConfig, type ResolvedConfig } from '../config/load.js';
+import type { Client } from 'pg';
 import { StagedbError } from '../errors.js';
+import type { Action } from '../guard/protection.js';
 import type { CommandContext, ParsedArgs } from './types.js';
 
 export interface Loaded {
@@ -53,4 +55,66 @@ export function notYet(what: string, issue: string, meanwhile: string) {
 export function projectRoot(ctx: CommandContext, args: ParsedArgs): string {
   const configFile = findConfigFile(ctx.cwd, args.values.config as string | undefined);
   return configFile ? dirname(configFile) : ctx.cwd;
+}
+
+export interface GuardedRun<T> {
+  action: Action;
+  /** The command line as the audit shows it, e.g. "deploy --env staging". */
+  command: string;
+  env: ResolvedEnvironment;
+  config: ResolvedConfig;
+  args: ParsedArgs;
+  /** Shown in the confirmation question, e.g. "apply 2 pending migrations". */
+  what?: string;
+  run: () => Promise<{ value: T; summary: string }>;
+}
+
+/**
+ * Every mutating command goes through here: the protection matrix (may ask, or refuse), the marker in
+ * the target database (refuses when the database is marked stricter than this environment), the
+ * command itself, then the audit record — whatever the outcome. Guarded and production environments
+ * are marked after a successful run.
+ */
+export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Promise<T> {
+  const started = Date.now();
+  const { enforce } = await import('../guard/protection.js');
+  const audit = await import('../guard/audit.js');
+  const { connect } = await import('../pg/connect.js');
+  const { readMarker, checkMarker, markDatabase } = await import('../guard/marker.js');
+  const record = async (outcome: import('../guard/audit.js').Outcome, summary: string, client?: Client) => {
+    const warning = await audit.recordAudit({
+      env: g.env,
+      root: g.config.root,
+      client,
+      record: { at: new Date(started).toISOString(), env: g.env.name, command: g.command, outcome, durationMs: Date.now() - started, summary, ...audit.actor(g.config.root, ctx.env) },
+    });
+    if (warning) ctx.warn(warning);
+  };
+  let client: Client | undefined;
+  try {
+    await enforce({
+      action: g.action,
+      env: g.env,
+      confirmFlag: g.args.values.confirm as string | undefined,
+      force: Boolean(g.args.values.force),
+      interactive: ctx.interactive,
+      typeToConfirm: ctx.typeToConfirm,
+      what: g.what,
+    });
+    client = await connect(g.env.directUrl, { label: `${g.env.name} (${g.env.directSource})`, purpose: 'guard' });
+    const marker = await readMarker(client);
+    checkMarker(marker, g.env);
+    const { value, summary } = await g.run();
+    const warning = await markDatabase(client, g.env, marker);
+    if (warning) ctx.warn(warning);
+    await record('ok', summary, client);
+    return value;
+  } catch (e) {
+    if (e instanceof StagedbError && e.kind === 'connection' && !client) throw e; // nothing reached the database
+    const outcome = e instanceof StagedbError ? (e.kind === 'guard' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed') : 'failed';
+    await record(outcome, e instanceof Error ? e.message : String(e), client).catch(() => {});
+    throw e;
+  } finally {
+    await client?.end().catch(() => {});
+  }
 }

@@ -2,6 +2,8 @@ import type { ParseArgsConfig } from 'node:util';
 
 /** What the CLI hands a command. Commands never touch process.argv, stdout or process.exit. */
 export interface CommandContext {
+  /** The command as typed, e.g. "migrate deploy" (for messages and the audit trail). */
+  commandName: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** --json: `data` is printed as JSON, progress goes to stderr. */

@@ -183,7 +183,7 @@ describe('connection precedence (README, "Connection precedence")', () => {
     expect(urlOnly[0]).toMatchObject({ directSource: 'url (env DATABASE_URL)', direct: expect.stringMatching(/\/from_url$/) });
     // --url beats both: deploy really runs against the flag's database
     p.write('.env.production', `DATABASE_URL="${marker('from_url')}"\nDIRECT_URL="${marker('from_direct')}"\n`);
-    const r = await runCli(['migrate', 'deploy', '--env', 'production', '--url', db.url], { cwd: p.dir });
+    const r = await runCli(['migrate', 'deploy', '--env', 'production', '--url', db.url, '--confirm', 'production'], { cwd: p.dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${db.name} (schema public, via --url flag, protection production)`);
     expect(r.stdout).toContain('applied 1 migration');

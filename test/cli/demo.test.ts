@@ -27,7 +27,8 @@ describe('npm run demo', () => {
       const out = `${r.stdout}${r.stderr}`;
       expect(r.status, out).toBe(0);
       expect(out).toContain('seeded 3 users, 2 posts, 3 tags');
-      expect(out).toContain('production is a production-level environment: seeding it is refused');
+      expect(out).toContain('stagedb seed is refused on production (protection: production)');
+      expect(out).toMatch(/ok +deploy --env production/);
       const finalStatus = out.slice(out.lastIndexOf('One view of every environment'));
       for (const env of ['development', 'staging', 'production']) expect(finalStatus).toMatch(new RegExp(`${env}\\s+\\S+\\s+up to date\\s+2\\s+0\\s+0\\s+0`));
       // The generated password is in the env files the demo wrote, and nowhere in its output.
