@@ -74,10 +74,23 @@ export function engineError(e: unknown, ctx: EngineCallContext): StagedbError {
   if (known) {
     // P3009 in stagedb's words (as its own deploy says it), with the migration Prisma names below its headline.
     const failed = err.code === 'P3009' ? details.map((l) => /^The `([^`]+)` migration started at (.+) failed$/.exec(l.trim())).find(Boolean) : undefined;
+    // P1012 lists every schema error as "error: <what>" followed by "-->  file:line" and the lines
+    // around it; the first is the headline, the others stay in the details as the engine wrote them.
+    const more = err.code === 'P1012' ? details.filter((l) => l.startsWith('error: ')).length : 0;
     const message = failed
       ? `${ctx.label}: migration ${failed[1]} failed (started ${failed[2]}) and blocks new deploys${prismaCode}`
-      : `${ctx.label}: ${headline}${prismaCode}`;
+      : `${ctx.label}: ${headline}${more > 0 ? ` (and ${more} more schema error${more > 1 ? 's' : ''}, below)` : ''}${prismaCode}`;
     return new StagedbError(known.kind, known.code, message, { details: failed ? [] : details, fix: fixFor(known.code, details, envFlag), cause: e });
+  }
+  if (ctx.operation === 'schemaPush' && !err.code) {
+    // A statement of the push failed on the data (e.g. an enum value still in use): the engine applies
+    // a push step by step, each on its own, so the steps before it stay applied.
+    const reason = lines.filter((l) => l.trim() !== '' && l !== 'external connector error').join(': ').replace(/^ERROR: /, '');
+    return new StagedbError('migration', 'E_PUSH_FAILED', `${ctx.label}: the push failed: ${reason}`, {
+      details: ['the schema engine applies a push step by step: the steps before the failing one were applied'],
+      fix: `change the data the failing step trips on (or schema.prisma), then push again (stagedb push${envFlag} shows what is left)`,
+      cause: e,
+    });
   }
   if (ctx.operation === 'applyMigrations') {
     // The engine reports a failed migration script as a bare connector error, without a code, and

@@ -13,9 +13,10 @@ import type { GeneratedMigration } from './migration-files.js';
 import type { SchemaFile, StrippedSetting } from './schema.js';
 
 export type { GeneratedMigration } from './migration-files.js';
-export { migrationLockToml, writeMigrationFiles } from './migration-files.js';
-export type { SchemaFile, StrippedSetting, PreparedSchema } from './schema.js';
-export { prepareSchemaForEngine, ENGINE_PREVIEW_FEATURES } from './schema.js';
+export { ensureMigrationLock, migrationLockToml, writeMigrationFiles } from './migration-files.js';
+export type { DatasourceProvider, SchemaFile, StrippedSetting, PreparedSchema } from './schema.js';
+export { assertPostgresSchema, datasourceProviders, prepareSchemaForEngine, ENGINE_PREVIEW_FEATURES } from './schema.js';
+export { readSchemaFiles } from './schema-files.js';
 
 export { ENGINE_PACKAGE, ENGINE_PACKAGE_VERSION } from './package.js';
 
@@ -36,6 +37,17 @@ export interface OpenEngineOptions {
   env?: string;
   /** Receives the engine's log lines (JSON tracing events), e.g. for `--verbose`. */
   onLog?: (line: string) => void;
+  /**
+   * A database to replay migrations on (Prisma's `shadowDatabaseUrl`) instead of a temporary one
+   * created and dropped on the same server (which needs CREATEDB). It must be a separate database:
+   * its schema is emptied before and after each use.
+   */
+  shadowDatabaseUrl?: string;
+  /**
+   * Every transaction of the connection is READ ONLY, enforced by the server: nothing the engine does
+   * can change the database. `push` then only reports what it would do (see {@link SchemaEngine.push}).
+   */
+  readOnly?: boolean;
 }
 
 /** A database schema the engine can compare. */
@@ -45,8 +57,11 @@ export type DiffSource =
   | { kind: 'schema'; files?: readonly SchemaFile[] }
   /** The live database the engine is connected to. */
   | { kind: 'database' }
-  /** The migrations folder, replayed on a temporary shadow database (needs CREATEDB). */
-  | { kind: 'migrations' };
+  /**
+   * The migrations folder (the engine's own `migrationsDir`, or `dir`), replayed on a shadow database.
+   * `only`: just these migrations, in folder order (e.g. the ones applied to a database).
+   */
+  | { kind: 'migrations'; dir?: string; only?: readonly string[] };
 
 export interface DiffResult {
   /** The SQL that turns `from` into `to`, as Prisma writes it (a comment only when nothing differs). */
@@ -84,6 +99,30 @@ export interface CreatedMigration {
   appliedFirst: string[];
 }
 
+/** What `db push` did (or, refused, would have done). */
+export interface PushOutcome {
+  /** Steps executed: 0 when refused (warnings without `force`, or unexecutable steps) or when in sync. */
+  executedSteps: number;
+  /** Data-loss warnings, as the engine words them. */
+  warnings: string[];
+  /** Steps that cannot run on this database as it is (e.g. a required column without default on a non-empty table). */
+  unexecutable: string[];
+}
+
+/** The engine's verdict on the next migration `migrate dev` would generate, checked against the live database. */
+export interface DataLossEvaluation {
+  /** Steps the migration would have; 0 = the schema matches the history. */
+  steps: number;
+  warnings: string[];
+  unexecutable: string[];
+}
+
+/** Whether `migrate dev` can go on with this development database (the engine's devDiagnostic). */
+export type DevDatabaseCheck =
+  | { resetNeeded: false }
+  /** Drift, failed, edited or missing migrations: the engine's own explanation. */
+  | { resetNeeded: true; reason: string };
+
 /**
  * An open engine, connected to one database. Close it as soon as the work is done (or use
  * {@link withEngine}): from its first history operation until `close()`, it holds Prisma's advisory
@@ -112,6 +151,27 @@ export interface SchemaEngine {
   markMigrationRolledBack(name: string): Promise<void>;
   /** `migrate diff --script`. */
   diff(from: DiffSource, to: DiffSource): Promise<DiffResult>;
+  /**
+   * `db push`: brings the database to the schema without migrations. Without `force`, nothing is
+   * executed when there are data-loss warnings; never when there are unexecutable steps.
+   * On a `readOnly` engine it is a dry run: the engine checks and reports as usual, and its first
+   * change is refused by the server; `executedSteps` is then 0 (and the warnings empty, since the
+   * engine applies only when there are none, or with `force`).
+   */
+  push(options: { force: boolean; schema?: readonly SchemaFile[] }): Promise<PushOutcome>;
+  /** The first step of `migrate dev`: can a migration be generated against this database, or must it be reset? */
+  checkDevDatabase(): Promise<DevDatabaseCheck>;
+  /**
+   * The data loss of the migration `generateMigration` would write, against the live database.
+   * Assumes every migration of the folder is applied (apply pending ones first).
+   */
+  evaluateDataLoss(options?: { schema?: readonly SchemaFile[] }): Promise<DataLossEvaluation>;
+  /**
+   * Generates the next migration from the folder's history to the schema, exactly as `prisma migrate
+   * dev` would, and writes nothing and applies nothing. Assumes every migration of the folder is
+   * applied. No migration when nothing changed (unless `draft`, which gives an empty one).
+   */
+  generateMigration(options: { name: string; draft?: boolean; schema?: readonly SchemaFile[] }): Promise<GeneratedMigration | undefined>;
   /** Frees the engine and ends its connections. Safe to call twice. */
   close(): Promise<void>;
 }

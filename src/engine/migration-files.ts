@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { StagedbError } from '../errors.js';
 
 /** `migration_lock.toml` byte for byte as the Prisma CLI writes it (packages/migrate, writeMigrationLockfile). */
@@ -17,6 +18,11 @@ export interface GeneratedMigration {
  * Writes `<dir>/<directoryName>/migration.sql` and `<dir>/migration_lock.toml` the way `prisma
  * migrate dev` does: the script exactly as generated (UTF-8, no added newline), the lock file
  * rewritten every time. Refuses to overwrite an existing migration directory, like Prisma.
+ *
+ * Unlike Prisma, a migration directory appears complete or not at all: it is written under a
+ * temporary name beside the migrations folder (same file system, and outside it, because both
+ * Prisma and stagedb take every sub-directory of the folder for a migration) and renamed into place.
+ * The lock file is replaced the same way.
  */
 export function writeMigrationFiles(migrationsDir: string, migration: GeneratedMigration, provider = 'postgresql'): string {
   const path = join(migrationsDir, migration.directoryName);
@@ -25,8 +31,25 @@ export function writeMigrationFiles(migrationsDir: string, migration: GeneratedM
       fix: 'choose another migration name, or delete the directory if it is an unfinished draft',
     });
   }
-  mkdirSync(path, { recursive: true });
-  writeFileSync(join(path, 'migration.sql'), migration.script, 'utf8');
-  writeFileSync(join(migrationsDir, 'migration_lock.toml'), migrationLockToml(provider), 'utf8');
+  mkdirSync(migrationsDir, { recursive: true });
+  const staging = join(dirname(resolve(migrationsDir)), `.stagedb-${basename(migrationsDir)}-${randomBytes(4).toString('hex')}`);
+  try {
+    mkdirSync(join(staging, migration.directoryName), { recursive: true });
+    writeFileSync(join(staging, migration.directoryName, 'migration.sql'), migration.script, 'utf8');
+    writeFileSync(join(staging, 'migration_lock.toml'), migrationLockToml(provider), 'utf8');
+    renameSync(join(staging, migration.directoryName), path);
+    renameSync(join(staging, 'migration_lock.toml'), join(migrationsDir, 'migration_lock.toml'));
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return path;
+}
+
+/** Writes `migration_lock.toml` when the folder has none (the migrations in it were written elsewhere). */
+export function ensureMigrationLock(migrationsDir: string, provider = 'postgresql'): boolean {
+  const lock = join(migrationsDir, 'migration_lock.toml');
+  if (existsSync(lock)) return false;
+  mkdirSync(migrationsDir, { recursive: true });
+  writeFileSync(lock, migrationLockToml(provider), 'utf8');
+  return true;
 }

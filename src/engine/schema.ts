@@ -12,6 +12,7 @@
  * Removed text is replaced by blanks, never deleted: every line keeps its number, so an error the
  * engine reports about the rest of the file points at the user's own line.
  */
+import { StagedbError } from '../errors.js';
 
 /** A Prisma schema file as the engine takes it: a path (for messages) and its text. */
 export interface SchemaFile {
@@ -65,6 +66,52 @@ export const ENGINE_PREVIEW_FEATURES: readonly string[] = [
 ];
 
 const KNOWN = new Set(ENGINE_PREVIEW_FEATURES.map((f) => f.toLowerCase()));
+
+/** A `datasource` block's provider, where it is written. */
+export interface DatasourceProvider {
+  file: string;
+  line: number;
+  provider: string | undefined;
+}
+
+/** The provider of every `datasource` block in the files (pure text work, like the stripping). */
+export function datasourceProviders(files: readonly SchemaFile[]): DatasourceProvider[] {
+  const out: DatasourceProvider[] = [];
+  for (const f of files) {
+    for (const block of topLevelBlocks(f.content)) {
+      if (block.keyword !== 'datasource') continue;
+      const prop = properties(f.content, block).find((p) => p.key === 'provider');
+      const value = prop ? f.content.slice(prop.valueStart, prop.end).trim() : undefined;
+      const provider = value === undefined ? undefined : (/^"((?:[^"\\]|\\.)*)"$/.exec(value)?.[1] ?? value);
+      out.push({ file: f.path, line: lineOf(f.content, prop?.start ?? block.bodyStart), provider });
+    }
+  }
+  return out;
+}
+
+/** Provider names the engine accepts for PostgreSQL. */
+const POSTGRES_PROVIDERS = new Set(['postgresql', 'postgres']);
+
+/**
+ * Refuses a schema stagedb cannot run: no datasource, or one for another database. The engine itself
+ * does not check: it takes the connector from the driver adapter, so a `mysql` schema would be
+ * pushed to PostgreSQL as if it said `postgresql`.
+ */
+export function assertPostgresSchema(files: readonly SchemaFile[]): void {
+  const found = datasourceProviders(files);
+  const shown = files.map((f) => f.path).join(', ');
+  if (found.length === 0) {
+    throw new StagedbError('config', 'E_SCHEMA_NO_DATASOURCE', `${shown || 'the Prisma schema'} has no datasource block`, {
+      fix: 'add a datasource block to schema.prisma: datasource db { provider = "postgresql" }   (on separate lines)',
+    });
+  }
+  const other = found.find((d) => !d.provider || !POSTGRES_PROVIDERS.has(d.provider));
+  if (other) {
+    throw new StagedbError('config', 'E_PROVIDER', `${other.file}:${other.line}: the datasource provider is ${other.provider ? `"${other.provider}"` : 'missing'}; stagedb runs PostgreSQL schemas only`, {
+      fix: 'set provider = "postgresql" in the datasource block (stagedb and its schema engine work with PostgreSQL only)',
+    });
+  }
+}
 
 /** Strips what the engine refuses from every file. Files without a datasource or generator come back unchanged. */
 export function prepareSchemaForEngine(files: readonly SchemaFile[]): PreparedSchema {

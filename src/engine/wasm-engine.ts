@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type {
   DiffTarget,
@@ -13,20 +13,24 @@ import type {
   SchemaFilter,
 } from '@prisma/schema-engine-wasm';
 import type { ErrorRegistry } from '@prisma/driver-adapter-utils';
-import { schemaFiles } from '../config/prisma-project.js';
 import { StagedbError } from '../errors.js';
 import { engineError, isWasmPanic } from './errors.js';
 import type {
   CreatedMigration,
+  DataLossEvaluation,
+  DevDatabaseCheck,
   DiffResult,
   DiffSource,
   HistoryDiagnosis,
   OpenEngineOptions,
+  PushOutcome,
   SchemaEngine,
 } from './index.js';
+import { migrationLockToml, type GeneratedMigration } from './migration-files.js';
 import { ENGINE_PACKAGE, ENGINE_PACKAGE_VERSION } from './package.js';
 import { openEngineConnection, type EngineConnection } from './pg-adapter.js';
-import { prepareSchemaForEngine, type SchemaFile, type StrippedSetting } from './schema.js';
+import { assertPostgresSchema, prepareSchemaForEngine, type SchemaFile, type StrippedSetting } from './schema.js';
+import { readSchemaFiles } from './schema-files.js';
 
 /** What `schema_engine_bg.js` exports that we use (its .d.ts declares only the engine class). */
 interface EngineBindings {
@@ -123,23 +127,25 @@ async function loadEngineModule(): Promise<LoadedEngineModule> {
 /** The schema option as files with display paths relative to the working directory (as Prisma prints them). */
 function readSchema(schema: OpenEngineOptions['schema']): SchemaFile[] | undefined {
   if (schema === undefined) return undefined;
-  if (typeof schema !== 'string') return [...schema];
-  const files = schemaFiles(schema);
-  if (files.length === 0) {
-    throw new StagedbError('config', 'E_SCHEMA_MISSING', `no Prisma schema at ${schema}`, { fix: 'point schema (in stagedb.config.ts, or --schema) at schema.prisma or at a folder of .prisma files' });
-  }
-  return files.map((f) => ({ path: relative(process.cwd(), f) || f, content: readFileSync(f, 'utf8') }));
+  return typeof schema === 'string' ? readSchemaFiles(schema) : [...schema];
+}
+
+/** The schema, checked (PostgreSQL datasource) and stripped of what the engine refuses. */
+function prepare(files: readonly SchemaFile[]) {
+  assertPostgresSchema(files);
+  return prepareSchemaForEngine(files);
 }
 
 /** The migrations folder the way the Prisma CLI hands it to the engine (packages/migrate listMigrations). */
-export function readMigrationList(migrationsDir: string): MigrationList {
+export function readMigrationList(migrationsDir: string, only?: readonly string[]): MigrationList {
   const baseDir = resolve(migrationsDir);
   const lockPath = join(baseDir, 'migration_lock.toml');
   const lockfile = { path: 'migration_lock.toml', content: existsSync(lockPath) ? readFileSync(lockPath, 'utf8') : null };
   const exists = existsSync(baseDir) && statSync(baseDir).isDirectory();
+  const keep = only ? new Set(only) : undefined;
   const names = exists
     ? readdirSync(baseDir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
+        .filter((e) => e.isDirectory() && (!keep || keep.has(e.name)))
         .map((e) => e.name)
         // Prisma sorts with localeCompare; names start with a timestamp, so this only matters for ties.
         .sort((a, b) => a.localeCompare(b))
@@ -166,10 +172,10 @@ export async function openWasmEngine(options: OpenEngineOptions): Promise<Schema
   const label = options.label ?? labelOf(options.url);
   const prepared = (() => {
     const files = readSchema(options.schema);
-    return files ? prepareSchemaForEngine(files) : undefined;
+    return files ? prepare(files) : undefined;
   })();
   const loaded = await loadEngineModule();
-  const connection = await openEngineConnection(options.url, label);
+  const connection = await openEngineConnection(options.url, { label, shadowDatabaseUrl: options.shadowDatabaseUrl, env: options.env, readOnly: options.readOnly });
   const registry = panicRegistry();
   let jsErrors: ErrorRegistry | undefined;
   try {
@@ -204,6 +210,8 @@ function withJsCause(e: unknown, registry: ErrorRegistry): unknown {
   if (id === undefined) return e;
   const original = registry.consumeError(Number(id))?.error;
   if (original === undefined) return e;
+  // Our own adapter code already said what went wrong (e.g. no CREATEDB for the shadow database).
+  if (original instanceof StagedbError) return original;
   const text = original instanceof Error ? original.message : String(original);
   const out = new Error(err.message!.replace(`External error id#${id}`, text), { cause: original }) as Error & { code?: string };
   out.name = err.name ?? 'Error';
@@ -225,6 +233,12 @@ function trackProgress(progress: Progress, line: string): void {
   } catch {
     /* not JSON: not a progress line */
   }
+}
+
+/** PostgreSQL's 25006, "cannot execute … in a read-only transaction", as it reaches us through the engine. */
+function isReadOnlyRefusal(e: unknown, registry: ErrorRegistry): boolean {
+  const err = withJsCause(e, registry) as { message?: string; cause?: { code?: string } };
+  return err?.cause?.code === '25006' || /read-only transaction/.test(err?.message ?? '');
 }
 
 function labelOf(url: string): string {
@@ -265,6 +279,8 @@ export class WasmSchemaEngine implements SchemaEngine {
       }
       if ('lastPanic' in this.registry) this.registry.lastPanic = undefined;
       try {
+        // Prisma's own switch for exercising crash handling: every call panics instead.
+        if (process.env.FORCE_PANIC_SCHEMA_ENGINE) engine.debugPanic();
         return await call(engine);
       } catch (e) {
         if (isWasmPanic(e)) this.discard();
@@ -293,15 +309,16 @@ export class WasmSchemaEngine implements SchemaEngine {
     this.engine = undefined;
   }
 
-  private migrations(operation: string): MigrationList {
-    if (!this.options.migrationsDir) {
+  private migrations(operation: string, dir?: string, only?: readonly string[]): MigrationList {
+    const folder = dir ?? this.options.migrationsDir;
+    if (!folder) {
       throw new StagedbError('internal', 'E_ENGINE_USAGE', `${this.label}: ${operation} needs the migrations folder, but the engine was opened without migrationsDir`);
     }
-    return readMigrationList(this.options.migrationsDir);
+    return readMigrationList(folder, only);
   }
 
   private schema(operation: string, files?: readonly SchemaFile[]): SchemaFile[] {
-    if (files) return prepareSchemaForEngine(files).files;
+    if (files) return prepare(files).files;
     if (!this.preparedSchema) {
       throw new StagedbError('internal', 'E_ENGINE_USAGE', `${this.label}: ${operation} needs the Prisma schema, but the engine was opened without one`);
     }
@@ -321,8 +338,13 @@ export class WasmSchemaEngine implements SchemaEngine {
         const configDir = typeof this.options.schema === 'string' ? dirOf(this.options.schema) : process.cwd();
         return { tag: 'schemaDatasource', files, configDir };
       }
-      case 'migrations':
-        return { tag: 'migrations', ...this.migrations(operation) };
+      case 'migrations': {
+        const list = this.migrations(operation, source.dir, source.only);
+        // The engine takes the provider of a migrations side from its lock file and refuses a folder
+        // without one; a folder stagedb compares is PostgreSQL by definition (local.ts refuses others).
+        if (list.lockfile.content === null) list.lockfile = { ...list.lockfile, content: migrationLockToml() };
+        return { tag: 'migrations', ...list };
+      }
     }
   }
 
@@ -408,6 +430,79 @@ export class WasmSchemaEngine implements SchemaEngine {
       const out = await e.diff({ from: this.target(from, 'diff'), to: this.target(to, 'diff'), script: true, exitCode: true, filters: NO_FILTER });
       return { script: out.stdout ?? '', empty: out.exitCode === 0 };
     });
+  }
+
+  push(options: { force: boolean; schema?: readonly SchemaFile[] }): Promise<PushOutcome> {
+    return this.run('schemaPush', async (e) => {
+      try {
+        const out = await e.schemaPush({ force: options.force, schema: { files: this.schema('schemaPush', options.schema) }, filters: NO_FILTER });
+        return { executedSteps: out.executedSteps, warnings: out.warnings, unexecutable: out.unexecutable };
+      } catch (err) {
+        // A dry run: the engine checked, found nothing to warn about, and began to apply (schema_push.rs
+        // applies only when there are no warnings and no unexecutable steps, or with force).
+        if (this.options.readOnly && isReadOnlyRefusal(err, this.jsErrors)) return { executedSteps: 0, warnings: [], unexecutable: [] };
+        throw err;
+      }
+    });
+  }
+
+  checkDevDatabase(): Promise<DevDatabaseCheck> {
+    return this.run('devDiagnostic', async (e) => {
+      const { action } = await e.devDiagnostic({ migrationsList: this.migrations('devDiagnostic'), filters: NO_FILTER });
+      return action.tag === 'reset' ? { resetNeeded: true, reason: action.reason } : { resetNeeded: false };
+    });
+  }
+
+  evaluateDataLoss(options: { schema?: readonly SchemaFile[] } = {}): Promise<DataLossEvaluation> {
+    return this.run('evaluateDataLoss', (e) =>
+      this.withHistorySchema(e, async () => {
+        const out = await e.evaluateDataLoss({ migrationsList: this.migrations('evaluateDataLoss'), schema: { files: this.schema('evaluateDataLoss', options.schema) }, filters: NO_FILTER });
+        return { steps: out.migrationSteps, warnings: out.warnings.map((w) => w.message), unexecutable: out.unexecutableSteps.map((u) => u.message) };
+      }),
+    );
+  }
+
+  generateMigration(options: { name: string; draft?: boolean; schema?: readonly SchemaFile[] }): Promise<GeneratedMigration | undefined> {
+    return this.run('createMigration', (e) =>
+      this.withHistorySchema(e, async () => {
+        const out = await e.createMigration({
+          draft: options.draft ?? false,
+          migrationName: options.name,
+          migrationsList: this.migrations('createMigration'),
+          schema: { files: this.schema('createMigration', options.schema) },
+          filters: NO_FILTER,
+        });
+        return out.migrationScript === null ? undefined : { directoryName: out.generatedMigrationName, script: out.migrationScript };
+      }),
+    );
+  }
+
+  /**
+   * createMigration and evaluateDataLoss cannot open a shadow database in this engine ("PostgreSQL
+   * shadow DB must be provided through an external factory"): they read the history's schema from a
+   * cache keyed by the migrations list, which devDiagnostic fills (replaying the history on a shadow
+   * database from the adapter factory) when every migration is applied. So: try; on that error,
+   * run devDiagnostic once and retry. A database that needs a reset never fills it: say so.
+   */
+  private async withHistorySchema<T>(e: WasmEngine, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (first) {
+      if (!/shadow DB must be provided through an external factory/.test((first as Error)?.message ?? '')) throw first;
+      const { action } = await e.devDiagnostic({ migrationsList: this.migrations('devDiagnostic'), filters: NO_FILTER });
+      if (action.tag === 'reset') {
+        throw new StagedbError('history', 'E_DEV_DATABASE_RESET_NEEDED', `${this.label}: the development database does not match the migrations folder, so a new migration cannot be generated from it`, {
+          details: action.reason.trim().split('\n'),
+          fix: 'reset the development database (it holds only development data): stagedb migrate reset, then retry',
+        });
+      }
+      try {
+        return await call();
+      } catch (again) {
+        if (!/shadow DB must be provided through an external factory/.test((again as Error)?.message ?? '')) throw again;
+        throw new StagedbError('internal', 'E_ENGINE_USAGE', `${this.label}: the schema engine can generate a migration only when every migration of the folder is applied to the database: apply the pending ones first`, { cause: again });
+      }
+    }
   }
 
   /** Makes the engine panic (its own test hook), to exercise crash handling. Not part of SchemaEngine. */
