@@ -33,6 +33,27 @@ export interface EnvironmentConfig {
   ssl?: SslMode;
   /** Shadow database for `migrate dev` (issue 3); optional. */
   shadowDatabaseUrl?: ConfigValue;
+  /**
+   * How long, in milliseconds, one statement of `deploy` may wait for a lock (PostgreSQL's
+   * `lock_timeout`) before it is cancelled and retried. It bounds the wait, never the work: a slow
+   * `ALTER TABLE` that has its lock runs as long as it needs. While an `ALTER` waits, every other
+   * query on that table queues behind it, so this is also the longest the application can stall
+   * behind a blocked migration. Default 5000 in every environment; `0` waits forever (PostgreSQL's
+   * own default).
+   */
+  lockTimeout?: number;
+  /**
+   * PostgreSQL's `statement_timeout` for `deploy`, in milliseconds: a statement running longer is
+   * cancelled, and the migration fails (not retried). `0` means no limit. Default: not set, so the
+   * server's or role's own setting applies (PostgreSQL's default is no limit).
+   */
+  statementTimeout?: number;
+  /**
+   * How many times `deploy` retries a migration that failed only because a lock wait hit
+   * `lockTimeout` (for a migration outside a transaction: the statement that failed), after
+   * 1 s, 2 s, 4 s, … (±25 % jitter). Default 3; at most 10. `0` fails at the first lock timeout.
+   */
+  lockRetries?: number;
 }
 
 export interface StagedbConfig {

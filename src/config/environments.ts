@@ -50,10 +50,25 @@ export interface ResolvedEnvironment {
   directSource: string;
   ssl: SslMode | undefined;
   shadowDatabaseUrl?: string;
+  /** `lock_timeout` for deploy's statements, in ms (config `lockTimeout`, default 5000; 0 = wait forever). */
+  lockTimeoutMs: number;
+  /** `statement_timeout` for deploy, in ms (config `statementTimeout`); undefined: the server's own setting. */
+  statementTimeoutMs?: number;
+  /** Retries of a migration that failed only on `lock_timeout` (config `lockRetries`, default 3). */
+  lockRetries: number;
   /** Env files that were read, in load order. */
   envFiles: string[];
   warnings: string[];
 }
+
+/**
+ * Lock-safe DDL defaults, the same for every protection level: a lock timeout only bounds how long a
+ * statement waits for its lock (and so how long other sessions queue behind it), never how long it
+ * works, so it cannot break a slow migration anywhere; and waiting forever behind a forgotten
+ * `BEGIN` in some psql session is no better in development than in production.
+ */
+export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
+export const DEFAULT_LOCK_RETRIES = 3;
 
 const SSL_RANK: Record<string, number> = { disable: 0, allow: 1, prefer: 1, require: 2, 'verify-ca': 3, 'verify-full': 4 };
 
@@ -196,6 +211,9 @@ export function resolveEnvironment(
     directSource,
     ssl,
     shadowDatabaseUrl: read('shadowDatabaseUrl', def.shadowDatabaseUrl, false),
+    lockTimeoutMs: def.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS,
+    statementTimeoutMs: def.statementTimeout,
+    lockRetries: def.lockRetries ?? DEFAULT_LOCK_RETRIES,
     envFiles,
     warnings,
   };

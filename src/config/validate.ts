@@ -12,6 +12,8 @@ import { ALIASES } from './environments.js';
 const nonEmpty = (message: string) => z.string().min(1, message);
 const envRef = z.object({ $env: nonEmpty('must name an environment variable'), default: z.string().optional() }).strict();
 const value = z.union([nonEmpty('must not be empty'), envRef]);
+// PostgreSQL's timeouts are int4 milliseconds.
+const millis = z.number().int('must be a whole number of milliseconds').min(0, 'must be 0 or more').max(2_147_483_647, 'must be at most 2147483647 (about 24 days)');
 const environment = z
   .object({
     url: value.optional(),
@@ -20,6 +22,9 @@ const environment = z
     protection: z.enum(['none', 'guarded', 'production']).optional(),
     ssl: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
     shadowDatabaseUrl: value.optional(),
+    lockTimeout: millis.optional(),
+    statementTimeout: millis.optional(),
+    lockRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(10, 'must be at most 10').optional(),
   })
   .strict();
 const configSchema = z
@@ -71,6 +76,8 @@ function describe(issue: z.ZodIssue): string[] {
       return issue.keys.map((k) => `${pathOf([...issue.path, k])}: unknown key`);
     case 'invalid_type':
       if (issue.received === 'undefined') return [`${at}: is required`];
+      // A fraction where a whole number belongs (lockTimeout: 1.5): the schema's own message says which.
+      if (issue.expected === 'integer') return [`${at}: ${issue.message}`];
       if (issue.path.length === 0) return [`${at}: must be an object (export default defineConfig({ environments: { … } }))`];
       return [`${at}: expected ${issue.expected}, got ${issue.received}`];
     case 'invalid_enum_value':

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import type { ResolvedEnvironment } from '../config/environments.js';
-import { StagedbError } from '../errors.js';
-import { acquireWorkflowLock, releaseWorkflowLock, type LockHolder } from '../guard/lock.js';
+import { DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT_MS as DEFAULT_DDL_LOCK_TIMEOUT_MS, type ResolvedEnvironment } from '../config/environments.js';
+import { StagedbError, usageError } from '../errors.js';
+import { acquireWorkflowLock, findLockBlocker, releaseWorkflowLock, type LockBlocker, type LockHolder } from '../guard/lock.js';
 import { connect } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote-ident.js';
 import { describeFailure, failureLogs, type StatementFailure } from './failure.js';
@@ -23,6 +23,17 @@ export interface DeployOptions {
   allowOutOfOrder?: boolean;
   /** How long to wait for another stagedb run's lock (default 30 s). */
   lockTimeoutMs?: number;
+  /**
+   * `lock_timeout` for the migrations' statements, in ms: how long one may wait for a table lock
+   * before it is cancelled (and retried). Default: the environment's (`lockTimeout`, 5000); 0 = forever.
+   */
+  ddlLockTimeoutMs?: number;
+  /** `statement_timeout` for the migrations, in ms; 0 = none. Default: the environment's, else the server's own. */
+  statementTimeoutMs?: number;
+  /** Retries of a migration that failed only on `lock_timeout`. Default: the environment's (`lockRetries`, 3). */
+  lockRetries?: number;
+  /** Back-off before the first lock retry, doubled for each next one, ±25 % jitter (default 1000 ms). */
+  lockRetryDelayMs?: number;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -31,7 +42,13 @@ export type DeployEvent =
   | { type: 'lock-wait'; env: string; holder?: LockHolder }
   | { type: 'created-table'; env: string }
   | { type: 'apply-start'; env: string; name: string; mode: ApplyMode; reason: string }
-  | { type: 'apply-done'; env: string; name: string; ms: number };
+  | { type: 'apply-done'; env: string; name: string; ms: number }
+  /**
+   * A migration (or, outside a transaction, one of its statements) waited `lock_timeout` for a lock and
+   * was cancelled, with nothing of it committed; it runs again after `waitMs`. `attempt` counts the
+   * retries of this migration (1 … `of`). `blocker`: the session it most probably queued behind.
+   */
+  | { type: 'lock-retry'; env: string; name: string; attempt: number; of: number; waitMs: number; lockTimeoutMs: number; blocker?: LockBlocker };
 
 export interface AppliedMigration {
   name: string;
@@ -48,20 +65,35 @@ export interface DeployResult {
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+const DEFAULT_LOCK_RETRY_DELAY_MS = 1000;
 
 /**
  * `migrate deploy` without the Prisma engine: applies every pending migration, each in its own
  * transaction where PostgreSQL allows it, and records each in `_prisma_migrations` exactly as
  * Prisma's engine does, so either tool can run next. Refuses (before changing anything) when the
  * history is failed, modified, missing files or out of order, unless told to allow the last three.
+ *
+ * Lock-safe DDL: the session runs with `lock_timeout` (and `statement_timeout` when configured), so
+ * a migration never queues behind a long transaction for longer than that, and with it the
+ * application's queries on the same table; a migration cancelled only by the lock timeout is rolled
+ * back and retried with back-off, a bounded number of times, each retry reported as a `lock-retry` event.
  */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const { env } = options;
+  const lock: LockPolicy = {
+    timeoutMs: checkedInt('ddlLockTimeoutMs', options.ddlLockTimeoutMs ?? env.lockTimeoutMs ?? DEFAULT_DDL_LOCK_TIMEOUT_MS, PG_MAX_MS),
+    retries: checkedInt('lockRetries', options.lockRetries ?? env.lockRetries ?? DEFAULT_LOCK_RETRIES, 10),
+    delayMs: checkedInt('lockRetryDelayMs', options.lockRetryDelayMs ?? DEFAULT_LOCK_RETRY_DELAY_MS, PG_MAX_MS),
+  };
+  const statementTimeout = options.statementTimeoutMs ?? env.statementTimeoutMs;
+  if (statementTimeout !== undefined) checkedInt('statementTimeoutMs', statementTimeout, PG_MAX_MS);
   const local = readLocalHistory(options.migrationsDir);
   const schema = env.directInfo.schema;
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'deploy' });
   let locked = false;
   try {
+    // pg_try_advisory_lock never waits on the server, so the workflow lock is outside lock_timeout's
+    // reach whatever the session's settings; they are set after it anyway, once the server is known.
     await acquireWorkflowLock(client, {
       timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
       label: env.name,
@@ -69,6 +101,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     });
     locked = true;
     const p = await probe(client, schema);
+    await setSessionLimits(client, lock.timeoutMs, statementTimeout, p.serverVersionNum);
     if (!p.tableExists) {
       if (p.otherObjects > 0) {
         const first = local.migrations[0]?.name ?? '<first-migration>';
@@ -90,13 +123,17 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     options.onEvent?.({ type: 'connected', env: env.name, serverVersion: p.serverVersion, pending: pending.length });
 
     const applied: AppliedMigration[] = [];
+    const ctx: ApplyContext = { client, schema, env: env.name, applied, lock, emit: (e) => options.onEvent?.(e) };
     const plans = pending.map((m) => ({ m, choice: chooseMode(m.script, p.serverVersionNum) }));
+    // Lock retries so far, per migration; and which migrations were announced (a retried batch is re-sent).
+    const lockAttempts = new Map<string, number>();
+    const started = new Set<string>();
     for (let i = 0; i < plans.length; ) {
       const { m, choice } = plans[i]!;
       if (choice.mode !== 'transaction') {
         options.onEvent?.({ type: 'apply-start', env: env.name, name: m.name, mode: choice.mode, reason: choice.reason });
         const t0 = performance.now();
-        await applyOne(client, schema, m, choice, env.name, applied);
+        await applyOne(ctx, m, choice);
         const ms = performance.now() - t0;
         applied.push({ name: m.name, mode: choice.mode, ms });
         options.onEvent?.({ type: 'apply-done', env: env.name, name: m.name, ms });
@@ -111,18 +148,99 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
         j++;
       }
       const batch = plans.slice(i, j);
-      for (const b of batch) options.onEvent?.({ type: 'apply-start', env: env.name, name: b.m.name, mode: 'transaction', reason: b.choice.reason });
-      await applyTransactional(client, schema, batch, env.name, applied, (name, ms) => {
+      for (const b of batch) {
+        if (started.has(b.m.name)) continue;
+        started.add(b.m.name);
+        options.onEvent?.({ type: 'apply-start', env: env.name, name: b.m.name, mode: 'transaction', reason: b.choice.reason });
+      }
+      const retryFrom = await applyTransactional(ctx, batch, lockAttempts, (name, ms) => {
         applied.push({ name, mode: 'transaction', ms });
         options.onEvent?.({ type: 'apply-done', env: env.name, name, ms });
       });
-      i = j;
+      // The batch's first `retryFrom` migrations committed; the next one was cancelled by lock_timeout.
+      i = retryFrom === undefined ? j : i + retryFrom;
     }
     return { env: env.name, serverVersion: p.serverVersion, applied, alreadyApplied: state.applied };
   } finally {
     if (locked) await releaseWorkflowLock(client).catch(() => {});
     await client.end().catch(() => {});
   }
+}
+
+/** PostgreSQL's timeouts are int4 milliseconds. */
+const PG_MAX_MS = 2_147_483_647;
+
+function checkedInt(name: string, v: number, max: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw usageError('E_USAGE', `${name} must be a whole number from 0 to ${max}, not ${v}`);
+  return v;
+}
+
+/**
+ * Session settings for the rest of the run, in one round trip. Besides the timeouts: from
+ * PostgreSQL 14, `client_connection_check_interval` makes the server notice within a second that a
+ * killed deploy (Ctrl-C, a cancelled CI job, SIGKILL) has gone, and roll back the migration it was
+ * running, instead of finishing the rest of a batch nobody waits for while holding the deploy lock.
+ * Some platforms cannot check; there the setting is refused and left out.
+ */
+async function setSessionLimits(client: Client, lockTimeoutMs: number, statementTimeoutMs: number | undefined, serverVersionNum: number): Promise<void> {
+  const sets = [`SET lock_timeout = ${lockTimeoutMs}`];
+  if (statementTimeoutMs !== undefined) sets.push(`SET statement_timeout = ${statementTimeoutMs}`);
+  if (serverVersionNum >= 140000) {
+    try {
+      await client.query([...sets, 'SET client_connection_check_interval = 1000'].join(';'));
+      return;
+    } catch {
+      // not available on this server's platform: the timeouts alone, below
+    }
+  }
+  await client.query(sets.join(';'));
+}
+
+/** How a lock wait is bounded and retried. */
+interface LockPolicy {
+  /** `lock_timeout`, ms; 0 = wait forever (then nothing is ever retried). */
+  timeoutMs: number;
+  retries: number;
+  /** Back-off before the first retry, ms; doubled for each next one. */
+  delayMs: number;
+}
+
+/** What every apply step needs. */
+interface ApplyContext {
+  client: Client;
+  schema: string;
+  env: string;
+  /** Migrations applied so far in this run (for the failure report). */
+  applied: AppliedMigration[];
+  lock: LockPolicy;
+  emit: (event: DeployEvent) => void;
+}
+
+/** SQLSTATE 55P03 lock_not_available: `lock_timeout` fired (or a NOWAIT lock was taken; also only a matter of waiting). */
+const isLockTimeout = (e: unknown): boolean => (e as { code?: unknown } | undefined)?.code === '55P03';
+
+/**
+ * Waits before lock retry `attempt` (1-based): `delayMs` × 2^(attempt−1), ±25 % so that several
+ * deploys (or a deploy and a cron job) that collided once do not collide again in step. Names the
+ * session that most probably held the lock, while it probably still does.
+ */
+async function backOff(ctx: ApplyContext, name: string, attempt: number, sqlText: string): Promise<void> {
+  const blocker = await findLockBlocker(ctx.client, sqlText).catch(() => undefined);
+  const waitMs = Math.round(ctx.lock.delayMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
+  ctx.emit({ type: 'lock-retry', env: ctx.env, name, attempt, of: ctx.lock.retries, waitMs, lockTimeoutMs: ctx.lock.timeoutMs, blocker });
+  await new Promise((res) => setTimeout(res, waitMs));
+}
+
+/** What the failure report says about a migration that gave up on the lock timeout. */
+interface LockGiveUp {
+  attempts: number;
+  timeoutMs: number;
+  blocker?: LockBlocker;
+}
+
+async function lockGiveUp(ctx: ApplyContext, e: unknown, attempts: number, sqlText: string): Promise<LockGiveUp | undefined> {
+  if (!isLockTimeout(e)) return undefined;
+  return { attempts, timeoutMs: ctx.lock.timeoutMs, blocker: await findLockBlocker(ctx.client, sqlText).catch(() => undefined) };
 }
 
 function refuseBlockedHistory(state: HistoryState, options: DeployOptions): void {
@@ -177,16 +295,19 @@ const BATCH_MAX_BYTES = 1 << 20;
  * migration, in one simple-query message. PostgreSQL stops at the first error and leaves that
  * transaction aborted, so the migrations before it are committed, the failing one is not, and the
  * ones after it never ran. `done` is called for each committed migration.
+ *
+ * Returns undefined when the whole batch committed, or the index of the migration that was cancelled
+ * by `lock_timeout` and is to be retried (after the back-off): everything before it committed,
+ * nothing of it or after it did. Any other failure is recorded and thrown.
  */
 async function applyTransactional(
-  client: Client,
-  schema: string,
+  ctx: ApplyContext,
   batch: Array<{ m: LocalMigration; choice: ReturnType<typeof chooseMode> }>,
-  envName: string,
-  appliedBefore: AppliedMigration[],
+  lockAttempts: Map<string, number>,
   done: (name: string, ms: number) => void,
-): Promise<void> {
-  const table = tableRef(schema);
+): Promise<number | undefined> {
+  const { client } = ctx;
+  const table = tableRef(ctx.schema);
   const lit = (v: string) => client.escapeLiteral(v);
   // Where each file starts in the message, in characters (code points), as PostgreSQL counts `position`.
   const starts: number[] = [];
@@ -214,23 +335,36 @@ async function applyTransactional(
     const share = (performance.now() - t0) / Math.max(1, k + 1);
     for (const b of batch.slice(0, k)) done(b.m.name, share);
     const { m, choice } = batch[k]!;
-    const f = await locateFailure(client, e, m, choice.statements, starts[k]!);
+    const tries = lockAttempts.get(m.name) ?? 0;
+    if (isLockTimeout(e) && tries < ctx.lock.retries) {
+      lockAttempts.set(m.name, tries + 1);
+      await backOff(ctx, m.name, tries + 1, m.script);
+      return k;
+    }
+    const lock = await lockGiveUp(ctx, e, tries + 1, m.script);
+    const f = await locateFailure(client, e, m, choice.statements, starts[k]!, lock ? Math.min(ctx.lock.timeoutMs, REPLAY_LOCK_TIMEOUT_MS) : undefined);
     await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 0)`, [randomUUID(), m.checksum, m.name, failureLogs(f)]);
-    throw migrationFailed(envName, m, f, 'nothing of it was committed (it ran in one transaction)', appliedBefore);
+    throw migrationFailed(ctx, m, f, 'nothing of it was committed (it ran in one transaction)', lock);
   }
   const share = (performance.now() - t0) / batch.length;
   for (const b of batch) done(b.m.name, share);
+  return undefined;
 }
 
-async function applyOne(
-  client: Client,
-  schema: string,
-  m: LocalMigration,
-  choice: ReturnType<typeof chooseMode>,
-  envName: string,
-  appliedBefore: AppliedMigration[],
-): Promise<void> {
-  const table = tableRef(schema);
+/** A file whose own BEGIN … COMMIT spans all of it: cancelled anywhere inside, nothing of it committed. */
+function wholeFileOneTransaction(statements: SqlStatement[]): boolean {
+  const heads = statements.map((s) => s.head);
+  return (
+    heads.length >= 2 &&
+    /^(BEGIN|START TRANSACTION)\b/.test(heads[0]!) &&
+    /^(COMMIT|END)\b/.test(heads[heads.length - 1]!) &&
+    !heads.slice(1, -1).some((h) => /^(BEGIN|START TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE)\b/.test(h))
+  );
+}
+
+async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ReturnType<typeof chooseMode>): Promise<void> {
+  const { client } = ctx;
+  const table = tableRef(ctx.schema);
   const id = randomUUID();
   // Prisma's protocol for work that cannot be one transaction: record the start, run, record the end.
   await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 0)`, [id, m.checksum, m.name]);
@@ -238,38 +372,96 @@ async function applyOne(
     await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, failureLogs(f)]);
   };
   if (choice.mode === 'file-managed') {
-    try {
-      await client.query(m.script);
-    } catch (e) {
-      // A failure inside the file's own BEGIN leaves the session in an aborted transaction.
-      await client.query('ROLLBACK').catch(() => {});
-      const f = describeFailure(e, m.script, choice.statements, undefined);
-      await recordFailure(f);
-      throw migrationFailed(envName, m, f, 'statements before the file\'s own BEGIN, or after its COMMIT, may have been committed: check the database', appliedBefore);
+    // Retried on a lock timeout only when the file's own transaction spans all of it: otherwise
+    // statements outside it may have committed, and running the file again would repeat them.
+    const retryable = wholeFileOneTransaction(choice.statements);
+    for (let attempt = 0; ; ) {
+      try {
+        await client.query(m.script);
+        break;
+      } catch (e) {
+        // A failure inside the file's own BEGIN leaves the session in an aborted transaction.
+        await client.query('ROLLBACK').catch(() => {});
+        if (retryable && isLockTimeout(e) && attempt < ctx.lock.retries) {
+          attempt++;
+          await backOff(ctx, m.name, attempt, m.script);
+          continue;
+        }
+        const lock = await lockGiveUp(ctx, e, attempt + 1, m.script);
+        const f = describeFailure(e, m.script, choice.statements, undefined);
+        await recordFailure(f);
+        throw migrationFailed(ctx, m, f, 'statements before the file\'s own BEGIN, or after its COMMIT, may have been committed: check the database', lock);
+      }
     }
   } else {
     for (let i = 0; i < choice.statements.length; i++) {
       const s = choice.statements[i]!;
-      try {
-        await client.query(s.text);
-      } catch (e) {
-        const f = describeFailure(e, m.script, choice.statements, s.start);
-        await recordFailure(f);
-        const done = i === 0 ? 'no statement of it was committed' : `its first ${i} statement${i === 1 ? ' was' : 's were'} committed; the rest were not`;
-        throw migrationFailed(envName, m, f, done, appliedBefore);
+      // Each statement commits on its own, so a lock timeout cancels just this one: run it again.
+      let leftover = false;
+      for (let attempt = 0; ; ) {
+        try {
+          if (leftover) await dropInvalidIndex(client, s.text);
+          await client.query(s.text);
+          break;
+        } catch (e) {
+          if (isLockTimeout(e) && attempt < ctx.lock.retries) {
+            attempt++;
+            leftover ||= CREATE_INDEX_CONCURRENTLY.test(s.head);
+            await backOff(ctx, m.name, attempt, s.text);
+            continue;
+          }
+          const lock = await lockGiveUp(ctx, e, attempt + 1, s.text);
+          const f = describeFailure(e, m.script, choice.statements, s.start);
+          await recordFailure(f);
+          const done = i === 0 ? 'no statement of it was committed' : `its first ${i} statement${i === 1 ? ' was' : 's were'} committed; the rest were not`;
+          throw migrationFailed(ctx, m, f, done, lock, i);
+        }
       }
     }
   }
   await client.query(`UPDATE ${table} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1 WHERE id = $1`, [id]);
 }
 
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const CREATE_INDEX_CONCURRENTLY = new RegExp(
+  String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(${IDENT})\s+ON\s+(?:ONLY\s+)?(${IDENT}(?:\s*\.\s*${IDENT})?)`,
+  'i',
+);
+
+/**
+ * `CREATE INDEX CONCURRENTLY` commits the new index's catalog entry before it waits for older
+ * transactions; cancelled in that wait (by lock_timeout), it leaves the index behind, marked
+ * invalid, and the same statement would then fail with "already exists" (or, with IF NOT EXISTS,
+ * silently keep the broken index). Before running it again, that leftover is dropped — only an
+ * invalid index of exactly the statement's name on the statement's table. An unnamed index cannot
+ * be found this way; its leftover stays (PostgreSQL names the retry's index differently).
+ */
+async function dropInvalidIndex(client: Client, statement: string): Promise<void> {
+  const m = CREATE_INDEX_CONCURRENTLY.exec(statement);
+  if (!m) return;
+  const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!.toLowerCase();
+  const r = await client.query<{ index: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS index
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = $1 AND NOT i.indisvalid AND i.indrelid = to_regclass($2)`,
+    [name, m[2]!.replace(/\s*\.\s*/, '.')],
+  );
+  const index = r.rows[0]?.index;
+  if (index) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
+}
+
+/** The replay that locates a lock-timeout failure waits at most this long per statement. */
+const REPLAY_LOCK_TIMEOUT_MS = 1000;
+
 /**
  * Where a migration sent inside a larger message failed (its script starts at `prefixLength` in the
  * message). A syntax error carries PostgreSQL's `position` into the message. A run-time error (a missing FK target, a failed cast, NULLs in a new NOT NULL column)
  * carries none: then the file is replayed statement by statement in a transaction that is always
  * rolled back, to name the statement that fails. Failures are rare; the normal path stays one round trip.
+ * A lock timeout is replayed with a shorter one (`replayLockTimeoutMs`): if the blocker is still
+ * there, the same statement fails again, sooner.
  */
-async function locateFailure(client: Client, e: unknown, m: LocalMigration, statements: SqlStatement[], prefixLength: number): Promise<StatementFailure> {
+async function locateFailure(client: Client, e: unknown, m: LocalMigration, statements: SqlStatement[], prefixLength: number, replayLockTimeoutMs?: number): Promise<StatementFailure> {
   const err = e as { position?: string };
   if (err.position !== undefined) {
     const position = Number(err.position) - prefixLength;
@@ -280,11 +472,13 @@ async function locateFailure(client: Client, e: unknown, m: LocalMigration, stat
   if (statements.some((s) => /\bBEGIN ATOMIC\b/.test(s.head))) return describeFailure(e, m.script, statements, undefined);
   await client.query('BEGIN');
   try {
+    if (replayLockTimeoutMs !== undefined) await client.query(`SET LOCAL lock_timeout = ${replayLockTimeoutMs}`);
     for (const s of statements) {
       try {
         await client.query(s.text);
       } catch (again) {
-        return describeFailure(again, m.script, statements, s.start);
+        // Report the original error (its code decides the advice), located at the statement that failed again.
+        return describeFailure(isLockTimeout(e) ? e : again, m.script, statements, s.start);
       }
     }
   } finally {
@@ -293,17 +487,31 @@ async function locateFailure(client: Client, e: unknown, m: LocalMigration, stat
   return describeFailure(e, m.script, statements, undefined);
 }
 
-function migrationFailed(env: string, m: LocalMigration, f: StatementFailure, committed: string, appliedBefore: AppliedMigration[]): StagedbError {
+function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailure, committed: string, lock?: LockGiveUp, committedStatements = 0): StagedbError {
+  const env = ctx.env;
   const details: string[] = [];
   if (f.line !== undefined) details.push(`at ${m.name}/migration.sql:${f.line}:${f.column}`);
   if (f.statement) details.push(`statement: ${f.statement.split('\n')[0]}${f.statement.includes('\n') ? ' …' : ''}`);
   if (f.code) details.push(`PostgreSQL error ${f.code}`);
   if (f.detail) details.push(`detail: ${f.detail}`);
   if (f.hint) details.push(`hint: ${f.hint}`);
+  if (lock) {
+    details.push(`lock: waited the lock_timeout of ${lock.timeoutMs} ms for a lock and was cancelled, ${lock.attempts === 1 ? 'with no retries configured' : `${lock.attempts} times (${lock.attempts - 1} ${lock.attempts === 2 ? 'retry' : 'retries'})`}`);
+    if (lock.blocker) details.push(`blocked by: ${describeBlocker(lock.blocker)}`);
+  }
   details.push(`committed: ${committed}`);
-  if (appliedBefore.length > 0) details.push(`applied before it in this run: ${appliedBefore.map((a) => a.name).join(', ')}`);
-  return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, {
-    details,
-    fix: `fix migration.sql, then: stagedb migrate resolve --rolled-back ${m.name} --env ${env} && stagedb deploy --env ${env}   (or, if you complete it by hand: stagedb migrate resolve --applied ${m.name} --env ${env})`,
-  });
+  if (ctx.applied.length > 0) details.push(`applied before it in this run: ${ctx.applied.map((a) => a.name).join(', ')}`);
+  const again = `stagedb migrate resolve --rolled-back ${m.name} --env ${env} && stagedb deploy --env ${env}`;
+  const fix = lock
+    ? `the migration itself is fine: another session held a lock it needs. When that session is done${lock.blocker ? ` (or ended: SELECT pg_terminate_backend(${lock.blocker.pid});)` : ''}: ${again}${committedStatements > 0 ? '   (its committed statements run again: undo them first, or make them IF NOT EXISTS)' : ''}; or raise lockTimeout / lockRetries for ${env} in the stagedb config`
+    : `fix migration.sql, then: ${again}   (or, if you complete it by hand: stagedb migrate resolve --applied ${m.name} --env ${env})`;
+  return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix });
+}
+
+/** One line about the session a migration waited for; names and times only, never its query. */
+export function describeBlocker(b: LockBlocker): string {
+  const parts = [`pid ${b.pid}`, b.applicationName || 'no application_name', `user ${b.user}${b.clientAddr ? ` from ${b.clientAddr}` : ''}`];
+  if (b.state) parts.push(`${b.state}${b.since ? ` (transaction since ${b.since.toISOString()})` : ''}`);
+  parts.push(`holding ${b.mode} on ${b.relation}`);
+  return parts.join(', ');
 }
