@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import type { Client, ClientConfig } from 'pg';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
@@ -30,7 +32,6 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
 }
 
-/** Builds node-postgres settings from a URL with libpq's `sslmode` meaning (see the README, "TLS"). */
 let pgModule: typeof import('pg') | undefined;
 
 /**
@@ -54,36 +55,115 @@ export async function loadPg(): Promise<typeof import('pg')> {
   }
 }
 
-export async function clientConfig(url: string, options: ConnectOptions): Promise<{ config: ClientConfig; sslmode: string; schema: string }> {
+/** libpq's `sslmode` values. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+type SslModeValue = (typeof SSL_MODES)[number];
+
+/** URL parameters stagedb turns into TLS settings itself (pg-connection-string must not read them). */
+const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'];
+
+/**
+ * node-postgres settings for a URL, with libpq's meaning of `sslmode` (see the README, "TLS"):
+ *  - `disable`: plain; `allow`: plain, TLS only if the server refuses plain; `prefer` (the default):
+ *    TLS, plain if TLS fails; `require`: TLS without verifying the certificate; `verify-ca`: the
+ *    certificate must chain to `sslrootcert`; `verify-full`: that, and name the host connected to.
+ *  - With `sslrootcert`, every mode that uses TLS checks the chain (libpq: "require behaves like
+ *    verify-ca when a root certificate is given"); `prefer` then falls back to plain if that fails.
+ *  - `sslrootcert=system` (libpq 16): the trusted public CAs, and only with `verify-full` (the
+ *    default then), since anyone can get a publicly trusted certificate for a name they control.
+ *  - `verify-full` without `sslrootcert` checks against Node's public CA list (what the
+ *    application's own driver, node-postgres, does) where libpq would read ~/.postgresql/root.crt.
+ * node-postgres's own parser would make `require` verify-full; stagedb never lets it decide.
+ *
+ * `config.ssl` is what the first attempt uses; `tls` is the TLS setting for `allow`'s and `prefer`'s
+ * other attempt (undefined for the modes that make only one).
+ */
+export async function clientConfig(url: string, options: ConnectOptions): Promise<{ config: ClientConfig; sslmode: string; schema: string; tls?: ConnectionOptions }> {
   const { createRequire } = await import('node:module');
   const { parse } = createRequire(import.meta.url)('pg-connection-string') as typeof import('pg-connection-string');
   const u = new URL(url);
   const schema = u.searchParams.get('schema') ?? 'public';
   const timeoutParam = u.searchParams.get('connect_timeout');
-  const sslmode = u.searchParams.get('sslmode') ?? 'prefer';
-  for (const p of PRISMA_PARAMS) u.searchParams.delete(p);
-  // libpq semantics: require = encrypt without verifying, verify-ca/verify-full verify (pg's own parser
-  // would treat require as verify-full). prefer is handled in connect(): try TLS, fall back to plain.
-  if (sslmode === 'prefer' || sslmode === 'allow') u.searchParams.delete('sslmode');
-  const parsed = parse(u.toString(), { useLibpqCompat: true }) as unknown as Record<string, unknown>;
+  const { mode, tls } = tlsSettings(u.searchParams, options.label);
+  for (const p of [...PRISMA_PARAMS, ...TLS_PARAMS]) u.searchParams.delete(p);
+  const parsed = parse(u.toString()) as unknown as Record<string, unknown>;
   const config: ClientConfig = {
     host: parsed.host as string,
     port: parsed.port ? Number(parsed.port) : 5432,
     user: (parsed.user as string) || undefined,
     password: (parsed.password as string) || undefined,
     database: (parsed.database as string) || undefined,
-    ssl: parsed.ssl as ClientConfig['ssl'],
+    // Never undefined: node-postgres would then read PGSSLMODE with its own meaning of the modes.
+    ssl: mode === 'disable' || mode === 'allow' || mode === 'prefer' ? false : tls,
     application_name: options.purpose ? `${APPLICATION_NAME} ${options.purpose}` : APPLICATION_NAME,
     connectionTimeoutMillis: timeoutParam ? Number(timeoutParam) * 1000 : (options.connectTimeoutMs ?? 10_000),
   };
+  // prefer with a root certificate verifies on its TLS attempt, so that attempt comes first in config.
+  if (mode === 'prefer' && tls && tls.rejectUnauthorized !== false) config.ssl = tls;
   if (schema !== 'public') config.options = `-c search_path=${escapeOption(quoteIdent(schema))}`;
-  return { config, sslmode, schema };
+  return { config, sslmode: mode, schema, tls: mode === 'allow' || mode === 'prefer' ? tls : undefined };
 }
+
+function tlsSettings(params: URLSearchParams, label: string): { mode: SslModeValue; tls?: ConnectionOptions } {
+  const given = params.get('sslmode') ?? undefined;
+  if (given !== undefined && !(SSL_MODES as readonly string[]).includes(given)) {
+    throw tlsConfigError(label, `invalid sslmode "${given}" in the URL`, `use one of ${SSL_MODES.join(', ')} (libpq's values)`);
+  }
+  let mode = (given ?? 'prefer') as SslModeValue;
+  const rootcert = params.get('sslrootcert') ?? undefined;
+  const read = (param: string) => {
+    const file = params.get(param);
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+      throw tlsConfigError(label, `${param} file ${file} ${why}`, `point ${param} at the file (a path on this machine, relative to the directory stagedb runs in), e.g. the RDS CA bundle downloaded from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`);
+    }
+  };
+  if (mode === 'disable') return { mode };
+  const base: ConnectionOptions = {};
+  const cert = read('sslcert');
+  const key = read('sslkey');
+  if (cert) base.cert = cert;
+  if (key) base.key = key;
+  if (rootcert === 'system') {
+    if (given !== undefined && mode !== 'verify-full') {
+      throw tlsConfigError(label, `sslmode=${mode} may not be used with sslrootcert=system: a publicly trusted certificate is easy to get for any name, so only verify-full protects anything`, 'use sslmode=verify-full (or leave sslmode out) with sslrootcert=system');
+    }
+    return { mode: 'verify-full', tls: base };
+  }
+  const ca = rootcert ? read('sslrootcert') : undefined;
+  if (ca) base.ca = ca;
+  const anyName = () => undefined;
+  switch (mode) {
+    case 'verify-full':
+      return { mode, tls: base };
+    case 'verify-ca':
+      if (!ca) {
+        throw tlsConfigError(label, 'sslmode=verify-ca needs the CA certificate to check against (sslrootcert), and the URL names none', 'add sslrootcert=<path to the CA certificate or bundle> to the URL (RDS: the RDS CA bundle), or use sslmode=verify-full to check against the public CAs');
+      }
+      return { mode, tls: { ...base, checkServerIdentity: anyName } };
+    default:
+      // allow, prefer, require: encrypted; the chain is checked only when a root certificate is named.
+      return { mode, tls: ca ? { ...base, checkServerIdentity: anyName } : { ...base, rejectUnauthorized: false } };
+  }
+}
+
+function tlsConfigError(label: string, message: string, fix: string): StagedbError {
+  return new StagedbError('connection', 'E_TLS', `${label}: ${message}`, { fix });
+}
+
+/** Failures that happen before any server answered: trying again another way would only wait twice. */
+const NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+const isNetworkFailure = (e: unknown) => NETWORK_CODES.has(String((e as { code?: unknown }).code)) || /timeout/i.test(String((e as Error).message));
+/** An ErrorResponse from the server (a SQLSTATE), e.g. pg_hba.conf refusing the connection. */
+const isServerError = (e: unknown) => /^[0-9A-Z]{5}$/.test(String((e as { code?: unknown }).code));
 
 /** Opens one client. Failures become a `connection` error that says what to check, without the password. */
 export async function connect(url: string, options: ConnectOptions): Promise<Client> {
   const pg = await loadPg();
-  const { config, sslmode } = await clientConfig(url, options);
+  const { config, sslmode, tls } = await clientConfig(url, options);
   const attempt = async (cfg: ClientConfig) => {
     const client = new pg.Client(cfg);
     // An idle client whose server goes away emits 'error'; without a listener that crashes the process.
@@ -91,18 +171,46 @@ export async function connect(url: string, options: ConnectOptions): Promise<Cli
     await client.connect();
     return client;
   };
+  let reported: { error: unknown; cfg: ClientConfig } | undefined;
   try {
-    if (sslmode === 'prefer' && !config.ssl) {
+    if (sslmode === 'prefer') {
+      // libpq: TLS first; if that fails in any way but the network (no TLS on the server, a handshake
+      // or, with sslrootcert, a verification failure, or the server refusing it), plain.
+      const withTls = { ...config, ssl: config.ssl || tls };
       try {
-        return await attempt({ ...config, ssl: { rejectUnauthorized: false } });
+        return await attempt(withTls);
       } catch (e) {
-        if (!/does not support SSL/i.test(String((e as Error).message))) throw e;
+        if (isNetworkFailure(e)) {
+          reported = { error: e, cfg: withTls };
+          throw e;
+        }
+        try {
+          return await attempt({ ...config, ssl: false });
+        } catch (plain) {
+          // "no pg_hba.conf entry … no encryption" says only that plain is refused: the TLS attempt's error says why it failed.
+          reported = (plain as { code?: string }).code === '28000' && !/does not support SSL/i.test(String((e as Error).message)) ? { error: e, cfg: withTls } : { error: plain, cfg: config };
+          throw plain;
+        }
+      }
+    }
+    if (sslmode === 'allow') {
+      // libpq: plain first; TLS only when the server refuses plain.
+      try {
         return await attempt(config);
+      } catch (e) {
+        if (!isServerError(e)) throw e;
+        const withTls = { ...config, ssl: tls };
+        try {
+          return await attempt(withTls);
+        } catch (again) {
+          reported = { error: again, cfg: withTls };
+          throw again;
+        }
       }
     }
     return await attempt(config);
   } catch (e) {
-    throw connectionError(e, options.label, config);
+    throw connectionError(reported?.error ?? e, options.label, reported?.cfg ?? config, sslmode);
   }
 }
 
@@ -110,7 +218,10 @@ function escapeOption(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
 }
 
-function connectionError(e: unknown, label: string, cfg: ClientConfig): StagedbError {
+/** Node's TLS verification failures: the certificate does not chain to a trusted CA. */
+const UNTRUSTED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE']);
+
+function connectionError(e: unknown, label: string, cfg: ClientConfig, sslmode: string): StagedbError {
   const err = e as { code?: string; message?: string };
   const where = `${cfg.host}:${cfg.port}`;
   const msg = redact(err.message ?? String(e));
@@ -136,14 +247,36 @@ function connectionError(e: unknown, label: string, cfg: ClientConfig): StagedbE
       return make('E_AUTH', msg, 'the server refuses this user/host combination: check pg_hba.conf or, on RDS, the user and sslmode');
     case '3D000':
       return make('E_DB_MISSING', `database "${cfg.database}" does not exist on ${where}`, `create it: createdb -h ${cfg.host} -p ${cfg.port} -U ${cfg.user} ${cfg.database}`);
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return make(
+        'E_TLS',
+        `TLS failed (sslmode=${sslmode}): the server's certificate is not for the host name in the URL, ${cfg.host} (${msg})`,
+        'connect by a name the certificate lists (for RDS: the endpoint name, not an IP or a CNAME of your own), or use sslmode=verify-ca to check the CA without the name',
+      );
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return make('E_TLS', `TLS failed (sslmode=${sslmode}): the server's certificate is outside its validity period (${msg})`, 'renew the server certificate (RDS: rotate the instance\'s CA), and check this machine\'s clock');
     default:
+      if (err.code && UNTRUSTED.has(err.code)) {
+        const rootcert = Boolean((cfg.ssl as ConnectionOptions | undefined)?.ca);
+        return make(
+          'E_TLS',
+          `TLS failed (sslmode=${sslmode}): the server's certificate is not signed by ${rootcert ? 'the CA in sslrootcert' : 'a CA this machine trusts'} (${msg})`,
+          rootcert
+            ? 'check that sslrootcert is the CA that signed this server\'s certificate (RDS: the current global bundle), or that the URL points at the server you meant'
+            : 'name the CA that signed it: add sslrootcert=<path to the CA certificate> to the URL (RDS: the RDS CA bundle); or use sslmode=require to encrypt without verifying',
+        );
+      }
       break;
+  }
+  if (/does not support SSL/i.test(msg)) {
+    return make('E_TLS', `the server at ${where} does not accept TLS connections, and sslmode=${sslmode} requires TLS`, 'turn on ssl in the server\'s configuration; only on a private network: lower sslmode (and the environment\'s ssl setting) to prefer');
   }
   if (/timeout/i.test(msg)) {
     return make('E_CONN_TIMEOUT', `no answer from ${where} within ${(cfg.connectionTimeoutMillis ?? 0) / 1000}s`, 'check network reachability: the AWS security group inbound rule for port 5432, the VPC/subnet routing, a firewall or VPN');
   }
-  if (/SSL|certificate|self.signed/i.test(msg)) {
-    return make('E_TLS', `TLS failed: ${msg}`, 'check sslmode and sslrootcert (RDS: download the RDS CA bundle and use sslmode=verify-full&sslrootcert=<path>)');
+  if (/SSL|TLS|certificate|self.signed/i.test(msg)) {
+    return make('E_TLS', `TLS failed (sslmode=${sslmode}): ${msg}`, 'check sslmode and sslrootcert (RDS: download the RDS CA bundle and use sslmode=verify-full&sslrootcert=<path>)');
   }
   return make('E_CONNECT', msg, 'check the URL, the network and the server log');
 }

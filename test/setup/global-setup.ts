@@ -8,6 +8,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Superuser URL of the shared throwaway cluster (database `postgres`). */
     pgAdminUrl: string;
+    /** Data directory of that cluster (its self-signed `server.crt`, CN=localhost, when openssl exists). */
+    pgDataDir: string;
   }
 }
 
@@ -31,6 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     const cluster = await startCluster({ dataDir, fast: true });
     project.provide('pgAdminUrl', cluster.url('postgres'));
+    project.provide('pgDataDir', cluster.dataDir);
   } catch (e) {
     await teardown().catch(() => undefined);
     throw e;
