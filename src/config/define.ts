@@ -54,6 +54,62 @@ export interface EnvironmentConfig {
    * 1 s, 2 s, 4 s, … (±25 % jitter). Default 3; at most 10. `0` fails at the first lock timeout.
    */
   lockRetries?: number;
+  /** Backups of this environment: where they are kept, how long, and what they record. See {@link BackupConfig}. */
+  backup?: BackupConfig;
+  /**
+   * `deploy` and `migrate deploy` take a backup (with `backup`'s settings) before applying pending
+   * migrations, refuse to migrate when it fails, and name it as the restore point when a migration
+   * fails. Skipped when nothing is pending. Default `true` for production-level environments, `false` otherwise.
+   */
+  backupBeforeDeploy?: boolean;
+}
+
+/**
+ * Where an environment's backups are kept: a local directory, or S3-compatible object storage. A
+ * backup becomes visible (listed, restorable) only once all of it is stored: its manifest is written last.
+ */
+export type BackupStorageConfig =
+  /** A local directory, relative to the config file. Default `.stagedb/backups/<environment>`. */
+  | { dir: string }
+  | { s3: S3StorageConfig };
+
+/**
+ * S3 or an S3-compatible store (MinIO, Cloudflare R2, …). Credentials come from the AWS SDK's usual
+ * chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_PROFILE, an instance or
+ * task role); AWS_* variables in the environment's env files count as if exported.
+ */
+export interface S3StorageConfig {
+  bucket: ConfigValue;
+  /** Key prefix under which this environment's backups go. Default `stagedb/<environment>`. */
+  prefix?: ConfigValue;
+  /** Default: AWS_REGION / AWS_DEFAULT_REGION, else `us-east-1`. */
+  region?: ConfigValue;
+  /** An S3-compatible endpoint, e.g. `http://127.0.0.1:9000`. Default: AWS S3 itself. */
+  endpoint?: ConfigValue;
+  /** Path-style URLs (`endpoint/bucket/key`), as most S3-compatible servers need. Default: true when `endpoint` is set. */
+  forcePathStyle?: boolean;
+  /** Server-side encryption of every object: `AES256` (S3-managed keys) or `aws:kms` (with `kmsKeyId`, or the bucket's default key). */
+  sse?: 'AES256' | 'aws:kms';
+  /** The KMS key for `sse: 'aws:kms'`. */
+  kmsKeyId?: ConfigValue;
+}
+
+/** Backup settings of one environment. */
+export interface BackupConfig {
+  /** Default: `{ dir: '.stagedb/backups/<environment>' }`. */
+  storage?: BackupStorageConfig;
+  /**
+   * What `stagedb backup prune` keeps: the newest `keepLast` backups (default 10, at least 1), the
+   * newest backup of each of the last `dailyDays` days, UTC (default 7), and always the newest
+   * backup that passed `backup verify`.
+   */
+  retention?: { keepLast?: number; dailyDays?: number };
+  /**
+   * Record each table's exact row count and a content checksum at backup time (in the dump's own
+   * snapshot), so `backup verify --deep` can prove a restore brings back the same data. It reads
+   * every row once more: default on for databases up to 1 GB, off above.
+   */
+  checksums?: boolean;
 }
 
 export interface StagedbConfig {

@@ -1,9 +1,9 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { configError } from '../errors.js';
-import { redact } from '../redact.js';
+import { redact, registerSecret } from '../redact.js';
 import type { ConfigValue, Protection, SslMode } from './define.js';
 import { readEnvFile } from './env-files.js';
-import type { ResolvedConfig } from './load.js';
+import type { EnvironmentDefinition, ResolvedConfig } from './load.js';
 import { parseDatabaseUrl, type ParsedUrl } from './url.js';
 
 export const ALIASES: Record<string, string> = { dev: 'development', prod: 'production', stage: 'staging' };
@@ -56,6 +56,8 @@ export interface ResolvedEnvironment {
   statementTimeoutMs?: number;
   /** Retries of a migration that failed only on `lock_timeout` (config `lockRetries`, default 3). */
   lockRetries: number;
+  /** Where this environment's backups go and how long they stay (config `backup`, `backupBeforeDeploy`). */
+  backup: ResolvedBackup;
   /** Env files that were read, in load order. */
   envFiles: string[];
   warnings: string[];
@@ -214,8 +216,83 @@ export function resolveEnvironment(
     lockTimeoutMs: def.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS,
     statementTimeoutMs: def.statementTimeout,
     lockRetries: def.lockRetries ?? DEFAULT_LOCK_RETRIES,
+    backup: resolveBackup(config.root, name, protection, def, read, vars),
     envFiles,
     warnings,
+  };
+}
+
+/** An environment's backup settings, every value resolved. */
+export interface ResolvedBackup {
+  storage: ResolvedBackupStorage;
+  retention: { keepLast: number; dailyDays: number };
+  /** Config `checksums`; undefined: decided by the database's size. */
+  checksums?: boolean;
+  /** Take a backup before `deploy` applies migrations (config `backupBeforeDeploy`). */
+  beforeDeploy: boolean;
+}
+
+export type ResolvedBackupStorage =
+  | { kind: 'local'; dir: string }
+  | {
+      kind: 's3';
+      /** Undefined when its env('…') variable is unset: reported when the storage is used, so `status` never needs it. */
+      bucket?: string;
+      /** Why `bucket` is missing, e.g. "backup.storage.s3.bucket: environment variable BACKUP_BUCKET is not set". */
+      bucketProblem?: string;
+      /** No leading or trailing slash. */
+      prefix: string;
+      region: string;
+      endpoint?: string;
+      forcePathStyle: boolean;
+      sse?: 'AES256' | 'aws:kms';
+      kmsKeyId?: string;
+      /** From AWS_* variables in the shell or the env files; undefined: the SDK's own chain (profiles, roles). */
+      credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    };
+
+export const DEFAULT_BACKUP_RETENTION = { keepLast: 10, dailyDays: 7 } as const;
+
+function resolveBackup(
+  root: string,
+  name: string,
+  protection: Protection,
+  def: EnvironmentDefinition,
+  read: (key: string, value: ConfigValue | undefined, required: boolean) => string | undefined,
+  vars: Record<string, string>,
+): ResolvedBackup {
+  const b = def.backup ?? {};
+  const retention = { keepLast: b.retention?.keepLast ?? DEFAULT_BACKUP_RETENTION.keepLast, dailyDays: b.retention?.dailyDays ?? DEFAULT_BACKUP_RETENTION.dailyDays };
+  const beforeDeploy = def.backupBeforeDeploy ?? protection === 'production';
+  const s3 = b.storage && 's3' in b.storage ? b.storage.s3 : undefined;
+  if (!s3) {
+    const dir = b.storage && 'dir' in b.storage ? b.storage.dir : join('.stagedb', 'backups', name);
+    return { storage: { kind: 'local', dir: isAbsolute(dir) ? dir : join(root, dir) }, retention, checksums: b.checksums, beforeDeploy };
+  }
+  const at = (k: string) => `backup.storage.s3.${k}`;
+  const bucket = read(at('bucket'), s3.bucket, false);
+  const bucketProblem = bucket === undefined && typeof s3.bucket === 'object' ? `environments.${name}.${at('bucket')}: environment variable ${s3.bucket.$env} is not set` : undefined;
+  const endpoint = read(at('endpoint'), s3.endpoint, false);
+  const accessKeyId = vars.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = vars.AWS_SECRET_ACCESS_KEY;
+  registerSecret(secretAccessKey);
+  registerSecret(vars.AWS_SESSION_TOKEN);
+  return {
+    storage: {
+      kind: 's3',
+      bucket,
+      bucketProblem,
+      prefix: (read(at('prefix'), s3.prefix, false) ?? `stagedb/${name}`).replace(/^\/+|\/+$/g, ''),
+      region: read(at('region'), s3.region, false) ?? vars.AWS_REGION ?? vars.AWS_DEFAULT_REGION ?? 'us-east-1',
+      endpoint,
+      forcePathStyle: s3.forcePathStyle ?? endpoint !== undefined,
+      sse: s3.sse,
+      kmsKeyId: read(at('kmsKeyId'), s3.kmsKeyId, false),
+      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: vars.AWS_SESSION_TOKEN || undefined } : undefined,
+    },
+    retention,
+    checksums: b.checksums,
+    beforeDeploy,
   };
 }
 

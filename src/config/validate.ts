@@ -14,6 +14,37 @@ const envRef = z.object({ $env: nonEmpty('must name an environment variable'), d
 const value = z.union([nonEmpty('must not be empty'), envRef]);
 // PostgreSQL's timeouts are int4 milliseconds.
 const millis = z.number().int('must be a whole number of milliseconds').min(0, 'must be 0 or more').max(2_147_483_647, 'must be at most 2147483647 (about 24 days)');
+// Backups: a local directory or S3, never both (checked below, so a problem inside either is reported as is).
+const s3 = z
+  .object({
+    bucket: value,
+    prefix: value.optional(),
+    region: value.optional(),
+    endpoint: value.optional(),
+    forcePathStyle: z.boolean().optional(),
+    sse: z.enum(['AES256', 'aws:kms']).optional(),
+    kmsKeyId: value.optional(),
+  })
+  .strict();
+const backup = z
+  .object({
+    storage: z
+      .object({ dir: nonEmpty('must not be empty').optional(), s3: s3.optional() })
+      .strict()
+      .superRefine((v, ctx) => {
+        if ((v.dir === undefined) === (v.s3 === undefined)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: "give either dir: '<directory>' or s3: { bucket: … }" });
+      })
+      .optional(),
+    retention: z
+      .object({
+        keepLast: z.number().int('must be a whole number').min(1, 'must be at least 1 (the newest backup is always kept)').optional(),
+        dailyDays: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
+      })
+      .strict()
+      .optional(),
+    checksums: z.boolean().optional(),
+  })
+  .strict();
 const environment = z
   .object({
     url: value.optional(),
@@ -25,6 +56,8 @@ const environment = z
     lockTimeout: millis.optional(),
     statementTimeout: millis.optional(),
     lockRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(10, 'must be at most 10').optional(),
+    backup: backup.optional(),
+    backupBeforeDeploy: z.boolean().optional(),
   })
   .strict();
 const configSchema = z
@@ -67,7 +100,7 @@ function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? '(config)' : path.map(String).join('.');
 }
 
-const VALUE_KEYS = new Set(['url', 'directUrl', 'shadowDatabaseUrl']);
+const VALUE_KEYS = new Set(['url', 'directUrl', 'shadowDatabaseUrl', 'bucket', 'prefix', 'region', 'endpoint', 'kmsKeyId']);
 
 function describe(issue: z.ZodIssue): string[] {
   const at = pathOf(issue.path);
