@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'connection' // cannot reach or authenticate to the database
   | 'history' // migrations folder or _prisma_migrations in a state that blocks the operation
   | 'migration' // a migration failed while being applied
+  | 'backup' // a backup, verification or restore failed (pg_dump/pg_restore, checksum, storage, disk full)
   | 'guard' // refused by a protection rule
   | 'aborted' // the user said no
   | 'internal'; // a bug in stagedb

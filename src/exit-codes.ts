@@ -19,6 +19,7 @@ export function exitCodeFor(kind: ErrorKind): number {
   switch (kind) {
     case 'history':
     case 'migration':
+    case 'backup':
       return EXIT.history;
     case 'config':
     case 'connection':
