@@ -319,6 +319,7 @@ async function main() {
   writeFileSync(join(BENCH, 'RESULTS.md'), md);
   process.stdout.write(md);
   log(`bench: wrote bench/RESULTS.md in ${results.meta.seconds.toFixed(0)} s`);
+  await (await import('./overhead.mjs')).runOverhead({ quick: QUICK, log }); // its own cluster; replaces its section of RESULTS.md
 }
 
 // ---------------------------------------------------------------------------------------------------
