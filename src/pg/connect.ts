@@ -100,7 +100,9 @@ export async function clientConfig(url: string, options: ConnectOptions): Promis
   };
   // prefer with a root certificate verifies on its TLS attempt, so that attempt comes first in config.
   if (mode === 'prefer' && tls && tls.rejectUnauthorized !== false) config.ssl = tls;
-  if (schema !== 'public') config.options = `-c search_path=${escapeOption(quoteIdent(schema))}`;
+  // The URL's own `options` (libpq: command-line options for the server) are kept, with Prisma's schema after them.
+  const serverOptions = [typeof parsed.options === 'string' ? parsed.options : undefined, schema !== 'public' ? `-c search_path=${escapeOption(quoteIdent(schema))}` : undefined].filter(Boolean);
+  if (serverOptions.length > 0) config.options = serverOptions.join(' ');
   return { config, sslmode: mode, schema, tls: mode === 'allow' || mode === 'prefer' ? tls : undefined };
 }
 

@@ -164,3 +164,16 @@ describe('sslmode against a server without TLS', () => {
     }
   });
 });
+
+describe('other libpq URL parameters', () => {
+  it("options (server settings for the session) are kept, together with Prisma's ?schema=", async () => {
+    const url = withParams(adminUrl(), { options: '-c statement_timeout=4321', schema: 'some_schema' });
+    const client = await connect(url, { label: 'test' });
+    try {
+      const r = await client.query<{ st: string; sp: string }>(`SELECT current_setting('statement_timeout') AS st, current_setting('search_path') AS sp`);
+      expect(r.rows[0]).toEqual({ st: '4321ms', sp: '"some_schema"' });
+    } finally {
+      await client.end();
+    }
+  });
+});
