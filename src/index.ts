@@ -19,5 +19,7 @@ export { runSeed } from './project/seed.js';
 export { initProject, GUIDE_SCRIPTS } from './project/init.js';
 export { devUp, devDown, devStatus, devDataDir } from './dev/local-server.js';
 export { startCluster, stopCluster, clusterStatus, createDatabase, dropDatabase, type RunningCluster } from './pg/cluster.js';
+export type { LockBlocker, LockHolder } from './guard/lock.js';
+export { enforce, MATRIX, type Action, type Rule } from './guard/protection.js';
 export { StagedbError, type ErrorKind } from './errors.js';
 export { redact } from './redact.js';

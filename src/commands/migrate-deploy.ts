@@ -78,6 +78,11 @@ function eventLine(e: DeployEvent): string | undefined {
       return e.mode === 'transaction' ? undefined : `  applying ${e.name} [${e.reason}]`;
     case 'apply-done':
       return `  applied  ${e.name} (${Math.round(e.ms)} ms)`;
+    case 'lock-retry': {
+      const b = e.blocker;
+      const who = b ? `, held by pid ${b.pid} (${b.applicationName || 'unnamed'}, ${b.state ?? 'unknown state'}) on ${b.relation}` : '';
+      return `  waiting  ${e.name}: a lock wait hit lock_timeout (${e.lockTimeoutMs} ms)${who}; retry ${e.attempt} of ${e.of} in ${(e.waitMs / 1000).toFixed(1)} s`;
+    }
   }
 }
 

@@ -41,7 +41,7 @@ export interface EnvironmentConfig {
    * behind a blocked migration. Default 5000 in every environment; `0` waits forever (PostgreSQL's
    * own default).
    */
-  lockTimeout?: number;
+  ddlLockTimeout?: number;
   /**
    * PostgreSQL's `statement_timeout` for `deploy`, in milliseconds: a statement running longer is
    * cancelled, and the migration fails (not retried). `0` means no limit. Default: not set, so the
@@ -50,7 +50,7 @@ export interface EnvironmentConfig {
   statementTimeout?: number;
   /**
    * How many times `deploy` retries a migration that failed only because a lock wait hit
-   * `lockTimeout` (for a migration outside a transaction: the statement that failed), after
+   * `ddlLockTimeout` (for a migration outside a transaction: the statement that failed), after
    * 1 s, 2 s, 4 s, … (±25 % jitter). Default 3; at most 10. `0` fails at the first lock timeout.
    */
   lockRetries?: number;

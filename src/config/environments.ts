@@ -50,7 +50,7 @@ export interface ResolvedEnvironment {
   directSource: string;
   ssl: SslMode | undefined;
   shadowDatabaseUrl?: string;
-  /** `lock_timeout` for deploy's statements, in ms (config `lockTimeout`, default 5000; 0 = wait forever). */
+  /** `lock_timeout` for deploy's statements, in ms (config `ddlLockTimeout`, default 5000; 0 = wait forever). */
   lockTimeoutMs: number;
   /** `statement_timeout` for deploy, in ms (config `statementTimeout`); undefined: the server's own setting. */
   statementTimeoutMs?: number;
@@ -213,7 +213,7 @@ export function resolveEnvironment(
     directSource,
     ssl,
     shadowDatabaseUrl: read('shadowDatabaseUrl', def.shadowDatabaseUrl, false),
-    lockTimeoutMs: def.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS,
+    lockTimeoutMs: def.ddlLockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS,
     statementTimeoutMs: def.statementTimeout,
     lockRetries: def.lockRetries ?? DEFAULT_LOCK_RETRIES,
     backup: resolveBackup(config.root, name, protection, def, read, vars),

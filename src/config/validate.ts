@@ -53,7 +53,7 @@ const environment = z
     protection: z.enum(['none', 'guarded', 'production']).optional(),
     ssl: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
     shadowDatabaseUrl: value.optional(),
-    lockTimeout: millis.optional(),
+    ddlLockTimeout: millis.optional(),
     statementTimeout: millis.optional(),
     lockRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(10, 'must be at most 10').optional(),
     backup: backup.optional(),
@@ -109,7 +109,7 @@ function describe(issue: z.ZodIssue): string[] {
       return issue.keys.map((k) => `${pathOf([...issue.path, k])}: unknown key`);
     case 'invalid_type':
       if (issue.received === 'undefined') return [`${at}: is required`];
-      // A fraction where a whole number belongs (lockTimeout: 1.5): the schema's own message says which.
+      // A fraction where a whole number belongs (ddlLockTimeout: 1.5): the schema's own message says which.
       if (issue.expected === 'integer') return [`${at}: ${issue.message}`];
       if (issue.path.length === 0) return [`${at}: must be an object (export default defineConfig({ environments: { … } }))`];
       return [`${at}: expected ${issue.expected}, got ${issue.received}`];

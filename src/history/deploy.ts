@@ -503,7 +503,7 @@ function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailu
   if (ctx.applied.length > 0) details.push(`applied before it in this run: ${ctx.applied.map((a) => a.name).join(', ')}`);
   const again = `stagedb migrate resolve --rolled-back ${m.name} --env ${env} && stagedb deploy --env ${env}`;
   const fix = lock
-    ? `the migration itself is fine: another session held a lock it needs. When that session is done${lock.blocker ? ` (or ended: SELECT pg_terminate_backend(${lock.blocker.pid});)` : ''}: ${again}${committedStatements > 0 ? '   (its committed statements run again: undo them first, or make them IF NOT EXISTS)' : ''}; or raise lockTimeout / lockRetries for ${env} in the stagedb config`
+    ? `the migration itself is fine: another session held a lock it needs. When that session is done${lock.blocker ? ` (or ended: SELECT pg_terminate_backend(${lock.blocker.pid});)` : ''}: ${again}${committedStatements > 0 ? '   (its committed statements run again: undo them first, or make them IF NOT EXISTS)' : ''}; or raise ddlLockTimeout / lockRetries for ${env} in the stagedb config`
     : `fix migration.sql, then: ${again}   (or, if you complete it by hand: stagedb migrate resolve --applied ${m.name} --env ${env})`;
   return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix });
 }

@@ -103,7 +103,7 @@ describe('a migration blocked by a long transaction', () => {
           "blocked by: pid <blocker>, nightly-report, user postgres from 127.0.0.1, idle in transaction (transaction since <time>), holding AccessShareLock on T",
           "committed: nothing of it was committed (it ran in one transaction)",
         ],
-        "fix": "the migration itself is fine: another session held a lock it needs. When that session is done (or ended: SELECT pg_terminate_backend(<blocker>);): stagedb migrate resolve --rolled-back 20240102000000_add_c --env development && stagedb deploy --env development; or raise lockTimeout / lockRetries for development in the stagedb config",
+        "fix": "the migration itself is fine: another session held a lock it needs. When that session is done (or ended: SELECT pg_terminate_backend(<blocker>);): stagedb migrate resolve --rolled-back 20240102000000_add_c --env development && stagedb deploy --env development; or raise ddlLockTimeout / lockRetries for development in the stagedb config",
         "kind": "migration",
         "message": "development: migration 20240102000000_add_c failed: canceling statement due to lock timeout",
       }
@@ -282,21 +282,21 @@ describe('the session settings come from the environment config', () => {
 
     const db2 = await freshDatabase('rel_settings');
     cleanups.push(() => db2.drop());
-    const set = resolveEnvironment(configWith(db2.url, { lockTimeout: 1234, statementTimeout: 60_000, lockRetries: 0 }), 'staging', { processEnv: {} });
+    const set = resolveEnvironment(configWith(db2.url, { ddlLockTimeout: 1234, statementTimeout: 60_000, lockRetries: 0 }), 'staging', { processEnv: {} });
     expect([set.lockTimeoutMs, set.statementTimeoutMs, set.lockRetries]).toEqual([1234, 60_000, 0]);
     await deploy({ env: set, migrationsDir: p1.migrationsDir });
     expect(await query(db2.url, 'SELECT lock_timeout, statement_timeout FROM settings')).toEqual([{ lock_timeout: '1234ms', statement_timeout: '1min' }]);
   });
 
   it('the config validator reports bad values, all at once', () => {
-    const r = validateConfig({ environments: { staging: { url: 'postgresql://h/db', lockTimeout: -1, statementTimeout: 1.5, lockRetries: 1.5 }, production: { url: 'postgresql://h/db', lockTimeout: '5s', lockRetries: 11 } } });
+    const r = validateConfig({ environments: { staging: { url: 'postgresql://h/db', ddlLockTimeout: -1, statementTimeout: 1.5, lockRetries: 1.5 }, production: { url: 'postgresql://h/db', ddlLockTimeout: '5s', lockRetries: 11 } } });
     expect(r.errors).toEqual([
-      'environments.staging.lockTimeout: must be 0 or more',
+      'environments.staging.ddlLockTimeout: must be 0 or more',
       'environments.staging.statementTimeout: must be a whole number of milliseconds',
       'environments.staging.lockRetries: must be a whole number',
-      'environments.production.lockTimeout: expected number, got string',
+      'environments.production.ddlLockTimeout: expected number, got string',
       'environments.production.lockRetries: must be at most 10',
     ]);
-    expect(validateConfig({ environments: { staging: { url: 'postgresql://h/db', lockTimeout: 0, statementTimeout: 0, lockRetries: 0 } } }).errors).toEqual([]);
+    expect(validateConfig({ environments: { staging: { url: 'postgresql://h/db', ddlLockTimeout: 0, statementTimeout: 0, lockRetries: 0 } } }).errors).toEqual([]);
   });
 });

@@ -94,7 +94,7 @@ describe('SIGKILL of migrate deploy at random points', () => {
         } else {
           const deadline = Date.now() + 20_000;
           while ((await finishedRows(db.url)) < point.k || (await deploySessions(db, 'active')) === 0) {
-            if (Date.now() > deadline) throw new Error(`deploy never reached migration ${point.k + 1}:\n${(await Promise.race([proc.done, sleep(0)]))?.all ?? ''}`);
+            if (Date.now() > deadline) throw new Error(`deploy never reached migration ${point.k + 1}:\n${((await Promise.race([proc.done, sleep(0)])) as { all?: string } | undefined)?.all ?? ''}`);
             await sleep(10);
           }
           await sleep(point.delayMs);
