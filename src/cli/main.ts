@@ -119,6 +119,12 @@ export async function run(io: Io): Promise<number> {
         const answer = await p.confirm({ message: redact(message), initialValue: false });
         return answer === true;
       },
+      ask: async (message, placeholder) => {
+        if (!ctx.interactive) return undefined;
+        const p = await import('@clack/prompts');
+        const answer = await p.text({ message: redact(message), placeholder });
+        return typeof answer === 'string' && answer.trim() ? answer.trim() : undefined;
+      },
       typeToConfirm: async (message, expected) => {
         if (!ctx.interactive) return false;
         const p = await import('@clack/prompts');

@@ -1,6 +1,88 @@
-import { notYet } from './shared.js';
+import { relative } from 'node:path';
+import { StagedbError } from '../errors.js';
+import { runSeed } from '../project/seed.js';
+import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 
-const command: Command = notYet('stagedb migrate dev', "issue 3: Prisma's schema engine in WebAssembly", 'npx prisma migrate dev (needs Prisma\'s native engine)');
+const command: Command = {
+  usage: `Usage: stagedb migrate dev [--name <name>] [--create-only] [--env <name>]
+
+The guide's db:migrate: creates a migration from the changes to schema.prisma and applies it to the
+development database, as Prisma's migrate dev does — with Prisma's own schema engine as WebAssembly (no
+native download), and files byte for byte what the Prisma CLI writes. It first applies pending migrations;
+when the database drifted from its history (or a migration failed, was edited or is missing) it explains
+why and offers to reset it, then runs the seed. Development only: refused on guarded and production
+environments (create migrations here, deploy them there).
+
+      --name <name>          the migration's name (e.g. add_posts); asked for in a terminal
+      --create-only          write the migration without applying it
+      --accept-data-loss     go on when the new migration would drop data (asked in a terminal)
+      --skip-seed            do not run the seed after a reset
+${ENV_HELP}`,
+  options: { name: { type: 'string', short: 'n' }, 'create-only': { type: 'boolean' }, 'accept-data-loss': { type: 'boolean' }, 'skip-seed': { type: 'boolean' } },
+  async run(ctx, args) {
+    const { config, names } = await loadTargets(ctx, args);
+    const env = resolveOne(ctx, config, names[0]!);
+    const { migrateDev, problemLines } = await import('../develop/migrate-dev.js');
+    const acceptDataLoss = Boolean(args.values['accept-data-loss']);
+    const result = await runGuarded(ctx, {
+      action: 'migrate-dev',
+      command: `migrate dev --env ${env.name}${args.values.name ? ` --name ${String(args.values.name)}` : ''}`,
+      env,
+      config,
+      args,
+      run: async () => {
+        const r = await migrateDev({
+          env,
+          schemaPath: config.schemaPath,
+          migrationsDir: config.migrationsDir,
+          name: args.values.name as string | undefined,
+          createOnly: Boolean(args.values['create-only']),
+          askName: () => ctx.ask('Name of the new migration', 'e.g. add_posts'),
+          confirmReset: async (problems) => {
+            for (const line of problemLines(problems)) ctx.log(`  ${line}`);
+            if (!ctx.interactive) {
+              throw new StagedbError('aborted', 'E_RESET_NEEDED', `${env.name}: the database must be reset before a migration can be created (above); without a terminal stagedb does not reset it`, {
+                details: problemLines(problems),
+                fix: `stagedb migrate reset --env ${env.name} --force   (drops every row), then: stagedb migrate dev`,
+              });
+            }
+            return ctx.confirm(`${env.name}: reset the database? Every row in schema "${env.directInfo.schema}" will be lost`);
+          },
+          confirmDataLoss: async (warnings) => {
+            for (const w of warnings) ctx.warn(`${env.name}: data loss: ${w}`);
+            if (acceptDataLoss) return true;
+            if (!ctx.interactive) {
+              throw new StagedbError('guard', 'E_DATA_LOSS', `${env.name}: the new migration would lose data (above); nothing was written`, {
+                fix: `stagedb migrate dev --env ${env.name} --accept-data-loss${args.values.name ? ` --name ${String(args.values.name)}` : ''}`,
+              });
+            }
+            return ctx.confirm(`${env.name}: create and apply it anyway?`);
+          },
+          onEvent: (e) => {
+            if (e.type === 'reset') ctx.log(`${env.name}: reset schema "${String(e.schema)}"`);
+            else if (e.type === 'apply-done') ctx.log(`  applied  ${String(e.name)}`);
+            else if (e.type === 'created') ctx.log(`${env.name}: created ${relative(ctx.cwd, String(e.path)) || String(e.path)}`);
+            else if (e.type === 'lock-file') ctx.log(`${env.name}: wrote ${relative(ctx.cwd, String(e.path))}`);
+          },
+        });
+        const summary = r.created ? `created ${r.created.directoryName}${r.applied.length ? `, applied ${r.applied.join(', ')}` : ''}${r.reset ? ' after a reset' : ''}` : r.inSync ? 'schema in sync: nothing to create' : `applied ${r.applied.join(', ')}`;
+        return { value: r, summary };
+      },
+    });
+    let seeded = false;
+    if (result.reset && config.seed && !args.values['skip-seed']) {
+      ctx.log(`${env.name}: the database was reset: running seed \`${config.seed}\``);
+      await runSeed({ env, command: config.seed, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+      seeded = true;
+    }
+    const text = result.created
+      ? `${env.name}: ${args.values['create-only'] ? 'created' : 'created and applied'} ${result.created.directoryName}${seeded ? ' (database reset and seeded)' : ''}.`
+      : result.inSync
+        ? `${env.name}: schema.prisma matches the migrations; nothing to create${result.applied.length ? ` (applied ${result.applied.length} pending)` : ''}.`
+        : `${env.name}: applied ${result.applied.length} pending migration${result.applied.length === 1 ? '' : 's'}.`;
+    return { exitCode: 0, data: { env: env.name, ...result, seeded }, text };
+  },
+};
 
 export default command;

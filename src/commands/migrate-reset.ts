@@ -1,6 +1,67 @@
-import { notYet } from './shared.js';
+import { MATRIX, CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
+import { runSeed } from '../project/seed.js';
+import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 
-const command: Command = notYet('stagedb migrate reset', "issue 3: Prisma's schema engine in WebAssembly", 'npx prisma migrate reset (development only)');
+const command: Command = {
+  usage: `Usage: stagedb migrate reset [--env <name>] [--force] [--skip-seed]
+
+The guide's db:migrate:reset, development only: drops the environment's schema with everything in it,
+re-applies every migration, then runs the seed. In a terminal it lists what will be lost (tables and row
+counts) and asks you to type the environment's name; without a terminal it needs --force. Refused on
+guarded and production environments, whatever the flags.
+
+      --force       reset without asking (unprotected environments only)
+      --skip-seed   do not run the seed afterwards
+${CONFIRM_HELP}
+${ENV_HELP}`,
+  options: { force: { type: 'boolean' }, 'skip-seed': { type: 'boolean' }, ...CONFIRM_OPTIONS },
+  async run(ctx, args) {
+    const { config, names } = await loadTargets(ctx, args);
+    const env = resolveOne(ctx, config, names[0]!);
+    const { describeLoss, resetDatabase } = await import('../develop/reset.js');
+    let what = `drop schema "${env.directInfo.schema}" and re-apply every migration`;
+    if (MATRIX.reset[env.protection] !== 'refuse') {
+      const loss = await describeLoss(env);
+      const rows = loss.tables.reduce((n, t) => n + t.rows, 0);
+      if (ctx.interactive) {
+        ctx.log(`${env.name}: a reset drops schema "${loss.schema}" with:`);
+        for (const t of loss.tables) ctx.log(`  ${t.name}: ${t.estimated ? '~' : ''}${t.rows} row${t.rows === 1 ? '' : 's'}`);
+        if (loss.otherObjects) ctx.log(`  and ${loss.otherObjects} other object${loss.otherObjects === 1 ? '' : 's'} (views, sequences, types, functions)`);
+      }
+      what = `drop ${loss.tables.length} table${loss.tables.length === 1 ? '' : 's'} (${rows} row${rows === 1 ? '' : 's'}) and re-apply every migration`;
+    }
+    const result = await runGuarded(ctx, {
+      action: 'reset',
+      command: `migrate reset --env ${env.name}`,
+      env,
+      config,
+      args,
+      what,
+      run: async () => {
+        const r = await resetDatabase({
+          env,
+          migrationsDir: config.migrationsDir,
+          onEvent: (e) => {
+            if (e.type === 'reset') ctx.log(`${env.name}: schema "${String(e.schema)}" dropped and recreated`);
+            if (e.type === 'apply-done') ctx.log(`  applied  ${String(e.name)}`);
+          },
+        });
+        return { value: r, summary: `${what}: applied ${r.applied.length}` };
+      },
+    });
+    let seeded = false;
+    if (!args.values['skip-seed'] && config.seed) {
+      ctx.log(`${env.name}: running seed \`${config.seed}\``);
+      await runSeed({ env, command: config.seed, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+      seeded = true;
+    }
+    return {
+      exitCode: 0,
+      data: { env: env.name, applied: result.applied, seeded },
+      text: `${env.name}: reset done, ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} applied${seeded ? ', seeded' : ''}.`,
+    };
+  },
+};
 
 export default command;

@@ -21,8 +21,11 @@ Compares the migrations folder with _prisma_migrations in each environment (conc
 Exit code: 0 up to date, 1 pending, 2 failed/modified/missing migrations, 3 config or connection error
 (the worst environment decides).
 
+      --drift   also compare each live database with what its applied migrations produce (replayed
+                on a temporary shadow database: needs CREATEDB, or shadowDatabaseUrl) and with
+                schema.prisma, and print the SQL of each difference; drift exits 2
 ${ENV_HELP}`,
-  options: {},
+  options: { drift: { type: 'boolean' } },
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args, { allowAll: true });
     const local = readLocalHistory(config.migrationsDir, ctx.cwd);
@@ -44,6 +47,24 @@ ${ENV_HELP}`,
         }
       }),
     );
+    // Drift needs Prisma's schema engine (and a shadow database): only on request, loaded only then.
+    const drift = new Map<string, DriftOutcome>();
+    if (args.values.drift) {
+      const { detectDrift } = await import('../develop/diff.js');
+      await Promise.all(
+        results.map(async (r) => {
+          if (r.state === 'error') return;
+          try {
+            const report = await detectDrift({ env: resolveOne(ctx, config, r.env), schemaPath: config.schemaPath, migrationsDir: config.migrationsDir });
+            drift.set(r.env, { report });
+            if (report.drifted) r.state = 'blocked';
+          } catch (e) {
+            if (!(e instanceof StagedbError)) throw e;
+            drift.set(r.env, { error: { code: e.code, message: redact(e.message), fix: e.fix } });
+          }
+        }),
+      );
+    }
     const exitCode = Math.max(
       ...results.map((r) => (r.state === 'error' ? EXIT.config : r.state === 'blocked' ? EXIT.history : r.state === 'pending' ? EXIT.pending : EXIT.ok)),
     );
@@ -66,15 +87,21 @@ ${ENV_HELP}`,
           missingLocally: r.history?.missingLocally.map((e) => e.name),
           lastApplied: r.history?.lastApplied ? { name: r.history.lastApplied.name, finishedAt: r.history.lastApplied.finishedAt } : undefined,
           error: r.error,
+          drift: drift.get(r.env),
         })),
         exitCode,
       },
-      text: render(results, local.migrations.length),
+      text: render(results, local.migrations.length, drift),
     };
   },
 };
 
-function render(results: EnvStatus[], localCount: number): string {
+interface DriftOutcome {
+  report?: import('../develop/diff.js').DriftReport;
+  error?: { code: string; message: string; fix?: string };
+}
+
+function render(results: EnvStatus[], localCount: number, drift: Map<string, DriftOutcome>): string {
   const rows = results.map((r) => [
     r.env,
     r.protection,
@@ -114,6 +141,14 @@ function render(results: EnvStatus[], localCount: number): string {
         if (e.state === 'missing-locally') lines.push(`  MISSING   ${e.name}  (applied here, but not in the migrations folder: pull the branch that added it)`);
       }
       if (r.state === 'pending') lines.push(`  apply with: stagedb ${r.env === 'development' ? 'migrate deploy' : `deploy --env ${r.env}`}`);
+    }
+    const d = drift.get(r.env);
+    if (d?.error) lines.push(`  drift: could not check: ${d.error.message}`, ...(d.error.fix ? [`  fix: ${d.error.fix}`] : []));
+    if (d?.report) {
+      const sql = (text: string) => text.trim().split('\n').filter((l) => l.trim() && !l.startsWith('--')).map((l) => `      ${l}`);
+      if (d.report.drifted) lines.push('  DRIFT     the database differs from what its applied migrations produce (changes made outside them):', ...sql(d.report.migrationsToDatabase));
+      else lines.push('  no drift  the database is what its applied migrations produce');
+      if (d.report.databaseToSchema) lines.push(`  schema.prisma differs from this database: ${sql(d.report.databaseToSchema).length} SQL line(s) (stagedb migrate diff --from env:${r.env} --to schema)`);
     }
     if (lines.length > 0) out.push('', `${r.env} (${r.target || 'not resolved'}${r.directSource ? `, via ${r.directSource}` : ''}):`, ...lines);
   }

@@ -17,6 +17,8 @@ export interface CommandContext {
   confirm(message: string): Promise<boolean>;
   /** Asks the user to type `expected` (an environment's name) to go on; false on anything else. */
   typeToConfirm(message: string, expected: string): Promise<boolean>;
+  /** Asks for a line of text in a terminal (only when `interactive`); undefined when cancelled or empty. */
+  ask(message: string, placeholder?: string): Promise<string | undefined>;
 }
 
 export interface CommandOutput {
