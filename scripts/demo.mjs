@@ -85,6 +85,8 @@ stagedb(['status', '--env', 'all']);
 say('Development: apply the migrations, then seed');
 must(yarnRun('db:migrate:deploy'), 'db:migrate:deploy');
 must(yarnRun('db:seed'), 'db:seed');
+console.log(dim("  db:migrate runs Prisma's schema engine (WebAssembly, no download): schema.prisma already matches the migrations"));
+must(yarnRun('db:migrate'), 'db:migrate');
 must(yarnRun('db:status'), 'db:status');
 
 say('Staging release: check status, then deploy');
