@@ -11,6 +11,7 @@ export const DEPLOY_OPTIONS: OptionSpec = {
   'allow-missing': { type: 'boolean' },
   'allow-out-of-order': { type: 'boolean' },
   'lock-timeout': { type: 'string' },
+  'allow-hazards': { type: 'string' },
   ...CONFIRM_OPTIONS,
 };
 
@@ -19,6 +20,8 @@ export const DEPLOY_HELP = `      --url <url>            direct URL to use inste
       --allow-modified       deploy although an applied migration's file changed
       --allow-missing        deploy although the database has migrations the folder lacks
       --allow-out-of-order   apply pending migrations that sort before the newest applied one
+      --allow-hazards <why>  deploy although the lint gate (guarded and production environments)
+                             finds error-level hazards; the reason goes into the audit trail
 ${CONFIRM_HELP}
 ${ENV_HELP}`;
 
@@ -43,6 +46,9 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
     args,
     what: 'apply pending migrations',
     run: async () => {
+      // The zero-downtime lint gate (issue 6): guarded and production only, so deploys to unprotected
+      // environments never load the SQL parser. Refuses (E_LINT_BLOCKED) before anything is applied.
+      const gate = env.protection === 'none' ? undefined : await (await import('./lint.js')).deployGate(ctx, env, config, args);
       const r = await deploy({
         env,
         migrationsDir: config.migrationsDir,
@@ -55,7 +61,7 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
           if (line) ctx.log(line);
         },
       });
-      return { value: r, summary: r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply' };
+      return { value: r, summary: `${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${gate ? `; ${gate}` : ''}` };
     },
   });
   const text =

@@ -120,6 +120,26 @@ export interface StagedbConfig {
   /** Seed command, run through the shell from the project root (e.g. `node prisma/seed.mjs`). */
   seed?: string;
   environments: Record<string, EnvironmentConfig>;
+  /** `stagedb lint` and the deploy gate (README, "Lint"). */
+  lint?: LintConfig;
+}
+
+/** A lint rule's severity: `error` fails `lint` (exit 2) and blocks the deploy gate, `warning` exits 1, `info` never fails. */
+export type LintSeverity = 'error' | 'warning' | 'info' | 'off';
+
+export interface LintConfig {
+  /** Severity per rule, by code or name: `{ SDB015: 'error', 'type-hygiene': 'info' }`. */
+  rules?: Record<string, LintSeverity>;
+  /**
+   * Who deploys the migrations, which decides how each file runs: `stagedb` (default: stagedb's
+   * per-file transaction choice and its lock_timeout) or `prisma` (`prisma migrate deploy`: a whole
+   * file as one implicit transaction, no lock_timeout).
+   */
+  runner?: 'stagedb' | 'prisma';
+  /** With `--env`: tables smaller than this many bytes make size-bound hazards `info`. Default 10485760 (10 MiB). */
+  smallTableBytes?: number;
+  /** With `--env`: tables at least this many bytes make size-bound hazards `error`. Default 1073741824 (1 GiB). */
+  largeTableBytes?: number;
 }
 
 /** Identity function that gives a config file type checking and editor completion. */

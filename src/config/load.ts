@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StagedbError, configError } from '../errors.js';
-import type { EnvironmentConfig, StagedbConfig } from './define.js';
+import type { EnvironmentConfig, LintConfig, StagedbConfig } from './define.js';
 import { discoverPrismaProject, readDatasource, type DatasourceInfo } from './prisma-project.js';
 
 export const CONFIG_FILE_NAMES = [
@@ -32,6 +32,8 @@ export interface ResolvedConfig {
   environments: Record<string, EnvironmentDefinition>;
   /** The datasource block of schema.prisma, when it has one. */
   datasource?: DatasourceInfo;
+  /** The `lint` section as written; its defaults are the lint's own. */
+  lint?: LintConfig;
   warnings: string[];
 }
 
@@ -128,6 +130,7 @@ export async function loadConfig(options: { cwd: string; configFile?: string }):
     seed: config.seed ?? project.seed,
     environments: config.environments,
     datasource: safeDatasource(schemaPath),
+    lint: config.lint ?? {},
     warnings: [],
   };
 }
@@ -164,6 +167,7 @@ function inferConfig(cwd: string): ResolvedConfig {
     seed: project.seed,
     environments,
     datasource,
+    lint: {},
     warnings: [],
   };
 }

@@ -4,6 +4,8 @@ import { z } from 'zod/v3';
 import type { StagedbConfig } from './define.js';
 // An environment named like one of the aliases --env accepts could never be selected.
 import { ALIASES } from './environments.js';
+// Rule codes and names only (no rule, no parser): lint.rules keys are checked like every other key.
+import { ruleCode } from '../lint/codes.js';
 
 /**
  * Validates what the user wrote, all at once. Every problem comes back as `path: message`, so a user
@@ -60,12 +62,29 @@ const environment = z
     backupBeforeDeploy: z.boolean().optional(),
   })
   .strict();
+const bytes = z.number().int('must be a whole number of bytes').min(0, 'must be 0 or more');
+const lint = z
+  .object({
+    rules: z
+      .record(z.string(), z.enum(['error', 'warning', 'info', 'off']))
+      .superRefine((rules, ctx) => {
+        for (const key of Object.keys(rules)) {
+          if (!ruleCode(key)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'unknown rule (stagedb lint --rules lists the codes and names)' });
+        }
+      })
+      .optional(),
+    runner: z.enum(['stagedb', 'prisma']).optional(),
+    smallTableBytes: bytes.optional(),
+    largeTableBytes: bytes.optional(),
+  })
+  .strict();
 const configSchema = z
   .object({
     schema: nonEmpty('must not be empty').optional(),
     migrations: nonEmpty('must not be empty').optional(),
     seed: nonEmpty('must not be empty').optional(),
     environments: z.record(z.string(), environment),
+    lint: lint.optional(),
   })
   .strict();
 

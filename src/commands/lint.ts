@@ -1,0 +1,196 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { loadConfig, type ResolvedConfig } from '../config/load.js';
+import { StagedbError, usageError } from '../errors.js';
+import type { LintInput, LintOptions, LintResult, Runner } from '../lint/types.js';
+import { ENV_HELP, resolveOne } from './shared.js';
+import type { Command, CommandContext, ParsedArgs } from './types.js';
+
+const FORMATS = ['text', 'json', 'github'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** Exit codes by the highest severity found (README, "Lint"). */
+const EXIT_BY_SEVERITY = { error: 2, warning: 1, info: 0 } as const;
+
+const command: Command = {
+  usage: `Usage: stagedb lint [paths…] [--env <name>] [--format text|json|github] [--runner stagedb|prisma]
+
+Checks migration SQL for zero-downtime hazards with PostgreSQL's own parser: each finding names the
+statement and its line, the lock it takes, why it hurts, and the safe alternative as SQL.
+
+  stagedb lint                   every migration in the folder, each judged as if the ones before it
+                                 were deployed (their tables live)
+  stagedb lint <paths…>          these files (or migration directories, or a migrations folder), as
+                                 migrations that deploy together: a table an earlier one creates is new
+  stagedb lint --env <name>      the migrations pending on that environment, with the size of every
+                                 table they touch there (an index on an empty table is fine; on a
+                                 large one it is an outage)
+
+Suppress a reviewed hazard with a comment and a reason:
+  -- stagedb-lint-disable-next-statement SDB001: built while the table is still empty
+  -- stagedb-lint-disable-file SDB015: the column was unused since v2.3
+
+Exit code: 0 no hazards (or info only), 1 warnings, 2 errors; 3 config or connection error, 4 usage.
+
+      --format <f>           text (default; colour in a terminal unless NO_COLOR), json (as --json),
+                             github (GitHub Actions annotations)
+      --runner <r>           who deploys the files: stagedb (default) or prisma (prisma migrate
+                             deploy: each file one transaction, no lock_timeout); config lint.runner
+      --rules                list the rules: code, name, default severity
+${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases dev, prod, stage)', 'lint its pending migrations against this environment (only when given)')}`,
+  options: {
+    format: { type: 'string' },
+    runner: { type: 'string' },
+    rules: { type: 'boolean' },
+  },
+  positionals: true,
+  async run(ctx, args) {
+    if (args.values.rules) return listRules(ctx);
+    const format = (args.values.format as string | undefined) ?? (ctx.json ? 'json' : 'text');
+    if (!FORMATS.includes(format as Format)) throw usageError('E_USAGE', `--format must be text, json or github, not "${format}"`, 'stagedb lint --format github');
+    const runnerFlag = args.values.runner as string | undefined;
+    if (runnerFlag !== undefined && runnerFlag !== 'stagedb' && runnerFlag !== 'prisma') throw usageError('E_USAGE', `--runner must be stagedb or prisma, not "${runnerFlag}"`, 'stagedb lint --runner prisma');
+
+    const config = await loadConfig({ cwd: ctx.cwd, configFile: args.values.config as string | undefined });
+    for (const w of config.warnings) ctx.warn(w);
+    const runner = (runnerFlag ?? config.lint?.runner ?? 'stagedb') as Runner;
+    const options: LintOptions = {
+      runner,
+      severities: config.lint?.rules,
+      smallTableBytes: config.lint?.smallTableBytes,
+      largeTableBytes: config.lint?.largeTableBytes,
+    };
+    const lint = await import('../lint/index.js');
+    const envName = args.values.env as string | undefined;
+    let result: LintResult;
+    let pending: string[] | undefined;
+    if (envName !== undefined) {
+      const { selectEnvironments } = await import('../config/environments.js');
+      const names = selectEnvironments(config, envName, ctx.env);
+      if (names.length !== 1) throw usageError('E_USAGE', 'stagedb lint runs against one environment at a time, not --env all', `pick one: --env ${names[0] ?? 'production'}`);
+      const env = resolveOne(ctx, config, names[0]!);
+      const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined };
+      if (args.positionals.length > 0) {
+        const inputs = readInputs(ctx, config, args);
+        const { connect } = await import('../pg/connect.js');
+        const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
+        try {
+          result = await lint.lintFiles(inputs, { ...lintOptions, context: (refs) => lint.readDatabaseContext(client, env.name, env.directInfo.schema, refs) });
+        } finally {
+          await client.end().catch(() => {});
+        }
+      } else {
+        const p = await lint.lintPending({ env, migrationsDir: config.migrationsDir, cwd: ctx.cwd, lint: lintOptions });
+        result = p.result;
+        pending = p.pending;
+        if (format === 'text' && !ctx.json) ctx.log(pending.length ? `${env.name}: ${pending.length} pending migration${pending.length === 1 ? '' : 's'}: ${pending.join(', ')}` : `${env.name}: no pending migrations`);
+      }
+    } else {
+      const inputs = readInputs(ctx, config, args);
+      result = await lint.lintFiles(inputs, { ...options, separately: args.positionals.length === 0 });
+    }
+
+    const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;
+    const data = { ...result, ...(envName !== undefined ? { env: envName } : {}), ...(pending ? { pending } : {}), exitCode };
+    const color = colorWanted(ctx);
+    const text = format === 'github' ? lint.formatGithub(result) : format === 'json' ? JSON.stringify(data, null, 2) : lint.formatText(result, { color });
+    return { exitCode, data, text };
+  },
+};
+
+function colorWanted(ctx: CommandContext): boolean {
+  if (ctx.env.NO_COLOR !== undefined && ctx.env.NO_COLOR !== '') return false;
+  if (ctx.env.FORCE_COLOR !== undefined && ctx.env.FORCE_COLOR !== '0') return true;
+  return ctx.interactive;
+}
+
+/** `stagedb lint --rules`: from the rule modules alone (the parser is not loaded). */
+async function listRules(ctx: CommandContext) {
+  const { RULES } = await import('../lint/rules/index.js');
+  const { columns } = await import('../render/table.js');
+  const rows = RULES.map((r) => [r.code, r.name, r.defaultSeverity + (r.sizeBound ? ' (by size)' : ''), r.summary]);
+  void ctx;
+  return {
+    exitCode: 0,
+    data: { rules: RULES.map((r) => ({ code: r.code, name: r.name, defaultSeverity: r.defaultSeverity, sizeBound: !!r.sizeBound, summary: r.summary })) },
+    text: `${columns(['CODE', 'NAME', 'DEFAULT', 'HAZARD'], rows)}\n\nSet severities in stagedb.config.ts: lint: { rules: { SDB015: 'error', 'type-hygiene': 'info' } }`,
+  };
+}
+
+/**
+ * The files to lint: each path is a .sql file, a migration directory (holding migration.sql), a
+ * migrations folder (every migration in it), or a folder of .sql files; none: the project's folder.
+ */
+function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArgs): LintInput[] {
+  const shown = (p: string) => relative(ctx.cwd, p) || p;
+  const fromFile = (p: string): LintInput => {
+    const migration = basename(p) === 'migration.sql' ? basename(dirname(p)) : undefined;
+    return { path: shown(p), ...(migration ? { migration } : {}), sql: readFileSync(p, 'utf8') };
+  };
+  if (args.positionals.length === 0) {
+    return readMigrations(config.migrationsDir).map(fromFile);
+  }
+  const out: LintInput[] = [];
+  for (const raw of args.positionals) {
+    const p = resolve(ctx.cwd, raw);
+    if (!existsSync(p)) throw usageError('E_USAGE', `${raw}: no such file or directory`, 'stagedb lint prisma/migrations/<migration>/migration.sql');
+    if (statSync(p).isFile()) {
+      out.push(fromFile(p));
+      continue;
+    }
+    if (existsSync(join(p, 'migration.sql'))) {
+      out.push(fromFile(join(p, 'migration.sql')));
+      continue;
+    }
+    const migrations = readMigrations(p);
+    const sqlFiles = readdirSync(p)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()
+      .map((f) => join(p, f));
+    if (migrations.length === 0 && sqlFiles.length === 0) throw usageError('E_USAGE', `${raw} holds no migration.sql and no .sql file`, 'point stagedb lint at a migrations folder, a migration directory or a .sql file');
+    out.push(...[...migrations, ...sqlFiles].map(fromFile));
+  }
+  // In name order: Prisma's migration names start with their timestamp.
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function readMigrations(dir: string): string[] {
+  if (!existsSync(dir)) {
+    throw new StagedbError('history', 'E_MIGRATIONS_MISSING', `migrations folder ${dir} does not exist`, { fix: 'pass the files to lint: stagedb lint <file.sql>, or set migrations in stagedb.config.ts' });
+  }
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => join(dir, e.name, 'migration.sql'))
+    .filter((p) => existsSync(p))
+    .sort();
+}
+
+export default command;
+
+/**
+ * The deploy gate, called by `deploy` / `migrate deploy` on guarded and production environments
+ * (inside the guarded run, so a refusal and an override are both audited): lints the pending
+ * migrations, prints what it found, and returns the line for the audit record's summary. Throws
+ * E_LINT_BLOCKED (exit 5) on error-level hazards unless `--allow-hazards "<reason>"`.
+ */
+export async function deployGate(ctx: CommandContext, env: import('../config/environments.js').ResolvedEnvironment, config: ResolvedConfig, args: ParsedArgs): Promise<string> {
+  const reason = args.values['allow-hazards'] as string | undefined;
+  if (reason !== undefined && reason.trim() === '') {
+    throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built during the maintenance window"`);
+  }
+  const { lintGate, findingLine } = await import('../lint/gate.js');
+  const g = await lintGate({
+    env,
+    migrationsDir: config.migrationsDir,
+    cwd: ctx.cwd,
+    command: ctx.commandName,
+    allowHazards: reason,
+    lint: { severities: config.lint?.rules, smallTableBytes: config.lint?.smallTableBytes, largeTableBytes: config.lint?.largeTableBytes, runnerLockTimeoutMs: env.lockTimeoutMs },
+  });
+  if (g.pending.length > 0) {
+    ctx.log(`${env.name}: ${g.summary}`);
+    for (const f of g.result.findings) if (f.severity !== 'info') ctx.log(`  ${findingLine(f)}`);
+  }
+  if (g.overridden) ctx.warn(`${env.name}: deploying despite ${g.result.counts.error} error-level lint hazard${g.result.counts.error === 1 ? '' : 's'} (--allow-hazards: ${reason!.trim()})`);
+  return g.summary;
+}

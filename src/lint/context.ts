@@ -1,0 +1,53 @@
+import type { Client } from 'pg';
+import type { References } from './run.js';
+import type { DatabaseContext, Rel, TableStats } from './types.js';
+
+/**
+ * The target database's view of the tables the linted files touch, in one round trip: which exist,
+ * their row estimate (pg_class.reltuples) and size (pg_total_relation_size; a partitioned table
+ * counts its partitions), the table of each index dropped by name, and the current column types
+ * where a type change is to be judged. Only catalog reads: nothing is locked, no table is scanned.
+ */
+export async function readDatabaseContext(client: Client, env: string, defaultSchema: string, refs: References): Promise<DatabaseContext> {
+  const pairs = (rels: Rel[]) => [rels.map((r) => r.schema ?? defaultSchema), rels.map((r) => r.name)];
+  const version = Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
+  // pg_partition_tree is PostgreSQL 12+; before that a partitioned table counts as its parent alone.
+  const sum = (expr: string) =>
+    version >= 120000
+      ? `CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(${expr.replace('$', 'p.relid')}), 0) FROM pg_partition_tree(c.oid) p) ELSE ${expr.replace('$', 'c.oid')} END`
+      : expr.replace('$', 'c.oid');
+  const rows = version >= 120000 ? `CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) p JOIN pg_class pc ON pc.oid = p.relid WHERE pc.relkind = 'r') ELSE c.reltuples END` : 'c.reltuples';
+  const [tn, tr] = pairs(refs.tables);
+  const [in_, ir] = pairs(refs.indexes);
+  const [cn, cr] = pairs(refs.columnsOf);
+  const r = await client.query<{ tables: Array<{ s: string; t: string; k: string; rows: number; bytes: string; heap: string }> | null; indexes: Array<{ s: string; i: string; ts: string; t: string }> | null; columns: Array<{ s: string; t: string; c: string; type: string }> | null }>(
+    `SELECT
+      (SELECT json_agg(json_build_object('s', n.nspname, 't', c.relname, 'k', c.relkind, 'rows', (${rows})::float8, 'bytes', (${sum('pg_total_relation_size($)')})::text, 'heap', (${sum('pg_relation_size($)')})::text))
+         FROM unnest($1::text[], $2::text[]) w(nsp, rel)
+         JOIN pg_namespace n ON n.nspname = w.nsp
+         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel AND c.relkind IN ('r', 'p', 'm', 'f')) AS tables,
+      (SELECT json_agg(json_build_object('s', n.nspname, 'i', i.relname, 'ts', tn.nspname, 't', t.relname))
+         FROM unnest($3::text[], $4::text[]) w(nsp, rel)
+         JOIN pg_namespace n ON n.nspname = w.nsp
+         JOIN pg_class i ON i.relnamespace = n.oid AND i.relname = w.rel AND i.relkind IN ('i', 'I')
+         JOIN pg_index x ON x.indexrelid = i.oid
+         JOIN pg_class t ON t.oid = x.indrelid
+         JOIN pg_namespace tn ON tn.oid = t.relnamespace) AS indexes,
+      (SELECT json_agg(json_build_object('s', n.nspname, 't', c.relname, 'c', a.attname, 'type', format_type(a.atttypid, a.atttypmod)))
+         FROM unnest($5::text[], $6::text[]) w(nsp, rel)
+         JOIN pg_namespace n ON n.nspname = w.nsp
+         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns`,
+    [tn, tr, in_, ir, cn, cr],
+  );
+  const row = r.rows[0]!;
+  const tables = new Map<string, TableStats>();
+  for (const t of row.tables ?? []) tables.set(`${t.s}.${t.t}`, { rows: Number(t.rows), bytes: Number(t.bytes), heapBytes: Number(t.heap), kind: t.k });
+  for (const c of row.columns ?? []) {
+    const t = tables.get(`${c.s}.${c.t}`);
+    if (t) (t.columns ??= {})[c.c] = c.type;
+  }
+  const indexes = new Map<string, string>();
+  for (const i of row.indexes ?? []) indexes.set(`${i.s}.${i.i}`, `${i.ts}.${i.t}`);
+  return { env, serverVersionNum: version, defaultSchema, tables, indexes };
+}

@@ -1,0 +1,188 @@
+import type { AlterTableCmd, AlterTableStmt, Constraint, CreateStmt, DropStmt, IndexStmt, Node, RenameStmt } from 'libpg-query';
+import type { FileContext } from './file-context.js';
+import { as, relOf, relOfNames, relSql, strings } from './sql.js';
+import type { LockMode, Rel, Statement } from './types.js';
+
+/** What each table lock does to the application's queries. */
+const EFFECT: Record<LockMode, string> = {
+  'ACCESS SHARE': 'blocks only ACCESS EXCLUSIVE',
+  'ROW SHARE': 'blocks only EXCLUSIVE and ACCESS EXCLUSIVE',
+  'ROW EXCLUSIVE': 'row locks on the rows it changes',
+  'SHARE UPDATE EXCLUSIVE': 'blocks other DDL and VACUUM, not reads or writes',
+  SHARE: 'blocks INSERT, UPDATE and DELETE; reads go on',
+  'SHARE ROW EXCLUSIVE': 'blocks INSERT, UPDATE and DELETE; reads go on',
+  EXCLUSIVE: 'blocks writes and SELECT … FOR UPDATE; plain reads go on',
+  'ACCESS EXCLUSIVE': 'blocks every read and write',
+};
+
+const RANK: Record<LockMode, number> = {
+  'ACCESS SHARE': 1,
+  'ROW SHARE': 2,
+  'ROW EXCLUSIVE': 3,
+  'SHARE UPDATE EXCLUSIVE': 4,
+  SHARE: 5,
+  'SHARE ROW EXCLUSIVE': 6,
+  EXCLUSIVE: 7,
+  'ACCESS EXCLUSIVE': 8,
+};
+
+/** Locks an application's plain reads and writes (ACCESS SHARE, ROW EXCLUSIVE) have to wait for. */
+export function blocksApplication(mode: LockMode): boolean {
+  return RANK[mode] >= RANK.SHARE;
+}
+
+export function lockText(mode: LockMode, rel: Rel | string, how?: string): string {
+  const on = typeof rel === 'string' ? rel : relSql(rel);
+  return `${mode} on ${on} (${EFFECT[mode]})${how ? ` ${how}` : ''}`;
+}
+
+export interface TableLock {
+  rel: Rel;
+  mode: LockMode;
+}
+
+const stronger = (a: LockMode, b: LockMode): LockMode => (RANK[a] >= RANK[b] ? a : b);
+
+/** The mode one ALTER TABLE subcommand needs (PostgreSQL's AlterTableGetLockLevel, the common cases). */
+export function alterCmdLock(cmd: AlterTableCmd): LockMode {
+  switch (cmd.subtype) {
+    case 'AT_AddConstraint': {
+      const c = as<Constraint>(cmd.def, 'Constraint');
+      return c?.contype === 'CONSTR_FOREIGN' ? 'SHARE ROW EXCLUSIVE' : 'ACCESS EXCLUSIVE';
+    }
+    case 'AT_ValidateConstraint':
+    case 'AT_SetStatistics':
+    case 'AT_ClusterOn':
+    case 'AT_DropCluster':
+    case 'AT_SetRelOptions':
+    case 'AT_ResetRelOptions':
+    case 'AT_AttachPartition':
+      return 'SHARE UPDATE EXCLUSIVE';
+    case 'AT_DetachPartition':
+      return (cmd.def as { PartitionCmd?: { concurrent?: boolean } } | undefined)?.PartitionCmd?.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE';
+    case 'AT_EnableTrig':
+    case 'AT_DisableTrig':
+    case 'AT_EnableAlwaysTrig':
+    case 'AT_EnableReplicaTrig':
+      return 'SHARE ROW EXCLUSIVE';
+    default:
+      return 'ACCESS EXCLUSIVE';
+  }
+}
+
+/** Tables a FOREIGN KEY constraint references (each gets SHARE ROW EXCLUSIVE). */
+function referenced(constraints: Node[] | undefined): Rel[] {
+  const out: Rel[] = [];
+  for (const n of constraints ?? []) {
+    const c = as<Constraint>(n, 'Constraint');
+    if (c?.contype === 'CONSTR_FOREIGN') {
+      const r = relOf(c.pktable);
+      if (r) out.push(r);
+    }
+  }
+  return out;
+}
+
+/**
+ * The table locks a statement takes (the strongest per table), for the statements migrations use.
+ * Indexes dropped by name are attributed to their table when it is known (created earlier in the
+ * linted files, or found in the target database).
+ */
+export function tableLocks(s: Statement, ctx: FileContext): TableLock[] {
+  const out: TableLock[] = [];
+  const add = (rel: Rel | undefined, mode: LockMode) => {
+    if (!rel) return;
+    const k = ctx.key(rel);
+    const prev = out.find((l) => ctx.key(l.rel) === k);
+    if (prev) prev.mode = stronger(prev.mode, mode);
+    else out.push({ rel, mode });
+  };
+  switch (s.kind) {
+    case 'AlterTableStmt': {
+      const a = as<AlterTableStmt>(s.node, 'AlterTableStmt')!;
+      if (a.objtype !== 'OBJECT_TABLE' && a.objtype !== 'OBJECT_FOREIGN_TABLE' && a.objtype !== 'OBJECT_MATVIEW') break;
+      const rel = relOf(a.relation);
+      for (const n of a.cmds ?? []) {
+        const cmd = as<AlterTableCmd>(n, 'AlterTableCmd');
+        if (!cmd) continue;
+        add(rel, alterCmdLock(cmd));
+        if (cmd.subtype === 'AT_AddConstraint') for (const r of referenced([cmd.def!])) add(r, 'SHARE ROW EXCLUSIVE');
+        if (cmd.subtype === 'AT_AddColumn') {
+          const col = as<{ constraints?: Node[] }>(cmd.def, 'ColumnDef');
+          for (const r of referenced(col?.constraints)) add(r, 'SHARE ROW EXCLUSIVE');
+        }
+      }
+      break;
+    }
+    case 'IndexStmt': {
+      const i = as<IndexStmt>(s.node, 'IndexStmt')!;
+      add(relOf(i.relation), i.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'SHARE');
+      break;
+    }
+    case 'CreateStmt': {
+      const c = as<CreateStmt>(s.node, 'CreateStmt')!;
+      for (const r of referenced(c.constraints)) add(r, 'SHARE ROW EXCLUSIVE');
+      for (const e of c.tableElts ?? []) for (const r of referenced(as<{ constraints?: Node[] }>(e, 'ColumnDef')?.constraints)) add(r, 'SHARE ROW EXCLUSIVE');
+      break;
+    }
+    case 'DropStmt': {
+      const d = as<DropStmt>(s.node, 'DropStmt')!;
+      for (const o of d.objects ?? []) {
+        const rel = relOfNames(strings(as<{ items?: Node[] }>(o, 'List')?.items));
+        if (!rel) continue;
+        if (d.removeType === 'OBJECT_TABLE' || d.removeType === 'OBJECT_MATVIEW' || d.removeType === 'OBJECT_VIEW') add(rel, 'ACCESS EXCLUSIVE');
+        if (d.removeType === 'OBJECT_INDEX') add(ctx.tableOfIndex(rel) ?? rel, d.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE');
+      }
+      break;
+    }
+    case 'RenameStmt': {
+      const r = as<RenameStmt>(s.node, 'RenameStmt')!;
+      const rel = relOf(r.relation);
+      if (r.renameType === 'OBJECT_INDEX') add(rel ? (ctx.tableOfIndex(rel) ?? rel) : undefined, 'SHARE UPDATE EXCLUSIVE');
+      else if (rel) add(rel, 'ACCESS EXCLUSIVE');
+      break;
+    }
+    case 'CreateTrigStmt':
+      add(relOf((s.node as { CreateTrigStmt: { relation?: never } }).CreateTrigStmt.relation), 'SHARE ROW EXCLUSIVE');
+      break;
+    case 'TruncateStmt':
+      for (const n of (s.node as { TruncateStmt: { relations?: Node[] } }).TruncateStmt.relations ?? []) add(relOf(as(n, 'RangeVar')), 'ACCESS EXCLUSIVE');
+      break;
+    case 'ClusterStmt':
+      add(relOf((s.node as { ClusterStmt: { relation?: never } }).ClusterStmt.relation), 'ACCESS EXCLUSIVE');
+      break;
+    case 'VacuumStmt': {
+      const v = (s.node as { VacuumStmt: { options?: Node[]; rels?: Node[]; is_vacuumcmd?: boolean } }).VacuumStmt;
+      const full = (v.options ?? []).some((o) => as<{ defname?: string }>(o, 'DefElem')?.defname === 'full');
+      if (full) for (const r of v.rels ?? []) add(relOf(as<{ relation?: never }>(r, 'VacuumRelation')?.relation), 'ACCESS EXCLUSIVE');
+      break;
+    }
+    case 'ReindexStmt': {
+      const r = (s.node as { ReindexStmt: { kind?: string; relation?: never; params?: Node[] } }).ReindexStmt;
+      const concurrent = (r.params ?? []).some((o) => as<{ defname?: string }>(o, 'DefElem')?.defname === 'concurrently');
+      const rel = relOf(r.relation);
+      if (!concurrent && rel) add(r.kind === 'REINDEX_OBJECT_INDEX' ? (ctx.tableOfIndex(rel) ?? rel) : rel, r.kind === 'REINDEX_OBJECT_INDEX' ? 'ACCESS EXCLUSIVE' : 'SHARE');
+      break;
+    }
+    case 'CreatePolicyStmt':
+    case 'AlterPolicyStmt':
+      add(relOf((s.node as Record<string, { table?: never }>)[s.kind]!.table), 'ACCESS EXCLUSIVE');
+      break;
+    case 'RuleStmt':
+      add(relOf((s.node as { RuleStmt: { relation?: never } }).RuleStmt.relation), 'ACCESS EXCLUSIVE');
+      break;
+    case 'LockStmt': {
+      const l = (s.node as { LockStmt: { relations?: Node[]; mode?: number } }).LockStmt;
+      const modes: LockMode[] = ['ACCESS SHARE', 'ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE', 'SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'];
+      for (const n of l.relations ?? []) add(relOf(as(n, 'RangeVar')), modes[l.mode ?? 8] ?? 'ACCESS EXCLUSIVE');
+      break;
+    }
+    case 'UpdateStmt':
+    case 'DeleteStmt':
+    case 'InsertStmt':
+    case 'MergeStmt':
+      add(relOf((s.node as Record<string, { relation?: never }>)[s.kind]!.relation), 'ROW EXCLUSIVE');
+      break;
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+import { lockText } from '../locks.js';
+import { relSql, ident } from '../sql.js';
+import type { Hit, Rule } from '../types.js';
+import { alterSql, alterTable, columnsSql, constraintName, constraintOf, ownMigration } from './util.js';
+
+/**
+ * R15: `ADD PRIMARY KEY` without `USING INDEX` on a live table — Prisma's `@id` changes, and the
+ * Prisma 6 upgrade that turns every implicit many-to-many table's `_AB_unique` index into `_AB_pkey`.
+ */
+const rule: Rule = {
+  code: 'SDB014',
+  name: 'add-primary-key',
+  summary: 'ADD PRIMARY KEY without USING INDEX builds the index (and checks NOT NULL) under ACCESS EXCLUSIVE',
+  defaultSeverity: 'error',
+  sizeBound: true,
+  check(s, ctx) {
+    const a = alterTable(s);
+    if (!a || !ctx.live(a.rel)) return;
+    const hits: Hit[] = [];
+    for (const cmd of a.cmds) {
+      const c = constraintOf(cmd);
+      if (cmd.subtype !== 'AT_AddConstraint' || c?.contype !== 'CONSTR_PRIMARY' || c.indexname) continue;
+      const name = ident(constraintName(a.rel, c, 'pkey'));
+      const cols = columnsSql(c.keys);
+      hits.push({
+        at: c.location,
+        message: `adds primary key ${name} to live table ${relSql(a.rel)}, building its index under the lock`,
+        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for the index build (and a NOT NULL scan of columns that allow NULL)'),
+        why: `Nothing can read or write ${relSql(a.rel)} while the unique index is built; it fails at the end on duplicates or NULLs.`,
+        fix: [
+          `${ownMigration(ctx)}`,
+          `CREATE UNIQUE INDEX CONCURRENTLY ${name} ON ${relSql(a.rel)} (${cols});`,
+          `-- then (quick when the columns are already NOT NULL):`,
+          `${alterSql(a.rel)} ADD CONSTRAINT ${name} PRIMARY KEY USING INDEX ${name};`,
+        ].join('\n'),
+        table: a.rel,
+      });
+    }
+    return hits;
+  },
+};
+
+export default rule;

@@ -1,0 +1,28 @@
+import { lockText, tableLocks } from '../locks.js';
+import type { Rule } from '../types.js';
+
+/** R32, R34: REINDEX without CONCURRENTLY, VACUUM FULL and CLUSTER on a live table. */
+const rule: Rule = {
+  code: 'SDB025',
+  name: 'blocking-maintenance',
+  summary: 'REINDEX without CONCURRENTLY, VACUUM FULL or CLUSTER lock the table for the whole rewrite',
+  defaultSeverity: 'error',
+  sizeBound: true,
+  check(s, ctx) {
+    if (s.kind !== 'ReindexStmt' && s.kind !== 'VacuumStmt' && s.kind !== 'ClusterStmt') return;
+    const lock = tableLocks(s, ctx).find((l) => ctx.live(l.rel));
+    if (!lock) return;
+    const reindex = s.kind === 'ReindexStmt';
+    return {
+      message: `${reindex ? 'REINDEX without CONCURRENTLY' : s.kind === 'ClusterStmt' ? 'CLUSTER' : 'VACUUM FULL'} on live table`,
+      lock: lockText(lock.mode, lock.rel, 'for the whole rebuild'),
+      why: reindex ? 'Writes (and, for an index, reads that use it) wait until every index is rebuilt.' : 'The table is rewritten while nothing can read or write it.',
+      fix: reindex
+        ? `-- in a migration of its own (outside a transaction):\n${s.text.replace(/^REINDEX\s+(\([^)]*\)\s*)?(INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\b/i, (m, opts, what) => `REINDEX ${opts ?? ''}${what} CONCURRENTLY`)};`
+        : '-- use pg_repack (or PostgreSQL 19\'s REPACK CONCURRENTLY) outside the migration',
+      table: lock.rel,
+    };
+  },
+};
+
+export default rule;

@@ -1,0 +1,30 @@
+import { lockText } from '../locks.js';
+import { ident, relSql } from '../sql.js';
+import type { Hit, Rule } from '../types.js';
+import { alterTable } from './util.js';
+
+/** R26: `DROP CONSTRAINT` — Prisma's `-- DropForeignKey`, before re-adding a foreign key with new actions. */
+const rule: Rule = {
+  code: 'SDB021',
+  name: 'drop-constraint',
+  summary: 'DROP CONSTRAINT removes integrity guarantees and briefly locks the table (and, for a foreign key, the referenced one)',
+  defaultSeverity: 'info',
+  check(s, ctx) {
+    const a = alterTable(s);
+    if (!a || !ctx.live(a.rel)) return;
+    const hits: Hit[] = [];
+    for (const cmd of a.cmds) {
+      if (cmd.subtype !== 'AT_DropConstraint' || !cmd.name) continue;
+      const fk = /_fkey$/.test(cmd.name);
+      hits.push({
+        message: `drops constraint ${ident(cmd.name)} on ${relSql(a.rel)}`,
+        lock: lockText('ACCESS EXCLUSIVE', a.rel, fk ? 'briefly, and a lock on the referenced table' : 'briefly'),
+        why: `Until a replacement is in place, nothing enforces ${ident(cmd.name)}; the brief lock still queues behind long transactions (see SDB022).`,
+        fix: fk ? '-- when re-adding it with new actions, add the new one NOT VALID and VALIDATE it in the next migration (SDB004)' : undefined,
+      });
+    }
+    return hits;
+  },
+};
+
+export default rule;

@@ -1,0 +1,40 @@
+import { lockText } from '../locks.js';
+import { ident, relSql } from '../sql.js';
+import type { Hit, Rule } from '../types.js';
+import { alterSql, alterTable, columnsSql, constraintName, constraintOf, ownMigration } from './util.js';
+
+/** R14: `ADD CONSTRAINT … UNIQUE` without `USING INDEX` on a live table. */
+const rule: Rule = {
+  code: 'SDB013',
+  name: 'unique-constraint',
+  summary: 'ADD UNIQUE without USING INDEX builds the index under ACCESS EXCLUSIVE',
+  defaultSeverity: 'error',
+  sizeBound: true,
+  check(s, ctx) {
+    const a = alterTable(s);
+    if (!a || !ctx.live(a.rel)) return;
+    const hits: Hit[] = [];
+    for (const cmd of a.cmds) {
+      const c = constraintOf(cmd);
+      if (cmd.subtype !== 'AT_AddConstraint' || c?.contype !== 'CONSTR_UNIQUE' || c.indexname) continue;
+      const name = ident(constraintName(a.rel, c, 'key'));
+      const cols = columnsSql(c.keys);
+      hits.push({
+        at: c.location,
+        message: `adds UNIQUE constraint ${name} to live table ${relSql(a.rel)}, building its index under the lock`,
+        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for the whole index build'),
+        why: `Nothing can read or write ${relSql(a.rel)} while the unique index is built, and it fails at the end if existing rows have duplicates.`,
+        fix: [
+          `${ownMigration(ctx)}`,
+          `CREATE UNIQUE INDEX CONCURRENTLY ${name} ON ${relSql(a.rel)} (${cols});`,
+          '-- then (a quick catalog change):',
+          `${alterSql(a.rel)} ADD CONSTRAINT ${name} UNIQUE USING INDEX ${name};`,
+        ].join('\n'),
+        table: a.rel,
+      });
+    }
+    return hits;
+  },
+};
+
+export default rule;

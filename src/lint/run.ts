@@ -1,0 +1,320 @@
+import type { AlterTableCmd, AlterTableStmt, CreateStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from 'libpg-query';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../config/environments.js';
+import { StagedbError } from '../errors.js';
+import { RULE_NAMES, ruleCode } from './codes.js';
+import { findDirectives, suppressing, type Directive, type DirectiveProblem } from './directives.js';
+import { BatchState, FileContext } from './file-context.js';
+import { runModel } from './model.js';
+import { lineStartsOf, loadParser, parseFile, position, type ParsedFile } from './parse.js';
+import { RULES } from './rules/index.js';
+import { as, relOf, relOfNames, strings, walk } from './sql.js';
+import {
+  SEVERITY_RANK,
+  type DatabaseContext,
+  type Finding,
+  type Hit,
+  type LintInput,
+  type LintOptions,
+  type LintResult,
+  type Rel,
+  type Rule,
+  type Severity,
+  type SeveritySetting,
+  type Statement,
+  type SuppressedFinding,
+} from './types.js';
+
+export const DEFAULT_SMALL_TABLE_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_LARGE_TABLE_BYTES = 1024 * 1024 * 1024;
+/** The PostgreSQL version assumed without a database. */
+export const DEFAULT_SERVER_VERSION_NUM = 160000;
+
+/** What the linted files touch: the target database is asked about exactly these. */
+export interface References {
+  tables: Rel[];
+  indexes: Rel[];
+  /** Tables whose column types a rule compares (ALTER COLUMN … TYPE). */
+  columnsOf: Rel[];
+}
+
+export interface LintRunOptions extends LintOptions {
+  /** Asked once, after parsing, for the target database's view of the referenced tables. */
+  context?: (refs: References) => Promise<DatabaseContext>;
+  /**
+   * Judge each file on its own, as if every earlier migration were deployed and live (a review of a
+   * whole history), instead of as files that deploy together.
+   */
+  separately?: boolean;
+}
+
+/**
+ * Lints migration files that deploy together, in order: a table created by an earlier file (or an
+ * earlier statement of the same file) is not live for the later ones. Never prints, never exits.
+ */
+export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {}): Promise<LintResult> {
+  const severities = normalizeSeverities(options.severities ?? {});
+  const parser = await loadParser();
+  const parsed = inputs.map((input) => ({ input, file: parseFile(parser, input.sql) }));
+  const db = options.database ?? (options.context ? await options.context(references(parsed.map((p) => p.file))) : undefined);
+  const runner = options.runner ?? 'stagedb';
+  const defaultSchema = db?.defaultSchema ?? 'public';
+  const serverVersionNum = db?.serverVersionNum ?? options.serverVersionNum ?? DEFAULT_SERVER_VERSION_NUM;
+  const small = options.smallTableBytes ?? DEFAULT_SMALL_TABLE_BYTES;
+  const large = options.largeTableBytes ?? DEFAULT_LARGE_TABLE_BYTES;
+  // stagedb's deploy sets a lock_timeout (an environment's ddlLockTimeout, default 5 s); Prisma's sets none.
+  const runnerLock = options.runnerLockTimeoutMs ?? (runner === 'stagedb' ? DEFAULT_LOCK_TIMEOUT_MS : 0);
+  const active = RULES.map((rule) => ({ rule, setting: severities.get(rule.code) })).filter(({ rule, setting }) => (setting ?? rule.defaultSeverity) !== 'off');
+  let batch = new BatchState();
+  const findings: Finding[] = [];
+  const suppressed: SuppressedFinding[] = [];
+  const files: LintResult['files'] = [];
+
+  for (const { input, file } of parsed) {
+    if (options.separately) batch = new BatchState();
+    const sql = input.sql;
+    const lines = lineStartsOf(sql);
+    const model = runModel(
+      sql,
+      file.statements.map((s) => ({ kind: s.kind, txKind: s.kind === 'TransactionStmt' ? (s.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind : undefined })),
+      runner,
+      serverVersionNum,
+    );
+    const statements: Statement[] = file.statements.map((p, index) => {
+      const a = position(sql, lines, p.start);
+      const b = position(sql, lines, p.end);
+      return { index, node: p.node, kind: p.kind, text: p.text, start: p.start, end: p.end, line: a.line, column: a.column, endLine: b.line, byteBase: p.byteBase, tx: model.tx[index] ?? null };
+    });
+    files.push({ path: input.path, migration: input.migration, statements: statements.length, mode: model.mode, modeReason: model.reason });
+
+    // Directives live in the comments between statements.
+    const fileDirectives: Directive[] = [];
+    const nextDirectives = new Map<number, Directive[]>();
+    const problems: DirectiveProblem[] = [];
+    const known = (r: string) => ruleCode(r) !== undefined;
+    let prev = 0;
+    for (let i = 0; i <= statements.length; i++) {
+      const end = i < statements.length ? statements[i]!.start : sql.length;
+      const found: Directive[] = [];
+      findDirectives(sql.slice(prev, end), prev, known, found, problems);
+      for (const d of found) {
+        if (d.scope === 'file') fileDirectives.push(d);
+        else if (i < statements.length) nextDirectives.set(i, [...(nextDirectives.get(i) ?? []), d]);
+        else problems.push({ offset: d.offset, message: 'stagedb-lint-disable-next-statement at the end of the file: there is no next statement' });
+      }
+      if (i < statements.length) prev = statements[i]!.end;
+    }
+
+    const emit = (rule: Rule, setting: SeveritySetting | undefined, hit: Hit, s: Statement | undefined, ctx: FileContext | undefined, offset?: number) => {
+      const resolved = resolveSeverity(rule, setting, hit, ctx, small, large);
+      if (!resolved) return;
+      const at = offset ?? (hit.at !== undefined && hit.at >= 0 && s && ctx ? ctx.offsetOf(s, hit.at) : undefined);
+      const pos = at !== undefined ? position(sql, lines, at) : undefined;
+      const finding: Finding = {
+        code: rule.code,
+        rule: rule.name,
+        severity: resolved.severity,
+        file: input.path,
+        ...(input.migration ? { migration: input.migration } : {}),
+        line: pos?.line ?? s?.line ?? 1,
+        column: pos?.column ?? s?.column ?? 1,
+        endLine: s?.endLine ?? pos?.line ?? 1,
+        statement: s?.text ?? '',
+        message: hit.message,
+        ...(hit.lock ? { lock: hit.lock } : {}),
+        why: hit.why,
+        ...(hit.fix ? { fix: hit.fix } : {}),
+        ...(hit.table ? { table: hit.table.schema ? `"${hit.table.schema}"."${hit.table.name}"` : `"${hit.table.name}"` } : {}),
+        ...(resolved.note ? { note: resolved.note } : {}),
+      };
+      const d = suppressing(fileDirectives, rule.code, rule.name) ?? (s ? suppressing(nextDirectives.get(s.index) ?? [], rule.code, rule.name) : undefined);
+      if (d && rule.code !== 'SDB090') suppressed.push({ ...finding, reason: d.reason });
+      else findings.push(finding);
+    };
+
+    const parseRule = RULES[0]!;
+    for (const p of file.problems) {
+      emit(parseRule, severities.get(parseRule.code), { message: `PostgreSQL cannot parse this statement: ${p.message}`, why: 'The migration fails here when it runs, and nothing in this statement can be checked.', fix: undefined }, { text: p.text } as Statement, undefined, p.offset);
+    }
+    const directiveRule = RULES.find((r) => r.code === 'SDB090')!;
+    for (const p of problems) emit(directiveRule, severities.get(directiveRule.code), { message: p.message, why: 'A suppression must say which rule it silences and why, so the reason reaches the review and the audit trail.' }, undefined, undefined, p.offset);
+
+    const ctx = new FileContext(input, statements, model, runner, batch, defaultSchema, serverVersionNum, db, runnerLock, file.charAt);
+    for (const s of statements) {
+      for (const { rule, setting } of active) {
+        const out = rule.check(s, ctx);
+        if (!out) continue;
+        for (const hit of Array.isArray(out) ? out : [out]) emit(rule, setting, hit, s, ctx);
+      }
+      applyEffects(s, ctx, runnerLock);
+    }
+  }
+
+  const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) counts[f.severity]++;
+  const highest = counts.error ? 'error' : counts.warning ? 'warning' : counts.info ? 'info' : undefined;
+  return {
+    files,
+    findings,
+    suppressed,
+    counts,
+    ...(highest ? { highest } : {}),
+    ...(db ? { context: { env: db.env, serverVersionNum: db.serverVersionNum, tables: db.tables.size } } : {}),
+  };
+}
+
+/** Config severities keyed by code; names are accepted too. Unknown rules are refused. */
+function normalizeSeverities(input: Record<string, SeveritySetting>): Map<string, SeveritySetting> {
+  const out = new Map<string, SeveritySetting>();
+  const unknown: string[] = [];
+  for (const [k, v] of Object.entries(input)) {
+    const code = ruleCode(k);
+    if (!code) unknown.push(k);
+    else out.set(code, v);
+  }
+  if (unknown.length) {
+    throw new StagedbError('config', 'E_LINT_RULE_UNKNOWN', `lint.rules names unknown rule${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, {
+      fix: `use a code or name from stagedb lint --rules (e.g. SDB001 or ${RULE_NAMES.SDB001})`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The finding's severity: the configured one, else the hit's own (a hazard that certainly fails),
+ * else the rule's default. With a database, size-bound hazards on an empty or small table become
+ * `info` and on a large table `error`, whatever the configured severity (`off` stays off).
+ */
+function resolveSeverity(rule: Rule, setting: SeveritySetting | undefined, hit: Hit, ctx: FileContext | undefined, small: number, large: number): { severity: Severity; note?: string } | undefined {
+  const base = setting ?? hit.severity ?? rule.defaultSeverity;
+  if (base === 'off') return undefined;
+  let severity: Severity = base;
+  let note = hit.note;
+  if (rule.sizeBound && hit.table && ctx?.db) {
+    const st = ctx.stats(hit.table);
+    const size = ctx.sizeText(hit.table);
+    if (st) {
+      if (st.heapBytes === 0 && st.rows <= 0 && st.kind !== 'p') {
+        severity = 'info';
+        note = `empty on ${ctx.db.env}: the lock lasts milliseconds`;
+      } else if (st.bytes < small) {
+        severity = 'info';
+        note = `small table (${size}): the lock lasts about as long as reading it`;
+      } else if (st.bytes >= large) {
+        severity = 'error';
+        note = `large table (${size})`;
+      } else note = size;
+    }
+  }
+  return { severity, note };
+}
+
+/** Milliseconds in a `lock_timeout` value: 5000, '5s', '1min', '500ms'. */
+export function durationMs(v: string | number): number | undefined {
+  if (typeof v === 'number') return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  const unit = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms').toLowerCase() as 'ms'];
+  return Number(m[1]) * unit;
+}
+
+/** What a statement leaves behind for the ones after it: new tables, indexes, types, columns, lock_timeout. */
+function applyEffects(s: Statement, ctx: FileContext, runnerLock: number): void {
+  const { batch } = ctx;
+  switch (s.kind) {
+    case 'CreateStmt': {
+      const rel = relOf(as<CreateStmt>(s.node, 'CreateStmt')!.relation);
+      if (rel) batch.tables.add(ctx.key(rel));
+      break;
+    }
+    case 'CreateTableAsStmt': {
+      const rel = relOf((s.node as { CreateTableAsStmt: { into?: { rel?: never } } }).CreateTableAsStmt.into?.rel);
+      if (rel) batch.tables.add(ctx.key(rel));
+      break;
+    }
+    case 'IndexStmt': {
+      const i = as<IndexStmt>(s.node, 'IndexStmt')!;
+      const rel = relOf(i.relation);
+      if (rel && i.idxname) batch.indexes.set(ctx.key({ schema: rel.schema, name: i.idxname }), rel);
+      break;
+    }
+    case 'CreateEnumStmt':
+    case 'CompositeTypeStmt':
+    case 'CreateDomainStmt': {
+      const n = s.node as Record<string, { typeName?: Node[]; typevar?: never; domainname?: Node[] }>;
+      const body = n[s.kind]!;
+      const rel = s.kind === 'CompositeTypeStmt' ? relOf(body.typevar) : relOfNames(strings(body.typeName ?? body.domainname));
+      if (rel) batch.types.add(ctx.key(rel));
+      break;
+    }
+    case 'AlterTableStmt': {
+      const a = as<AlterTableStmt>(s.node, 'AlterTableStmt')!;
+      const rel = relOf(a.relation);
+      if (!rel) break;
+      for (const n of a.cmds ?? []) {
+        const cmd = as<AlterTableCmd>(n, 'AlterTableCmd');
+        const col = cmd?.subtype === 'AT_AddColumn' ? as<{ colname?: string }>(cmd.def, 'ColumnDef') : undefined;
+        if (col?.colname) batch.columns.add(`${ctx.key(rel)}.${col.colname}`);
+      }
+      break;
+    }
+    case 'RenameStmt': {
+      const r = as<RenameStmt>(s.node, 'RenameStmt')!;
+      const rel = relOf(r.relation);
+      if (r.renameType === 'OBJECT_TABLE' && rel && r.newname && batch.tables.has(ctx.key(rel))) batch.tables.add(ctx.key({ schema: rel.schema, name: r.newname }));
+      if (r.renameType === 'OBJECT_TYPE' && r.newname) {
+        const old = relOfNames(strings((r.object as { List?: { items?: Node[] } } | undefined)?.List?.items));
+        if (old && batch.types.has(ctx.key(old))) batch.types.add(ctx.key({ schema: old.schema, name: r.newname }));
+      }
+      break;
+    }
+    case 'VariableSetStmt': {
+      const v = as<VariableSetStmt>(s.node, 'VariableSetStmt')!;
+      if (v.name !== 'lock_timeout') break;
+      if (v.kind === 'VAR_SET_VALUE') {
+        const c = as<{ ival?: { ival?: number }; sval?: { sval?: string } }>(v.args?.[0], 'A_Const');
+        const ms = c?.sval ? durationMs(c.sval.sval ?? '') : (c?.ival?.ival ?? 0);
+        if (ms !== undefined) ctx.lockTimeoutMs = ms;
+      } else ctx.lockTimeoutMs = runnerLock;
+      break;
+    }
+  }
+}
+
+/** Every relation the files name, for the one catalog query. */
+function references(files: ParsedFile[]): References {
+  const tables = new Map<string, Rel>();
+  const indexes = new Map<string, Rel>();
+  const columnsOf = new Map<string, Rel>();
+  const keyOf = (r: Rel) => `${r.schema ?? ''}.${r.name}`;
+  for (const f of files) {
+    for (const s of f.statements) {
+      walk(s.node, (n) => {
+        const rv = as<{ relname?: string; schemaname?: string }>(n, 'RangeVar');
+        const rel = relOf(rv as never);
+        if (rel) tables.set(keyOf(rel), rel);
+      });
+      if (s.kind === 'DropStmt' || s.kind === 'ReindexStmt' || s.kind === 'RenameStmt') {
+        const d = s.node as { DropStmt?: { removeType?: string; objects?: Node[] }; ReindexStmt?: { kind?: string; relation?: never }; RenameStmt?: { renameType?: string; relation?: never } };
+        if (d.DropStmt?.removeType === 'OBJECT_INDEX') {
+          for (const o of d.DropStmt.objects ?? []) {
+            const rel = relOfNames(strings(as<{ items?: Node[] }>(o, 'List')?.items));
+            if (rel) indexes.set(keyOf(rel), rel);
+          }
+        }
+        const idx = d.ReindexStmt?.kind === 'REINDEX_OBJECT_INDEX' ? relOf(d.ReindexStmt.relation) : d.RenameStmt?.renameType === 'OBJECT_INDEX' ? relOf(d.RenameStmt.relation) : undefined;
+        if (idx) indexes.set(keyOf(idx), idx);
+      }
+      if (s.kind === 'AlterTableStmt') {
+        const a = as<AlterTableStmt>(s.node, 'AlterTableStmt')!;
+        const rel = relOf(a.relation);
+        if (rel && (a.cmds ?? []).some((c) => as<AlterTableCmd>(c, 'AlterTableCmd')?.subtype === 'AT_AlterColumnType')) columnsOf.set(keyOf(rel), rel);
+      }
+    }
+  }
+  return { tables: [...tables.values()], indexes: [...indexes.values()], columnsOf: [...columnsOf.values()] };
+}
+
+/** `--fail-on`-style helper: the highest severity, ranked. */
+export function rank(s: Severity | undefined): number {
+  return s === undefined ? -1 : SEVERITY_RANK[s];
+}

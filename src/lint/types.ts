@@ -1,0 +1,193 @@
+import type { Node } from 'libpg-query';
+
+/**
+ * The lint's data model. Everything here is plain data: the CLI renders it as text, `--json` or
+ * GitHub annotations, and the deploy gate reads `errors`.
+ */
+
+/** How bad a finding is. `info` never fails a run; `warning` exits 1; `error` exits 2 and blocks the deploy gate. */
+export type Severity = 'error' | 'warning' | 'info';
+/** A severity as configured: `off` disables the rule. */
+export type SeveritySetting = Severity | 'off';
+
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+/**
+ * Who runs the migration files, which decides how each one runs:
+ *  - `stagedb`: stagedb's own per-file choice (one transaction / the file's own BEGIN…COMMIT /
+ *    statement by statement, see src/history/mode.ts) and stagedb's session `lock_timeout`;
+ *  - `prisma`: `prisma migrate deploy` (Prisma ≤ 6 sends the whole file as one multi-statement query:
+ *    one implicit transaction, no lock_timeout).
+ */
+export type Runner = 'stagedb' | 'prisma';
+
+/** A relation as the SQL names it: schema only when written. */
+export interface Rel {
+  schema?: string;
+  name: string;
+}
+
+/** What the target database says about a table (`--env`, the deploy gate). */
+export interface TableStats {
+  /** pg_class.reltuples: an estimate; -1 when never analyzed. */
+  rows: number;
+  /** pg_total_relation_size: heap, indexes and TOAST. */
+  bytes: number;
+  /** pg_relation_size of the heap alone; 0 means no row was ever written. */
+  heapBytes: number;
+  /** 'r' table, 'p' partitioned table, … */
+  kind: string;
+  /** Column name → format_type(), for tables whose columns a rule asked about. */
+  columns?: Record<string, string>;
+}
+
+/** The target database as far as the lint needs it: which tables exist and how big they are. */
+export interface DatabaseContext {
+  /** Environment name, for notes. */
+  env: string;
+  serverVersionNum: number;
+  /** The schema unqualified names resolve to (the URL's `?schema=`, default public). */
+  defaultSchema: string;
+  /** `schema.name` → stats, for every referenced relation that exists. */
+  tables: Map<string, TableStats>;
+  /** `schema.index` → `schema.table`, for referenced indexes that exist. */
+  indexes: Map<string, string>;
+}
+
+/** A migration file to lint. */
+export interface LintInput {
+  /** As shown in findings (relative to the cwd). */
+  path: string;
+  /** The migration's directory name, when the file is a `<dir>/migration.sql`. */
+  migration?: string;
+  sql: string;
+}
+
+/** One hazard in one statement. */
+export interface Finding {
+  /** Stable rule code, e.g. `SDB001`. */
+  code: string;
+  /** Rule name, e.g. `create-index-concurrently`. */
+  rule: string;
+  severity: Severity;
+  file: string;
+  migration?: string;
+  /** 1-based, in characters (the parser counts bytes; converted). */
+  line: number;
+  column: number;
+  endLine: number;
+  /** The statement as written in the file. */
+  statement: string;
+  /** One line: what this statement does wrong. */
+  message: string;
+  /** The lock it takes, and on what, e.g. `SHARE on "Post" (blocks writes) for the whole build`. */
+  lock?: string;
+  /** Why it hurts. */
+  why: string;
+  /** The safe alternative, as SQL for this statement where one exists (else in words). */
+  fix?: string;
+  /** The table the hazard is about, as written. */
+  table?: string;
+  /** Why the severity differs from the rule's default (table size, run mode, …). */
+  note?: string;
+}
+
+/** A finding silenced by a `stagedb-lint-disable…` directive, with the reason given. */
+export interface SuppressedFinding extends Finding {
+  reason: string;
+}
+
+export interface LintResult {
+  /** Files in the order linted. */
+  files: Array<{ path: string; migration?: string; statements: number; mode: string; modeReason: string }>;
+  findings: Finding[];
+  suppressed: SuppressedFinding[];
+  counts: Record<Severity, number>;
+  /** The highest severity found (undefined: nothing found). */
+  highest?: Severity;
+  /** The database the sizes came from, when one was asked. */
+  context?: { env: string; serverVersionNum: number; tables: number };
+}
+
+/** Options every lint run takes. */
+export interface LintOptions {
+  runner?: Runner;
+  /**
+   * The `lock_timeout` the runner sets before every file, in ms (stagedb: the environment's
+   * `lockTimeout`, default 5000). 0 or undefined: none, so a file without its own `SET lock_timeout`
+   * can wait for a lock forever while every query on that table queues behind it.
+   */
+  runnerLockTimeoutMs?: number;
+  /** Severity per rule code or name (config `lint.rules`). */
+  severities?: Record<string, SeveritySetting>;
+  /** Below this total size a table counts as small: size-bound hazards become `info` (default 10 MiB). */
+  smallTableBytes?: number;
+  /** From this total size a table counts as large: size-bound hazards become `error` (default 1 GiB). */
+  largeTableBytes?: number;
+  /** The target database; without it every table not created by the linted files counts as live, of unknown size. */
+  database?: DatabaseContext;
+  /** PostgreSQL version to assume without a database (server_version_num; default 160000). */
+  serverVersionNum?: number;
+}
+
+/** Lock modes, weakest first (PostgreSQL's table-level locks). */
+export type LockMode =
+  | 'ACCESS SHARE'
+  | 'ROW SHARE'
+  | 'ROW EXCLUSIVE'
+  | 'SHARE UPDATE EXCLUSIVE'
+  | 'SHARE'
+  | 'SHARE ROW EXCLUSIVE'
+  | 'EXCLUSIVE'
+  | 'ACCESS EXCLUSIVE';
+
+/** A parsed statement, with everything a rule needs to know about where and how it runs. */
+export interface Statement {
+  index: number;
+  /** The parser's node, e.g. `{ IndexStmt: {...} }`. */
+  node: Node;
+  /** The node's kind, e.g. `IndexStmt`. */
+  kind: string;
+  /** The statement text (no trailing semicolon). */
+  text: string;
+  /** Character offsets in the file. */
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+  endLine: number;
+  /** Byte offset in the file of the string the parser saw: node `location`s are relative to it. */
+  byteBase: number;
+  /**
+   * The transaction the statement runs in: statements with the same number share one; `null` when
+   * it runs and commits on its own (no transaction block).
+   */
+  tx: number | null;
+}
+
+/** What a rule reports; the runner adds position, severity and suppression. */
+export interface Hit {
+  message: string;
+  why: string;
+  lock?: string;
+  fix?: string;
+  /** The table whose size decides the severity of size-bound rules. */
+  table?: Rel;
+  /** The parser `location` of the part at fault (a column, a constraint), for a precise line/column. */
+  at?: number;
+  /** Overrides the rule's default severity (e.g. a hazard that certainly fails). */
+  severity?: Severity;
+  note?: string;
+}
+
+/** A lint rule: one file under src/lint/rules/, one stable code. */
+export interface Rule {
+  code: string;
+  name: string;
+  /** One line, for `stagedb lint --rules` and the README. */
+  summary: string;
+  defaultSeverity: SeveritySetting;
+  /** The hazard grows with the table: with a database, small tables make it `info`, large ones `error`. */
+  sizeBound?: boolean;
+  check(s: Statement, ctx: import('./file-context.js').FileContext): Hit[] | Hit | undefined;
+}
