@@ -34,6 +34,10 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
     const { usageError } = await import('../errors.js');
     throw usageError('E_USAGE', `--lock-timeout must be a number of seconds, not "${args.values['lock-timeout']}"`, 'e.g. --lock-timeout 60');
   }
+  if (typeof args.values['allow-hazards'] === 'string' && args.values['allow-hazards'].trim() === '') {
+    const { usageError } = await import('../errors.js');
+    throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built in the maintenance window"`);
+  }
   // A missing or broken migrations folder is reported before anything connects.
   readLocalHistory(config.migrationsDir, ctx.cwd);
   const i = env.directInfo;

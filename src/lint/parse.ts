@@ -71,12 +71,14 @@ export function parseFile(p: Parser, sql: string): ParsedFile {
   for (const piece of splitStatements(sql)) {
     const base = byteOf(piece.start);
     try {
-      const stmts = p.parseSync(piece.text).stmts ?? [];
+      // With its semicolon back (on a line of its own, after any trailing comment), so a statement cut
+      // short reads as PostgreSQL would report it: `at or near ";"`, not `at end of input`.
+      const stmts = p.parseSync(`${piece.text}\n;`).stmts ?? [];
       collect(stmts, sql, base, piece.start + piece.text.length, charAt, statements);
     } catch (e) {
       if (!isSqlError(e)) throw e;
       const cursor = (e as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition ?? 0;
-      problems.push({ message: (e as Error).message, offset: charAt(base + cursor), text: piece.text });
+      problems.push({ message: (e as Error).message, offset: charAt(base + Math.min(cursor, Buffer.byteLength(piece.text))), text: piece.text });
     }
   }
   return { statements, problems, charAt };
@@ -99,7 +101,7 @@ function collect(
     const loc = byteBase + (raw.stmt_location ?? 0);
     const start = skipSpaceAndComments(sql, charAt(loc));
     // stmt_len 0: the last statement, without a semicolon, runs to the end of the parsed string.
-    let end = raw.stmt_len ? charAt(loc + raw.stmt_len) : limit;
+    let end = raw.stmt_len ? Math.min(charAt(loc + raw.stmt_len), limit) : limit;
     while (end > start && /\s/.test(sql[end - 1]!)) end--;
     const kind = firstKey(raw.stmt);
     out.push({ node: raw.stmt, kind, text: sql.slice(start, end), start, end, byteBase });

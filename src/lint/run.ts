@@ -288,8 +288,9 @@ function references(files: ParsedFile[]): References {
   const keyOf = (r: Rel) => `${r.schema ?? ''}.${r.name}`;
   for (const f of files) {
     for (const s of f.statements) {
+      // A RangeVar is wrapped ({ RangeVar: … }) in lists (FROM), bare in fields (relation, pktable).
       walk(s.node, (n) => {
-        const rv = as<{ relname?: string; schemaname?: string }>(n, 'RangeVar');
+        const rv = typeof (n as { relname?: unknown }).relname === 'string' ? n : as(n, 'RangeVar');
         const rel = relOf(rv as never);
         if (rel) tables.set(keyOf(rel), rel);
       });
