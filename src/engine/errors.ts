@@ -59,9 +59,11 @@ export function engineError(e: unknown, ctx: EngineCallContext): StagedbError {
   const err = (e ?? {}) as EngineThrown;
   const envFlag = ctx.env ? ` --env ${ctx.env}` : '';
   if (isWasmPanic(e)) {
-    const panic = (ctx.panicMessage || err.message || 'unknown panic').replace(/^RuntimeError: /, '');
-    return new StagedbError('internal', 'E_ENGINE_PANIC', `${ctx.label}: Prisma's schema engine crashed (a Rust panic) during ${ctx.operation}: ${userFacingLines(panic).join(' ')}`, {
-      details: ['the engine instance was discarded; the next call loads a fresh one'],
+    const panic = userFacingLines((ctx.panicMessage || err.message || 'unknown panic').replace(/^RuntimeError: /, '')).join(' ');
+    // Some panics quote a whole result row: the headline stays one readable line, the rest goes below.
+    const long = panic.length > 300;
+    return new StagedbError('internal', 'E_ENGINE_PANIC', `${ctx.label}: Prisma's schema engine crashed (a Rust panic) during ${ctx.operation}: ${long ? `${panic.slice(0, 300)}…` : panic}`, {
+      details: ['the engine instance was discarded; the next call loads a fresh one', ...(long ? [`the whole panic message: ${panic}`] : [])],
       fix: 'this is a bug in the schema engine or in how stagedb calls it: report it with the message above (https://github.com/prisma/prisma/issues), then retry',
       cause: e,
     });
@@ -80,6 +82,15 @@ export function engineError(e: unknown, ctx: EngineCallContext): StagedbError {
     const message = failed
       ? `${ctx.label}: migration ${failed[1]} failed (started ${failed[2]}) and blocks new deploys${prismaCode}`
       : `${ctx.label}: ${headline}${more > 0 ? ` (and ${more} more schema error${more > 1 ? 's' : ''}, below)` : ''}${prismaCode}`;
+    if (err.code === 'P3006') {
+      // A migration of the folder fails on an empty database: the file is broken, not the database.
+      const name = /Migration `([^`]+)` failed to apply cleanly/.exec(headline)?.[1] ?? '<name>';
+      return new StagedbError(known.kind, known.code, message, {
+        details: details.filter((l) => !/^(Error:|external connector error)$/.test(l.trim())),
+        fix: `fix ${name}/migration.sql: it fails even on an empty database (the shadow database), so resetting yours would not help; then run the command again`,
+        cause: e,
+      });
+    }
     return new StagedbError(known.kind, known.code, message, { details: failed ? [] : details, fix: fixFor(known.code, details, envFlag), cause: e });
   }
   if (ctx.operation === 'schemaPush' && !err.code) {

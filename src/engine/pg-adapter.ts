@@ -77,9 +77,42 @@ function translateAdapterError(e: unknown): unknown {
 
 const QUERY_METHODS = ['queryRaw', 'executeRaw', 'executeScript', 'commit', 'rollback', 'createSavepoint', 'rollbackToSavepoint', 'releaseSavepoint'];
 
-/** Wraps an adapter's (or transaction's) methods in place so their errors reach the engine in kinds it knows. */
+/** ColumnTypeEnum.Text and ColumnTypeEnum.Character of @prisma/driver-adapter-utils. */
+const COLUMN_TYPE_TEXT = 7;
+const COLUMN_TYPE_CHARACTER = 6;
+
+/**
+ * Catalog `"char"` columns the engine reads with `as_char()`, which accepts a Character value only:
+ * sql-schema-describer's `get_constraints` reads `constraint_type` (pg_constraint.contype) with
+ * `get_expect_char` and panics on text ("Getting constraint_type … as char failed") as soon as a
+ * table has a CHECK or EXCLUDE constraint; the foreign key actions are read as char, else as text.
+ * Every other `"char"` column stays text (see {@link relabelCharColumns}): the engine reads those
+ * as strings, and some hold the empty value.
+ */
+export const ENGINE_CHAR_COLUMNS = new Set(['constraint_type', 'confdeltype', 'confupdtype']);
+
+interface RawResult {
+  columnNames?: string[];
+  columnTypes?: number[];
+}
+
+function charColumnsAsCharacter<T>(result: T): T {
+  const r = result as RawResult;
+  if (Array.isArray(r?.columnNames) && Array.isArray(r.columnTypes)) {
+    r.columnNames.forEach((name, i) => {
+      if (ENGINE_CHAR_COLUMNS.has(name) && r.columnTypes![i] === COLUMN_TYPE_TEXT) r.columnTypes![i] = COLUMN_TYPE_CHARACTER;
+    });
+  }
+  return result;
+}
+
+/**
+ * Wraps an adapter's (or transaction's) methods in place so that the engine can read what they
+ * return (see {@link charColumnsAsCharacter}) and their errors reach it in kinds it knows.
+ */
 function withKnownErrorKinds<T extends object>(adapter: T): T {
   const target = adapter as Record<string, unknown>;
+  const raw = target.queryRaw;
   for (const name of QUERY_METHODS) {
     const original = target[name];
     if (typeof original !== 'function') continue;
@@ -90,6 +123,10 @@ function withKnownErrorKinds<T extends object>(adapter: T): T {
         throw translateAdapterError(e);
       }
     };
+  }
+  if (typeof raw === 'function') {
+    const wrapped = target.queryRaw as (...a: unknown[]) => Promise<unknown>;
+    target.queryRaw = async (...args: unknown[]) => charColumnsAsCharacter(await wrapped(...args));
   }
   const start = target.startTransaction;
   if (typeof start === 'function') {

@@ -241,6 +241,63 @@ function isReadOnlyRefusal(e: unknown, registry: ErrorRegistry): boolean {
   return err?.cause?.code === '25006' || /read-only transaction/.test(err?.message ?? '');
 }
 
+/**
+ * A Rust panic inside an async engine call does not reject the call. wasm-bindgen polls the Rust
+ * future from a promise callback; the trap is thrown there, as an uncaught exception, and the call's
+ * promise never settles (measured: a describer panic left migrate dev hanging until the test's
+ * timeout). So while engine calls run, an uncaught WebAssembly RuntimeError rejects them instead.
+ * Node's capture callback is used when free (then nobody else sees the trap, e.g. a test runner's
+ * handler); otherwise a listener. Anything that is not a trap is thrown again as it would have been.
+ */
+const activeTraps = new Set<(e: unknown) => void>();
+let installed: 'capture' | 'listener' | undefined;
+
+function onUncaught(e: unknown): void {
+  if (isWasmPanic(e) && activeTraps.size > 0) {
+    for (const reject of activeTraps) reject(e);
+    return;
+  }
+  const mode = installed;
+  uninstallTrap();
+  // Not ours: let it take its normal course (other listeners, or the process's crash).
+  if (mode === 'capture' || process.listenerCount('uncaughtException') === 0) {
+    process.nextTick(() => {
+      throw e;
+    });
+  }
+}
+
+function uninstallTrap(): void {
+  if (installed === 'capture') process.setUncaughtExceptionCaptureCallback(null);
+  if (installed === 'listener') process.removeListener('uncaughtException', onUncaught);
+  installed = undefined;
+}
+
+function trapAsyncPanics(): { panicked: Promise<never>; release(): void } {
+  let reject!: (e: unknown) => void;
+  const panicked = new Promise<never>((_, r) => {
+    reject = r;
+  });
+  panicked.catch(() => {});
+  activeTraps.add(reject);
+  if (!installed) {
+    if (process.hasUncaughtExceptionCaptureCallback()) {
+      process.on('uncaughtException', onUncaught);
+      installed = 'listener';
+    } else {
+      process.setUncaughtExceptionCaptureCallback(onUncaught);
+      installed = 'capture';
+    }
+  }
+  return {
+    panicked,
+    release() {
+      activeTraps.delete(reject);
+      if (activeTraps.size === 0) uninstallTrap();
+    },
+  };
+}
+
 function labelOf(url: string): string {
   try {
     const u = new URL(url);
@@ -278,10 +335,11 @@ export class WasmSchemaEngine implements SchemaEngine {
         throw new StagedbError('internal', 'E_ENGINE_CLOSED', `${this.label}: the schema engine was ${this.closed ? 'closed' : 'discarded after a crash'} before ${operation}`);
       }
       if ('lastPanic' in this.registry) this.registry.lastPanic = undefined;
+      const trap = trapAsyncPanics();
       try {
         // Prisma's own switch for exercising crash handling: every call panics instead.
         if (process.env.FORCE_PANIC_SCHEMA_ENGINE) engine.debugPanic();
-        return await call(engine);
+        return await Promise.race([call(engine), trap.panicked]);
       } catch (e) {
         if (isWasmPanic(e)) this.discard();
         throw engineError(withJsCause(e, this.jsErrors), {
@@ -291,6 +349,8 @@ export class WasmSchemaEngine implements SchemaEngine {
           panicMessage: this.registry.get?.(),
           migration: operation === 'applyMigrations' ? this.progress.applying : undefined,
         });
+      } finally {
+        trap.release();
       }
     });
     this.queue = next.catch(() => {});
