@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedEnvironment } from '../../src/config/environments.js';
 import { detectDrift, diffSchemas } from '../../src/develop/diff.js';
 import { migrateDev } from '../../src/develop/migrate-dev.js';
+import { ENGINE_CHAR_COLUMNS } from '../../src/engine/pg-adapter.js';
 import { deploy } from '../../src/history/deploy.js';
 import { readLocalHistory } from '../../src/history/local.js';
 import { adminUrl, freshDatabase, query, type FreshDatabase } from '../helpers/db.js';
@@ -223,5 +224,34 @@ describe('the shadow database', () => {
       }
     `);
     expect(await query(d.url, `SELECT count(*)::int AS n FROM _prisma_migrations`)).toEqual(before);
+  });
+});
+
+describe('the engine on what real databases hold', () => {
+  it('describes CHECK and EXCLUDE constraints (it reads their kind as a character, not as text)', async () => {
+    const x = await db();
+    const env = environmentFor(x.url);
+    await query(x.url, `CREATE EXTENSION IF NOT EXISTS btree_gist; CREATE TABLE "Booking" (id int PRIMARY KEY, room int NOT NULL CHECK (room > 0), during tstzrange NOT NULL, EXCLUDE USING gist (room WITH =, during WITH &&))`);
+    const d = await diffSchemas({ from: { kind: 'empty' }, to: { kind: 'database', env } });
+    expect(d.script).toContain('CREATE TABLE "public"."Booking" (');
+  });
+
+  it('turns a panic in the middle of an async call into E_ENGINE_PANIC instead of hanging, and recovers', async () => {
+    const x = await db();
+    const env = environmentFor(x.url);
+    await query(x.url, `CREATE TABLE t (id int CHECK (id > 0))`);
+    // Undo the adapter's fix for one call: the describer then panics on the constraint's kind.
+    ENGINE_CHAR_COLUMNS.delete('constraint_type');
+    let r;
+    try {
+      r = await rejection(diffSchemas({ from: { kind: 'empty' }, to: { kind: 'database', env } }), { [x.name]: '<db>' });
+    } finally {
+      ENGINE_CHAR_COLUMNS.add('constraint_type');
+    }
+    expect(r.code).toBe('E_ENGINE_PANIC');
+    expect(r.message).toMatch(/^development: Prisma's schema engine crashed \(a Rust panic\) during diff: panicked at schema-engine\/sql-schema-describer\/src\/postgres\.rs:\d+:\d+: called `Result::unwrap\(\)` on an `Err` value: "Getting constraint_type from Resultrow .*…$/);
+    expect(r.message.length).toBeLessThan(450);
+    expect(r.details?.[1]).toContain('as char failed');
+    expect((await diffSchemas({ from: { kind: 'empty' }, to: { kind: 'database', env } })).script).toContain('CREATE TABLE "public"."t"');
   });
 });

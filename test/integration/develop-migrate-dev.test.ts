@@ -282,6 +282,70 @@ describe('drift in the development database', () => {
   });
 });
 
+describe('a migration that failed', () => {
+  it('on the data of the development database: a reset problem, named', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    const p = project(step('init'));
+    await dev(p, env);
+    await query(a.url, `INSERT INTO "User" (email) VALUES ('')`);
+    p.addMigration('20990101000000_email_check', `ALTER TABLE "User" ADD CONSTRAINT "User_email_check" CHECK (email <> '');\n`);
+    expect(await rejection(deploy({ env, migrationsDir: p.migrationsDir }))).toMatchObject({ code: 'E_MIGRATION_FAILED' });
+    let problems: DevProblem[] = [];
+    await rejection(dev(p, env, { name: 'x', confirmReset: async (x) => ((problems = x), false) }));
+    expect(problems).toEqual([{ kind: 'failed', names: ['20990101000000_email_check'] }]);
+  });
+
+  it('anywhere (a broken file): the engine\'s error, since a reset would not help', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    const p = project(step('init'));
+    await dev(p, env);
+    p.addMigration('20990101000000_broken', 'ALTER TABLE "Nope" ADD COLUMN x int;\n');
+    const r = await rejection(dev(p, env, { name: 'x', confirmReset: async () => true }));
+    expect(r).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_FAILED",
+        "details": [
+          "No such table: Nope",
+        ],
+        "fix": "fix 20990101000000_broken/migration.sql: it fails even on an empty database (the shadow database), so resetting yours would not help; then run the command again",
+        "kind": "migration",
+        "message": "development: Migration \`20990101000000_broken\` failed to apply cleanly to the shadow database. (Prisma P3006)",
+      }
+    `);
+    expect(await historyRows(a.url)).toHaveLength(1);
+  });
+});
+
+describe('a step that cannot run on the rows there', () => {
+  it('is refused without --create-only (nothing written), and written with it for editing', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    const p = project(step('add_post_model'));
+    await dev(p, env);
+    await query(a.url, `INSERT INTO "Post" (title) VALUES ('hello')`);
+    p.write('prisma/schema.prisma', step('add_post_model').replace('  title     String\n', '  title     String\n  slug      String\n'));
+    const before = migrationDirs(p.migrationsDir);
+    expect(await rejection(dev(p, env, { name: 'post slug', confirmDataLoss: async () => true }))).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_UNEXECUTABLE",
+        "details": [
+          "Added the required column \`slug\` to the \`Post\` table without a default value. There are 1 rows in this table, it is not possible to execute this step.",
+        ],
+        "fix": "create it without applying it (stagedb migrate dev --create-only --name post slug), edit migration.sql to deal with the existing rows, then: stagedb migrate dev",
+        "kind": "history",
+        "message": "development: the next migration cannot run on this database as it is; no file was written",
+      }
+    `);
+    expect(migrationDirs(p.migrationsDir)).toEqual(before);
+    const events: string[] = [];
+    const r = await dev(p, env, { name: 'post slug', createOnly: true, confirmDataLoss: async () => true, onEvent: (e) => events.push(e.type) });
+    expect(events.filter((e) => e === 'unexecutable' || e === 'created')).toEqual(['unexecutable', 'created']);
+    expect(readFileSync(join(r.created!.path, 'migration.sql'), 'utf8')).toContain('ALTER TABLE "Post" ADD COLUMN     "slug" TEXT NOT NULL;');
+  });
+});
+
 describe('--create-only', () => {
   it('writes the migration without applying it; the next run applies it', async () => {
     const a = await db();
