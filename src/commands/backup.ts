@@ -1,6 +1,66 @@
-import { notYet } from './shared.js';
+import { createBackup } from '../backup/create.js';
+import { formatBytes, formatDuration } from '../backup/manifest.js';
+import { usageError } from '../errors.js';
+import { backupActor, jobsFlag, progressPrinter, shown } from './backup-common.js';
+import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 
-const command: Command = notYet('stagedb backup', 'issue 5: backups and restores that can be trusted', 'pg_dump --format=custom --file=backup.dump "$DIRECT_URL"');
+const command: Command = {
+  usage: `Usage: stagedb backup [--env <name>] [--format auto|custom|directory] [--jobs <n>] [--checksums | --no-checksums]
+
+  stagedb backup list [--env <name>]              the backups, newest first (age, size, migrations, verified)
+  stagedb backup verify [<backup>] [--deep]       check sha256 and pg_restore --list; --deep restores and compares
+  stagedb backup prune [--env <name>] [--dry-run] delete what the retention policy no longer keeps
+  stagedb restore <backup> --to <env>             restore one (stagedb restore --help)
+
+The guide's db:backup:<env>: a logical backup with PostgreSQL's own pg_dump (one that can dump the
+server's version), stored in the environment's backup storage (default .stagedb/backups/<env>/, or S3
+as configured) with a manifest: server and pg_dump versions, size, sha256, the applied migrations,
+who made it. It becomes visible only when complete: an interrupted backup is never listed.
+
+      --format <f>     auto (default): directory format with parallel jobs for a large database on
+                       local storage, otherwise custom format (one file); both restore with a stock pg_restore
+      --jobs <n>       parallel pg_dump jobs for the directory format (default: CPUs, at most 4)
+      --checksums      record each table's row count and content checksum (default: up to 1 GB)
+      --no-checksums   do not
+${ENV_HELP}`,
+  options: { format: { type: 'string' }, jobs: { type: 'string' }, checksums: { type: 'boolean' }, 'no-checksums': { type: 'boolean' } },
+  async run(ctx, args) {
+    const format = (args.values.format as string | undefined) ?? 'auto';
+    if (format !== 'auto' && format !== 'custom' && format !== 'directory') {
+      throw usageError('E_USAGE', `--format must be auto, custom or directory, not "${format}"`, 'stagedb backup --format custom');
+    }
+    if (args.values.checksums && args.values['no-checksums']) throw usageError('E_USAGE', '--checksums and --no-checksums contradict each other', 'pick one');
+    const checksums = args.values.checksums ? true : args.values['no-checksums'] ? false : undefined;
+    const jobs = jobsFlag(args);
+    const { config, names } = await loadTargets(ctx, args);
+    const env = resolveOne(ctx, config, names[0]!);
+    const r = await createBackup({
+      env,
+      format,
+      jobs,
+      checksums,
+      createdBy: await backupActor(config, ctx),
+      processEnv: ctx.env,
+      onEvent: (e) => {
+        if (e.type === 'plan') {
+          ctx.log(
+            `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}, ${e.checksums ? 'with' : 'without'} row checksums → ${shown(ctx, e.location)}`,
+          );
+        }
+      },
+      onProgress: progressPrinter(ctx, env.name),
+    });
+    const m = r.manifest;
+    const last = m.migrations.applied[m.migrations.applied.length - 1];
+    const text = [
+      `${env.name}: backup ${r.id} stored in ${shown(ctx, r.location)}`,
+      `  ${m.dump.format} format, ${formatBytes(m.size)} in ${formatDuration(m.durationMs)}, sha256 ${m.sha256.slice(0, 16)}…`,
+      `  ${m.migrations.applied.length} applied migration${m.migrations.applied.length === 1 ? '' : 's'}${last ? ` (last ${last.name})` : ''}; ${m.tables.length} table${m.tables.length === 1 ? '' : 's'}${m.checksums ? ' with row counts and checksums' : ''}`,
+      `  restore with: stagedb restore ${r.id} --to <environment>`,
+    ].join('\n');
+    return { exitCode: 0, data: { env: env.name, id: r.id, location: r.location, storage: r.storage, manifest: m }, text };
+  },
+};
 
 export default command;

@@ -53,6 +53,9 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
       // The zero-downtime lint gate (issue 6): guarded and production only, so deploys to unprotected
       // environments never load the SQL parser. Refuses (E_LINT_BLOCKED) before anything is applied.
       const gate = env.protection === 'none' ? undefined : await (await import('./lint.js')).deployGate(ctx, env, config, args);
+      // Backup before deploy (issue 5; production-level by default): refuses to migrate when it fails,
+      // and a failed migration names it as the restore point.
+      const restorePoint = env.backup.beforeDeploy ? await (await import('./backup-common.js')).preDeployBackup(ctx, env, config) : undefined;
       const r = await deploy({
         env,
         migrationsDir: config.migrationsDir,
@@ -60,12 +63,16 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
         allowMissing: Boolean(args.values['allow-missing']),
         allowOutOfOrder: Boolean(args.values['allow-out-of-order']),
         lockTimeoutMs: lockTimeout === undefined ? undefined : lockTimeout * 1000,
+        restorePoint,
         onEvent: (e) => {
           const line = eventLine(e);
           if (line) ctx.log(line);
         },
       });
-      return { value: r, summary: `${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${gate ? `; ${gate}` : ''}` };
+      return {
+        value: restorePoint ? { ...r, backup: restorePoint } : r,
+        summary: `${restorePoint ? `backup ${restorePoint}; ` : ''}${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${gate ? `; ${gate}` : ''}`,
+      };
     },
   });
   const text =

@@ -135,6 +135,8 @@ function describe(issue: z.ZodIssue): string[] {
     case 'invalid_enum_value':
       return [`${at}: must be one of ${issue.options.map((o) => `"${String(o)}"`).join(', ')}`];
     case 'invalid_union': {
+      // A required value that is simply absent (e.g. backup.storage.s3.bucket).
+      if (issue.unionErrors.every((e) => e.issues.some((i) => i.code === 'invalid_type' && i.received === 'undefined'))) return [`${at}: is required`];
       // A union member that got the right shape but a bad detail says more than "no member matched".
       const inner = issue.unionErrors.flatMap((e) => e.issues).filter((i) => i.code === 'too_small' || i.code === 'invalid_enum_value');
       if (inner.length > 0) return inner.flatMap(describe);

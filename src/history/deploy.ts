@@ -34,6 +34,11 @@ export interface DeployOptions {
   lockRetries?: number;
   /** Back-off before the first lock retry, doubled for each next one, ±25 % jitter (default 1000 ms). */
   lockRetryDelayMs?: number;
+  /**
+   * The backup taken before this deploy (its id), when there was one: a failed migration's report
+   * names it as the restore point, with the command that restores it.
+   */
+  restorePoint?: string;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -123,7 +128,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     options.onEvent?.({ type: 'connected', env: env.name, serverVersion: p.serverVersion, pending: pending.length });
 
     const applied: AppliedMigration[] = [];
-    const ctx: ApplyContext = { client, schema, env: env.name, applied, lock, emit: (e) => options.onEvent?.(e) };
+    const ctx: ApplyContext = { client, schema, env: env.name, applied, lock, restorePoint: options.restorePoint, emit: (e) => options.onEvent?.(e) };
     const plans = pending.map((m) => ({ m, choice: chooseMode(m.script, p.serverVersionNum) }));
     // Lock retries so far, per migration; and which migrations were announced (a retried batch is re-sent).
     const lockAttempts = new Map<string, number>();
@@ -213,6 +218,8 @@ interface ApplyContext {
   /** Migrations applied so far in this run (for the failure report). */
   applied: AppliedMigration[];
   lock: LockPolicy;
+  /** The backup taken before this deploy, for the failure report. */
+  restorePoint?: string;
   emit: (event: DeployEvent) => void;
 }
 
@@ -501,11 +508,14 @@ function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailu
   }
   details.push(`committed: ${committed}`);
   if (ctx.applied.length > 0) details.push(`applied before it in this run: ${ctx.applied.map((a) => a.name).join(', ')}`);
+  if (ctx.restorePoint) details.push(`restore point: backup ${ctx.restorePoint}, taken just before this deploy`);
   const again = `stagedb migrate resolve --rolled-back ${m.name} --env ${env} && stagedb deploy --env ${env}`;
   const fix = lock
     ? `the migration itself is fine: another session held a lock it needs. When that session is done${lock.blocker ? ` (or ended: SELECT pg_terminate_backend(${lock.blocker.pid});)` : ''}: ${again}${committedStatements > 0 ? '   (its committed statements run again: undo them first, or make them IF NOT EXISTS)' : ''}; or raise ddlLockTimeout / lockRetries for ${env} in the stagedb config`
     : `fix migration.sql, then: ${again}   (or, if you complete it by hand: stagedb migrate resolve --applied ${m.name} --env ${env})`;
-  return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix });
+  // Rolling the whole deploy back (to before the migrations this run applied) is the backup's job.
+  const back = ctx.restorePoint ? `; to go back to before this deploy instead: stagedb restore ${ctx.restorePoint} --to ${env}` : '';
+  return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix: `${fix}${back}` });
 }
 
 /** One line about the session a migration waited for; names and times only, never its query. */

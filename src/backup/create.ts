@@ -1,0 +1,407 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, constants, readdir, stat } from 'node:fs/promises';
+import { availableParallelism, hostname, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import type { Client } from 'pg';
+import type { ResolvedEnvironment } from '../config/environments.js';
+import { StagedbError, usageError } from '../errors.js';
+import { connect } from '../pg/connect.js';
+import { execCapture } from '../pg/exec.js';
+import { corrupt, diskFull, fsError } from './errors.js';
+import { toolConnection } from './libpq.js';
+import {
+  CUSTOM_FILE,
+  DIRECTORY_NAME,
+  MANIFEST_FORMAT,
+  newBackupId,
+  stagedbVersion,
+  type BackupActor,
+  type BackupFile,
+  type BackupManifest,
+  type TableStat,
+} from './manifest.js';
+import { TableProgress, eta, feedVerbose, type Progress } from './progress.js';
+import { runTool } from './run-tool.js';
+import { checksumAlgorithm, copyProgress, readFacts, tableChecksums, type DatabaseFacts } from './source.js';
+import { openStorage, type BackupStorage, type PendingBackup } from './storage.js';
+import { findTool, type FindToolOptions, type PgToolInfo } from './tools.js';
+
+export type DumpFormat = 'custom' | 'directory';
+
+export interface CreateBackupOptions {
+  env: ResolvedEnvironment;
+  /** `auto` (default): directory format with parallel jobs for a large database on local storage, else custom. */
+  format?: 'auto' | DumpFormat;
+  /** Parallel jobs for the directory format (default: the CPU count, at most 4). */
+  jobs?: number;
+  /** Record row counts and content checksums (default: the environment's `backup.checksums`, else on up to 1 GB). */
+  checksums?: boolean;
+  reason?: BackupManifest['reason'];
+  /** Who is making it (default: the OS user and host). */
+  createdBy?: BackupActor;
+  /** Where STAGEDB_PG_BIN and PATH are read (default process.env). */
+  processEnv?: NodeJS.ProcessEnv;
+  /** Where pg_dump is looked for (tests). */
+  toolSearch?: FindToolOptions['searchDirs'];
+  onEvent?: (event: BackupEvent) => void;
+  /** Called about once a second while the dump runs. */
+  onProgress?: (progress: Progress) => void;
+  progressIntervalMs?: number;
+}
+
+export type BackupEvent =
+  | {
+      type: 'plan';
+      env: string;
+      id: string;
+      pgDump: PgToolInfo;
+      serverVersion: string;
+      databaseBytes: number;
+      format: DumpFormat;
+      jobs: number;
+      compression: number;
+      checksums: boolean;
+      location: string;
+    }
+  | { type: 'dumped'; env: string; bytes: number; ms: number };
+
+export interface CreateBackupResult {
+  id: string;
+  manifest: BackupManifest;
+  location: string;
+  storage: 'local' | 's3';
+}
+
+/** gzip level 1: about twice as fast as pg_dump's default (6) for a few percent more bytes. */
+const COMPRESSION = 1;
+/** Below this size a second pg_dump process costs more than it saves. */
+const DIRECTORY_MIN_BYTES = 512 * 1024 ** 2;
+/** Checksums read every row once more; above this size that is left to `--checksums`. */
+const CHECKSUMS_MAX_BYTES = 1024 ** 3;
+/** pg_dump waits this long for a table lock (a migration holding ACCESS EXCLUSIVE) before giving up. */
+const LOCK_WAIT = '60s';
+
+/**
+ * Takes a backup of an environment with PostgreSQL's own pg_dump, into its configured storage: a
+ * pg_dump that can dump the server, in the database's snapshot (so the recorded migrations, row
+ * counts and checksums describe exactly the dumped data), stored while hashed, and made visible
+ * only when everything, manifest last, is stored. On any failure whatever was written is removed.
+ */
+export async function createBackup(options: CreateBackupOptions): Promise<CreateBackupResult> {
+  const { env } = options;
+  const started = new Date();
+  const processEnv = options.processEnv ?? process.env;
+  const storagePromise = openStorage(env.backup.storage, env.name).then(async (s) => {
+    await s.check();
+    return s;
+  });
+  const clientPromise = connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'backup' });
+  const [storageResult, clientResult] = await Promise.allSettled([storagePromise, clientPromise]);
+  if (clientResult.status === 'rejected') throw clientResult.reason;
+  const client = clientResult.value;
+  let pending: PendingBackup | undefined;
+  let committed = false;
+  try {
+    if (storageResult.status === 'rejected') throw storageResult.reason;
+    const storage = storageResult.value;
+    // The snapshot pg_dump imports: everything recorded below is read in it.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+    const facts = await readFacts(client, env.directInfo.schema);
+    const pgDump = await findTool('pg_dump', Math.floor(facts.serverVersionNum / 10000), env.name, { env: processEnv, searchDirs: options.toolSearch });
+    const plan = choosePlan(facts, storage.kind, options.format ?? 'auto', options.jobs);
+    const checksums = options.checksums ?? env.backup.checksums ?? facts.sizeBytes <= CHECKSUMS_MAX_BYTES;
+    const id = newBackupId(env.name, started);
+    options.onEvent?.({
+      type: 'plan',
+      env: env.name,
+      id,
+      pgDump,
+      serverVersion: facts.serverVersion,
+      databaseBytes: facts.sizeBytes,
+      format: plan.format,
+      jobs: plan.jobs,
+      compression: COMPRESSION,
+      checksums,
+      location: storage.location,
+    });
+    pending = await storage.begin(id);
+    const algorithm = checksumAlgorithm(facts.serverVersionNum);
+    // Checksums run beside the dump, on the connection that holds the snapshot.
+    const sums = checksums ? tableChecksums(client, facts.tables, algorithm) : undefined;
+    sums?.catch(() => {}); // awaited below; a dump failure must not leave it unhandled
+    const dumped = await dump({ env, storage, pending, pgDump, plan, snapshot, facts, id, processEnv, options });
+    options.onEvent?.({ type: 'dumped', env: env.name, bytes: dumped.files.reduce((s, f) => s + f.size, 0), ms: Date.now() - started.getTime() });
+    const sum = sums ? await sums : undefined;
+    await client.query('COMMIT');
+    const tables: TableStat[] = facts.tables.map((t) => {
+      const s = sum?.tables.get(`${t.schema}.${t.name}`);
+      return s ? { ...t, rows: s.rows, checksum: s.checksum } : t;
+    });
+    const finished = new Date();
+    const files = dumped.files;
+    const manifest: BackupManifest = {
+      format: MANIFEST_FORMAT,
+      id,
+      environment: env.name,
+      database: { name: facts.database, host: env.directInfo.host, port: env.directInfo.port, schema: env.directInfo.schema },
+      server: { version: facts.serverVersion, versionNum: facts.serverVersionNum },
+      pgDump: { version: pgDump.version },
+      dump: { format: plan.format, compression: COMPRESSION, jobs: plan.jobs, files },
+      size: files.reduce((s, f) => s + f.size, 0),
+      sha256: plan.format === 'custom' ? files[0]!.sha256 : combinedSha256(files),
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      migrations: facts.migrations,
+      tables,
+      sequences: facts.sequences,
+      largeObjects: sum ? sum.largeObjects : { count: facts.largeObjects },
+      ...(sum ? { checksums: { algorithm } } : {}),
+      reason: options.reason ?? 'manual',
+      stagedbVersion: stagedbVersion(),
+      createdBy: options.createdBy ?? defaultActor(),
+    };
+    await pending.commit(manifest);
+    committed = true;
+    return { id, manifest, location: storage.location, storage: storage.kind };
+  } finally {
+    if (!committed) await pending?.abort();
+    await client.end().catch(() => {});
+  }
+}
+
+/** sha256 over the sorted "sha256  name" lines (sha256sum's format): one checksum for a directory-format dump. */
+export function combinedSha256(files: BackupFile[]): string {
+  const lines = [...files].sort((a, b) => (a.name < b.name ? -1 : 1)).map((f) => `${f.sha256}  ${f.name}\n`);
+  return createHash('sha256').update(lines.join('')).digest('hex');
+}
+
+function defaultActor(): BackupActor {
+  let osUser = process.env.USER ?? 'unknown';
+  try {
+    osUser = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  return { osUser, host: hostname() };
+}
+
+interface Plan {
+  format: DumpFormat;
+  jobs: number;
+}
+
+/**
+ * Custom format unless the directory format's parallel jobs pay off: a large database, on local
+ * storage (the directory format cannot be streamed), spread over tables so that several workers
+ * have something to do (one huge table is dumped by one worker whatever -j says). Exported for tests.
+ */
+export function choosePlan(facts: Pick<DatabaseFacts, 'sizeBytes' | 'tables'>, storage: 'local' | 's3', format: 'auto' | DumpFormat, jobs?: number, cores = availableParallelism()): Plan {
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) throw usageError('E_USAGE', `--jobs must be a whole number from 1 to 64, not ${jobs}`, 'e.g. --jobs 4');
+  const parallel = jobs ?? Math.max(1, Math.min(cores, 4));
+  if (format === 'directory') {
+    if (storage !== 'local') throw usageError('E_USAGE', 'the directory format needs local backup storage: S3 backups are streamed in the custom format', 'drop --format directory');
+    return { format, jobs: parallel };
+  }
+  if (format === 'custom') return { format, jobs: 1 };
+  if (storage !== 'local' || parallel < 2 || facts.sizeBytes < DIRECTORY_MIN_BYTES) return { format: 'custom', jobs: 1 };
+  return parallelSpeedup(facts.tables.map((t) => t.bytes), parallel) >= 1.3 ? { format: 'directory', jobs: parallel } : { format: 'custom', jobs: 1 };
+}
+
+/** Total work over the busiest worker's share, largest tables first to the least loaded worker. */
+function parallelSpeedup(sizes: number[], workers: number): number {
+  const load = new Array<number>(workers).fill(0);
+  for (const s of [...sizes].sort((a, b) => b - a)) {
+    let i = 0;
+    for (let w = 1; w < workers; w++) if (load[w]! < load[i]!) i = w;
+    load[i] = load[i]! + s;
+  }
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const max = Math.max(...load);
+  return max === 0 ? 1 : total / max;
+}
+
+interface DumpInput {
+  env: ResolvedEnvironment;
+  storage: BackupStorage;
+  pending: PendingBackup;
+  pgDump: PgToolInfo;
+  plan: Plan;
+  snapshot: string;
+  facts: DatabaseFacts;
+  id: string;
+  processEnv: NodeJS.ProcessEnv;
+  options: CreateBackupOptions;
+}
+
+async function dump(d: DumpInput): Promise<{ files: BackupFile[] }> {
+  const appName = `stagedb backup ${d.id}`.slice(0, 63);
+  const conn = toolConnection(d.env.directUrl, appName, d.processEnv);
+  const local = d.pending.dir;
+  const target = local ? join(local, d.plan.format === 'custom' ? CUSTOM_FILE : DIRECTORY_NAME) : undefined;
+  const args = [
+    `--format=${d.plan.format}`,
+    `--compress=${COMPRESSION}`,
+    ...(d.plan.format === 'directory' ? [`--jobs=${d.plan.jobs}`] : []),
+    ...(target ? [`--file=${target}`] : []),
+    `--snapshot=${d.snapshot}`,
+    `--lock-wait-timeout=${LOCK_WAIT}`,
+    '--verbose',
+    '--no-password',
+    `--dbname=${conn.dbname}`,
+  ];
+  const tables = new TableProgress(d.facts.tables.map((t) => ({ schema: t.schema, name: t.name, bytes: t.bytes, rows: t.estimatedRows })));
+  const parallel = d.plan.jobs > 1;
+  const run = runTool('pg_dump', d.pgDump.path, args, conn.env, { stdout: target ? 'ignore' : 'pipe', onLine: (l) => feedVerbose(tables, l, parallel) });
+
+  // S3: pg_dump's stdout, hashed and counted on its way into the upload.
+  let streamed: { hash: ReturnType<typeof createHash>; bytes: number } | undefined;
+  let upload: Promise<void> | undefined;
+  if (!target) {
+    const s = { hash: createHash('sha256'), bytes: 0 };
+    streamed = s;
+    const hasher = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        s.hash.update(chunk);
+        s.bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const body = new PassThrough();
+    run.child.stdout!.pipe(hasher).pipe(body);
+    upload = d.pending.write(CUSTOM_FILE, body);
+    // A failed upload must stop pg_dump, or it waits forever on a full pipe.
+    upload.catch(() => run.child.kill('SIGTERM'));
+  }
+
+  const t0 = Date.now();
+  const stopProgress = d.options.onProgress
+    ? startProgress(d, appName, tables, t0, async () => (streamed ? streamed.bytes : target ? await sizeOf(target) : 0))
+    : undefined;
+  try {
+    const r = await run.done;
+    if (r.spawnError) throw new StagedbError('config', 'E_PG_TOOL_MISSING', `cannot run ${d.pgDump.path}: ${r.spawnError.message}`, { fix: 'check STAGEDB_PG_BIN, or reinstall the PostgreSQL client tools' });
+    // The upload's own error (unreachable storage, refused credentials) explains a killed pg_dump best.
+    if (upload) await upload;
+    if (r.code !== 0) throw dumpFailed(d, r.code, r.signal, r.errors);
+  } finally {
+    await stopProgress?.();
+  }
+  tables.allDone();
+  if (streamed) return { files: [{ name: CUSTOM_FILE, size: streamed.bytes, sha256: streamed.hash.digest('hex') }] };
+
+  // Local: pg_dump wrote (and fsynced) the files itself; with a seekable file it also recorded where
+  // each table's data starts, which lets `pg_restore -j` jump straight to it. Hash them now.
+  const files = await hashLocal(local!, d.plan.format, d.options.onProgress, t0);
+  await checkToc(d, target!);
+  return { files };
+}
+
+function startProgress(d: DumpInput, appName: string, tables: TableProgress, t0: number, bytes: () => Promise<number>): () => Promise<void> {
+  let stopped = false;
+  let watcher: Client | undefined;
+  let watcherFailed = d.facts.serverVersionNum < 140000;
+  const tick = async () => {
+    if (stopped) return;
+    if (!watcherFailed) {
+      try {
+        watcher ??= await connect(d.env.directUrl, { label: d.env.name, purpose: 'backup progress' });
+        tables.live(await copyProgress(watcher, appName));
+      } catch {
+        watcherFailed = true; // progress is a nicety: never a reason to fail a backup
+      }
+    }
+    const b = await bytes().catch(() => 0);
+    const elapsedMs = Date.now() - t0;
+    const fraction = tables.fraction();
+    if (!stopped) d.options.onProgress?.({ phase: 'dump', bytes: b, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (b * 1000) / elapsedMs : 0, fraction, etaMs: eta(elapsedMs, fraction), tables: tables.counts() });
+  };
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(tick);
+  }, d.options.progressIntervalMs ?? 1000);
+  return async () => {
+    clearInterval(timer);
+    await running;
+    stopped = true;
+    await watcher?.end().catch(() => {});
+  };
+}
+
+async function sizeOf(path: string): Promise<number> {
+  const s = await stat(path).catch(() => undefined);
+  if (!s) return 0;
+  if (!s.isDirectory()) return s.size;
+  let total = 0;
+  for (const name of await readdir(path).catch(() => [] as string[])) total += (await stat(join(path, name)).catch(() => undefined))?.size ?? 0;
+  return total;
+}
+
+async function hashFile(path: string, onBytes?: (n: number) => void): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    onBytes?.(size);
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+async function hashLocal(dir: string, format: DumpFormat, onProgress: CreateBackupOptions['onProgress'], t0: number): Promise<BackupFile[]> {
+  const names = format === 'custom' ? [CUSTOM_FILE] : (await readdir(join(dir, DIRECTORY_NAME))).sort().map((n) => `${DIRECTORY_NAME}/${n}`);
+  const files: BackupFile[] = [];
+  let before = 0;
+  try {
+    for (const name of names) {
+      const { size, sha256 } = await hashFile(join(dir, name));
+      before += size;
+      files.push({ name, size, sha256 });
+    }
+  } catch (e) {
+    throw fsError(e, dir, 'read back');
+  }
+  onProgress?.({ phase: 'checksum', bytes: before, elapsedMs: Date.now() - t0, fraction: 1 });
+  return files;
+}
+
+/** The archive's table of contents must read back with pg_restore before the backup becomes visible. */
+async function checkToc(d: DumpInput, archive: string): Promise<void> {
+  const pgRestore = join(dirname(d.pgDump.path), process.platform === 'win32' ? 'pg_restore.exe' : 'pg_restore');
+  const usable = await access(pgRestore, constants.X_OK).then(() => true, () => false);
+  if (!usable) return;
+  const r = await execCapture(pgRestore, ['--list', archive], { env: { ...process.env, LC_ALL: 'C' }, timeoutMs: 120_000 });
+  if (r.code !== 0) throw corrupt(d.id, `pg_restore cannot read the archive pg_dump just wrote: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+}
+
+function dumpFailed(d: DumpInput, code: number | null, signal: NodeJS.Signals | null, errors: string[]): StagedbError {
+  const text = errors.join('\n');
+  const where = d.storage.location;
+  if (/No space left on device|could not write to output file.*(space|quota)|Disk quota exceeded/i.test(text)) return diskFull(where);
+  const env = d.env.name;
+  if (/could not obtain lock|lock timeout/i.test(text)) {
+    return new StagedbError('backup', 'E_PG_DUMP_LOCK', `${env}: pg_dump waited ${LOCK_WAIT} for a table lock and gave up: another session holds an exclusive lock (a migration, a VACUUM FULL, a LOCK TABLE)`, {
+      details: errors,
+      fix: `find it: SELECT pid, application_name, query FROM pg_stat_activity WHERE wait_event_type = 'Lock' OR state = 'idle in transaction'; then retry: stagedb backup --env ${env}`,
+    });
+  }
+  if (/permission denied/i.test(text)) {
+    return new StagedbError('config', 'E_PG_DUMP_PERMISSION', `${env}: the database user cannot read everything pg_dump needs`, {
+      details: errors,
+      fix: 'back up with the database owner\'s URL, or grant the user pg_read_all_data (PostgreSQL 14+)',
+    });
+  }
+  if (/connection to server|could not connect|password authentication failed|no pg_hba.conf entry|SSL/i.test(text)) {
+    return new StagedbError('connection', 'E_PG_DUMP_CONNECT', `${env}: pg_dump could not connect`, {
+      details: errors,
+      fix: 'stagedb status --env ' + env + ' checks the same connection; pg_dump also honours sslmode and sslrootcert from the URL',
+    });
+  }
+  return new StagedbError('backup', 'E_PG_DUMP_FAILED', `${env}: pg_dump failed (${signal ? `killed by ${signal}` : `exit ${code}`}); nothing was kept`, {
+    details: errors,
+    fix: `retry: stagedb backup --env ${env}   (if it fails again, the lines above are pg_dump's own)`,
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * How pg_dump and pg_restore are pointed at a database: a libpq URL without the password on the
+ * command line (where `ps` would show it to every user of the machine), the password in PGPASSWORD,
+ * and none of Prisma's own URL parameters (libpq refuses unknown ones: `invalid URI query parameter`).
+ */
+const LIBPQ_PARAMS = new Set([
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'sslcrl',
+  'sslcrldir',
+  'sslsni',
+  'sslcompression',
+  'ssl_min_protocol_version',
+  'ssl_max_protocol_version',
+  'requiressl',
+  'gssencmode',
+  'krbsrvname',
+  'channel_binding',
+  'connect_timeout',
+  'options',
+  'target_session_attrs',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+  'host',
+  'hostaddr',
+  'port',
+  'passfile',
+  'service',
+]);
+
+export interface ToolConnection {
+  /** For `--dbname=`: no password in it. */
+  dbname: string;
+  /** The child's environment: no inherited PG* variables (a stray PGHOST must not redirect it), the password, C messages. */
+  env: NodeJS.ProcessEnv;
+}
+
+export function toolConnection(url: string, applicationName: string, processEnv: NodeJS.ProcessEnv = process.env): ToolConnection {
+  const u = new URL(url);
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  u.password = '';
+  const params = [...u.searchParams].filter(([k]) => LIBPQ_PARAMS.has(k));
+  params.push(['application_name', applicationName.slice(0, 63)]);
+  if (!params.some(([k]) => k === 'connect_timeout')) params.push(['connect_timeout', '10']);
+  // Percent-encoded by hand: URLSearchParams writes a space as "+", which libpq keeps as a "+".
+  u.search = params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  // libpq reads postgres:// and postgresql:// alike.
+  u.protocol = 'postgresql:';
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(processEnv)) if (!k.startsWith('PG')) env[k] = v;
+  if (password) env.PGPASSWORD = password;
+  else if (processEnv.PGPASSWORD) env.PGPASSWORD = processEnv.PGPASSWORD; // what node-postgres would use too
+  if (processEnv.PGPASSFILE) env.PGPASSFILE = processEnv.PGPASSFILE;
+  // English messages, so a full disk or a lock timeout can be recognised in pg_dump's stderr.
+  env.LC_ALL = 'C';
+  env.LANG = 'C';
+  delete env.LANGUAGE;
+  return { dbname: u.toString(), env };
+}

@@ -1,0 +1,358 @@
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from 'pg';
+import type { ResolvedEnvironment } from '../config/environments.js';
+import { StagedbError, usageError } from '../errors.js';
+import { readLocalHistory } from '../history/local.js';
+import { connect } from '../pg/connect.js';
+import { execCapture } from '../pg/exec.js';
+import { quoteIdent } from '../pg/quote-ident.js';
+import { corrupt } from './errors.js';
+import { fetchArchive, type FetchedArchive } from './fetch.js';
+import { toolConnection } from './libpq.js';
+import type { BackupManifest } from './manifest.js';
+import { TableProgress, eta, feedVerbose, type Progress } from './progress.js';
+import { runTool } from './run-tool.js';
+import { copyProgress, readHistory } from './source.js';
+import type { BackupStorage } from './storage.js';
+import { findTool, type FindToolOptions, type PgToolInfo } from './tools.js';
+
+/** The schema of stagedb's audit trail: a target keeps its own (see `applyRestore`). */
+const AUDIT_SCHEMA = 'stagedb';
+
+export interface PrepareRestoreOptions {
+  storage: BackupStorage;
+  manifest: BackupManifest;
+  /** The project's migrations folder: a backup whose history has migrations it does not know comes from another database. */
+  migrationsDir?: string;
+  /** Restore even so. */
+  allowForeign?: boolean;
+  /** Where an S3 backup is downloaded to (default the OS temp directory). */
+  workDir?: string;
+  processEnv?: NodeJS.ProcessEnv;
+  toolSearch?: FindToolOptions['searchDirs'];
+  onProgress?: (p: Progress) => void;
+}
+
+/** A backup checked and ready to restore: nothing has touched the target yet. */
+export interface PreparedRestore {
+  manifest: BackupManifest;
+  archive: FetchedArchive;
+  pgRestore: PgToolInfo;
+  /** `pg_restore --list` of the archive. */
+  toc: string[];
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Everything that can be checked before the target is touched: the backup's files against its
+ * manifest (size, sha256), its table of contents with a pg_restore that can read it, and that it
+ * belongs to this project. A corrupt, truncated or foreign backup is refused here.
+ */
+export async function prepareRestore(o: PrepareRestoreOptions): Promise<PreparedRestore> {
+  const m = o.manifest;
+  if (!o.allowForeign && o.migrationsDir && existsSync(o.migrationsDir)) {
+    const local = new Set(readLocalHistory(o.migrationsDir).migrations.map((x) => x.name));
+    const unknown = m.migrations.applied.map((x) => x.name).filter((n) => !local.has(n));
+    if (unknown.length > 0) {
+      throw new StagedbError(
+        'guard',
+        'E_BACKUP_FOREIGN',
+        `backup ${m.id} comes from another database: its history has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this project does not know (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ', …' : ''})`,
+        { fix: 'check that you picked the right backup (stagedb backup list); if it is right, restore it anyway with --allow-foreign' },
+      );
+    }
+  }
+  const major = Math.floor(Number(m.pgDump.version.split('.')[0]));
+  const pgRestore = await findTool('pg_restore', major, `backup ${m.id}`, { env: o.processEnv, searchDirs: o.toolSearch });
+  const archive = await fetchArchive(o.storage, m, { workDir: o.workDir, onProgress: o.onProgress });
+  try {
+    if (archive.problems.length > 0) throw corrupt(m.id, archive.problems.join('; '));
+    const toc = await listToc(pgRestore, archive.path);
+    if (!toc.ok) throw corrupt(m.id, `pg_restore cannot read its table of contents: ${toc.error}`);
+    return { manifest: m, archive, pgRestore, toc: toc.lines, cleanup: () => archive.cleanup() };
+  } catch (e) {
+    await archive.cleanup();
+    throw e;
+  }
+}
+
+export async function listToc(pgRestore: PgToolInfo, archive: string): Promise<{ ok: true; lines: string[] } | { ok: false; error: string }> {
+  const r = await execCapture(pgRestore.path, ['--list', archive], { env: { ...process.env, LC_ALL: 'C' }, timeoutMs: 300_000 });
+  if (r.code !== 0) return { ok: false, error: r.stderr.trim().split('\n').slice(0, 3).join(' ') || `exit ${r.code}` };
+  return { ok: true, lines: r.stdout.split('\n') };
+}
+
+/** The schemas the archive creates (`SCHEMA - name owner` entries). */
+export function tocSchemas(toc: string[]): string[] {
+  const out: string[] = [];
+  for (const line of toc) {
+    const m = /^\d+; \d+ \d+ SCHEMA - (\S+) /.exec(line);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+/** The list with every entry of one schema commented out (pg_restore -L skips `;` lines). */
+export function withoutSchema(toc: string[], schema: string): string[] {
+  const entry = new RegExp(`^\\d+; \\d+ \\d+ (?:[A-Z]+ )+(?:- (?:SCHEMA )?)?${schema.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `);
+  return toc.map((l) => (entry.test(l) ? `;${l}` : l));
+}
+
+export interface RestoreEvent {
+  type: 'cleared' | 'warning' | 'restored';
+  message: string;
+}
+
+export interface ApplyRestoreOptions {
+  /** pg_restore -j (default: the CPU count, at most 4). */
+  jobs?: number;
+  /** Restore GRANTs too (default: not: roles usually differ between environments). */
+  withPrivileges?: boolean;
+  /** The project's migrations folder, to say what is pending after the restore. */
+  migrationsDir?: string;
+  processEnv?: NodeJS.ProcessEnv;
+  onEvent?: (e: RestoreEvent) => void;
+  onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface RestoreResult {
+  id: string;
+  from: string;
+  to: string;
+  database: string;
+  durationMs: number;
+  jobs: number;
+  tables: number;
+  /** The restored `_prisma_migrations`: as many as the manifest lists, the newest last. */
+  migrations: { applied: number; last?: string };
+  /** Migrations in the project's folder the restored database has not applied: `deploy` applies them. */
+  pending: string[];
+  /** The target's own audit trail (schema stagedb) was kept rather than replaced by the backup's. */
+  keptAuditTrail: boolean;
+  warnings: string[];
+}
+
+/**
+ * Replaces the target database's contents with the backup: the schemas the backup holds (and
+ * `public`) are dropped and re-created in one transaction, large objects removed, then pg_restore
+ * runs with parallel jobs. The target's own audit trail and protection marker stay the target's.
+ * Afterwards the restored `_prisma_migrations` must list exactly the manifest's migrations.
+ *
+ * Not atomic: a pg_restore that fails midway (a missing extension, a full disk on the server) leaves
+ * the target partly restored, and the error says so and how to run it again.
+ */
+export async function applyRestore(p: PreparedRestore, target: ResolvedEnvironment, o: ApplyRestoreOptions = {}): Promise<RestoreResult> {
+  const m = p.manifest;
+  const t0 = Date.now();
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    o.onEvent?.({ type: 'warning', message });
+  };
+  const jobs = checkedJobs(o.jobs);
+  const client = await connect(target.directUrl, { label: `${target.name} (${target.directSource})`, purpose: 'restore' });
+  let listFile: string | undefined;
+  try {
+    const info = (await client.query<{ vn: string; db: string; audit: boolean }>(
+      `SELECT current_setting('server_version_num') AS vn, current_database() AS db, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS audit`,
+      [AUDIT_SCHEMA],
+    )).rows[0]!;
+    if (Number(info.vn) < Math.floor(m.server.versionNum / 10000) * 10000) {
+      warn(`${target.name} runs PostgreSQL ${Math.floor(Number(info.vn) / 10000)}, older than the backup's ${m.server.version}: statements a newer server wrote may fail`);
+    }
+    // The target's audit trail stays: its history is the target's. A target without one (a new
+    // database after a disaster) gets the backup's.
+    const keptAuditTrail = info.audit;
+    const toc = keptAuditTrail && tocSchemas(p.toc).includes(AUDIT_SCHEMA) ? withoutSchema(p.toc, AUDIT_SCHEMA) : p.toc;
+    listFile = join(tmpdir(), `stagedb-restore-${process.pid}-${Date.now()}.list`);
+    await writeFile(listFile, toc.join('\n'), { mode: 0o600 });
+
+    await clearTarget(client, target, tocSchemas(toc).filter((s) => s !== AUDIT_SCHEMA || !keptAuditTrail), warn);
+    o.onEvent?.({ type: 'cleared', message: `${target.name}: cleared ${info.db} for the restore` });
+
+    const appName = `stagedb restore ${m.id}`.slice(0, 63);
+    const r = await pgRestore({
+      pgRestore: p.pgRestore,
+      archive: p.archive.path,
+      url: target.directUrl,
+      appName,
+      jobs,
+      listFile,
+      withPrivileges: o.withPrivileges ?? false,
+      manifest: m,
+      watch: client,
+      processEnv: o.processEnv,
+      onProgress: o.onProgress,
+      progressIntervalMs: o.progressIntervalMs,
+    });
+    if (!r.ok) {
+      const text = r.errors.join('\n');
+      if (/No space left on device|could not extend file/i.test(text)) {
+        throw new StagedbError('backup', 'E_RESTORE_DISK_FULL', `${target.name}: the database server ran out of disk space during the restore; ${info.db} is partly restored`, {
+          details: r.errors,
+          fix: `free space on the server (or grow the RDS volume), then run the same restore again: it clears ${target.name} first`,
+        });
+      }
+      throw new StagedbError('backup', 'E_RESTORE_FAILED', `${target.name}: pg_restore failed${r.code === null ? '' : ` (exit ${r.code})`}; ${info.db} is partly restored`, {
+        details: r.errors,
+        fix: `fix what the lines above say (a missing role or extension, a full disk), then run the same restore again: it clears ${target.name} first`,
+      });
+    }
+
+    // The restored history must be the manifest's, migration for migration.
+    const history = await readHistory(client, target.directInfo.schema);
+    const want = m.migrations.applied.map((x) => x.name);
+    const got = history.applied.map((x) => x.name);
+    const missing = want.filter((n) => !got.includes(n));
+    const extra = got.filter((n) => !want.includes(n));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new StagedbError('backup', 'E_RESTORE_HISTORY', `${target.name}: after the restore, _prisma_migrations does not match backup ${m.id}'s manifest`, {
+        details: [...missing.map((n) => `missing: ${n}`), ...extra.map((n) => `not in the backup: ${n}`)],
+        fix: `check the schema of ${target.name}'s URL (?schema=${target.directInfo.schema}) against the backup's (${m.database.schema}), then restore again`,
+      });
+    }
+    let pending: string[] = [];
+    if (o.migrationsDir && existsSync(o.migrationsDir)) {
+      const applied = new Set(got);
+      pending = readLocalHistory(o.migrationsDir).migrations.map((x) => x.name).filter((n) => !applied.has(n));
+    }
+    o.onEvent?.({ type: 'restored', message: `${target.name}: restored ${m.tables.length} tables` });
+    return {
+      id: m.id,
+      from: m.environment,
+      to: target.name,
+      database: info.db,
+      durationMs: Date.now() - t0,
+      jobs,
+      tables: m.tables.length,
+      migrations: { applied: got.length, last: got[got.length - 1] },
+      pending,
+      keptAuditTrail,
+      warnings,
+    };
+  } finally {
+    if (listFile) await rm(listFile, { force: true }).catch(() => {});
+    await client.end().catch(() => {});
+  }
+}
+
+function checkedJobs(jobs: number | undefined): number {
+  if (jobs === undefined) return Math.max(1, Math.min(availableParallelism(), 4));
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw usageError('E_USAGE', `--jobs must be a whole number from 1 to 64, not ${jobs}`, 'e.g. --jobs 4');
+  return jobs;
+}
+
+/**
+ * Drops what the restore re-creates, in one transaction (all or nothing): the archive's schemas,
+ * and `public`, re-created at once with its owner and privileges (pg_dump assumes it exists and
+ * never writes it). Schemas the backup does not have are left alone, with a warning.
+ */
+async function clearTarget(client: Client, target: ResolvedEnvironment, schemas: string[], warn: (m: string) => void): Promise<void> {
+  const existing = (await client.query<{ n: string }>(
+    `SELECT nspname AS n FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%'`,
+  )).rows.map((r) => r.n);
+  const replace = new Set([...schemas, 'public']);
+  for (const s of existing) if (!replace.has(s) && s !== AUDIT_SCHEMA) warn(`${target.name}: schema ${s} is not in the backup: left as it is`);
+  const pub = (await client.query<{ owner: string }>(`SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'public'`)).rows[0];
+  const grants = pub
+    ? (await client.query<{ grantee: string; privilege: string; grantable: boolean }>(
+        `SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable
+           FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'public' AND a.grantee <> n.nspowner`,
+      )).rows
+    : [];
+  const sql = ['BEGIN', "SET LOCAL lock_timeout = '10s'"];
+  for (const s of replace) if (existing.includes(s)) sql.push(`DROP SCHEMA ${quoteIdent(s)} CASCADE`);
+  sql.push('CREATE SCHEMA public');
+  if (pub) {
+    sql.push(`ALTER SCHEMA public OWNER TO ${pub.owner}`);
+    for (const g of grants) sql.push(`GRANT ${g.privilege} ON SCHEMA public TO ${g.grantee}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
+  }
+  sql.push('SELECT lo_unlink(oid) FROM pg_largeobject_metadata', 'COMMIT');
+  try {
+    await client.query(sql.join(';\n'));
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    const err = e as { code?: string; message?: string };
+    if (err.code === '55P03') {
+      throw new StagedbError('backup', 'E_RESTORE_LOCKED', `${target.name}: another session holds a lock on a table the restore replaces; nothing was changed`, {
+        fix: `stop the application's connections to ${target.name} (or wait for the long transaction), then restore again`,
+        cause: e,
+      });
+    }
+    if (err.code === '42501') {
+      throw new StagedbError('backup', 'E_RESTORE_PRIVILEGES', `${target.name}: the database user may not replace the database's contents (${err.message}); nothing was changed`, {
+        fix: `restore with the database owner's credentials in ${target.name}'s directUrl`,
+        cause: e,
+      });
+    }
+    throw new StagedbError('backup', 'E_RESTORE_FAILED', `${target.name}: could not clear the database for the restore (${err.message}); nothing was changed`, { cause: e });
+  }
+}
+
+interface PgRestoreInput {
+  pgRestore: PgToolInfo;
+  archive: string;
+  url: string;
+  appName: string;
+  jobs: number;
+  listFile?: string;
+  withPrivileges: boolean;
+  manifest: BackupManifest;
+  /** A connection to the target, for progress (pg_stat_progress_copy). */
+  watch?: Client;
+  processEnv?: NodeJS.ProcessEnv;
+  onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
+}
+
+/** Runs pg_restore into a database; never throws for pg_restore's own failure (see `ok`). */
+export async function pgRestore(i: PgRestoreInput): Promise<{ ok: boolean; code: number | null; errors: string[] }> {
+  const conn = toolConnection(i.url, i.appName, i.processEnv);
+  const args = [
+    `--dbname=${conn.dbname}`,
+    '--no-owner',
+    ...(i.withPrivileges ? [] : ['--no-acl']),
+    '--exit-on-error',
+    `--jobs=${i.jobs}`,
+    ...(i.listFile ? [`--use-list=${i.listFile}`] : []),
+    '--verbose',
+    '--no-password',
+    i.archive,
+  ];
+  const tables = new TableProgress(i.manifest.tables.map((t) => ({ schema: t.schema, name: t.name, bytes: t.bytes, rows: t.rows ?? t.estimatedRows })));
+  const run = runTool('pg_restore', i.pgRestore.path, args, conn.env, { onLine: (l) => feedVerbose(tables, l, i.jobs > 1) });
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> = Promise.resolve();
+  if (i.onProgress) {
+    let watchFailed = !i.watch;
+    timer = setInterval(() => {
+      ticking = ticking.then(async () => {
+        if (!watchFailed) {
+          try {
+            tables.live(await copyProgress(i.watch!, i.appName));
+          } catch {
+            watchFailed = true;
+          }
+        }
+        const elapsedMs = Date.now() - t0;
+        const fraction = tables.fraction();
+        i.onProgress?.({ phase: 'restore', elapsedMs, fraction, etaMs: eta(elapsedMs, fraction), tables: tables.counts() });
+      });
+    }, i.progressIntervalMs ?? 1000);
+  }
+  try {
+    const r = await run.done;
+    if (r.spawnError) throw new StagedbError('config', 'E_PG_TOOL_MISSING', `cannot run ${i.pgRestore.path}: ${r.spawnError.message}`, { fix: 'check STAGEDB_PG_BIN, or reinstall the PostgreSQL client tools' });
+    if (r.code === 0) tables.allDone();
+    return { ok: r.code === 0, code: r.code, errors: r.errors };
+  } finally {
+    if (timer) clearInterval(timer);
+    await ticking;
+  }
+}
+

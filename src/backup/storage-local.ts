@@ -1,0 +1,220 @@
+import { createWriteStream } from 'node:fs';
+import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fsError, isErrno } from './errors.js';
+import { MANIFEST_FILE, VERIFY_FILE, isBackupId, parseManifest, timeOfId, type BackupManifest, type VerifyRecord } from './manifest.js';
+import { notFound, type BackupListing, type BackupStorage, type IncompleteBackup, type PendingBackup, type StoredBackup } from './storage.js';
+
+/**
+ * Backups in a local directory:
+ *
+ *   <dir>/<id>/manifest.json        written last; its presence makes the backup complete
+ *   <dir>/<id>/dump.pgdump          custom format (or dump/ in directory format)
+ *   <dir>/<id>/verify.json          the last `backup verify`
+ *   <dir>/.<id>.partial/            a backup being written (owner.json: pid, host): never listed
+ *
+ * A backup is written under its hidden `.partial` name and renamed to its id only after the dump and
+ * its manifest are on disk (pg_dump fsyncs its output, stagedb fsyncs the manifest and the
+ * directories), so a killed run leaves at most an invisible `.partial` directory. Directories are
+ * created 0700: a backup holds the database's data.
+ */
+const PARTIAL = '.partial';
+const DELETING = '.deleting';
+const OWNER = 'owner.json';
+
+export class LocalStorage implements BackupStorage {
+  readonly kind = 'local' as const;
+  constructor(readonly dir: string) {}
+
+  get location(): string {
+    return this.dir;
+  }
+
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await access(this.dir, constants.W_OK);
+    } catch (e) {
+      throw fsError(e, this.dir, 'write backups to');
+    }
+  }
+
+  async begin(id: string): Promise<PendingBackup> {
+    await this.check();
+    const staging = join(this.dir, `.${id}${PARTIAL}`);
+    try {
+      await mkdir(staging, { mode: 0o700 });
+      await writeFile(join(staging, OWNER), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }));
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true }).catch(() => {});
+      throw fsError(e, this.dir, 'write backups to');
+    }
+    const final = join(this.dir, id);
+    const dir = this.dir;
+    return {
+      dir: staging,
+      async write(name: string, body: Readable) {
+        try {
+          await pipeline(body, createWriteStream(join(staging, name), { mode: 0o600 }));
+        } catch (e) {
+          throw fsError(e, dir, 'write backups to');
+        }
+      },
+      async commit(manifest: BackupManifest) {
+        try {
+          await writeDurably(join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+          await rm(join(staging, OWNER), { force: true });
+          await fsyncDir(staging);
+          await rename(staging, final);
+          await fsyncDir(dir);
+        } catch (e) {
+          throw fsError(e, dir, 'write backups to');
+        }
+      },
+      async abort() {
+        await rm(staging, { recursive: true, force: true }).catch(() => {});
+      },
+    };
+  }
+
+  async list(): Promise<BackupListing> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return { backups: [], incomplete: [], damaged: [] };
+      throw fsError(e, this.dir, 'read');
+    }
+    const backups: StoredBackup[] = [];
+    const incomplete: IncompleteBackup[] = [];
+    const damaged: BackupListing['damaged'] = [];
+    for (const name of names) {
+      if (name.startsWith('.') && name.endsWith(PARTIAL)) {
+        const id = name.slice(1, -PARTIAL.length);
+        incomplete.push(await this.partialInfo(id));
+        continue;
+      }
+      if (name.startsWith('.') || !isBackupId(name)) continue;
+      try {
+        const manifest = await this.readManifest(name);
+        backups.push({ id: name, manifest, verification: await this.readVerification(name) });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'E_BACKUP_NOT_FOUND') incomplete.push({ id: name, since: timeOfId(name), active: false });
+        else damaged.push({ id: name, problem: (e as Error).message });
+      }
+    }
+    backups.sort((a, b) => (a.manifest.startedAt < b.manifest.startedAt ? 1 : a.manifest.startedAt > b.manifest.startedAt ? -1 : b.id.localeCompare(a.id)));
+    return { backups, incomplete, damaged };
+  }
+
+  private async partialInfo(id: string): Promise<IncompleteBackup> {
+    const staging = join(this.dir, `.${id}${PARTIAL}`);
+    try {
+      const owner = JSON.parse(await readFile(join(staging, OWNER), 'utf8')) as { pid: number; host: string; startedAt: string };
+      const here = owner.host === hostname();
+      const active = here && alive(owner.pid);
+      return { id, since: new Date(owner.startedAt), active, processGone: here && !active };
+    } catch {
+      const s = await stat(staging).catch(() => undefined);
+      return { id, since: s?.mtime ?? timeOfId(id), active: false };
+    }
+  }
+
+  async readManifest(id: string): Promise<BackupManifest> {
+    if (!isBackupId(id)) throw notFound(id, this.dir);
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, id, MANIFEST_FILE), 'utf8');
+    } catch (e) {
+      if (isErrno(e, 'ENOENT', 'ENOTDIR')) throw notFound(id, this.dir);
+      throw fsError(e, join(this.dir, id), 'read');
+    }
+    return parseManifest(text, id);
+  }
+
+  private async readVerification(id: string): Promise<VerifyRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, id, VERIFY_FILE), 'utf8')) as VerifyRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async read(id: string, file: string): Promise<Readable> {
+    const path = join(this.dir, id, file);
+    // Opened here so a missing file fails now, not in the middle of a pipeline.
+    const handle = await open(path, 'r').catch((e: unknown) => {
+      throw fsError(e, path, 'read');
+    });
+    return handle.createReadStream();
+  }
+
+  localPath(id: string, file: string): string {
+    return join(this.dir, id, file);
+  }
+
+  async writeVerification(id: string, record: VerifyRecord): Promise<void> {
+    try {
+      await writeDurably(join(this.dir, id, VERIFY_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    } catch (e) {
+      throw fsError(e, join(this.dir, id), 'write');
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!isBackupId(id)) throw notFound(id, this.dir);
+    const gone = join(this.dir, `.${id}${DELETING}`);
+    try {
+      // One rename takes it out of every listing at once; the files go after.
+      await rename(join(this.dir, id), gone);
+      await rm(gone, { recursive: true, force: true });
+    } catch (e) {
+      throw fsError(e, join(this.dir, id), 'remove');
+    }
+  }
+
+  async removeIncomplete(item: IncompleteBackup): Promise<void> {
+    const partial = join(this.dir, `.${item.id}${PARTIAL}`);
+    const exists = await stat(partial).then(() => true, () => false);
+    await rm(exists ? partial : join(this.dir, item.id), { recursive: true, force: true });
+  }
+}
+
+/** Writes a small file so that it is on disk before anything refers to it: temp name, fsync, rename. */
+async function writeDurably(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  // Directories cannot be opened for fsync on every platform (Windows): best effort.
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    /* not supported here */
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return isErrno(e, 'EPERM');
+  }
+}

@@ -1,0 +1,71 @@
+import { listBackups } from '../backup/list.js';
+import { formatBytes } from '../backup/manifest.js';
+import { columns } from '../render/table.js';
+import { age, shown } from './backup-common.js';
+import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import type { Command } from './types.js';
+
+const command: Command = {
+  usage: `Usage: stagedb backup list [--env <name>]
+
+The complete backups in the environment's backup storage, newest first: age, size, format, the
+migrations they hold, the last verification. Leftovers of interrupted runs are counted, never listed
+as restorable (stagedb backup prune removes them).
+
+${ENV_HELP}`,
+  options: {},
+  async run(ctx, args) {
+    const { config, names } = await loadTargets(ctx, args);
+    const env = resolveOne(ctx, config, names[0]!);
+    const r = await listBackups(env);
+    const lines: string[] = [];
+    if (r.backups.length === 0) lines.push(`${env.name}: no backups in ${shown(ctx, r.location)} (take one: stagedb backup --env ${env.name})`);
+    else {
+      lines.push(`${env.name}: ${r.backups.length} backup${r.backups.length === 1 ? '' : 's'} in ${shown(ctx, r.location)}`);
+      lines.push(
+        columns(
+          ['ID', 'AGE', 'SIZE', 'FORMAT', 'MIGRATIONS', 'VERIFIED', 'REASON'],
+          r.backups.map((b) => {
+            const m = b.manifest;
+            const last = m.migrations.applied[m.migrations.applied.length - 1];
+            const v = b.verification;
+            return [
+              b.id,
+              age(m.startedAt),
+              formatBytes(m.size),
+              m.dump.format,
+              `${m.migrations.applied.length}${last ? ` (${last.name})` : ''}`,
+              v ? `${v.ok ? (v.deep ? 'deep ok' : 'ok') : 'FAILED'} ${age(v.at)}` : '-',
+              m.reason === 'before-deploy' ? 'before deploy' : `by ${m.createdBy.gitAuthor ?? m.createdBy.osUser}`,
+            ];
+          }),
+        ),
+      );
+    }
+    if (r.incomplete.length > 0) {
+      lines.push(`${r.incomplete.length} incomplete backup${r.incomplete.length === 1 ? '' : 's'} (interrupted or failed, not restorable${r.incomplete.some((i) => i.active) ? '; some still being written' : ''}): stagedb backup prune --env ${env.name} removes ${r.incomplete.length === 1 ? 'it' : 'them'}`);
+    }
+    for (const d of r.damaged) lines.push(`damaged: ${d.id}: ${d.problem}`);
+    const data = {
+      env: env.name,
+      location: r.location,
+      storage: r.storage,
+      backups: r.backups.map((b) => ({
+        id: b.id,
+        startedAt: b.manifest.startedAt,
+        size: b.manifest.size,
+        format: b.manifest.dump.format,
+        sha256: b.manifest.sha256,
+        migrations: b.manifest.migrations.applied.map((m) => m.name),
+        reason: b.manifest.reason,
+        createdBy: b.manifest.createdBy,
+        verification: b.verification,
+      })),
+      incomplete: r.incomplete,
+      damaged: r.damaged,
+    };
+    return { exitCode: 0, data, text: lines.join('\n') };
+  },
+};
+
+export default command;

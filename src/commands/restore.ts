@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { findBackup } from '../backup/list.js';
+import { MANIFEST_FILE, formatBytes, formatDuration } from '../backup/manifest.js';
+import { applyRestore, prepareRestore } from '../backup/restore.js';
+import { openStorage, type BackupStorage } from '../backup/storage.js';
+import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
+import { StagedbError, usageError } from '../errors.js';
+import { selectEnvironments } from '../config/environments.js';
+import { age, backupsOf, jobsFlag, progressPrinter, shown } from './backup-common.js';
+import { loadTargets, resolveOne, runGuarded } from './shared.js';
+import type { Command } from './types.js';
+
+const command: Command = {
+  usage: `Usage: stagedb restore <backup> --to <env> [--from <env>] [--jobs <n>] [--confirm <env>]
+
+Replaces everything in <env>'s database with a backup (an id from stagedb backup list, "latest", or
+the path of a backup's directory). The backup is checked first (every file's sha256, its table of
+contents, that it belongs to this project); then the schemas it holds are dropped and re-created and
+pg_restore runs with parallel jobs. Afterwards the restored _prisma_migrations must match the backup's
+manifest, and what the migrations folder has beyond it is listed (stagedb deploy applies it).
+The target keeps its own audit trail and protection marker. Guarded and production-level targets need
+typed confirmation (or --confirm <env>). Restoring production into staging:
+
+  stagedb restore latest --from production --to staging --confirm staging
+
+      --to <env>          the environment to restore into (required)
+      --from <env>        whose backups to look in (default: the one the backup id names; for
+                          "latest", the target's own)
+      --jobs <n>          parallel pg_restore jobs (default: CPUs, at most 4)
+      --with-privileges   restore GRANTs too (default: not, since roles differ between environments;
+                          everything restored belongs to the target's user either way)
+      --allow-foreign     restore a backup whose history has migrations this project does not know
+${CONFIRM_HELP}
+  -c, --config <file>     config file (default: nearest stagedb.config.*)
+      --json              machine-readable output on stdout`,
+  options: {
+    to: { type: 'string' },
+    from: { type: 'string' },
+    jobs: { type: 'string' },
+    'with-privileges': { type: 'boolean' },
+    'allow-foreign': { type: 'boolean' },
+    ...CONFIRM_OPTIONS,
+  },
+  positionals: true,
+  async run(ctx, args) {
+    if (args.values.env !== undefined) {
+      throw usageError('E_USAGE', 'restore names its target with --to, not --env (and where the backup comes from with --from)', 'stagedb restore <backup> --to <env>');
+    }
+    const ref = args.positionals[0];
+    if (!ref || args.positionals.length > 1) throw usageError('E_USAGE', 'restore takes one backup: an id from stagedb backup list, "latest", or a backup directory', 'stagedb restore latest --from production --to staging');
+    const to = args.values.to as string | undefined;
+    if (!to) throw usageError('E_USAGE', 'restore needs the target environment: --to <env>', `stagedb restore ${ref} --to staging`);
+    const jobs = jobsFlag(args);
+    const { config, names } = await loadTargets(ctx, { ...args, values: { ...args.values, env: to } });
+    const target = resolveOne(ctx, config, names[0]!);
+
+    // Where the backup is: a directory given by path, or an environment's storage.
+    let storage: BackupStorage;
+    let id = ref;
+    const asPath = resolve(ctx.cwd, ref);
+    if (ref.includes('/') && existsSync(join(asPath, MANIFEST_FILE))) {
+      const { LocalStorage } = await import('../backup/storage-local.js');
+      storage = new LocalStorage(dirname(asPath));
+      id = basename(asPath);
+    } else {
+      const fromFlag = args.values.from as string | undefined;
+      const inferred = Object.keys(config.environments)
+        .filter((n) => ref.startsWith(`${n}-`))
+        .sort((a, b) => b.length - a.length)[0];
+      const from = fromFlag !== undefined ? selectEnvironments(config, fromFlag, ctx.env)[0]! : (inferred ?? target.name);
+      const source = from === target.name ? target : backupsOf(ctx, config, from);
+      storage = await openStorage(source.backup.storage, source.name);
+    }
+    const stored = await findBackup(storage, id);
+    const m = stored.manifest;
+    ctx.log(`${target.name}: restoring ${m.id} (${m.environment}, ${formatBytes(m.size)}, taken ${age(m.startedAt)}) from ${shown(ctx, storage.location)}`);
+    const prepared = await prepareRestore({
+      storage,
+      manifest: m,
+      migrationsDir: config.migrationsDir,
+      allowForeign: Boolean(args.values['allow-foreign']),
+      workDir: join(config.root, '.stagedb', 'tmp'),
+      processEnv: ctx.env,
+      onProgress: progressPrinter(ctx, target.name),
+    });
+    ctx.log(`  checked: ${m.dump.files.length} file${m.dump.files.length === 1 ? '' : 's'}, sha256 as recorded; pg_restore ${prepared.pgRestore.version} reads it`);
+    try {
+      const i = target.directInfo;
+      const r = await runGuarded(ctx, {
+        action: 'restore',
+        command: `restore ${m.id} --to ${target.name}`,
+        env: target,
+        config,
+        args,
+        what: `replace everything in ${i.database} on ${i.host} with backup ${m.id} of ${m.environment} (taken ${age(m.startedAt)})`,
+        run: async () => {
+          const value = await applyRestore(prepared, target, {
+            jobs,
+            withPrivileges: Boolean(args.values['with-privileges']),
+            migrationsDir: config.migrationsDir,
+            processEnv: ctx.env,
+            onEvent: (e) => (e.type === 'warning' ? ctx.warn(e.message) : ctx.log(`  ${e.message}`)),
+            onProgress: progressPrinter(ctx, target.name),
+          });
+          return { value, summary: `restored ${m.id} of ${m.environment}` };
+        },
+      }).catch((e: unknown) => {
+        // The protection matrix's own fix says --env; restore names its target with --to.
+        if (e instanceof StagedbError && (e.code === 'E_CONFIRM_REQUIRED' || e.code === 'E_CONFIRM_MISMATCH')) {
+          throw new StagedbError(e.kind, e.code, e.message, { fix: `stagedb restore ${ref} --to ${target.name} --confirm ${target.name}`, cause: e });
+        }
+        throw e;
+      });
+      const lines = [
+        `${target.name}: restored backup ${r.id} of ${r.from} into ${r.database} in ${formatDuration(r.durationMs)} (${r.jobs} job${r.jobs === 1 ? '' : 's'})`,
+        `  _prisma_migrations matches the backup: ${r.migrations.applied} applied${r.migrations.last ? `, last ${r.migrations.last}` : ''}`,
+      ];
+      if (r.pending.length > 0) lines.push(`  ${r.pending.length} migration${r.pending.length === 1 ? '' : 's'} in the folder ${r.pending.length === 1 ? 'is' : 'are'} newer than the backup: stagedb deploy --env ${target.name} applies ${r.pending.length === 1 ? 'it' : 'them'}`);
+      if (r.keptAuditTrail) lines.push(`  ${target.name} kept its own audit trail (stagedb history --env ${target.name})`);
+      return { exitCode: 0, data: r, text: lines.join('\n') };
+    } finally {
+      await prepared.cleanup();
+    }
+  },
+};
+
+export default command;
