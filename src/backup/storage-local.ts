@@ -23,6 +23,7 @@ import { notFound, type BackupListing, type BackupStorage, type IncompleteBackup
  */
 const PARTIAL = '.partial';
 const DELETING = '.deleting';
+const STARTING = '.starting';
 const OWNER = 'owner.json';
 
 export class LocalStorage implements BackupStorage {
@@ -45,11 +46,15 @@ export class LocalStorage implements BackupStorage {
   async begin(id: string): Promise<PendingBackup> {
     await this.check();
     const staging = join(this.dir, `.${id}${PARTIAL}`);
+    // Born with its owner inside (made under another name, then renamed), so a leftover always says
+    // whose it was, and prune can tell a dead run's leftovers from a live one's.
+    const starting = join(this.dir, `.${id}${STARTING}`);
     try {
-      await mkdir(staging, { mode: 0o700 });
-      await writeFile(join(staging, OWNER), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }));
+      await mkdir(starting, { mode: 0o700 });
+      await writeFile(join(starting, OWNER), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }));
+      await rename(starting, staging);
     } catch (e) {
-      await rm(staging, { recursive: true, force: true }).catch(() => {});
+      await rm(starting, { recursive: true, force: true }).catch(() => {});
       throw fsError(e, this.dir, 'write backups to');
     }
     const final = join(this.dir, id);
@@ -95,6 +100,12 @@ export class LocalStorage implements BackupStorage {
       if (name.startsWith('.') && name.endsWith(PARTIAL)) {
         const id = name.slice(1, -PARTIAL.length);
         incomplete.push(await this.partialInfo(id));
+        continue;
+      }
+      if (name.startsWith('.') && (name.endsWith(STARTING) || name.endsWith(DELETING))) {
+        // A run killed in its first millisecond, or a prune killed mid-delete: leftovers too.
+        const s = await stat(join(this.dir, name)).catch(() => undefined);
+        incomplete.push({ id: name.slice(1), since: s?.mtime, active: false });
         continue;
       }
       if (name.startsWith('.') || !isBackupId(name)) continue;
@@ -177,9 +188,14 @@ export class LocalStorage implements BackupStorage {
   }
 
   async removeIncomplete(item: IncompleteBackup): Promise<void> {
-    const partial = join(this.dir, `.${item.id}${PARTIAL}`);
-    const exists = await stat(partial).then(() => true, () => false);
-    await rm(exists ? partial : join(this.dir, item.id), { recursive: true, force: true });
+    const candidates = [join(this.dir, `.${item.id}${PARTIAL}`), join(this.dir, `.${item.id}`), join(this.dir, item.id)];
+    for (const path of candidates) {
+      if (!(await stat(path).then(() => true, () => false))) continue;
+      // Only what the listing called incomplete: never a directory that holds a manifest.
+      if (path === join(this.dir, item.id) && (await stat(join(path, MANIFEST_FILE)).then(() => true, () => false))) return;
+      await rm(path, { recursive: true, force: true });
+      return;
+    }
   }
 }
 

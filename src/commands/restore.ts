@@ -108,7 +108,8 @@ ${CONFIRM_HELP}
       }).catch((e: unknown) => {
         // The protection matrix's own fix says --env; restore names its target with --to.
         if (e instanceof StagedbError && (e.code === 'E_CONFIRM_REQUIRED' || e.code === 'E_CONFIRM_MISMATCH')) {
-          throw new StagedbError(e.kind, e.code, e.message, { fix: `stagedb restore ${ref} --to ${target.name} --confirm ${target.name}`, cause: e });
+          const from = args.values.from === undefined ? '' : ` --from ${args.values.from as string}`;
+          throw new StagedbError(e.kind, e.code, e.message, { fix: `stagedb restore ${ref}${from} --to ${target.name} --confirm ${target.name}`, cause: e });
         }
         throw e;
       });

@@ -85,7 +85,7 @@ export async function contentsOf(url: string): Promise<Record<string, string>> {
       const r = await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM ONLY "${s}"."${t}" AS x`);
       out[`table ${s}.${t}`] = `${r.rows[0]!.n} rows ${r.rows[0]!.h}`;
     }
-    const seqs = await c.query<{ s: string; n: string }>(`SELECT schemaname AS s, sequencename AS n FROM pg_sequences ORDER BY 1, 2`);
+    const seqs = await c.query<{ s: string; n: string }>(`SELECT schemaname AS s, sequencename AS n FROM pg_sequences WHERE schemaname <> 'stagedb' ORDER BY 1, 2`);
     for (const { s, n } of seqs.rows) {
       const r = await c.query<{ v: string; called: boolean }>(`SELECT last_value::text AS v, is_called AS called FROM "${s}"."${n}"`);
       out[`sequence ${s}.${n}`] = `${r.rows[0]!.v} ${r.rows[0]!.called}`;

@@ -1,0 +1,223 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { S3_CREDENTIALS, contentsOf, startS3 } from '../helpers/backup.js';
+import { BIN, forbidInOutput, normalize, passwordOf, runCli } from '../helpers/cli.js';
+import { freshDatabase, query } from '../helpers/db.js';
+import { createProject } from '../helpers/project.js';
+import { withParams } from '../helpers/tls.js';
+
+/** backup, backup list/verify/prune and restore through the built binary, on real databases. */
+const INIT = `CREATE TYPE "Role" AS ENUM ('USER', 'ADMIN');
+CREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT NOT NULL UNIQUE, "role" "Role" NOT NULL DEFAULT 'USER', "tags" TEXT[], "meta" JSONB, "avatar" BYTEA, "createdAt" TIMESTAMPTZ NOT NULL DEFAULT now());
+`;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup() {
+  const [prod, staging] = await Promise.all([freshDatabase('cli_bk_prod'), freshDatabase('cli_bk_stg')]);
+  const password = passwordOf(prod.url);
+  forbidInOutput(password);
+  const p = createProject({
+    configJson: { environments: { production: { url: { $env: 'PROD_URL' } }, staging: { url: { $env: 'STAGING_URL' } } } },
+    migrations: { '20240101000000_init': INIT },
+  });
+  cleanups.push(() => prod.drop(), () => staging.drop(), () => p.remove());
+  // Production over TLS, as the default for a production-level environment requires.
+  const env = { PROD_URL: withParams(prod.url, { sslmode: 'require' }), STAGING_URL: staging.url };
+  const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env, timeoutMs: 60_000 });
+  const ids = (text: string) => [...new Set(text.match(/production-\d{8}T\d{6}Z-[0-9a-f]{4}/g) ?? [])];
+  const shown = (text: string, extra: Record<string, string> = {}) =>
+    normalize(text, { [prod.name]: '<prod-db>', [staging.name]: '<staging-db>', ...extra })
+      .replace(/production-\d{8}T\d{6}Z-[0-9a-f]{4}/g, '<id>')
+      .replace(/(pg_dump|pg_restore) \d+\.\d+/g, '$1 <version>')
+      .replace(/sha256 [0-9a-f]{12,16}…/g, 'sha256 <sha>…')
+      .replace(/\d+(\.\d+)? (B|kB|MB)\b/g, '<size>')
+      .replace(/\d+(\.\d+)? s\b|\d+ ms\b/g, '<time>')
+      .replace(/taken \d+[smhd] ago/g, 'taken <ago>');
+  return { prod, staging, p, cli, ids, shown, password };
+}
+
+describe('stagedb backup, list, verify, restore', () => {
+  it('backs up production, restores it into staging (confirmed), and refuses a corrupt backup', async () => {
+    const { prod, staging, p, cli, ids, shown, password } = await setup();
+    const deployed = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(deployed.code, deployed.stderr).toBe(0);
+    await query(prod.url, `INSERT INTO "User" (email, role, tags, meta, avatar) SELECT 'u' || g || '@x.org', 'ADMIN', ARRAY['a', 'b'], jsonb_build_object('g', g), decode(md5(g::text), 'hex') FROM generate_series(1, 500) g`);
+
+    const b = await cli('backup', '--env', 'production');
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toBe('');
+    expect(shown(b.stdout)).toMatchInlineSnapshot(`
+      "production: pg_dump <version> of PostgreSQL <version> (<size>): custom format, with row checksums → .stagedb/backups/production
+      production: backup <id> stored in .stagedb/backups/production
+        custom format, <size> in <time>, sha256 <sha>…
+        1 applied migration (last 20240101000000_init); 3 tables with row counts and checksums
+        restore with: stagedb restore <id> --to <environment>"
+    `);
+    const [id] = ids(b.stdout);
+
+    const list = await cli('backup', 'list', '--env', 'production', '--json');
+    expect(list.code).toBe(0);
+    const listed = JSON.parse(list.stdout) as { backups: Array<{ id: string; reason: string; migrations: string[] }>; incomplete: unknown[] };
+    expect(listed.backups.map((x) => [x.id === id, x.reason, x.migrations])).toEqual([
+      [true, 'manual', ['20240101000000_init']],
+      [false, 'before-deploy', []],
+    ]);
+    expect(listed.incomplete).toEqual([]);
+    expect(readdirSync(p.path('.stagedb/backups/production')).sort()).toEqual(listed.backups.map((x) => x.id).sort());
+    expect(statSync(p.path('.stagedb/backups/production')).mode & 0o777).toBe(0o700);
+
+    const verify = await cli('backup', 'verify', id!, '--env', 'production');
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(shown(verify.stdout)).toContain('ok   checksum: 1 file, <size>, sha256 <sha>… as recorded');
+
+    // Staging is guarded: without a terminal the restore needs --confirm, and nothing changes.
+    const before = await contentsOf(prod.url);
+    const refused = await cli('restore', 'latest', '--from', 'production', '--to', 'staging');
+    expect(refused.code).toBe(5);
+    expect(shown(refused.stderr)).toMatchInlineSnapshot(`
+      "error: stagedb restore on staging (protection: guarded) needs confirmation, and there is no terminal to ask in
+        fix: stagedb restore latest --from production --to staging --confirm staging"
+    `);
+    expect(await query(staging.url, `SELECT to_regclass('public."User"') IS NULL AS empty`)).toEqual([{ empty: true }]);
+
+    const restored = await cli('restore', 'latest', '--from', 'production', '--to', 'staging', '--confirm', 'staging');
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(shown(restored.stdout)).toMatchInlineSnapshot(`
+      "staging: restoring <id> (production, <size>, taken <ago>) from .stagedb/backups/production
+        checked: 1 file, sha256 as recorded; pg_restore <version> reads it
+        staging: cleared <staging-db> for the restore
+        staging: restored 3 tables
+      staging: restored backup <id> of production into <staging-db> in <time> (2 jobs)
+        _prisma_migrations matches the backup: 1 applied, last 20240101000000_init
+        staging kept its own audit trail (stagedb history --env staging)"
+    `);
+    expect(await contentsOf(staging.url)).toEqual(before);
+    expect((await cli('status', '--env', 'staging')).code).toBe(0);
+    const history = JSON.parse((await cli('history', '--env', 'staging', '--json')).stdout) as { records: Array<{ outcome: string; command: string }> };
+    expect(history.records.map((r) => [r.outcome, r.command])).toEqual([
+      ['ok', `restore ${id} --to staging`],
+      ['refused', `restore ${id} --to staging`],
+    ]);
+
+    // A truncated backup: verify says so (exit 2), and restore refuses it before touching staging.
+    truncateSync(p.path(`.stagedb/backups/production/${id}/dump.pgdump`), 1000);
+    const bad = await cli('backup', 'verify', 'latest', '--env', 'production');
+    expect(bad.code).toBe(2);
+    expect(shown(bad.stderr)).toMatch(/^error: production: backup <id> failed verification\n {2}checksum: dump\.pgdump has <size> \(1000 bytes\), the manifest says \d+: truncated\n {2}fix: do not restore it;/);
+    await query(staging.url, `INSERT INTO "User" (email) VALUES ('only-in-staging@x.org')`);
+    const refusedCorrupt = await cli('restore', id!, '--to', 'staging', '--confirm', 'staging');
+    expect(refusedCorrupt.code).toBe(2);
+    expect(shown(refusedCorrupt.stderr)).toContain('error: backup <id> is corrupt: dump.pgdump has <size> (1000 bytes), the manifest says');
+    expect(await query(staging.url, `SELECT count(*)::int AS n FROM "User" WHERE email = 'only-in-staging@x.org'`)).toEqual([{ n: 1 }]);
+
+    // Nothing anywhere carries the password: outputs (checked by runCli), manifests, audit rows.
+    for (const x of listed.backups) expect(readFileSync(p.path(`.stagedb/backups/production/${x.id}/manifest.json`), 'utf8')).not.toContain(password);
+  });
+
+  it('usage mistakes: restore takes --to, not --env; an unknown backup names the close one', async () => {
+    const { cli, ids } = await setup();
+    const noTo = await cli('restore', 'latest', '--env', 'staging');
+    expect(noTo.code).toBe(4);
+    expect(noTo.stderr).toContain('error: restore names its target with --to, not --env');
+    const b = await cli('backup', '--env', 'production');
+    const [id] = ids(b.stdout);
+    const typo = await cli('restore', id!.slice(0, -2), '--to', 'staging', '--confirm', 'staging');
+    expect(typo.code).toBe(4);
+    expect(typo.stderr).toContain(`fix: did you mean ${id}?`);
+  });
+});
+
+/** Starts `stagedb <args>` and hands back the child, to kill it mid-way. */
+function start(args: string[], cwd: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const done = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return { child, done, output: () => out };
+}
+
+async function until(what: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!what()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('a backup killed mid-stream (SIGKILL) is never listed as restorable', () => {
+  async function bigProject(storage?: unknown, extraEnv: Record<string, string> = {}) {
+    const db = await freshDatabase('cli_bk_kill');
+    forbidInOutput(passwordOf(db.url));
+    // Enough data that pg_dump streams for a couple of seconds.
+    await query(db.url, `CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS t FROM generate_series(1, 600000) g`);
+    const p = createProject({ configJson: { environments: { development: { url: { $env: 'DEV_URL' }, ...(storage ? { backup: { storage } } : {}) } } } });
+    cleanups.push(() => db.drop(), () => p.remove());
+    const env = { DEV_URL: db.url, ...extraEnv };
+    return { db, p, env, cli: (...args: string[]) => runCli(args, { cwd: p.dir, env, timeoutMs: 60_000 }) };
+  }
+
+  it('local storage: killed three times at different points, then a complete one', async () => {
+    const { p, env, cli } = await bigProject();
+    const dir = p.path('.stagedb/backups/development');
+    const names = () => (existsSync(dir) ? readdirSync(dir) : []);
+    // Killed once pg_dump has written this much of the new backup's dump (each kill leaves its pg_dump
+    // finishing on its own: the new backup is told apart from those by name).
+    for (const threshold of [1, 1_000_000, 8_000_000]) {
+      const before = new Set(names());
+      const run = start(['backup', '--env', 'development'], p.dir, env);
+      const written = () => {
+        const mine = names().find((n) => n.endsWith('.partial') && !before.has(n));
+        const file = mine && join(dir, mine, 'dump.pgdump');
+        return file && existsSync(file) ? statSync(file).size : -1;
+      };
+      await until(() => written() >= threshold);
+      run.child.kill('SIGKILL');
+      await run.done;
+      expect(run.output()).not.toContain('stored in');
+    }
+    const listed = await cli('backup', 'list', '--env', 'development', '--json');
+    const l = JSON.parse(listed.stdout) as { backups: unknown[]; incomplete: Array<{ active: boolean }> };
+    expect(l.backups).toEqual([]);
+    expect(l.incomplete).toHaveLength(3);
+    expect(l.incomplete.every((i) => !i.active)).toBe(true);
+    const text = await cli('backup', 'list', '--env', 'development');
+    expect(text.stdout).toContain('3 incomplete backups (interrupted or failed, not restorable): stagedb backup prune --env development removes them');
+    const restore = await cli('restore', 'latest', '--to', 'development');
+    expect(restore.code).toBe(4);
+    expect(restore.stderr).toContain('error: there is no complete backup in');
+
+    const pruned = await cli('backup', 'prune', '--env', 'development');
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toContain('deleted 3 leftovers of interrupted backups');
+    const ok = await cli('backup', '--env', 'development');
+    expect(ok.code, ok.stderr).toBe(0);
+    const after = JSON.parse((await cli('backup', 'list', '--env', 'development', '--json')).stdout) as { backups: unknown[]; incomplete: unknown[] };
+    expect([after.backups.length, after.incomplete.length]).toEqual([1, 0]);
+  });
+
+  it('S3: killed mid-upload, nothing is listed; the next backup is', async () => {
+    const s3 = await startS3('backups');
+    cleanups.push(() => s3.close());
+    const { cli, p, env } = await bigProject({ s3: { bucket: 'backups', endpoint: s3.endpoint } }, S3_CREDENTIALS);
+    forbidInOutput(S3_CREDENTIALS.AWS_SECRET_ACCESS_KEY);
+    const run = start(['backup', '--env', 'development'], p.dir, env);
+    await until(() => run.output().includes('→ s3://backups/stagedb/development'));
+    await new Promise((r) => setTimeout(r, 300));
+    run.child.kill('SIGKILL');
+    await run.done;
+    const l = JSON.parse((await cli('backup', 'list', '--env', 'development', '--json')).stdout) as { backups: unknown[] };
+    expect(l.backups).toEqual([]);
+    const ok = await cli('backup', '--env', 'development');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(`stored in s3://backups/stagedb/development (${s3.endpoint})`);
+    const after = JSON.parse((await cli('backup', 'list', '--env', 'development', '--json')).stdout) as { backups: unknown[] };
+    expect(after.backups).toHaveLength(1);
+  });
+});
