@@ -121,6 +121,7 @@ export function tempDir(prefix = 'stagedb-backups-'): { dir: string; remove(): v
 
 /** A real S3-compatible server (s3rver) on a random loopback port, with one bucket. */
 export async function startS3(bucket = 'backups'): Promise<{ endpoint: string; port: number; dir: string; close(): Promise<void> }> {
+  // @ts-expect-error s3rver ships no type declarations
   const { default: S3rver } = (await import('s3rver')) as unknown as { default: new (o: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void> } };
   const t = tempDir('stagedb-s3-');
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: t.dir, configureBuckets: [{ name: bucket }] });
