@@ -172,5 +172,10 @@ const code = await run({
   stderr: (s) => process.stderr.write(s),
   interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
 });
-// The one exit point. Writes to pipes, files and terminals are synchronous on POSIX, so nothing is lost.
+// The one exit point. Files and terminals are written synchronously, but a pipe is not: output beyond
+// the pipe's buffer (64 KiB on Linux; `lint --json` of a long history is ~1 MB) is still queued when
+// run() returns, and process.exit would drop it. Exit once every queued write has reached the OS.
+await Promise.all(
+  [process.stdout, process.stderr].map((s) => (s.writableLength > 0 ? new Promise<void>((done) => s.write('', () => done())) : undefined)),
+);
 process.exit(code);
