@@ -60,7 +60,8 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       smallTableBytes: config.lint?.smallTableBytes,
       largeTableBytes: config.lint?.largeTableBytes,
     };
-    const lint = await import('../lint/index.js');
+    // Only what this run needs: the runner and the formatters (the gate and history reads stay unloaded).
+    const lint = { ...(await import('../lint/run.js')), ...(await import('../lint/format.js')) };
     const envName = args.values.env as string | undefined;
     let result: LintResult;
     let pending: string[] | undefined;
@@ -75,12 +76,14 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
         const { connect } = await import('../pg/connect.js');
         const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
         try {
-          result = await lint.lintFiles(inputs, { ...lintOptions, context: (refs) => lint.readDatabaseContext(client, env.name, env.directInfo.schema, refs) });
+          const { readDatabaseContext } = await import('../lint/context.js');
+          result = await lint.lintFiles(inputs, { ...lintOptions, context: (refs) => readDatabaseContext(client, env.name, env.directInfo.schema, refs) });
         } finally {
           await client.end().catch(() => {});
         }
       } else {
-        const p = await lint.lintPending({ env, migrationsDir: config.migrationsDir, cwd: ctx.cwd, lint: lintOptions });
+        const { lintPending } = await import('../lint/pending.js');
+        const p = await lintPending({ env, migrationsDir: config.migrationsDir, cwd: ctx.cwd, lint: lintOptions });
         result = p.result;
         pending = p.pending;
         if (format === 'text' && !ctx.json) ctx.log(pending.length ? `${env.name}: ${pending.length} pending migration${pending.length === 1 ? '' : 's'}: ${pending.join(', ')}` : `${env.name}: no pending migrations`);
@@ -128,7 +131,15 @@ function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArg
     return { path: shown(p), ...(migration ? { migration } : {}), sql: readFileSync(p, 'utf8') };
   };
   if (args.positionals.length === 0) {
-    return readMigrations(config.migrationsDir).map(fromFile);
+    // A migration directory without migration.sql is history's problem (status and deploy refuse it), not lint's.
+    return readMigrations(config.migrationsDir).flatMap((p) => {
+      try {
+        return [fromFile(p)];
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw e;
+      }
+    });
   }
   const out: LintInput[] = [];
   for (const raw of args.positionals) {
@@ -142,7 +153,7 @@ function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArg
       out.push(fromFile(join(p, 'migration.sql')));
       continue;
     }
-    const migrations = readMigrations(p);
+    const migrations = readMigrations(p).filter((m) => existsSync(m));
     const sqlFiles = readdirSync(p)
       .filter((f) => f.endsWith('.sql'))
       .sort()
@@ -161,7 +172,6 @@ function readMigrations(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => join(dir, e.name, 'migration.sql'))
-    .filter((p) => existsSync(p))
     .sort();
 }
 

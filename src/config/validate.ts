@@ -66,12 +66,10 @@ const bytes = z.number().int('must be a whole number of bytes').min(0, 'must be 
 const lint = z
   .object({
     rules: z
-      .record(z.string(), z.enum(['error', 'warning', 'info', 'off']))
-      .superRefine((rules, ctx) => {
-        for (const key of Object.keys(rules)) {
-          if (!ruleCode(key)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'unknown rule (stagedb lint --rules lists the codes and names)' });
-        }
-      })
+      .record(
+        z.string().refine((key) => ruleCode(key) !== undefined, 'unknown rule (stagedb lint --rules lists the codes and names)'),
+        z.enum(['error', 'warning', 'info', 'off']),
+      )
       .optional(),
     runner: z.enum(['stagedb', 'prisma']).optional(),
     smallTableBytes: bytes.optional(),

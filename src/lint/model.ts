@@ -32,11 +32,22 @@ function scriptTransactions(kinds: Array<{ kind: string; txKind?: string }>): nu
   });
 }
 
+/**
+ * Every pattern chooseMode tests needs one of these words (transaction control, CONCURRENTLY, VACUUM,
+ * CREATE/DROP DATABASE or TABLESPACE, ALTER SYSTEM, SUBSCRIPTION; ADD VALUE before 12). A file without any of
+ * them runs as one transaction whatever else it holds, so its second split is skipped: most of
+ * Prisma's files. `test/unit/lint-parse.test.ts` holds the shortcut to chooseMode's own answer.
+ */
+const MODE_WORDS = /\b(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|SUBSCRIPTION)\b/i;
+/** ADD VALUE changes the choice only before PostgreSQL 12. */
+const MODE_WORDS_BEFORE_12 = /\b(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|SUBSCRIPTION|VALUE)\b/i;
+
 export function runModel(sql: string, statements: Array<{ kind: string; txKind?: string }>, runner: Runner, serverVersionNum: number): RunModel {
   if (runner === 'prisma') {
     if (statements.length <= 1) return { mode: 'prisma-single', reason: 'prisma migrate deploy: a single statement, outside a transaction', tx: statements.map(() => null) };
     return { mode: 'prisma-script', reason: 'prisma migrate deploy: the whole file as one multi-statement query (an implicit transaction)', tx: scriptTransactions(statements) };
   }
+  if (!(serverVersionNum < 120000 ? MODE_WORDS_BEFORE_12 : MODE_WORDS).test(sql)) return { mode: 'transaction', reason: 'stagedb deploy: one transaction', tx: statements.map(() => 0) };
   const choice = chooseMode(sql, serverVersionNum);
   switch (choice.mode) {
     case 'transaction':

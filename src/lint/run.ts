@@ -64,6 +64,11 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
   // stagedb's deploy sets a lock_timeout (an environment's ddlLockTimeout, default 5 s); Prisma's sets none.
   const runnerLock = options.runnerLockTimeoutMs ?? (runner === 'stagedb' ? DEFAULT_LOCK_TIMEOUT_MS : 0);
   const active = RULES.map((rule) => ({ rule, setting: severities.get(rule.code) })).filter(({ rule, setting }) => (setting ?? rule.defaultSeverity) !== 'off');
+  // Rules by the statement kind they look at, so a statement meets only the rules that can fire on it.
+  const anyKind = active.filter(({ rule }) => !rule.kinds);
+  const byKind = new Map<string, typeof active>();
+  for (const a of active) for (const k of a.rule.kinds ?? []) byKind.set(k, [...(byKind.get(k) ?? []), a]);
+  for (const [k, list] of byKind) byKind.set(k, [...list, ...anyKind].sort((x, y) => (x.rule.code < y.rule.code ? -1 : 1)));
   let batch = new BatchState();
   const findings: Finding[] = [];
   const suppressed: SuppressedFinding[] = [];
@@ -140,7 +145,7 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
 
     const ctx = new FileContext(input, statements, model, runner, batch, defaultSchema, serverVersionNum, db, runnerLock, file.charAt);
     for (const s of statements) {
-      for (const { rule, setting } of active) {
+      for (const { rule, setting } of byKind.get(s.kind) ?? anyKind) {
         const out = rule.check(s, ctx);
         if (!out) continue;
         for (const hit of Array.isArray(out) ? out : [out]) emit(rule, setting, hit, s, ctx);

@@ -189,5 +189,7 @@ export interface Rule {
   defaultSeverity: SeveritySetting;
   /** The hazard grows with the table: with a database, small tables make it `info`, large ones `error`. */
   sizeBound?: boolean;
+  /** The statement kinds it looks at (parser node names, e.g. `AlterTableStmt`); absent: every statement. */
+  kinds?: readonly string[];
   check(s: Statement, ctx: import('./file-context.js').FileContext): Hit[] | Hit | undefined;
 }

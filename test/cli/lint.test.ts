@@ -87,6 +87,16 @@ describe('stagedb lint', () => {
     expect(bad.stderr).toContain('lint.runner: must be one of "stagedb", "prisma"');
   });
 
+  it('a large --json output reaches a pipe whole (nothing dropped at exit)', async () => {
+    const migrations: Record<string, string> = { '20240101000000_init': INIT };
+    for (let i = 1; i <= 300; i++) migrations[`20240102${String(i).padStart(6, '0')}_index`] = `-- CreateIndex\nCREATE INDEX "User_email_${i}_idx" ON "User"("email");\n`;
+    const p = createProject({ migrations });
+    cleanups.push(() => p.remove());
+    const r = await runCli(['lint', '--json'], { cwd: p.dir });
+    expect(r.stdout.length).toBeGreaterThan(256 * 1024);
+    expect(JSON.parse(r.stdout).findings).toHaveLength(300);
+  });
+
   it('--rules lists every rule without loading the parser', async () => {
     const p = createProject({});
     cleanups.push(() => p.remove());

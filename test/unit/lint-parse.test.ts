@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { byteToChar, charToByte, lineStartsOf, loadParser, parseFile, position } from '../../src/lint/parse.js';
 import { lintFiles } from '../../src/lint/run.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chooseMode } from '../../src/history/mode.js';
 import { runModel } from '../../src/lint/model.js';
 
 describe('positions: the parser counts bytes, findings count characters', () => {
@@ -70,5 +73,34 @@ describe('run model: which statements share a transaction', () => {
     const conc = 'CREATE TABLE a (x int); CREATE INDEX CONCURRENTLY i ON a (x);';
     expect(runModel(conc, kinds(conc), 'prisma', 170000)).toMatchObject({ mode: 'prisma-script', tx: [0, 0] });
     expect(runModel('CREATE INDEX CONCURRENTLY i ON a (x)', [{ kind: 'IndexStmt' }], 'prisma', 170000)).toMatchObject({ mode: 'prisma-single', tx: [null] });
+  });
+  it("agrees with deploy's own chooseMode on every file (the keyword shortcut included)", () => {
+    const samples = [
+      'CREATE INDEX CONCURRENTLY i ON a (x)',
+      'create unique index concurrently if not exists i on a (x)',
+      'DROP INDEX CONCURRENTLY i',
+      'REINDEX TABLE CONCURRENTLY a',
+      'ALTER TABLE p DETACH PARTITION c CONCURRENTLY',
+      'VACUUM a',
+      'CREATE DATABASE d',
+      'DROP TABLESPACE t',
+      'ALTER SYSTEM SET work_mem = 1',
+      'CREATE SUBSCRIPTION s CONNECTION $$x$$ PUBLICATION p',
+      "ALTER TYPE r ADD VALUE 'x'",
+      'BEGIN; CREATE TABLE a (x int); COMMIT;',
+      'START TRANSACTION; CREATE TABLE a (x int); END;',
+      'CREATE TABLE "Appendix" ("endDate" DATE, "valueOf" INT); CREATE INDEX "Appendix_endDate_idx" ON "Appendix"("endDate");',
+    ];
+    const files = ['test/fixtures/prisma-history/prisma/migrations', 'examples/guide-app/prisma/migrations'].flatMap((root) =>
+      readdirSync(root)
+        .filter((d) => !d.includes('.'))
+        .map((d) => readFileSync(join(root, d, 'migration.sql'), 'utf8')),
+    );
+    for (const sql of [...samples, ...files]) {
+      for (const v of [110000, 170000]) {
+        const kinds = chooseMode(sql, v).statements.map(() => ({ kind: 'X' }));
+        expect(runModel(sql, kinds, 'stagedb', v).mode, `${sql} @ ${v}`).toBe(chooseMode(sql, v).mode);
+      }
+    }
   });
 });

@@ -12,6 +12,7 @@ const rule: Rule = {
   name: 'add-primary-key',
   summary: 'ADD PRIMARY KEY without USING INDEX builds the index (and checks NOT NULL) under ACCESS EXCLUSIVE',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

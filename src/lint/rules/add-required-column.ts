@@ -12,6 +12,7 @@ const rule: Rule = {
   name: 'add-required-column',
   summary: 'ADD COLUMN NOT NULL without a default fails on a table with rows, and breaks old app versions',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

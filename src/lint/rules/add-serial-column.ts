@@ -11,6 +11,7 @@ const rule: Rule = {
   name: 'add-serial-column',
   summary: 'ADD COLUMN SERIAL / identity fills every row from a sequence: a table rewrite',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

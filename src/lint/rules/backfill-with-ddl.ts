@@ -21,6 +21,7 @@ const rule: Rule = {
   name: 'backfill-with-ddl',
   summary: 'a backfill (UPDATE, DELETE, INSERT … SELECT) in the same transaction as DDL that locks a live table',
   defaultSeverity: 'warning',
+  kinds: ['UpdateStmt', 'DeleteStmt', 'InsertStmt', 'MergeStmt'],
   sizeBound: true,
   check(s, ctx) {
     if (!isBackfill(s) || !ctx.inTransaction(s)) return;

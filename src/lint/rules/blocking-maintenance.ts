@@ -7,6 +7,7 @@ const rule: Rule = {
   name: 'blocking-maintenance',
   summary: 'REINDEX without CONCURRENTLY, VACUUM FULL or CLUSTER lock the table for the whole rewrite',
   defaultSeverity: 'error',
+  kinds: ['ReindexStmt', 'VacuumStmt', 'ClusterStmt'],
   sizeBound: true,
   check(s, ctx) {
     if (s.kind !== 'ReindexStmt' && s.kind !== 'VacuumStmt' && s.kind !== 'ClusterStmt') return;

@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'check-not-valid',
   summary: 'ADD CHECK without NOT VALID scans the table under ACCESS EXCLUSIVE',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

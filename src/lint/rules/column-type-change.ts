@@ -38,6 +38,7 @@ const rule: Rule = {
   name: 'column-type-change',
   summary: 'ALTER COLUMN TYPE that is not binary-coercible rewrites the table and its indexes',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

@@ -33,6 +33,7 @@ const rule: Rule = {
   name: 'concurrently-in-transaction',
   summary: 'CONCURRENTLY inside a transaction block fails (25001), given how the file will run',
   defaultSeverity: 'error',
+  kinds: ['IndexStmt', 'DropStmt', 'ReindexStmt', 'AlterTableStmt', 'VacuumStmt'],
   check(s, ctx) {
     const what = concurrentPart(s);
     if (!what || !ctx.inTransaction(s)) return;

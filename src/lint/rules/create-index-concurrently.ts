@@ -10,6 +10,7 @@ const rule: Rule = {
   name: 'create-index-concurrently',
   summary: 'CREATE INDEX without CONCURRENTLY on a live table blocks writes for the whole build',
   defaultSeverity: 'error',
+  kinds: ['IndexStmt'],
   sizeBound: true,
   check(s, ctx) {
     if (s.kind !== 'IndexStmt') return;

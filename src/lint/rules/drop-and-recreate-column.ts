@@ -12,6 +12,7 @@ const rule: Rule = {
   name: 'drop-and-recreate-column',
   summary: 'DROP COLUMN and ADD COLUMN of the same name: the data in the column is lost',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

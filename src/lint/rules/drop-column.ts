@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'drop-column',
   summary: 'DROP COLUMN breaks app versions still running and loses the data',
   defaultSeverity: 'warning',
+  kinds: ['AlterTableStmt'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'drop-constraint',
   summary: 'DROP CONSTRAINT removes integrity guarantees and briefly locks the table (and, for a foreign key, the referenced one)',
   defaultSeverity: 'info',
+  kinds: ['AlterTableStmt'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

@@ -10,6 +10,7 @@ const rule: Rule = {
   name: 'drop-index-concurrently',
   summary: 'DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table',
   defaultSeverity: 'warning',
+  kinds: ['DropStmt'],
   check(s, ctx) {
     if (s.kind !== 'DropStmt') return;
     const d = as<DropStmt>(s.node, 'DropStmt')!;

@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'drop-not-null',
   summary: 'DROP NOT NULL: app versions still running may not expect NULL',
   defaultSeverity: 'info',
+  kinds: ['AlterTableStmt'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

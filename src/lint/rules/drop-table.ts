@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'drop-table',
   summary: 'DROP TABLE / SCHEMA / DATABASE: app versions still running break, the data is gone',
   defaultSeverity: 'warning',
+  kinds: ['DropStmt', 'DropdbStmt'],
   check(s, ctx) {
     if (s.kind === 'DropdbStmt') {
       const name = (s.node as { DropdbStmt: { dbname?: string } }).DropdbStmt.dbname ?? '?';

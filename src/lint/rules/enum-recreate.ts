@@ -12,6 +12,7 @@ const rule: Rule = {
   name: 'enum-recreate',
   summary: "Prisma's enum recreate rewrites every table that uses the enum, and fails on rows with a removed value",
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

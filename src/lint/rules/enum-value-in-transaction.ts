@@ -22,6 +22,7 @@ const rule: Rule = {
   name: 'enum-value-in-transaction',
   summary: 'a new enum value used in the transaction that added it (or ADD VALUE in a transaction before PostgreSQL 12)',
   defaultSeverity: 'error',
+  kinds: ['AlterEnumStmt'],
   check(s, ctx) {
     if (s.kind !== 'AlterEnumStmt') return;
     const e = as<AlterEnumStmt>(s.node, 'AlterEnumStmt')!;

@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'foreign-key-not-valid',
   summary: 'ADD FOREIGN KEY without NOT VALID scans the table while blocking writes on both tables',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

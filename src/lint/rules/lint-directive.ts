@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'lint-directive',
   summary: 'a stagedb-lint-disable comment without a reason, or naming an unknown rule',
   defaultSeverity: 'warning',
+  kinds: [],
   check() {
     return undefined;
   },

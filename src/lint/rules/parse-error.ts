@@ -10,6 +10,7 @@ const rule: Rule = {
   name: 'parse-error',
   summary: 'a statement PostgreSQL cannot parse (the migration would fail there)',
   defaultSeverity: 'error',
+  kinds: [],
   check() {
     return undefined;
   },

@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'rename',
   summary: 'RENAME of a live column or table breaks app versions still running',
   defaultSeverity: 'warning',
+  kinds: ['RenameStmt'],
   check(s, ctx) {
     if (s.kind !== 'RenameStmt') return;
     const r = as<RenameStmt>(s.node, 'RenameStmt')!;

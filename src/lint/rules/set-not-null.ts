@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'set-not-null',
   summary: 'SET NOT NULL scans the whole table under ACCESS EXCLUSIVE (and fails on NULLs)',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

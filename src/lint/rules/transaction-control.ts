@@ -15,6 +15,7 @@ const rule: Rule = {
   name: 'transaction-control',
   summary: "BEGIN/COMMIT in a migration file that leave part of it outside the file's own transaction, or a BEGIN never committed",
   defaultSeverity: 'warning',
+  kinds: ['TransactionStmt'],
   check(s, ctx) {
     const k = txKind(s);
     if (!k || ctx.once.has('SDB024')) return;

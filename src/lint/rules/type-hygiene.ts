@@ -36,6 +36,7 @@ const rule: Rule = {
   name: 'type-hygiene',
   summary: 'type hints: integer ids, timestamp without time zone, varchar(n), char(n), json (off by default)',
   defaultSeverity: 'off',
+  kinds: ['CreateStmt', 'AlterTableStmt'],
   check(s, ctx) {
     const cols: Array<{ table: string; col: ColumnDef }> = [];
     if (s.kind === 'CreateStmt') {

@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'unique-constraint',
   summary: 'ADD UNIQUE without USING INDEX builds the index under ACCESS EXCLUSIVE',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

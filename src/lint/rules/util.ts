@@ -11,15 +11,18 @@ export interface AlterTable {
   cmds: AlterTableCmd[];
 }
 
-/** An `ALTER TABLE` on a table (not an index, view or type), with its subcommands. */
+const alterCache = new WeakMap<Statement, AlterTable | null>();
+
+/** An `ALTER TABLE` on a table (not an index, view or type), with its subcommands; computed once per statement. */
 export function alterTable(s: Statement): AlterTable | undefined {
   if (s.kind !== 'AlterTableStmt') return undefined;
+  const cached = alterCache.get(s);
+  if (cached !== undefined) return cached ?? undefined;
   const stmt = as<AlterTableStmt>(s.node, 'AlterTableStmt')!;
-  if (stmt.objtype !== 'OBJECT_TABLE') return undefined;
-  const rel = relOf(stmt.relation);
-  if (!rel) return undefined;
-  const cmds = (stmt.cmds ?? []).map((n) => as<AlterTableCmd>(n, 'AlterTableCmd')).filter((c): c is AlterTableCmd => !!c);
-  return { stmt, rel, cmds };
+  const rel = stmt.objtype === 'OBJECT_TABLE' ? relOf(stmt.relation) : undefined;
+  const out = rel ? { stmt, rel, cmds: (stmt.cmds ?? []).map((n) => as<AlterTableCmd>(n, 'AlterTableCmd')).filter((c): c is AlterTableCmd => !!c) } : null;
+  alterCache.set(s, out);
+  return out ?? undefined;
 }
 
 export function columnDef(cmd: AlterTableCmd): ColumnDef | undefined {
@@ -69,7 +72,7 @@ export function constraintName(rel: Rel, c: Constraint, suffix: string): string 
   return c.conname ?? `${rel.name}_${strings(c.fk_attrs ?? c.keys).join('_')}_${suffix}`;
 }
 
-/** Whether `name` is a column added by an earlier statement of the same file on the same table (its rows are all NULL/default). */
+/** The statements of the file that ALTER the same table. */
 export function statementsOnTable(ctx: FileContext, rel: Rel): Statement[] {
   const k = ctx.key(rel);
   return ctx.statements.filter((o) => {

@@ -9,6 +9,7 @@ const rule: Rule = {
   name: 'validate-in-same-transaction',
   summary: 'VALIDATE CONSTRAINT in the same transaction as a strong lock on the table keeps that lock through the scan',
   defaultSeverity: 'warning',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

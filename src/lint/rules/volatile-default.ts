@@ -13,6 +13,7 @@ const rule: Rule = {
   name: 'volatile-default',
   summary: 'ADD COLUMN with a volatile default or STORED generated column rewrites the table',
   defaultSeverity: 'error',
+  kinds: ['AlterTableStmt'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);
