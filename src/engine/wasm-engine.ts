@@ -109,7 +109,8 @@ async function loadEngineModule(): Promise<LoadedEngineModule> {
           fix: `npm install --save-exact ${ENGINE_PACKAGE}@${ENGINE_PACKAGE_VERSION}`,
         });
       }
-      compiled = { module: new WebAssembly.Module(readFileSync(join(dir, 'schema_engine_bg.wasm'))), bgPath };
+      // Compiled off the main thread, while openWasmEngine connects to the database.
+      compiled = { module: await WebAssembly.compile(readFileSync(join(dir, 'schema_engine_bg.wasm'))), bgPath };
     }
     panicRegistry();
     const url = pathToFileURL(compiled.bgPath).href + (generation > 0 ? `?instance=${generation}` : '');
@@ -174,8 +175,17 @@ export async function openWasmEngine(options: OpenEngineOptions): Promise<Schema
     const files = readSchema(options.schema);
     return files ? prepare(files) : undefined;
   })();
-  const loaded = await loadEngineModule();
-  const connection = await openEngineConnection(options.url, { label, shadowDatabaseUrl: options.shadowDatabaseUrl, env: options.env, readOnly: options.readOnly });
+  // Loading the engine and connecting overlap: start-up is the longer of the two, not their sum.
+  const [loadedOutcome, connectionOutcome] = await Promise.allSettled([
+    loadEngineModule(),
+    openEngineConnection(options.url, { label, shadowDatabaseUrl: options.shadowDatabaseUrl, env: options.env, readOnly: options.readOnly }),
+  ]);
+  if (loadedOutcome.status === 'rejected' || connectionOutcome.status === 'rejected') {
+    if (connectionOutcome.status === 'fulfilled') await connectionOutcome.value.end().catch(() => {});
+    throw loadedOutcome.status === 'rejected' ? loadedOutcome.reason : (connectionOutcome as PromiseRejectedResult).reason;
+  }
+  const loaded = loadedOutcome.value;
+  const connection = connectionOutcome.value;
   const registry = panicRegistry();
   let jsErrors: ErrorRegistry | undefined;
   try {
