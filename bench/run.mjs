@@ -320,6 +320,7 @@ async function main() {
   process.stdout.write(md);
   log(`bench: wrote bench/RESULTS.md in ${results.meta.seconds.toFixed(0)} s`);
   await (await import('./overhead.mjs')).runOverhead({ quick: QUICK, log }); // its own cluster; replaces its section of RESULTS.md
+  await (await import('./lint.mjs')).runLintBench({ quick: QUICK, log }); // lint vs squawk, no database; replaces its section of RESULTS.md
 }
 
 // ---------------------------------------------------------------------------------------------------
