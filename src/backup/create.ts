@@ -107,10 +107,15 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     if (storageResult.status === 'rejected') throw storageResult.reason;
     const storage = storageResult.value;
     // The snapshot pg_dump imports: everything recorded below is read in it.
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
-    const facts = await readFacts(client, env.directInfo.schema);
-    const pgDump = await findTool('pg_dump', Math.floor(facts.serverVersionNum / 10000), env.name, { env: processEnv, searchDirs: options.toolSearch });
+    const [, exported] = (await client.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT pg_export_snapshot() AS s, current_setting('server_version_num') AS vn`,
+    )) as unknown as [unknown, { rows: Array<{ s: string; vn: string }> }];
+    const snapshot = exported.rows[0]!.s;
+    // Looking for pg_dump (a process or two) overlaps with reading the catalog.
+    const [facts, pgDump] = await Promise.all([
+      readFacts(client, env.directInfo.schema),
+      findTool('pg_dump', Math.floor(Number(exported.rows[0]!.vn) / 10000), env.name, { env: processEnv, searchDirs: options.toolSearch }),
+    ]);
     const plan = choosePlan(facts, storage.kind, options.format ?? 'auto', options.jobs);
     const checksums = options.checksums ?? env.backup.checksums ?? facts.sizeBytes <= CHECKSUMS_MAX_BYTES;
     const id = newBackupId(env.name, started);

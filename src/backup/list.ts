@@ -1,5 +1,6 @@
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { usageError } from '../errors.js';
+import { isBackupId } from './manifest.js';
 import { openStorage, type BackupListing, type BackupStorage, type StoredBackup } from './storage.js';
 
 export interface ListResult extends BackupListing {
@@ -20,6 +21,14 @@ export async function listBackups(env: ResolvedEnvironment): Promise<ListResult>
  * never found: its id is reported as incomplete.
  */
 export async function findBackup(storage: BackupStorage, ref: string): Promise<StoredBackup> {
+  if (ref !== 'latest' && isBackupId(ref)) {
+    // The usual case, an id from `backup list`: one manifest read, not a listing of every backup (S3: one GET per backup).
+    try {
+      return { id: ref, manifest: await storage.readManifest(ref) };
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'E_BACKUP_NOT_FOUND') throw e;
+    }
+  }
   const listing = await storage.list();
   if (ref === 'latest') {
     const newest = listing.backups[0];
