@@ -156,7 +156,7 @@ describe('a backup killed mid-stream (SIGKILL) is never listed as restorable', (
     const db = await freshDatabase('cli_bk_kill');
     forbidInOutput(passwordOf(db.url));
     // Enough data that pg_dump streams for a couple of seconds.
-    await query(db.url, `CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS t FROM generate_series(1, 600000) g`);
+    await query(db.url, `CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS t FROM generate_series(1, 400000) g`);
     const p = createProject({ configJson: { environments: { development: { url: { $env: 'DEV_URL' }, ...(storage ? { backup: { storage } } : {}) } } } });
     cleanups.push(() => db.drop(), () => p.remove());
     const env = { DEV_URL: db.url, ...extraEnv };
