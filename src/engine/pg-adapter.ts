@@ -4,6 +4,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import { StagedbError } from '../errors.js';
 import { clientConfig, connect, loadPg } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote-ident.js';
+import { splitStatements } from '../history/split.js';
 
 /** PostgreSQL's `"char"` (one byte; pg_catalog uses it for relkind, contype, confdeltype, …) and `text`. */
 const CHAR_OID = 18;
@@ -106,6 +107,38 @@ function charColumnsAsCharacter<T>(result: T): T {
   return result;
 }
 
+interface ScriptAdapter {
+  underlyingDriver(): Pool;
+  /** adapter-pg's own error conversion: throws a DriverAdapterError the engine can read. */
+  onError(error: unknown): never;
+}
+
+/**
+ * The engine runs every migration script (on the shadow database, and in `applyMigrations`) through
+ * the adapter's `executeScript`, which in adapter-pg 7.10.1 splits the text on every `;`: a semicolon
+ * in a string ('a;b'), a comment or a function body cut the statement in two ("unterminated quoted
+ * string"), so such a history could not be replayed at all. Split with stagedb's own lexer instead
+ * (strings, dollar quotes, comments, BEGIN ATOMIC), and run the statements one by one on one
+ * connection, as the engine meant: a BEGIN … COMMIT in the file stays on the connection it opened.
+ */
+async function executeStatements(adapter: ScriptAdapter, script: string): Promise<void> {
+  const client = await adapter.underlyingDriver().connect().catch((e: unknown) => adapter.onError(e));
+  let failed: unknown;
+  try {
+    for (const statement of splitStatements(script)) {
+      try {
+        await client.query(statement.text);
+      } catch (e) {
+        failed = e;
+        adapter.onError(e);
+      }
+    }
+  } finally {
+    // A failure may leave the connection inside the file's own transaction: never reuse it.
+    client.release(failed instanceof Error ? failed : undefined);
+  }
+}
+
 /**
  * Wraps an adapter's (or transaction's) methods in place so that the engine can read what they
  * return (see {@link charColumnsAsCharacter}) and their errors reach it in kinds it knows.
@@ -127,6 +160,9 @@ function withKnownErrorKinds<T extends object>(adapter: T): T {
   if (typeof raw === 'function') {
     const wrapped = target.queryRaw as (...a: unknown[]) => Promise<unknown>;
     target.queryRaw = async (...args: unknown[]) => charColumnsAsCharacter(await wrapped(...args));
+  }
+  if (typeof target.executeScript === 'function' && typeof target.underlyingDriver === 'function') {
+    target.executeScript = (script: string) => executeStatements(adapter as unknown as ScriptAdapter, script);
   }
   const start = target.startTransaction;
   if (typeof start === 'function') {
