@@ -346,6 +346,33 @@ describe('a step that cannot run on the rows there', () => {
   });
 });
 
+describe('a history with semicolons inside statements', () => {
+  it('is replayed on the shadow database and applied by the engine intact (strings, comments, function bodies)', async () => {
+    const [a, b] = [await db(), await db()];
+    const env = environmentFor(a.url);
+    const p = project(step('init').replace('  name  String?\n', '  name  String? @default("a;b")\n'));
+    const init = await dev(p, env);
+    // A hand-written migration, as --create-only leaves room for: a trigger function and comments with semicolons.
+    const custom = await dev(p, env, { name: 'touch trigger', createOnly: true });
+    writeFileSync(
+      join(custom.created!.path, 'migration.sql'),
+      `-- keeps email lower-case; see the docs\nCREATE FUNCTION lower_email() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.email := lower(NEW.email); -- normalise;\n  RETURN NEW;\nEND;\n$$;\n\nCREATE TRIGGER "User_lower_email" BEFORE INSERT ON "User" FOR EACH ROW EXECUTE FUNCTION lower_email();\n`,
+    );
+    // The next run applies it, and must replay both files on the shadow database to generate the third.
+    p.write('prisma/schema.prisma', step('add_post_model').replace('  name  String?\n', '  name  String? @default("a;b")\n'));
+    const r = await dev(p, env, { name: 'add post model' });
+    expect(r.applied).toEqual([custom.created!.directoryName, r.created!.directoryName]);
+    await query(a.url, `INSERT INTO "User" (email) VALUES ('ADA@example.com')`);
+    expect(await query(a.url, `SELECT email, name FROM "User"`)).toEqual([{ email: 'ada@example.com', name: 'a;b' }]);
+    expect(await detectDrift({ env, schemaPath: p.path('prisma/schema.prisma'), migrationsDir: p.migrationsDir })).toMatchObject({ migrationsToDatabase: '', databaseToSchema: '' });
+    // Prisma's engine applies the same history to another database.
+    const applied = await withEngine({ url: b.url, migrationsDir: p.migrationsDir }, (e) => e.applyMigrations());
+    expect(applied.applied).toEqual([init.created!.directoryName, custom.created!.directoryName, r.created!.directoryName]);
+    await query(b.url, `INSERT INTO "User" (email) VALUES ('GRACE@example.com')`);
+    expect(await query(b.url, `SELECT email, name FROM "User"`)).toEqual([{ email: 'grace@example.com', name: 'a;b' }]);
+  });
+});
+
 describe('--create-only', () => {
   it('writes the migration without applying it; the next run applies it', async () => {
     const a = await db();
