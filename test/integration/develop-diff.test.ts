@@ -35,8 +35,6 @@ async function db(): Promise<FreshDatabase> {
   databases.push(d);
   return d;
 }
-/** Shadow databases left on the server by this process (there should be none). */
-const leftoverShadows = async () => (await query<{ datname: string }>(adminUrl(), `SELECT datname FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%'`)).map((r) => r.datname);
 
 describe('diffSchemas', () => {
   let deployed: FreshDatabase;
@@ -60,7 +58,6 @@ describe('diffSchemas', () => {
     expect(await diffSchemas({ from: migrations, to: { kind: 'schema', path: SCHEMA }, shadowEnv: env })).toEqual({ script: EMPTY, empty: true });
     expect(await diffSchemas({ from: { kind: 'database', env }, to: { kind: 'schema', path: SCHEMA } })).toEqual({ script: EMPTY, empty: true });
     expect(await diffSchemas({ from: migrations, to: { kind: 'database', env } })).toEqual({ script: EMPTY, empty: true });
-    expect(await leftoverShadows()).toEqual([]);
   });
 
   it('an older schema against the migrations: the SQL of the later migrations, reversed', async () => {
@@ -136,7 +133,39 @@ describe('detectDrift', () => {
       drifted: true,
       appliedMigrations: NAMES,
     });
-    expect(await leftoverShadows()).toEqual([]);
+  });
+});
+
+describe('temporary shadow databases', () => {
+  it('are dropped after every use, also when the call fails', async () => {
+    // A role of this test's own: the databases it owns are this test's, whatever other test files run meanwhile.
+    const role = `shadowcheck_${process.pid}`;
+    const x = await db();
+    await query(adminUrl(), `DROP ROLE IF EXISTS ${role}`);
+    await query(adminUrl(), `CREATE ROLE ${role} LOGIN PASSWORD 'dev-only' CREATEDB`);
+    try {
+      await query(adminUrl(), `ALTER DATABASE ${x.name} OWNER TO ${role}`);
+      await query(x.url, `ALTER SCHEMA public OWNER TO ${role}`);
+      const u = new URL(x.url);
+      u.username = role;
+      u.password = 'dev-only';
+      const env = environmentFor(u.toString());
+      await deploy({ env, migrationsDir: MIGRATIONS });
+      const owned = async () => (await query<{ datname: string }>(adminUrl(), `SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 ORDER BY 1`, [role])).map((r) => r.datname);
+      expect((await detectDrift({ env, schemaPath: SCHEMA, migrationsDir: MIGRATIONS })).drifted).toBe(false);
+      expect(await diffSchemas({ from: { kind: 'migrations', dir: MIGRATIONS }, to: { kind: 'database', env } })).toEqual({ script: EMPTY, empty: true });
+      const broken = mkdtempSync(join(tmpdir(), 'stagedb-drift-'));
+      dirs.push(broken);
+      cpSync(MIGRATIONS, broken, { recursive: true });
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(join(broken, NAMES.at(-1)!, 'migration.sql'), 'ALTER TABLE "Nope" ADD COLUMN x int;\n');
+      expect(await rejection(diffSchemas({ from: { kind: 'migrations', dir: broken }, to: { kind: 'database', env } }))).toMatchObject({ code: 'E_MIGRATION_FAILED' });
+      expect(await owned()).toEqual([x.name]);
+    } finally {
+      await x.drop();
+      databases.splice(databases.indexOf(x), 1);
+      await query(adminUrl(), `DROP ROLE IF EXISTS ${role}`);
+    }
   });
 });
 
