@@ -142,8 +142,9 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
     if (evaluation.steps === 0 && !o.createOnly) return { applied, reset, inSync: true };
 
     const name = await migrationName(o, existing.length === 0);
-    const migration = await engine.generateMigration({ name, draft: o.createOnly ?? false });
-    if (!migration) return { applied, reset, inSync: true };
+    const generated = await engine.generateMigration({ name, draft: o.createOnly ?? false });
+    if (!generated) return { applied, reset, inSync: true };
+    const migration = { ...generated, directoryName: sortedLast(generated.directoryName, existing.map((m) => m.name)) };
     const path = writeMigrationFiles(o.migrationsDir, migration);
     const created = { directoryName: migration.directoryName, path };
     emit({ type: 'created', env: env.name, ...created });
@@ -153,6 +154,24 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
     applied.push(...r.applied.map((a) => a.name));
     return { created, applied, reset, inSync: false };
   });
+}
+
+/**
+ * The engine stamps a migration with the current second. Two runs within one second (a script, a
+ * test, a fast typist after --create-only) would give two migrations the same timestamp, and the
+ * folder's order, which is the name's, would then put `…_add_posts` before `…_init`. The new one
+ * must sort after every existing one: if it would not, its timestamp becomes the latest one's plus
+ * one second. The script is untouched.
+ */
+export function sortedLast(directoryName: string, existing: readonly string[]): string {
+  const m = /^(\d{14})(_.*)?$/.exec(directoryName);
+  const latest = [...existing].sort().at(-1);
+  if (!m || latest === undefined || directoryName > latest) return directoryName;
+  const stamp = /^(\d{14})/.exec(latest)?.[1];
+  if (!stamp) return directoryName;
+  const t = Date.UTC(+stamp.slice(0, 4), +stamp.slice(4, 6) - 1, +stamp.slice(6, 8), +stamp.slice(8, 10), +stamp.slice(10, 12), +stamp.slice(12, 14)) + 1000;
+  const next = new Date(t).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${next}${m[2] ?? ''}`;
 }
 
 async function migrationName(o: MigrateDevOptions, first: boolean): Promise<string> {

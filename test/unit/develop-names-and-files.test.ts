@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sortedLast } from '../../src/develop/migrate-dev.js';
 import { migrationNameSlug } from '../../src/develop/name.js';
 import { assertPostgresSchema, datasourceProviders, ensureMigrationLock, migrationLockToml, writeMigrationFiles } from '../../src/engine/index.js';
 
@@ -46,6 +47,21 @@ describe('migrationNameSlug', () => {
 
   it('leaves nothing of a name in a script it does not transliterate (Prisma would: "privet"), so it is refused rather than named differently', () => {
     expect(migrationNameSlug('привет')).toBe('');
+  });
+});
+
+describe('sortedLast: a new migration always sorts after the existing ones', () => {
+  it('keeps the engine\'s name when it already does', () => {
+    expect(sortedLast('20250101000001_b', ['20250101000000_a'])).toBe('20250101000001_b');
+    expect(sortedLast('20250101000000_b', ['20250101000000_a'])).toBe('20250101000000_b');
+    expect(sortedLast('20250101000000_init', [])).toBe('20250101000000_init');
+  });
+
+  it('moves it one second past the latest when the same second would put it first', () => {
+    expect(sortedLast('20250101000000_add_posts', ['20250101000000_init'])).toBe('20250101000001_add_posts');
+    expect(sortedLast('20241231235959_a', ['20241231235959_z', '20240101000000_x'])).toBe('20250101000000_a');
+    // A clock behind the history (another machine's migrations): still after them.
+    expect(sortedLast('20240101000000_late', ['20250601120000_future'])).toBe('20250601120001_late');
   });
 });
 
