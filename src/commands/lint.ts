@@ -96,7 +96,8 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;
     const data = { ...result, ...(envName !== undefined ? { env: envName } : {}), ...(pending ? { pending } : {}), exitCode };
     const color = colorWanted(ctx);
-    const text = format === 'github' ? lint.formatGithub(result) : format === 'json' ? JSON.stringify(data, null, 2) : lint.formatText(result, { color });
+    // With --json the CLI prints `data` itself; --format json without it prints the same JSON as text.
+    const text = ctx.json ? '' : format === 'github' ? lint.formatGithub(result) : format === 'json' ? JSON.stringify(data, null, 2) : lint.formatText(result, { color });
     return { exitCode, data, text };
   },
 };
