@@ -8,6 +8,7 @@ import type { Client } from 'pg';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError, usageError } from '../errors.js';
 import { connect } from '../pg/connect.js';
+import { redact } from '../redact.js';
 import { execCapture } from '../pg/exec.js';
 import { corrupt, diskFull, fsError } from './errors.js';
 import { toolConnection } from './libpq.js';
@@ -24,7 +25,7 @@ import {
 } from './manifest.js';
 import { TableProgress, eta, feedVerbose, type Progress } from './progress.js';
 import { runTool } from './run-tool.js';
-import { checksumAlgorithm, copyProgress, readFacts, tableChecksums, type DatabaseFacts } from './source.js';
+import { checksumAlgorithm, copyProgress, readFacts, tableStats, type DatabaseFacts } from './source.js';
 import { openStorage, type BackupStorage, type PendingBackup } from './storage.js';
 import { findTool, type FindToolOptions, type PgToolInfo } from './tools.js';
 
@@ -36,7 +37,10 @@ export interface CreateBackupOptions {
   format?: 'auto' | DumpFormat;
   /** Parallel jobs for the directory format (default: the CPU count, at most 4). */
   jobs?: number;
-  /** Record row counts and content checksums (default: the environment's `backup.checksums`, else on up to 1 GB). */
+  /**
+   * Also record each table's content checksum (default: the environment's `backup.checksums`, else
+   * off: it reads every row's text once more, beside the dump). Exact row counts are always recorded.
+   */
   checksums?: boolean;
   reason?: BackupManifest['reason'];
   /** Who is making it (default: the OS user and host). */
@@ -65,7 +69,8 @@ export type BackupEvent =
       checksums: boolean;
       location: string;
     }
-  | { type: 'dumped'; env: string; bytes: number; ms: number };
+  | { type: 'dumped'; env: string; bytes: number; ms: number }
+  | { type: 'warning'; env: string; message: string };
 
 export interface CreateBackupResult {
   id: string;
@@ -78,8 +83,6 @@ export interface CreateBackupResult {
 const COMPRESSION = 1;
 /** Below this size a second pg_dump process costs more than it saves. */
 const DIRECTORY_MIN_BYTES = 512 * 1024 ** 2;
-/** Checksums read every row once more; above this size that is left to `--checksums`. */
-const CHECKSUMS_MAX_BYTES = 1024 ** 3;
 /** pg_dump waits this long for a table lock (a migration holding ACCESS EXCLUSIVE) before giving up. */
 const LOCK_WAIT = '60s';
 
@@ -117,7 +120,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
       findTool('pg_dump', Math.floor(Number(exported.rows[0]!.vn) / 10000), env.name, { env: processEnv, searchDirs: options.toolSearch }),
     ]);
     const plan = choosePlan(facts, storage.kind, options.format ?? 'auto', options.jobs);
-    const checksums = options.checksums ?? env.backup.checksums ?? facts.sizeBytes <= CHECKSUMS_MAX_BYTES;
+    const checksums = options.checksums ?? env.backup.checksums ?? false;
     const id = newBackupId(env.name, started);
     options.onEvent?.({
       type: 'plan',
@@ -134,16 +137,18 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     });
     pending = await storage.begin(id);
     const algorithm = checksumAlgorithm(facts.serverVersionNum);
-    // Checksums run beside the dump, on the connection that holds the snapshot.
-    const sums = checksums ? tableChecksums(client, facts.tables, algorithm) : undefined;
-    sums?.catch(() => {}); // awaited below; a dump failure must not leave it unhandled
+    // Row counts (and checksums) are read beside the dump, on a connection of their own in the same
+    // snapshot: a table they cannot read costs the counts, never the backup.
+    const sums = snapshotStats(env, snapshot, facts, checksums ? algorithm : undefined);
     const dumped = await dump({ env, storage, pending, pgDump, plan, snapshot, facts, id, processEnv, options });
     options.onEvent?.({ type: 'dumped', env: env.name, bytes: dumped.files.reduce((s, f) => s + f.size, 0), ms: Date.now() - started.getTime() });
-    const sum = sums ? await sums : undefined;
+    const sumResult = await sums;
+    if ('error' in sumResult) options.onEvent?.({ type: 'warning', env: env.name, message: `${env.name}: backup ${id} records no row counts: ${sumResult.error}` });
+    const sum = 'error' in sumResult ? undefined : sumResult;
     await client.query('COMMIT');
     const tables: TableStat[] = facts.tables.map((t) => {
       const s = sum?.tables.get(`${t.schema}.${t.name}`);
-      return s ? { ...t, rows: s.rows, checksum: s.checksum } : t;
+      return s ? { ...t, rows: s.rows, ...(s.checksum === undefined ? {} : { checksum: s.checksum }) } : t;
     });
     const finished = new Date();
     const files = dumped.files;
@@ -164,7 +169,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
       tables,
       sequences: facts.sequences,
       largeObjects: sum ? sum.largeObjects : { count: facts.largeObjects },
-      ...(sum ? { checksums: { algorithm } } : {}),
+      ...(sum && checksums ? { checksums: { algorithm } } : {}),
       reason: options.reason ?? 'manual',
       stagedbVersion: stagedbVersion(),
       createdBy: options.createdBy ?? defaultActor(),
@@ -175,6 +180,20 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
   } finally {
     if (!committed) await pending?.abort();
     await client.end().catch(() => {});
+  }
+}
+
+/** Row counts (and checksums) in the dump's snapshot, imported on a second connection; an error is returned, not thrown. */
+async function snapshotStats(env: ResolvedEnvironment, snapshot: string, facts: DatabaseFacts, algorithm: ReturnType<typeof checksumAlgorithm> | undefined) {
+  let c: Client | undefined;
+  try {
+    c = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'backup counts' });
+    await c.query(`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT ${c.escapeLiteral(snapshot)}`);
+    return await tableStats(c, facts.tables, algorithm);
+  } catch (e) {
+    return { error: redact((e as Error).message) };
+  } finally {
+    await c?.end().catch(() => {});
   }
 }
 

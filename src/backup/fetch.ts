@@ -75,7 +75,7 @@ export async function fetchArchive(
       try {
         source = await storage.read(id, f.name);
       } catch (e) {
-        if (isErrno(e, 'ENOENT') || (e as { code?: string }).code === 'E_STORAGE_NOT_FOUND' || (e as { code?: string }).code === 'E_BACKUP_IO') {
+        if ((e as { code?: string }).code === 'E_STORAGE_NOT_FOUND') {
           problems.push(`${f.name} is missing`);
           continue;
         }

@@ -266,8 +266,9 @@ async function clearTarget(client: Client, target: ResolvedEnvironment, schemas:
     : [];
   const sql = ['BEGIN', "SET LOCAL lock_timeout = '10s'"];
   for (const s of replace) if (existing.includes(s)) sql.push(`DROP SCHEMA ${quoteIdent(s)} CASCADE`);
-  sql.push('CREATE SCHEMA public');
-  if (pub) {
+  // An archive of a database whose public schema was re-created by hand creates it itself.
+  if (!schemas.includes('public')) sql.push('CREATE SCHEMA public');
+  if (pub && !schemas.includes('public')) {
     sql.push(`ALTER SCHEMA public OWNER TO ${pub.owner}`);
     for (const g of grants) sql.push(`GRANT ${g.privilege} ON SCHEMA public TO ${g.grantee}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
   }

@@ -84,41 +84,51 @@ function hashExpr(algorithm: ChecksumAlgorithm, text: string): string {
   return algorithm === 'hashtextextended' ? `hashtextextended(${text}, 0)` : `('x' || substr(md5(${text}), 1, 16))::bit(64)::bigint`;
 }
 
+/** Tables per query: one round trip for many small tables, without one statement holding every table's locks at once. */
+const BATCH = 50;
+
 /**
- * Exact row counts and an order-independent content checksum of every table (and of the large
- * objects): the sum of a 64-bit hash of each row's text, its columns taken in name order so a
- * restored table whose columns come back in another order still matches. Run on the client that
- * holds the dump's snapshot, or on a restored copy.
+ * Exact row counts of every table and, with an `algorithm`, an order-independent content checksum:
+ * the sum of a 64-bit hash of each row's text, its columns taken in name order so a restored table
+ * whose columns come back in another order still matches. The same for the large objects (their
+ * OIDs included: pg_dump and pg_restore keep them). Run in the dump's snapshot, or on a restored copy.
  */
-export async function tableChecksums(
+export async function tableStats(
   client: Client,
   tables: Array<{ schema: string; name: string }>,
-  algorithm: ChecksumAlgorithm,
-  onTable?: (t: { schema: string; name: string }) => void,
-): Promise<{ tables: Map<string, { rows: number; checksum: string }>; largeObjects: { count: number; checksum: string } }> {
+  algorithm?: ChecksumAlgorithm,
+): Promise<{ tables: Map<string, { rows: number; checksum?: string }>; largeObjects: { count: number; checksum?: string } }> {
   await client.query(STABLE_TEXT);
-  const cols = await client.query<{ schema: string; name: string; cols: string[] }>(
-    `SELECT n.nspname AS schema, c.relname AS name,
-            coalesce(array_agg(a.attname::text ORDER BY a.attname) FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped), '{}') AS cols
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attribute a ON a.attrelid = c.oid
-      WHERE c.relkind IN ('r', 'm') GROUP BY 1, 2`,
-  );
-  const columnsOf = new Map(cols.rows.map((r) => [`${r.schema}.${r.name}`, r.cols]));
-  const out = new Map<string, { rows: number; checksum: string }>();
-  for (const t of tables) {
-    onTable?.(t);
-    const columns = columnsOf.get(`${t.schema}.${t.name}`) ?? [];
-    const row = `ROW(${columns.map((c) => `t.${quoteIdent(c)}`).join(', ')})::text`;
-    const r = await client.query<{ n: string; h: string }>(
-      `SELECT count(*)::text AS n, coalesce(sum(${hashExpr(algorithm, row)}), 0)::text AS h FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)} AS t`,
+  const columnsOf = new Map<string, string[]>();
+  if (algorithm) {
+    const cols = await client.query<{ schema: string; name: string; cols: string[] }>(
+      `SELECT n.nspname AS schema, c.relname AS name,
+              coalesce(array_agg(a.attname::text ORDER BY a.attname) FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped), '{}') AS cols
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attribute a ON a.attrelid = c.oid
+        WHERE c.relkind IN ('r', 'm') GROUP BY 1, 2`,
     );
-    out.set(`${t.schema}.${t.name}`, { rows: Number(r.rows[0]!.n), checksum: r.rows[0]!.h });
+    for (const r of cols.rows) columnsOf.set(`${r.schema}.${r.name}`, r.cols);
   }
-  // Large objects keep their OIDs through pg_dump and pg_restore, so the OID is part of what is compared.
-  const lo = await client.query<{ n: string; h: string }>(
-    `SELECT count(*)::text AS n, coalesce(sum(${hashExpr(algorithm, "oid::text || ':' || md5(lo_get(oid))")}), 0)::text AS h FROM pg_largeobject_metadata`,
+  const out = new Map<string, { rows: number; checksum?: string }>();
+  for (let i = 0; i < tables.length; i += BATCH) {
+    const batch = tables.slice(i, i + BATCH);
+    const parts = batch.map((t, j) => {
+      const from = `FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)} AS t`;
+      if (!algorithm) return `SELECT ${j} AS i, count(*)::text AS n, NULL::text AS h ${from}`;
+      const row = `ROW(${(columnsOf.get(`${t.schema}.${t.name}`) ?? []).map((c) => `t.${quoteIdent(c)}`).join(', ')})::text`;
+      return `SELECT ${j} AS i, count(*)::text AS n, coalesce(sum(${hashExpr(algorithm, row)}), 0)::text AS h ${from}`;
+    });
+    const r = await client.query<{ i: number; n: string; h: string | null }>(parts.join('\nUNION ALL\n'));
+    for (const x of r.rows) {
+      const t = batch[x.i]!;
+      out.set(`${t.schema}.${t.name}`, { rows: Number(x.n), ...(x.h === null ? {} : { checksum: x.h }) });
+    }
+  }
+  const lo = await client.query<{ n: string; h: string | null }>(
+    `SELECT count(*)::text AS n, ${algorithm ? `coalesce(sum(${hashExpr(algorithm, "oid::text || ':' || md5(lo_get(oid))")}), 0)::text` : 'NULL::text'} AS h FROM pg_largeobject_metadata`,
   );
-  return { tables: out, largeObjects: { count: Number(lo.rows[0]!.n), checksum: lo.rows[0]!.h } };
+  const h = lo.rows[0]!.h;
+  return { tables: out, largeObjects: { count: Number(lo.rows[0]!.n), ...(h === null ? {} : { checksum: h }) } };
 }
 
 /** Rows copied so far by the COPYs of sessions with this application_name (PostgreSQL 14+; empty before). */

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { StagedbError } from '../errors.js';
 import { fsError, isErrno } from './errors.js';
 import { MANIFEST_FILE, VERIFY_FILE, isBackupId, parseManifest, timeOfId, type BackupManifest, type VerifyRecord } from './manifest.js';
 import { notFound, type BackupListing, type BackupStorage, type IncompleteBackup, type PendingBackup, type StoredBackup } from './storage.js';
@@ -38,6 +39,11 @@ export class LocalStorage implements BackupStorage {
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       await access(this.dir, constants.W_OK);
+      // The default directory is inside the project: a backup holds production data, and must never
+      // end up in a commit by a `git add .`.
+      await writeFile(join(this.dir, '.gitignore'), '# stagedb backups hold database data: never commit them\n*\n', { flag: 'wx' }).catch((e: unknown) => {
+        if (!isErrno(e, 'EEXIST')) throw e;
+      });
     } catch (e) {
       throw fsError(e, this.dir, 'write backups to');
     }
@@ -158,6 +164,7 @@ export class LocalStorage implements BackupStorage {
     const path = join(this.dir, id, file);
     // Opened here so a missing file fails now, not in the middle of a pipeline.
     const handle = await open(path, 'r').catch((e: unknown) => {
+      if (isErrno(e, 'ENOENT', 'ENOTDIR')) throw new StagedbError('usage', 'E_STORAGE_NOT_FOUND', `${path} does not exist`, { cause: e });
       throw fsError(e, path, 'read');
     });
     return handle.createReadStream();

@@ -84,6 +84,7 @@ export async function preDeployBackup(ctx: CommandContext, env: ResolvedEnvironm
     createdBy: await backupActor(config, ctx),
     processEnv: ctx.env,
     onEvent: (e) => {
+      if (e.type === 'warning') ctx.warn(e.message);
       if (e.type === 'plan') ctx.log(`${env.name}: backup before deploy (backupBeforeDeploy): pg_dump ${e.pgDump.version}, ${formatBytes(e.databaseBytes)} → ${shown(ctx, e.location)}`);
     },
     onProgress: progressPrinter(ctx, `${env.name} backup`),

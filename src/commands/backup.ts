@@ -21,8 +21,9 @@ who made it. It becomes visible only when complete: an interrupted backup is nev
       --format <f>     auto (default): directory format with parallel jobs for a large database on
                        local storage, otherwise custom format (one file); both restore with a stock pg_restore
       --jobs <n>       parallel pg_dump jobs for the directory format (default: CPUs, at most 4)
-      --checksums      record each table's row count and content checksum (default: up to 1 GB)
-      --no-checksums   do not
+      --checksums      also record every table's content checksum, for backup verify --deep
+                       (exact row counts are always recorded; default: the config's backup.checksums)
+      --no-checksums   do not, whatever the config says
 ${ENV_HELP}`,
   options: { format: { type: 'string' }, jobs: { type: 'string' }, checksums: { type: 'boolean' }, 'no-checksums': { type: 'boolean' } },
   async run(ctx, args) {
@@ -43,9 +44,10 @@ ${ENV_HELP}`,
       createdBy: await backupActor(config, ctx),
       processEnv: ctx.env,
       onEvent: (e) => {
+        if (e.type === 'warning') ctx.warn(e.message);
         if (e.type === 'plan') {
           ctx.log(
-            `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}, ${e.checksums ? 'with' : 'without'} row checksums → ${shown(ctx, e.location)}`,
+            `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}${e.checksums ? ', with content checksums' : ''} → ${shown(ctx, e.location)}`,
           );
         }
       },
@@ -56,7 +58,7 @@ ${ENV_HELP}`,
     const text = [
       `${env.name}: backup ${r.id} stored in ${shown(ctx, r.location)}`,
       `  ${m.dump.format} format, ${formatBytes(m.size)} in ${formatDuration(m.durationMs)}, sha256 ${m.sha256.slice(0, 16)}…`,
-      `  ${m.migrations.applied.length} applied migration${m.migrations.applied.length === 1 ? '' : 's'}${last ? ` (last ${last.name})` : ''}; ${m.tables.length} table${m.tables.length === 1 ? '' : 's'}${m.checksums ? ' with row counts and checksums' : ''}`,
+      `  ${m.migrations.applied.length} applied migration${m.migrations.applied.length === 1 ? '' : 's'}${last ? ` (last ${last.name})` : ''}; ${m.tables.length} table${m.tables.length === 1 ? '' : 's'}${m.tables.every((t) => t.rows !== undefined) ? `, ${m.tables.reduce((n, t) => n + (t.rows ?? 0), 0)} rows` : ''}${m.checksums ? ', with content checksums' : ''}`,
       `  restore with: stagedb restore ${r.id} --to <environment>`,
     ].join('\n');
     return { exitCode: 0, data: { env: env.name, id: r.id, location: r.location, storage: r.storage, manifest: m }, text };

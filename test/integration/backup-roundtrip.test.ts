@@ -49,7 +49,7 @@ describe('backup and restore round trip (local storage)', () => {
   it('custom format: the restored database holds exactly the same rows, sequences, large objects and enum', async () => {
     const events: BackupEvent[] = [];
     const progress: Progress[] = [];
-    const r = await createBackup({ env: production(), onEvent: (e) => events.push(e), onProgress: (p) => progress.push(p), progressIntervalMs: 20 });
+    const r = await createBackup({ env: production(), checksums: true, onEvent: (e) => events.push(e), onProgress: (p) => progress.push(p), progressIntervalMs: 20 });
     expect(r.manifest.dump.format).toBe('custom');
     expect(events[0]).toMatchObject({ type: 'plan', format: 'custom', checksums: true, pgDump: { major: expect.any(Number) } });
     expect(progress.length).toBeGreaterThan(0);
@@ -114,7 +114,7 @@ describe('backup and restore round trip (local storage)', () => {
   });
 
   it('backup verify --deep restores into a throwaway server and finds every table as it was', async () => {
-    const r = await createBackup({ env: production() });
+    const r = await createBackup({ env: production(), checksums: true });
     const storage = await openStorage({ kind: 'local', dir: store.dir }, 'production');
     const v = await verifyBackup({ storage, manifest: r.manifest, environment: 'production', deep: true });
     expect(v.checks.map((c) => [c.name, c.ok])).toEqual([
@@ -137,8 +137,8 @@ describe('backup and restore round trip (local storage)', () => {
     expect(await query(adminUrl(), `SELECT datname FROM pg_database WHERE datname LIKE 'stagedb_verify_%'`)).toEqual([]);
   });
 
-  it('a deep verify finds a table whose content differs from the manifest', async () => {
-    const r = await createBackup({ env: production() });
+  it('a deep verify finds a table whose content differs from the manifest, or whose rows do', async () => {
+    const r = await createBackup({ env: production(), checksums: true });
     const storage = await openStorage({ kind: 'local', dir: store.dir }, 'production');
     // Tamper with the recorded checksum of one table: the restored data no longer matches it.
     const m = structuredClone(r.manifest);
@@ -146,5 +146,17 @@ describe('backup and restore round trip (local storage)', () => {
     const v = await verifyBackup({ storage, manifest: m, environment: 'production', deep: true, scratchUrl: adminUrl(), record: false });
     expect(v.ok).toBe(false);
     expect(v.checks.find((c) => c.name === 'tables')?.detail).toBe('public.t_05: same 15 rows, different content');
+
+    // Without content checksums (the default), the exact row counts are still compared.
+    const plain = await createBackup({ env: production() });
+    expect(plain.manifest.checksums).toBeUndefined();
+    expect(plain.manifest.tables.find((t) => t.name === 'User')).toMatchObject({ rows: 2000 });
+    expect(plain.manifest.tables.find((t) => t.name === 'User')?.checksum).toBeUndefined();
+    const ok = await verifyBackup({ storage, manifest: plain.manifest, environment: 'production', deep: true, scratchUrl: adminUrl(), record: false });
+    expect(ok.checks.find((c) => c.name === 'tables')?.detail).toMatch(/^\d+ tables, \d+ rows: every row count as at backup time$/);
+    const fewer = structuredClone(plain.manifest);
+    fewer.tables.find((t) => t.name === 'invoice')!.rows = 999;
+    const v2 = await verifyBackup({ storage, manifest: fewer, environment: 'production', deep: true, scratchUrl: adminUrl(), record: false });
+    expect(v2.checks.find((c) => c.name === 'tables')?.detail).toBe('billing.invoice has 1000 rows, 999 at backup time');
   });
 });
