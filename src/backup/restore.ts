@@ -66,9 +66,16 @@ export async function prepareRestore(o: PrepareRestoreOptions): Promise<Prepared
     }
   }
   const major = Math.floor(Number(m.pgDump.version.split('.')[0]));
-  const pgRestore = await findTool('pg_restore', major, `backup ${m.id}`, { env: o.processEnv, searchDirs: o.toolSearch });
-  const archive = await fetchArchive(o.storage, m, { workDir: o.workDir, onProgress: o.onProgress });
+  // Finding pg_restore (a process or two) overlaps with reading and hashing the archive.
+  const [tool, fetched] = await Promise.allSettled([
+    findTool('pg_restore', major, `backup ${m.id}`, { env: o.processEnv, searchDirs: o.toolSearch }),
+    fetchArchive(o.storage, m, { workDir: o.workDir, onProgress: o.onProgress }),
+  ]);
+  if (fetched.status === 'rejected') throw fetched.reason;
+  const archive = fetched.value;
   try {
+    if (tool.status === 'rejected') throw tool.reason;
+    const pgRestore = tool.value;
     if (archive.problems.length > 0) throw corrupt(m.id, archive.problems.join('; '));
     const toc = await listToc(pgRestore, archive.path);
     if (!toc.ok) throw corrupt(m.id, `pg_restore cannot read its table of contents: ${toc.error}`);
