@@ -130,7 +130,7 @@ export async function loadConfig(options: { cwd: string; configFile?: string }):
     seed: config.seed ?? project.seed,
     environments: config.environments,
     datasource: safeDatasource(schemaPath),
-    lint: config.lint ?? {},
+    ...(config.lint ? { lint: config.lint } : {}),
     warnings: [],
   };
 }
@@ -167,7 +167,6 @@ function inferConfig(cwd: string): ResolvedConfig {
     seed: project.seed,
     environments,
     datasource,
-    lint: {},
     warnings: [],
   };
 }
