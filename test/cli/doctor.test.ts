@@ -1,4 +1,6 @@
-import pg from 'pg';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/history/deploy.js';
 import { closedPort, forbidInOutput, passwordOf, runCli } from '../helpers/cli.js';
@@ -192,6 +194,23 @@ describe('stagedb doctor', () => {
       accelerate: 'fail',
       novar: 'fail',
     });
+  });
+
+  it('warnings only exit 1: a pg_dump that does not say its version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stagedb-fake-bin-'));
+    try {
+      for (const [name, out] of [['initdb', 'initdb (PostgreSQL) 17.0'], ['pg_ctl', 'pg_ctl (PostgreSQL) 17.0'], ['pg_dump', 'something else']]) {
+        writeFileSync(join(dir, name!), `#!/bin/sh\necho "${out}"\n`);
+        chmodSync(join(dir, name!), 0o755);
+      }
+      const r = await runCli(['doctor', '--env', 'development'], { cwd: project.dir, env: { ...vars, STAGEDB_PG_BIN: dir } });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('development (127.0.0.1:');
+      expect(r.stdout).toMatch(/: warnings\n/);
+      expect(r.stdout).toMatch(/WARN  DOC012  pg-dump-version +.*--version did not say its version/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a bad --timeout is a usage error', async () => {
