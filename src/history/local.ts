@@ -27,7 +27,7 @@ const historyError = (code: string, message: string, fix: string) => new Stagedb
 export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory {
   const shown = relative(cwd, dir) || dir;
   if (!existsSync(dir)) {
-    throw historyError('E_MIGRATIONS_MISSING', `migrations folder ${shown} does not exist`, 'create the first migration: npx prisma migrate dev --name init   (stagedb migrate dev is not built yet: issue 3), or set migrations in stagedb.config.ts to the folder');
+    throw historyError('E_MIGRATIONS_MISSING', `migrations folder ${shown} does not exist`, 'create the first migration: stagedb migrate dev --name init   (or set migrations in stagedb.config.ts to the folder)');
   }
   if (!statSync(dir).isDirectory()) {
     throw historyError('E_MIGRATIONS_CORRUPT', `${shown} is a file, not a migrations folder`, `move it away and restore the folder from version control: git checkout -- ${shown}`);

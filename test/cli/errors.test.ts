@@ -241,7 +241,7 @@ describe('migrations folder problems (reported before connecting)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatchInlineSnapshot(`
       "error: migrations folder prisma/migrations does not exist
-        fix: create the first migration: npx prisma migrate dev --name init   (stagedb migrate dev is not built yet: issue 3), or set migrations in stagedb.config.ts to the folder
+        fix: create the first migration: stagedb migrate dev --name init   (or set migrations in stagedb.config.ts to the folder)
       "
     `);
   });

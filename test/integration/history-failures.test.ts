@@ -252,7 +252,7 @@ describe('a broken migrations folder is reported before any database change', ()
     expect(err).toMatchInlineSnapshot(`
       {
         "code": "E_MIGRATIONS_MISSING",
-        "fix": "create the first migration: npx prisma migrate dev --name init   (stagedb migrate dev is not built yet: issue 3), or set migrations in stagedb.config.ts to the folder",
+        "fix": "create the first migration: stagedb migrate dev --name init   (or set migrations in stagedb.config.ts to the folder)",
         "kind": "history",
         "message": "migrations folder <project>/prisma/migrations does not exist",
       }
