@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/history/deploy.js';
-import { closedPort, forbidInOutput, passwordOf, runCli } from '../helpers/cli.js';
+import { closedPort, forbidInOutput, normalize, passwordOf, runCli } from '../helpers/cli.js';
 import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
 import { createProject, environmentFor, withPassword, type TempProject } from '../helpers/project.js';
 
@@ -22,6 +22,7 @@ let project: TempProject;
 let healthy: FreshDatabase;
 let failed: FreshDatabase;
 let vars: Record<string, string>;
+let deadPort: number;
 
 interface Check {
   code: string;
@@ -39,7 +40,7 @@ interface Report {
 beforeAll(async () => {
   [healthy, failed] = await Promise.all([freshDatabase('doc'), freshDatabase('doc')]);
   forbidInOutput(passwordOf(healthy.url), WRONG_PW, DEAD_PW, API_KEY);
-  const deadPort = await closedPort();
+  deadPort = await closedPort();
   project = createProject({
     migrations: MIGRATIONS,
     configJson: {
@@ -126,6 +127,29 @@ describe('stagedb doctor', () => {
     expect(byCode.DOC005!.fix).toContain('stagedb dev up');
     for (const c of report.checks.slice(5)) expect(c.status, c.code).toBe('skip');
     expect(byCode.DOC006!.detail).toBe('skipped: DOC005 tcp failed');
+  });
+
+  it('the text output of an unreachable environment (pinned)', async () => {
+    const r = await doctor('--env', 'unreachable');
+    expect(r.code).toBe(3);
+    expect(normalize(r.stdout, { [String(deadPort)]: '<dead-port>' })).toMatchInlineSnapshot(`
+      "unreachable (127.0.0.1:<dead-port>/app): FAILED
+        ok    DOC001  env-vars             connection from url (env DEAD_URL); no env file found (values come from the shell or the config)
+        ok    DOC002  url                  direct: 127.0.0.1:<dead-port>/app as app, schema public
+        ok    DOC003  direct-url           url (env DEAD_URL) is a direct PostgreSQL URL
+        ok    DOC004  dns                  127.0.0.1 is an IP address (no lookup needed)
+        FAIL  DOC005  tcp                  nothing accepts connections at 127.0.0.1:<dead-port> (connection refused)
+                                           fix: start the local server: stagedb dev up (or check the port in the URL)
+        skip  DOC006  tls                  skipped: DOC005 tcp failed
+        skip  DOC007  auth                 skipped: DOC005 tcp failed
+        skip  DOC008  database             skipped: DOC005 tcp failed
+        skip  DOC009  privileges-migrate   skipped: DOC005 tcp failed
+        skip  DOC010  privileges-backup    skipped: DOC005 tcp failed
+        skip  DOC011  privileges-studio    skipped: DOC005 tcp failed
+        skip  DOC012  pg-dump-version      skipped: DOC005 tcp failed
+        skip  DOC013  migrations           skipped: DOC005 tcp failed
+        skip  DOC014  connection-headroom  skipped: DOC005 tcp failed"
+    `);
   });
 
   it('a wrong password: authentication fails, the password appears nowhere', async () => {
