@@ -45,7 +45,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
   },
   positionals: true,
   async run(ctx, args) {
-    if (args.values.rules) return listRules(ctx);
+    if (args.values.rules) return listRules();
     const format = (args.values.format as string | undefined) ?? (ctx.json ? 'json' : 'text');
     if (!FORMATS.includes(format as Format)) throw usageError('E_USAGE', `--format must be text, json or github, not "${format}"`, 'stagedb lint --format github');
     const runnerFlag = args.values.runner as string | undefined;
@@ -109,11 +109,10 @@ function colorWanted(ctx: CommandContext): boolean {
 }
 
 /** `stagedb lint --rules`: from the rule modules alone (the parser is not loaded). */
-async function listRules(ctx: CommandContext) {
+async function listRules() {
   const { RULES } = await import('../lint/rules/index.js');
   const { columns } = await import('../render/table.js');
   const rows = RULES.map((r) => [r.code, r.name, r.defaultSeverity + (r.sizeBound ? ' (by size)' : ''), r.summary]);
-  void ctx;
   return {
     exitCode: 0,
     data: { rules: RULES.map((r) => ({ code: r.code, name: r.name, defaultSeverity: r.defaultSeverity, sizeBound: !!r.sizeBound, summary: r.summary })) },

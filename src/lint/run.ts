@@ -9,7 +9,6 @@ import { lineStartsOf, loadParser, parseFile, position, type ParsedFile } from '
 import { RULES } from './rules/index.js';
 import { as, relOf, relOfNames, strings, walk } from './sql.js';
 import {
-  SEVERITY_RANK,
   type DatabaseContext,
   type Finding,
   type Hit,
@@ -318,9 +317,4 @@ function references(files: ParsedFile[]): References {
     }
   }
   return { tables: [...tables.values()], indexes: [...indexes.values()], columnsOf: [...columnsOf.values()] };
-}
-
-/** `--fail-on`-style helper: the highest severity, ranked. */
-export function rank(s: Severity | undefined): number {
-  return s === undefined ? -1 : SEVERITY_RANK[s];
 }

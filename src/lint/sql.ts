@@ -11,11 +11,6 @@ export function as<T>(node: Node | undefined, kind: string): T | undefined {
   return node ? ((node as Record<string, unknown>)[kind] as T | undefined) : undefined;
 }
 
-export function kindOf(node: Node | undefined): string {
-  if (node) for (const k in node) return k;
-  return '';
-}
-
 /** `String` nodes of a list, e.g. a qualified name. */
 export function strings(list: Node[] | undefined): string[] {
   const out: string[] = [];

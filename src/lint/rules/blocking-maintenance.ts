@@ -19,7 +19,7 @@ const rule: Rule = {
       lock: lockText(lock.mode, lock.rel, 'for the whole rebuild'),
       why: reindex ? 'Writes (and, for an index, reads that use it) wait until every index is rebuilt.' : 'The table is rewritten while nothing can read or write it.',
       fix: reindex
-        ? `-- in a migration of its own (outside a transaction):\n${s.text.replace(/^REINDEX\s+(\([^)]*\)\s*)?(INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\b/i, (m, opts, what) => `REINDEX ${opts ?? ''}${what} CONCURRENTLY`)};`
+        ? `-- in a migration of its own (outside a transaction):\n${s.text.replace(/^REINDEX\s+(\([^)]*\)\s*)?(INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\b/i, (_m, opts, what) => `REINDEX ${opts ?? ''}${what} CONCURRENTLY`)};`
         : '-- use pg_repack (or PostgreSQL 19\'s REPACK CONCURRENTLY) outside the migration',
       table: lock.rel,
     };

@@ -37,7 +37,7 @@ const rule: Rule = {
   summary: 'type hints: integer ids, timestamp without time zone, varchar(n), char(n), json (off by default)',
   defaultSeverity: 'off',
   kinds: ['CreateStmt', 'AlterTableStmt'],
-  check(s, ctx) {
+  check(s) {
     const cols: Array<{ table: string; col: ColumnDef }> = [];
     if (s.kind === 'CreateStmt') {
       const c = as<CreateStmt>(s.node, 'CreateStmt')!;
@@ -63,7 +63,6 @@ const rule: Rule = {
         fix: `${ident(col.colname)} ${a.better}${a.prisma ? `  -- schema.prisma: ${a.prisma}` : ''}`,
       });
     }
-    void ctx;
     return hits;
   },
 };

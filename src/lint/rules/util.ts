@@ -71,12 +71,3 @@ export function constantDefault(t: TypeName | undefined): string | undefined {
 export function constraintName(rel: Rel, c: Constraint, suffix: string): string {
   return c.conname ?? `${rel.name}_${strings(c.fk_attrs ?? c.keys).join('_')}_${suffix}`;
 }
-
-/** The statements of the file that ALTER the same table. */
-export function statementsOnTable(ctx: FileContext, rel: Rel): Statement[] {
-  const k = ctx.key(rel);
-  return ctx.statements.filter((o) => {
-    const a = alterTable(o);
-    return a !== undefined && ctx.key(a.rel) === k;
-  });
-}
