@@ -37,3 +37,5 @@ export type { Finding as LintFinding, SuppressedFinding as LintSuppressedFinding
 export type { LintConfig, LintSeverity } from './config/define.js';
 export { StagedbError, type ErrorKind } from './errors.js';
 export { redact } from './redact.js';
+export { runDoctor, CHECKS as DOCTOR_CHECKS, type DoctorReport, type DoctorOptions } from './doctor/index.js';
+export { planPush, push, migrateDev, resetDatabase, describeLoss, diffSchemas, detectDrift } from './develop/index.js';
