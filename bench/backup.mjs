@@ -6,6 +6,7 @@
  *   npm run build && node bench/backup.mjs        (a ≥ 1 GB database and a small one; ~10 minutes)
  *   BENCH_QUICK=1 node bench/backup.mjs           (small sizes, few repetitions: a smoke test of the bench)
  *   BENCH_BACKUP_MB=2000 node bench/backup.mjs    (the large database's target size)
+ *   BENCH_SIZES=small node bench/backup.mjs       (only one of large, small)
  *
  * Baselines: `pg_dump -Fc -f file` (pg_dump's defaults) for `stagedb backup`, and a serial
  * `pg_restore -d db file` of that dump for `stagedb restore`. Every timing is a whole child process,
@@ -105,7 +106,8 @@ async function run() {
   const pgRestore = join(cluster.binDir, 'pg_restore');
   const results = [];
   try {
-    for (const [label, mb, reps] of [['large', LARGE_MB, REPS_LARGE], ['small', SMALL_MB, REPS_SMALL]]) {
+    const sizes = [['large', LARGE_MB, REPS_LARGE], ['small', SMALL_MB, REPS_SMALL]].filter(([l]) => !process.env.BENCH_SIZES || process.env.BENCH_SIZES.split(',').includes(l));
+    for (const [label, mb, reps] of sizes) {
       const db = `bench_${label}`;
       await createDatabase(cluster, db);
       log(`filling ${db} (~${mb} MB)…`);

@@ -319,8 +319,7 @@ async function dump(d: DumpInput): Promise<{ files: BackupFile[] }> {
 
   // Local: pg_dump wrote (and fsynced) the files itself; with a seekable file it also recorded where
   // each table's data starts, which lets `pg_restore -j` jump straight to it. Hash them now.
-  const files = await hashLocal(local!, d.plan.format, d.options.onProgress, t0);
-  await checkToc(d, target!);
+  const [files] = await Promise.all([hashLocal(local!, d.plan.format, d.options.onProgress, t0), checkToc(d, target!)]);
   return { files };
 }
 

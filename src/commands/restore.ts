@@ -27,7 +27,7 @@ typed confirmation (or --confirm <env>). Restoring production into staging:
       --to <env>          the environment to restore into (required)
       --from <env>        whose backups to look in (default: the one the backup id names; for
                           "latest", the target's own)
-      --jobs <n>          parallel pg_restore jobs (default: CPUs, at most 4)
+      --jobs <n>          parallel pg_restore jobs (default: CPUs, at most 4; 1 for an archive under 32 MB)
       --with-privileges   restore GRANTs too (default: not, since roles differ between environments;
                           everything restored belongs to the target's user either way)
       --allow-foreign     restore a backup whose history has migrations this project does not know

@@ -94,7 +94,7 @@ describe('stagedb backup, list, verify, restore', () => {
         checked: 1 file, sha256 as recorded; pg_restore <version> reads it
         staging: cleared <staging-db> for the restore
         staging: restored 3 tables
-      staging: restored backup <id> of production into <staging-db> in <time> (2 jobs)
+      staging: restored backup <id> of production into <staging-db> in <time> (1 job)
         _prisma_migrations matches the backup: 1 applied, last 20240101000000_init
         staging kept its own audit trail (stagedb history --env staging)"
     `);
