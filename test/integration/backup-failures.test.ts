@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/backup/create.js';
 import { listBackups } from '../../src/backup/list.js';
 import { pruneBackups } from '../../src/backup/prune.js';
-import { prepareRestore } from '../../src/backup/restore.js';
+import { applyRestore, prepareRestore } from '../../src/backup/restore.js';
 import { openStorage } from '../../src/backup/storage.js';
 import { findTool } from '../../src/backup/tools.js';
 import { verifyBackup } from '../../src/backup/verify.js';
@@ -98,6 +98,33 @@ describe('corrupt and truncated backups', () => {
     const v = await verifyBackup({ storage, manifest: r.manifest, environment: 'staging', record: false });
     expect(v.ok).toBe(false);
     expect(v.checks[0]).toEqual({ name: 'environment', ok: false, detail: `a backup of production (database ${db.name} on 127.0.0.1), stored among staging's backups: from another database` });
+  });
+});
+
+describe('a restore that fails midway', () => {
+  it('GRANTs to a role the target lacks: skipped by default; with --with-privileges pg_restore fails and the error says the target is partly restored', async () => {
+    const role = `bk_reader_${process.pid}`;
+    await query(db.url, `CREATE ROLE ${role}; GRANT SELECT ON "User" TO ${role}`);
+    const r = await createBackup({ env: env() });
+    await query(db.url, `REVOKE SELECT ON "User" FROM ${role}; DROP ROLE ${role}`);
+    const storage = await openStorage({ kind: 'local', dir: store.dir }, 'production');
+    const target = await freshDatabase('bk_fail_grant');
+    try {
+      const prepared = await prepareRestore({ storage, manifest: r.manifest });
+      try {
+        const e = await rejection(applyRestore(prepared, backupEnv(target.url, 'staging'), { withPrivileges: true }), { [target.name]: '<db>' });
+        expect(e).toMatchObject({ kind: 'backup', code: 'E_RESTORE_FAILED', message: 'staging: pg_restore failed (exit 1); <db> is partly restored' });
+        expect(e.details?.join('\n')).toContain(`role "${role}" does not exist`);
+        expect(e.fix).toBe('fix what the lines above say (a missing role or extension, a full disk), then run the same restore again: it clears staging first');
+        // Run again, without the GRANTs (the default): it clears what the failed run left, and succeeds.
+        const ok = await applyRestore(prepared, backupEnv(target.url, 'staging'));
+        expect(ok.migrations.applied).toBe(2);
+      } finally {
+        await prepared.cleanup();
+      }
+    } finally {
+      await target.drop();
+    }
   });
 });
 
