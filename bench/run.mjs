@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { generateHistory } from './history.mjs';
+import { benchEngine, engineVerdicts, renderEngine, ENGINE_METHOD } from './engine.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -302,6 +303,12 @@ async function main() {
     log(`  help: node ${median(help.base).toFixed(1)} ms, stagedb ${median(help.stagedb).toFixed(1)} ms`);
     results.help = help;
 
+    // ---- 4.–6. Prisma's schema engine: start-up, push, migrate dev (bench/engine.mjs) ----------------
+    results.engine = await benchEngine({
+      root: ROOT, work: WORK, node, psql, cli, quick: QUICK, log, timed, mustSucceed, childEnv, peakRssKiB, sql, urlOf, freshDb,
+      dropDb: (db) => dropDatabase(cluster, db),
+    });
+
     results.meta = {
       serverVersion,
       dbmateVersion: sh(dbmate, ['--version']) ?? '?',
@@ -348,6 +355,8 @@ function renderResults(r, history) {
   const h = row(`\`stagedb --help\` vs \`node -e 0\` (n=${r.help.stagedb.length})`, r.help.base, r.help.stagedb, TARGETS.help);
   const rss = r.deployRss?.stagedb ? `Peak RSS of one \`migrate deploy\` run: stagedb ${(r.deployRss.stagedb / 1024).toFixed(0)} MiB, psql ${(r.deployRss.base / 1024).toFixed(0)} MiB (GNU time, \`%M\`).` : 'Peak RSS: skipped (/usr/bin/time not available).';
   const failed = [['deploy', d], ['status', s], ['--help', h]].filter(([, x]) => !x.pass).map(([n]) => n);
+  const engineChecks = engineVerdicts(r.engine);
+  failed.push(...engineChecks.filter((x) => !x.pass).map((x) => x.name));
   const kinds = {};
   for (const m of history) {
     const k = m.name.replace(/^\d+_/, '').replace(/_\d+$/, '');
@@ -363,7 +372,7 @@ baseline's median, both measured in the same run on the same machine; lower is b
 - Node ${process.version}; PostgreSQL ${r.meta.serverVersion} (throwaway cluster, loopback TCP, \`fsync=off\`); ${r.meta.psqlVersion}; ${r.meta.dbmateVersion} (Go binary)
 - Load average (1/5/15 min) before: ${la(r.meta.load[0])}, after: ${la(r.meta.load[1])} (the machine is shared; see the spreads)
 - stagedb at ${git}${dirty ? ' with uncommitted changes under src/' : ''}; whole bench took ${r.meta.seconds.toFixed(0)} s
-- Summary: ${failed.length === 0 ? 'all three targets met' : `target missed: ${failed.join(', ')}`}
+- Summary: ${failed.length === 0 ? `all ${3 + engineChecks.length} targets met` : `target missed: ${failed.join(', ')}`}
 
 ## 1. \`migrate deploy\` vs the psql floor
 
@@ -400,6 +409,7 @@ ${h.line}
 
 Spread (min–max): node ${spread(r.help.base)}, stagedb ${spread(r.help.stagedb)}; fastest run over fastest run: ${fastest(r.help.base, r.help.stagedb)}.
 
+${renderEngine(r.engine)}
 ## Method
 
 Each benchmark times whole processes (spawn to exit, \`process.hrtime\` in the parent), so start-up,
@@ -423,6 +433,8 @@ date; ${history.length} applied, 0 pending). **--help:** the same \`node\` binar
 \`-e 0\`. Children get a clean environment (no \`PG*\`, \`STAGEDB_*\`, \`NODE_OPTIONS\`). The machine is
 shared with other work, so expect a few percent of noise between runs; the interleaving keeps it from
 favouring either side.
+
+${ENGINE_METHOD}
 `;
 }
 
