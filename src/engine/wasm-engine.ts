@@ -116,7 +116,20 @@ async function loadEngineModule(): Promise<LoadedEngineModule> {
     const url = pathToFileURL(compiled.bgPath).href + (generation > 0 ? `?instance=${generation}` : '');
     generation++;
     const bindings = (await import(url)) as EngineBindings;
-    const instance = new WebAssembly.Instance(compiled.module, { './schema_engine_bg.js': bindings as unknown as WebAssembly.ModuleImports });
+    // The engine arms a 10 s timer (its advisory-lock timeout) on every lock and never clears it, which
+    // kept a library caller's process alive for 10 s after close(): its timers are unref'd, so they
+    // still fire while the process has work, but never hold it open.
+    const imports: Record<string, unknown> = { ...(bindings as unknown as Record<string, unknown>) };
+    for (const [key, fn] of Object.entries(imports)) {
+      if (key.startsWith('__wbg_setTimeout_') && typeof fn === 'function') {
+        imports[key] = (...args: unknown[]) => {
+          const timer = (fn as (...a: unknown[]) => unknown)(...args) as { unref?: () => void };
+          timer?.unref?.();
+          return timer;
+        };
+      }
+    }
+    const instance = new WebAssembly.Instance(compiled.module, { './schema_engine_bg.js': imports as WebAssembly.ModuleImports });
     bindings.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return { bindings, poisoned: false };
