@@ -94,8 +94,7 @@ yarnRun('db:status:staging');
 must(yarnRun('db:deploy:staging'), 'db:deploy:staging');
 
 say('Production release: backup first, then deploy');
-const backup = yarnRun('db:backup:production');
-if (backup !== 0) console.log(dim('  (backups arrive with issue 5; stagedb says so instead of pretending)'));
+must(yarnRun('db:backup:production'), 'db:backup:production');
 console.log(dim('  production needs typed confirmation: in a terminal stagedb asks you to type "production";'));
 console.log(dim('  without a terminal (CI, this demo) it refuses unless --confirm production says it ahead:'));
 yarnRun('db:deploy:production');
