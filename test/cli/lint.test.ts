@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { forbidInOutput, passwordOf, runCli } from '../helpers/cli.js';
 import { freshDatabase, query } from '../helpers/db.js';
 import { createProject } from '../helpers/project.js';
@@ -28,6 +28,7 @@ afterEach(async () => {
 /** A preloaded hook that reports, at exit, whether the SQL parser was ever loaded. */
 const HOOK = join(tmpdir(), `stagedb-lint-hook-${process.pid}.cjs`);
 writeFileSync(HOOK, `process.on('exit', () => { process.stderr.write(Object.keys(require.cache).some((k) => k.includes('libpg-query')) ? '[parser loaded]\\n' : '[parser not loaded]\\n'); });\n`);
+afterAll(() => rmSync(HOOK, { force: true }));
 
 describe('stagedb lint', () => {
   it('exit code by the highest severity: 2 errors, 1 warnings, 0 clean', async () => {
