@@ -167,7 +167,8 @@ function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArg
 
 function readMigrations(dir: string): string[] {
   if (!existsSync(dir)) {
-    throw new StagedbError('history', 'E_MIGRATIONS_MISSING', `migrations folder ${dir} does not exist`, { fix: 'pass the files to lint: stagedb lint <file.sql>, or set migrations in stagedb.config.ts' });
+    // A config problem (exit 3), not history's exit 2, which for lint means "errors found".
+    throw new StagedbError('config', 'E_MIGRATIONS_MISSING', `migrations folder ${dir} does not exist`, { fix: 'pass the files to lint: stagedb lint <file.sql>, or set migrations in stagedb.config.ts' });
   }
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))

@@ -48,7 +48,7 @@ export async function lintGate(options: GateOptions): Promise<GateResult> {
     `${env.name}: the pending migrations have ${errors.length} zero-downtime hazard${errors.length === 1 ? '' : 's'} at error level (${codes}); nothing was applied`,
     {
       details: errors.map(findingLine),
-      fix: `see each hazard and its safe alternative: stagedb lint --env ${env.name}; after review, suppress one statement with a comment above it (-- stagedb-lint-disable-next-statement SDB001: <reason>), or deploy anyway: stagedb ${options.command} --env ${env.name} --allow-hazards "<reason>"`,
+      fix: `see each hazard and its safe alternative: stagedb lint --env ${env.name}; after review, suppress one statement with a comment above it (-- stagedb-lint-disable-next-statement ${errors[0]!.code}: <reason>), or deploy anyway: stagedb ${options.command} --env ${env.name} --allow-hazards "<reason>"`,
     },
   );
 }
