@@ -111,12 +111,25 @@ export async function runLintBench(opts = {}) {
   log(`bench lint: ${corpus.history.length} files, ${corpus.statements} statements, ${(corpus.bytes / 1024).toFixed(0)} KiB`);
   const cwd = corpus.project;
   const env = childEnv();
+  // The floor under the rules: the same run with every rule off (start-up, config, reading, PostgreSQL's
+  // parser as WebAssembly, the run model, output), from a config file beside the project.
+  const { RULE_NAMES } = await import(pathToFileURL(join(ROOT, 'dist', 'lint', 'codes.js')).href);
+  const offConfig = join(WORK, 'rules-off.config.json');
+  writeFileSync(
+    offConfig,
+    JSON.stringify({
+      migrations: join(cwd, 'prisma', 'migrations'),
+      environments: { development: { url: 'postgresql://localhost/unused' } },
+      lint: { rules: Object.fromEntries(Object.keys(RULE_NAMES).map((code) => [code, 'off'])) },
+    }),
+  );
   const glob = 'prisma/migrations/*/migration.sql';
   const runs = {
     stagedbJson: () => checked('stagedb lint --json', timed(node, [cli, 'lint', '--json'], { cwd, env }), [0, 1, 2]),
     squawkJson: () => checked('squawk --reporter json', timed(squawk, ['--reporter', 'json', glob], { cwd, env }), [0, 1]),
     stagedbText: () => checked('stagedb lint', timed(node, [cli, 'lint'], { cwd, env }), [0, 1, 2]),
     squawkText: () => checked('squawk', timed(squawk, [glob], { cwd, env }), [0, 1]),
+    stagedbFloor: () => checked('stagedb lint --json, every rule off', timed(node, [cli, 'lint', '--json', '--config', offConfig], { cwd, env }), [0]),
     ...(native ? { nativeJson: () => checked('squawk binary --reporter json', timed(native, ['--reporter', 'json', glob], { cwd, env }), [0, 1]) } : {}),
     // Cold start: one small migration; node -e 0 for scale.
     node: () => checked('node -e 0', timed(node, ['-e', '0'], { cwd, env }), [0]),
@@ -185,6 +198,7 @@ package's \`squawk\` command (${r.squawk.version}) on \`prisma/migrations/*/migr
 |---|---:|---:|
 | squawk JSON, npm command | ${ms(median(t.squawkJson))} | ${spread(t.squawkJson)} |
 | stagedb lint --json | ${ms(median(t.stagedbJson))} | ${spread(t.stagedbJson)} |
+| stagedb lint --json with every rule off: the floor of start-up, reading, parsing and output | ${ms(median(t.stagedbFloor))} | ${spread(t.stagedbFloor)} |
 ${r.native ? `| squawk JSON, the native binary alone (no Node launcher) | ${ms(median(t.nativeJson))} | ${spread(t.nativeJson)} |\n` : ''}| cold start: \`stagedb lint\` of one migration | ${ms(median(t.stagedbOne))} | ${spread(t.stagedbOne)} |
 | cold start: \`squawk\` of one migration | ${ms(median(t.squawkOne))} | ${spread(t.squawkOne)} |
 | for scale: bare \`node -e 0\` | ${ms(median(t.node))} | ${spread(t.node)} |
