@@ -415,6 +415,5 @@ database as part of its work. Before timing, the schemas built by psql, push and
 compared (relations, constraints, columns, enums) and migrate dev's folder and \`_prisma_migrations\` row
 checked. Peak RSS is GNU time's \`%M\` (the whole process, to exit), the maximum of several runs; MB
 here is 10^6 bytes, the stricter reading of the target. bench/engine-child.mjs ends with \`process.exit\`,
-as bin/stagedb.js does: without it, a process whose engine took Prisma's advisory lock lingers for up to
-10 s after \`close()\`, because the WASM engine arms a 10 s \`setTimeout\` (its lock timeout) per lock and
-never clears it (measured while writing this bench; a library caller that does not exit waits it out).`;
+as bin/stagedb.js does. (The WASM engine arms a 10 s \`setTimeout\`, its lock timeout, per lock and never
+clears it; stagedb's engine module unrefs those timers, so a library caller no longer lingers after \`close()\`.)`;

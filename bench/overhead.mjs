@@ -11,8 +11,8 @@
  *
  * 1. `deploy()` — the library function the CLI calls, in-process, so Node's start-up does not dilute
  *    the ratio — of the bench history onto a fresh database, per variant in VARIANTS, interleaved.
- *    VARIANTS[0] is the baseline; every other variant is reported as a ratio to it. The audit trail
- *    plugs in here: add `{ name: 'audit on', options: () => ({ audit: … }) }` once DeployOptions has it.
+ *    VARIANTS[0] is the baseline; every other variant is reported as a ratio to it. The second wraps
+ *    deploy() in what the CLI's runGuarded adds: the protection marker and the audit record.
  *
  * 2. The workflow lock, measured directly. The library has no switch that turns the lock off (such a
  *    switch is exactly what nobody should be able to flip in production), and the lock is a few round
@@ -42,7 +42,33 @@ const END = '<!-- overhead:end -->';
  */
 export const VARIANTS = [
   { name: 'deploy() as shipped (workflow lock, lock-safe DDL settings)', options: () => ({}) },
-  // { name: 'deploy() with the audit trail', options: () => ({ audit: { … } }) },
+  {
+    // What the CLI's runGuarded adds around deploy() on a production environment: its own connection,
+    // the protection marker read and checked, the marker written after success, and the audit record
+    // (schema + table created if missing, one row). The protection matrix itself is pure and free.
+    name: 'deploy() with the marker and the audit trail (as `stagedb deploy` runs it)',
+    options: () => ({}),
+    wrap: async ({ env, guard }, run) => {
+      const client = await guard.connect(env.directUrl, { label: 'bench', purpose: 'guard' });
+      try {
+        const marker = await guard.readMarker(client);
+        guard.checkMarker(marker, env);
+        const started = Date.now();
+        const r = await run();
+        await guard.markDatabase(client, env, marker);
+        const warning = await guard.recordAudit({
+          env,
+          root: guard.root,
+          client,
+          record: { at: new Date(started).toISOString(), env: env.name, command: 'deploy --env production', outcome: 'ok', durationMs: Date.now() - started, summary: `applied ${r.applied.length}`, ...guard.actor },
+        });
+        if (warning) throw new Error(warning);
+        return r;
+      } finally {
+        await client.end();
+      }
+    },
+  },
 ];
 
 const median = (xs) => {
@@ -68,6 +94,9 @@ export async function runOverhead(opts = {}) {
   const { startCluster, stopCluster, createDatabase, dropDatabase, deploy, resolveEnvironment } = await import(dist('index.js'));
   const { acquireWorkflowLock, releaseWorkflowLock } = await import(dist('guard/lock.js'));
   const { connect } = await import(dist('pg/connect.js'));
+  const { readMarker, checkMarker, markDatabase } = await import(dist('guard/marker.js'));
+  const audit = await import(dist('guard/audit.js'));
+  const guard = { connect, readMarker, checkMarker, markDatabase, recordAudit: audit.recordAudit, root: WORK, actor: audit.actor(WORK, {}) };
 
   const dataDir = join(WORK, 'pg', 'data');
   await stopCluster(dataDir).catch(() => undefined);
@@ -109,12 +138,14 @@ export async function runOverhead(opts = {}) {
       return db;
     };
 
-    // ---- 1. deploy(), per variant, interleaved -----------------------------------------------------
+    // ---- 1. deploy(), per variant, interleaved (a variant may wrap it, as the CLI does) -----------------------------------------------------
     const runDeploy = async (variant) => {
       const db = await freshDb();
       const url = urlOf(db);
+      const env = envFor(url);
       const t0 = process.hrtime.bigint();
-      const r = await deploy({ env: envFor(url), migrationsDir, ...variant.options({ url, db }) });
+      const go = () => deploy({ env, migrationsDir, ...variant.options({ url, db }) });
+      const r = variant.wrap ? await variant.wrap({ env, guard }, go) : await go();
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (r.applied.length !== history.length) throw new Error(`${variant.name}: applied ${r.applied.length} of ${history.length}`);
       await dropDatabase(cluster, db);
