@@ -1,9 +1,8 @@
-import { constants as fsConstants } from 'node:fs';
-import { access, readdir, realpath } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { StagedbError } from '../errors.js';
 import { execCapture } from '../pg/exec.js';
-import { majorOf, parsePgVersion } from '../pg/find-binaries.js';
+import { exe, isExecutable, majorOf, parsePgVersion } from '../pg/find-binaries.js';
 
 /** A PostgreSQL client tool found on this machine. */
 export interface PgToolInfo {
@@ -36,16 +35,6 @@ const DEFAULT_SEARCH = [
   '/usr/local/pgsql/bin',
 ];
 
-const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name);
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, process.platform === 'win32' ? fsConstants.F_OK : fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Expands one `*` path segment. */
 async function expand(pattern: string): Promise<string[]> {

