@@ -62,6 +62,11 @@ export interface EnvironmentConfig {
    * fails. Skipped when nothing is pending. Default `true` for production-level environments, `false` otherwise.
    */
   backupBeforeDeploy?: boolean;
+  /**
+   * Let `stagedb seed` run on this production-level environment (with typed confirmation, or
+   * `--confirm <env>` in CI) instead of refusing it. Default false. No effect on other levels.
+   */
+  allowSeed?: boolean;
 }
 
 /**

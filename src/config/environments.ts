@@ -40,6 +40,8 @@ export function selectEnvironments(config: ResolvedConfig, flag: string | undefi
 export interface ResolvedEnvironment {
   name: string;
   protection: Protection;
+  /** Config `allowSeed`: seeding a production-level environment asks instead of being refused. */
+  allowSeed: boolean;
   /** The application's URL, when one is configured. */
   url?: string;
   urlInfo?: ParsedUrl;
@@ -206,6 +208,7 @@ export function resolveEnvironment(
   return {
     name,
     protection,
+    allowSeed: def.allowSeed === true,
     url: rawUrl,
     urlInfo,
     directUrl,

@@ -60,6 +60,7 @@ const environment = z
     lockRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(10, 'must be at most 10').optional(),
     backup: backup.optional(),
     backupBeforeDeploy: z.boolean().optional(),
+    allowSeed: z.boolean().optional(),
   })
   .strict();
 const bytes = z.number().int('must be a whole number of bytes').min(0, 'must be 0 or more');

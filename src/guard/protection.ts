@@ -40,7 +40,7 @@ export const MATRIX: Record<Action, Record<Protection, Rule>> = {
 
 /** What to run instead, for each refusal. */
 const INSTEAD: Partial<Record<Action, string>> = {
-  seed: 'seed a development or staging environment (stagedb seed --env staging); production data belongs in a reviewed migration',
+  seed: 'seed a development or staging environment (stagedb seed --env staging); production data belongs in a reviewed migration (or set allowSeed: true for <env> in the config)',
   push: 'create a migration in development (stagedb migrate dev) and deploy it: stagedb deploy --env <env>',
   'migrate-dev': 'create migrations against development (stagedb migrate dev), then apply them here: stagedb migrate deploy --env <env>',
   reset: 'reset only development databases; to undo a deploy here, restore the pre-deploy backup or roll forward with a new migration',
@@ -63,7 +63,7 @@ export const COMMAND_OF: Record<Action, string> = {
 
 export interface GuardInput {
   action: Action;
-  env: Pick<ResolvedEnvironment, 'name' | 'protection'>;
+  env: Pick<ResolvedEnvironment, 'name' | 'protection'> & { allowSeed?: boolean };
   /** `--confirm <env>`: the name typed ahead, for CI. */
   confirmFlag?: string;
   /** `--force`: skips the question only where the level is `none`. */
@@ -78,7 +78,8 @@ export interface GuardInput {
 /** Applies the matrix. Resolves when the command may go on; throws a `guard` or `aborted` error otherwise. */
 export async function enforce(input: GuardInput): Promise<void> {
   const { action, env } = input;
-  const rule = MATRIX[action][env.protection];
+  // The one configurable cell: `allowSeed` turns seeding a production environment from refused into confirmed.
+  const rule = action === 'seed' && env.protection === 'production' && env.allowSeed ? 'confirm' : MATRIX[action][env.protection];
   const cmd = COMMAND_OF[action];
   if (rule === 'free') return;
   if (rule === 'refuse') {

@@ -85,7 +85,7 @@ describe('protection through the CLI', () => {
     expect(r.code).toBe(5);
     expect(r.stderr).toMatchInlineSnapshot(`
       "error: stagedb seed is refused on production (protection: production)
-        fix: seed a development or staging environment (stagedb seed --env staging); production data belongs in a reviewed migration
+        fix: seed a development or staging environment (stagedb seed --env staging); production data belongs in a reviewed migration (or set allowSeed: true for production in the config)
       "
     `);
   });

@@ -108,3 +108,21 @@ describe('the marker in the database', () => {
     expect(() => checkMarker({ protection: 'guarded' }, { name: 'x', protection: 'production' })).not.toThrow();
   });
 });
+
+describe('allowSeed', () => {
+  it('turns seeding a production environment from refused into typed confirmation, and nothing else', async () => {
+    const run = (env: { name: string; protection: Protection; allowSeed?: boolean }, extra: Partial<Parameters<typeof enforce>[0]> = {}) =>
+      enforce({ action: 'seed', env, interactive: false, typeToConfirm: async () => true, ...extra }).then(
+        () => 'ran',
+        (e: StagedbError) => e.code,
+      );
+    expect(await run({ name: 'production', protection: 'production' }, { confirmFlag: 'production' })).toBe('E_REFUSED');
+    expect(await run({ name: 'production', protection: 'production', allowSeed: true })).toBe('E_CONFIRM_REQUIRED');
+    expect(await run({ name: 'production', protection: 'production', allowSeed: true }, { confirmFlag: 'production' })).toBe('ran');
+    expect(await run({ name: 'production', protection: 'production', allowSeed: true }, { force: true })).toBe('E_CONFIRM_REQUIRED');
+    // Other levels and other commands are untouched.
+    expect(await run({ name: 'staging', protection: 'guarded', allowSeed: true })).toBe('E_CONFIRM_REQUIRED');
+    const reset = await enforce({ action: 'reset', env: { name: 'production', protection: 'production', allowSeed: true }, interactive: false, typeToConfirm: async () => true, confirmFlag: 'production' }).catch((e: StagedbError) => e.code);
+    expect(reset).toBe('E_REFUSED');
+  });
+});
