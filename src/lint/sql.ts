@@ -147,11 +147,11 @@ export function baseType(t: TypeName | undefined): string {
 const WORD_END = /^(NOT|NULL|CONSTRAINT|PRIMARY|UNIQUE|REFERENCES|CHECK|COLLATE|GENERATED|DEFAULT)\b/i;
 
 /**
- * The source text of an expression that starts at `from` in `sql`: up to the first `,` `;` or `)`
- * outside parentheses and quotes, or a column-constraint keyword. The parser gives where an
- * expression starts, not where it ends.
+ * Source text from `from` up to the first `,` `;` or unmatched `)` outside parentheses and quotes — and,
+ * with `stopAtConstraint`, before a column-constraint keyword. The parser gives where a node starts,
+ * not where it ends.
  */
-export function exprText(sql: string, from: number): string {
+function scanText(sql: string, from: number, stopAtConstraint: boolean): string {
   let depth = 0;
   let i = from;
   while (i < sql.length) {
@@ -166,10 +166,15 @@ export function exprText(sql: string, from: number): string {
       if (depth === 0) break;
       depth--;
     } else if (depth === 0 && (c === ',' || c === ';')) break;
-    else if (depth === 0 && i > from && /\s/.test(sql[i - 1]!) && WORD_END.test(sql.slice(i, i + 12))) break;
+    else if (stopAtConstraint && depth === 0 && i > from && /\s/.test(sql[i - 1]!) && WORD_END.test(sql.slice(i, i + 12))) break;
     i++;
   }
   return sql.slice(from, i).trim();
+}
+
+/** The source text of an expression that starts at `from` in `sql` (it ends before a column-constraint keyword). */
+export function exprText(sql: string, from: number): string {
+  return scanText(sql, from, true);
 }
 
 /** Functions whose value changes per row: a column default calling one rewrites the table. */
@@ -218,21 +223,5 @@ export function walk(node: unknown, visit: (n: Node) => void): void {
 
 /** The source text of a clause starting at `from`: up to the first `,` or `;` outside parentheses and quotes. */
 export function clauseText(sql: string, from: number): string {
-  let depth = 0;
-  let i = from;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === "'" || c === '"') {
-      const e = sql.indexOf(c, i + 1);
-      i = e < 0 ? sql.length : e + 1;
-      continue;
-    }
-    if (c === '(') depth++;
-    else if (c === ')') {
-      if (depth === 0) break;
-      depth--;
-    } else if (depth === 0 && (c === ',' || c === ';')) break;
-    i++;
-  }
-  return sql.slice(from, i).trim();
+  return scanText(sql, from, false);
 }
