@@ -1,7 +1,7 @@
 import { lockText } from '../locks.js';
 import { relSql, ident } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
-import { alterSql, alterTable, columnsSql, constraintName, constraintOf, ownMigration } from './util.js';
+import { addedConstraints, alterSql, alterTable, columnsSql, constraintName, ownMigration } from './util.js';
 
 /**
  * R15: `ADD PRIMARY KEY` without `USING INDEX` on a live table — Prisma's `@id` changes, and the
@@ -18,9 +18,8 @@ const rule: Rule = {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;
     const hits: Hit[] = [];
-    for (const cmd of a.cmds) {
-      const c = constraintOf(cmd);
-      if (cmd.subtype !== 'AT_AddConstraint' || c?.contype !== 'CONSTR_PRIMARY' || c.indexname) continue;
+    for (const c of addedConstraints(a, 'CONSTR_PRIMARY')) {
+      if (c.indexname) continue;
       const name = ident(constraintName(a.rel, c, 'pkey'));
       const cols = columnsSql(c.keys);
       hits.push({

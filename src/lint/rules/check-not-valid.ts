@@ -1,7 +1,7 @@
 import { lockText } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
-import { alterSql, alterTable, constraintOf } from './util.js';
+import { addedConstraints, alterSql, alterTable } from './util.js';
 
 /** R05: `ADD CONSTRAINT … CHECK` without NOT VALID on a live table (hand-written: Prisma has no CHECK). */
 const rule: Rule = {
@@ -15,9 +15,8 @@ const rule: Rule = {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;
     const hits: Hit[] = [];
-    for (const cmd of a.cmds) {
-      const c = constraintOf(cmd);
-      if (cmd.subtype !== 'AT_AddConstraint' || c?.contype !== 'CONSTR_CHECK' || c.skip_validation || c.initially_valid === false) continue;
+    for (const c of addedConstraints(a, 'CONSTR_CHECK')) {
+      if (c.skip_validation || c.initially_valid === false) continue;
       const name = c.conname ?? `${a.rel.name}_check`;
       const clause = ctx.clauseAt(s, c.location);
       const add = a.cmds.length === 1 ? s.text : `${alterSql(a.rel)} ADD ${clause ?? 'CHECK (…)'}`;

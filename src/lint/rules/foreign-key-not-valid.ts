@@ -1,7 +1,7 @@
 import { lockText } from '../locks.js';
 import { ident, relOf, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
-import { alterSql, alterTable, constraintName, constraintOf } from './util.js';
+import { addedConstraints, alterSql, alterTable, constraintName } from './util.js';
 
 /** R04: `ADD CONSTRAINT … FOREIGN KEY` without NOT VALID on a live table — Prisma's every new relation and every onDelete/onUpdate change. */
 const rule: Rule = {
@@ -15,9 +15,8 @@ const rule: Rule = {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;
     const hits: Hit[] = [];
-    for (const cmd of a.cmds) {
-      const c = constraintOf(cmd);
-      if (cmd.subtype !== 'AT_AddConstraint' || c?.contype !== 'CONSTR_FOREIGN' || c.skip_validation || c.initially_valid === false) continue;
+    for (const c of addedConstraints(a, 'CONSTR_FOREIGN')) {
+      if (c.skip_validation || c.initially_valid === false) continue;
       const ref = relOf(c.pktable);
       const name = constraintName(a.rel, c, 'fkey');
       const clause = ctx.clauseAt(s, c.location);

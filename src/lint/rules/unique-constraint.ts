@@ -1,7 +1,7 @@
 import { lockText } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
-import { alterSql, alterTable, columnsSql, constraintName, constraintOf, ownMigration } from './util.js';
+import { addedConstraints, alterSql, alterTable, columnsSql, constraintName, ownMigration } from './util.js';
 
 /** R14: `ADD CONSTRAINT … UNIQUE` without `USING INDEX` on a live table. */
 const rule: Rule = {
@@ -15,9 +15,8 @@ const rule: Rule = {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;
     const hits: Hit[] = [];
-    for (const cmd of a.cmds) {
-      const c = constraintOf(cmd);
-      if (cmd.subtype !== 'AT_AddConstraint' || c?.contype !== 'CONSTR_UNIQUE' || c.indexname) continue;
+    for (const c of addedConstraints(a, 'CONSTR_UNIQUE')) {
+      if (c.indexname) continue;
       const name = ident(constraintName(a.rel, c, 'key'));
       const cols = columnsSql(c.keys);
       hits.push({

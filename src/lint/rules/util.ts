@@ -37,6 +37,14 @@ export function constraintOf(cmd: AlterTableCmd): Constraint | undefined {
   return as<Constraint>(cmd.def, 'Constraint');
 }
 
+/** The constraints of one kind (`CONSTR_CHECK`, `CONSTR_FOREIGN`, …) an `ALTER TABLE` adds: where several rules start. */
+export function addedConstraints(a: AlterTable, contype: string): Constraint[] {
+  return a.cmds.flatMap((cmd) => {
+    const c = constraintOf(cmd);
+    return cmd.subtype === 'AT_AddConstraint' && c?.contype === contype ? [c] : [];
+  });
+}
+
 /** Constraint columns (`keys`, `fk_attrs`) as quoted SQL: `"a", "b"`. */
 export function columnsSql(list: Node[] | undefined): string {
   return strings(list).map(ident).join(', ');
