@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import { selectEnvironments } from '../config/environments.js';
 import type { ResolvedConfig } from '../config/load.js';
-import { usageError } from '../errors.js';
+import { StagedbError, usageError } from '../errors.js';
 import type { DiffSide } from '../develop/diff.js';
 import { EXIT } from '../exit-codes.js';
 import { loadTargets, resolveOne, ENV_HELP } from './shared.js';
@@ -34,7 +35,7 @@ ${ENV_HELP}`,
     const toSide = side(to, '--to');
     const shadowName = (args.values['shadow-env'] as string | undefined) ?? names[0]!;
     const needsServer = ![fromSide, toSide].some((s) => s.kind === 'database');
-    const shadowEnv = needsServer ? resolveOne(ctx, config, loadName(config, shadowName)) : undefined;
+    const shadowEnv = needsServer ? resolveOne(ctx, config, oneEnv(config, shadowName, ctx)) : undefined;
     const { diffSchemas } = await import('../develop/diff.js');
     const r = await diffSchemas({ from: fromSide, to: toSide, shadowEnv });
     const differ = !r.empty;
@@ -46,8 +47,19 @@ ${ENV_HELP}`,
   },
 };
 
-function loadName(config: ResolvedConfig, name: string): string {
-  return config.environments[name] ? name : ({ dev: 'development', prod: 'production', stage: 'staging' } as Record<string, string>)[name] ?? name;
+/** One environment by name, with the aliases and the "unknown environment" message every command gives. */
+function oneEnv(config: ResolvedConfig, name: string, ctx: CommandContext): string {
+  let names: string[];
+  try {
+    names = selectEnvironments(config, name, ctx.env);
+  } catch (e) {
+    if (e instanceof StagedbError && e.code === 'E_ENV_UNKNOWN') {
+      throw new StagedbError('config', e.code, `unknown environment "${name}"; defined: ${Object.keys(config.environments).join(', ')}`, { fix: `e.g. env:${Object.keys(config.environments)[0]}` });
+    }
+    throw e;
+  }
+  if (names.length !== 1) throw usageError('E_USAGE', `"${name}" names ${names.length} environments; a diff side is one database`, 'e.g. env:staging');
+  return names[0]!;
 }
 
 function parseSide(text: string, flag: string, config: ResolvedConfig, ctx: CommandContext): DiffSide {
@@ -62,7 +74,7 @@ function parseSide(text: string, flag: string, config: ResolvedConfig, ctx: Comm
       return { kind: 'migrations', dir: arg ? resolve(ctx.cwd, arg) : config.migrationsDir };
     case 'env':
       if (!arg) break;
-      return { kind: 'database', env: resolveOne(ctx, config, loadName(config, arg)) };
+      return { kind: 'database', env: resolveOne(ctx, config, oneEnv(config, arg, ctx)) };
     default:
       break;
   }
