@@ -4,6 +4,7 @@ import { StagedbError } from '../errors.js';
 import { readLocalHistory } from '../history/local.js';
 import { environmentStatus, type EnvStatus } from '../history/status.js';
 import { redact } from '../redact.js';
+import type { ResolvedEnvironment } from '../config/environments.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 
@@ -29,10 +30,13 @@ ${ENV_HELP}`,
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args, { allowAll: true });
     const local = readLocalHistory(config.migrationsDir, ctx.cwd);
+    const resolved = new Map<string, ResolvedEnvironment>();
     const results = await Promise.all(
       names.map(async (name): Promise<EnvStatus> => {
         try {
-          return await environmentStatus(resolveOne(ctx, config, name), local);
+          const env = resolveOne(ctx, config, name);
+          resolved.set(name, env);
+          return await environmentStatus(env, local);
         } catch (e) {
           if (!(e instanceof StagedbError)) throw e;
           return {
@@ -55,7 +59,7 @@ ${ENV_HELP}`,
         results.map(async (r) => {
           if (r.state === 'error') return;
           try {
-            const report = await detectDrift({ env: resolveOne(ctx, config, r.env), schemaPath: config.schemaPath, migrationsDir: config.migrationsDir });
+            const report = await detectDrift({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir });
             drift.set(r.env, { report });
             if (report.drifted) r.state = 'blocked';
           } catch (e) {
