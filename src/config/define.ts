@@ -67,6 +67,38 @@ export interface EnvironmentConfig {
    * `--confirm <env>` in CI) instead of refusing it. Default false. No effect on other levels.
    */
   allowSeed?: boolean;
+  /**
+   * How `stagedb studio` opens this environment. `read-only` (default for production-level
+   * environments): every Studio session runs with `default_transaction_read_only = on`, set by the
+   * database for that connection, so an edit fails inside PostgreSQL itself. `read-write`: the default
+   * elsewhere.
+   */
+  studio?: 'read-only' | 'read-write';
+  /**
+   * The URL Studio connects with instead of the direct URL, e.g. a role that has only SELECT
+   * (`studio` read-only mode still applies on top of it). Default: the direct URL.
+   */
+  studioUrl?: ConfigValue;
+  /**
+   * Read replicas for the runtime client (`stagedb/client`): direct PostgreSQL URLs of hot standbys.
+   * Reads (`findMany`, `count`, …) go to a replica; writes, transactions, raw queries and `$primary()`
+   * go to `url`. An unreachable replica falls back to the primary.
+   */
+  replicas?: ConfigValue[];
+  /** The runtime client's connection pool; see {@link PoolConfig}. */
+  pool?: PoolConfig;
+}
+
+/**
+ * The runtime client's pool per process. With no `max`, stagedb/client computes one from the server's
+ * `max_connections` (minus `superuser_reserved_connections` and a reserve for migrations, backups and
+ * Studio), divided by `instances` and by how many pools (primary + replicas) each process opens.
+ */
+export interface PoolConfig {
+  /** Connections per pool per process. Default: computed, between 2 and 10 (node-postgres's default). */
+  max?: number;
+  /** How many application processes share the server (pods, tasks, serverless concurrency). Default 1. */
+  instances?: number;
 }
 
 /**
@@ -115,6 +147,21 @@ export interface BackupConfig {
    * data, not just as many rows. It reads every row's text once more, beside the dump: default off.
    */
   checksums?: boolean;
+  /**
+   * An RDS instance to snapshot with `stagedb backup --snapshot` (through the optional
+   * `@aws-sdk/client-rds`). Credentials come from the AWS SDK's usual chain, as for S3.
+   */
+  rds?: RdsSnapshotConfig;
+}
+
+/** The RDS instance behind an environment, for `backup --snapshot`. */
+export interface RdsSnapshotConfig {
+  /** The DB instance identifier, e.g. `app-production`. */
+  instance: ConfigValue;
+  /** Default: AWS_REGION / AWS_DEFAULT_REGION, else `us-east-1`. */
+  region?: ConfigValue;
+  /** An RDS-compatible endpoint. Default: AWS's own. */
+  endpoint?: ConfigValue;
 }
 
 export interface StagedbConfig {

@@ -60,6 +60,12 @@ export interface ResolvedEnvironment {
   lockRetries: number;
   /** Where this environment's backups go and how long they stay (config `backup`, `backupBeforeDeploy`). */
   backup: ResolvedBackup;
+  /** How `stagedb studio` opens this environment (config `studio`, `studioUrl`). */
+  studio: ResolvedStudio;
+  /** Read replicas' URLs for the runtime client (config `replicas`), in config order; unset env vars are left out with a warning. */
+  replicas: string[];
+  /** The runtime client's pool (config `pool`). */
+  pool: { max?: number; instances: number };
   /** Env files that were read, in load order. */
   envFiles: string[];
   warnings: string[];
@@ -220,9 +226,51 @@ export function resolveEnvironment(
     statementTimeoutMs: def.statementTimeout,
     lockRetries: def.lockRetries ?? DEFAULT_LOCK_RETRIES,
     backup: resolveBackup(config.root, name, protection, def, read, vars),
+    studio: {
+      mode: def.studio ?? (protection === 'production' ? 'read-only' : 'read-write'),
+      url: parseOptionalUrl(read('studioUrl', def.studioUrl, true), where('studioUrl')),
+      urlSource: def.studioUrl === undefined ? undefined : typeof def.studioUrl === 'object' ? `studioUrl (env ${def.studioUrl.$env})` : 'studioUrl',
+    },
+    replicas: resolveReplicas(name, def.replicas, read, warnings),
+    pool: { max: def.pool?.max, instances: def.pool?.instances ?? 1 },
     envFiles,
     warnings,
   };
+}
+
+/** How `stagedb studio` opens an environment. */
+export interface ResolvedStudio {
+  /** `read-only`: the database makes every Studio transaction read-only. */
+  mode: 'read-only' | 'read-write';
+  /** Config `studioUrl`; undefined: the direct URL. */
+  url?: string;
+  /** Where `url` came from, e.g. "studioUrl (env STUDIO_URL)". */
+  urlSource?: string;
+}
+
+function parseOptionalUrl(url: string | undefined, at: string): string | undefined {
+  if (url !== undefined) parseDatabaseUrl(url, at);
+  return url;
+}
+
+function resolveReplicas(
+  name: string,
+  defs: ConfigValue[] | undefined,
+  read: (key: string, value: ConfigValue | undefined, required: boolean) => string | undefined,
+  warnings: string[],
+): string[] {
+  const out: string[] = [];
+  (defs ?? []).forEach((v, i) => {
+    const url = read(`replicas.${i}`, v, false);
+    if (url === undefined) {
+      if (typeof v === 'object') warnings.push(`replicas.${i}: environment variable ${v.$env} is not set; reads go to the primary`);
+      return;
+    }
+    // Parsing validates it and registers its password for redaction.
+    parseDatabaseUrl(url, `environments.${name}.replicas.${i}`);
+    out.push(url);
+  });
+  return out;
 }
 
 /** An environment's backup settings, every value resolved. */
@@ -233,6 +281,8 @@ export interface ResolvedBackup {
   checksums?: boolean;
   /** Take a backup before `deploy` applies migrations (config `backupBeforeDeploy`). */
   beforeDeploy: boolean;
+  /** Config `backup.rds`: the RDS instance `backup --snapshot` snapshots. */
+  rds?: { instance: string; region: string; endpoint?: string };
 }
 
 export type ResolvedBackupStorage =
@@ -267,10 +317,17 @@ function resolveBackup(
   const b = def.backup ?? {};
   const retention = { keepLast: b.retention?.keepLast ?? DEFAULT_BACKUP_RETENTION.keepLast, dailyDays: b.retention?.dailyDays ?? DEFAULT_BACKUP_RETENTION.dailyDays };
   const beforeDeploy = def.backupBeforeDeploy ?? protection === 'production';
+  const rds = b.rds
+    ? {
+        instance: read('backup.rds.instance', b.rds.instance, true)!,
+        region: read('backup.rds.region', b.rds.region, false) ?? vars.AWS_REGION ?? vars.AWS_DEFAULT_REGION ?? 'us-east-1',
+        endpoint: read('backup.rds.endpoint', b.rds.endpoint, false),
+      }
+    : undefined;
   const s3 = b.storage && 's3' in b.storage ? b.storage.s3 : undefined;
   if (!s3) {
     const dir = b.storage && 'dir' in b.storage ? b.storage.dir : join('.stagedb', 'backups', name);
-    return { storage: { kind: 'local', dir: isAbsolute(dir) ? dir : join(root, dir) }, retention, checksums: b.checksums, beforeDeploy };
+    return { storage: { kind: 'local', dir: isAbsolute(dir) ? dir : join(root, dir) }, retention, checksums: b.checksums, beforeDeploy, rds };
   }
   const at = (k: string) => `backup.storage.s3.${k}`;
   const bucket = read(at('bucket'), s3.bucket, false);
@@ -296,6 +353,7 @@ function resolveBackup(
     retention,
     checksums: b.checksums,
     beforeDeploy,
+    rds,
   };
 }
 

@@ -45,6 +45,7 @@ const backup = z
       .strict()
       .optional(),
     checksums: z.boolean().optional(),
+    rds: z.object({ instance: value, region: value.optional(), endpoint: value.optional() }).strict().optional(),
   })
   .strict();
 const environment = z
@@ -61,6 +62,16 @@ const environment = z
     backup: backup.optional(),
     backupBeforeDeploy: z.boolean().optional(),
     allowSeed: z.boolean().optional(),
+    studio: z.enum(['read-only', 'read-write']).optional(),
+    studioUrl: value.optional(),
+    replicas: z.array(value).optional(),
+    pool: z
+      .object({
+        max: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+        instances: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 const bytes = z.number().int('must be a whole number of bytes').min(0, 'must be 0 or more');
@@ -118,7 +129,7 @@ function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? '(config)' : path.map(String).join('.');
 }
 
-const VALUE_KEYS = new Set(['url', 'directUrl', 'shadowDatabaseUrl', 'bucket', 'prefix', 'region', 'endpoint', 'kmsKeyId']);
+const VALUE_KEYS = new Set(['url', 'directUrl', 'shadowDatabaseUrl', 'studioUrl', 'bucket', 'prefix', 'region', 'endpoint', 'kmsKeyId', 'instance']);
 
 function describe(issue: z.ZodIssue): string[] {
   const at = pathOf(issue.path);

@@ -95,13 +95,13 @@ export default defineConfig({
 
   it('a config that fails validation lists every problem', async () => {
     const p = project({
-      'stagedb.config.json': JSON.stringify({ environments: { development: { url: 'x', pool: 1 }, qa: {} }, typo: true }),
+      'stagedb.config.json': JSON.stringify({ environments: { development: { url: 'x', poolSize: 1 }, qa: {} }, typo: true }),
     });
     expect(await rejection(loadConfig({ cwd: p.root }), p.root)).toMatchInlineSnapshot(`
       {
         "code": "E_CONFIG_INVALID",
         "details": [
-          "environments.development.pool: unknown key",
+          "environments.development.poolSize: unknown key",
           "typo: unknown key",
           "environments.qa: needs url or directUrl (e.g. url: env('DATABASE_URL'))",
         ],

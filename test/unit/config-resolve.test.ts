@@ -382,3 +382,40 @@ describe('resolveEnvironment: passwords', () => {
     expect(redact(`${e.message}\n${e.fix}`)).not.toContain('Sup3r-Secret');
   });
 });
+
+describe('resolveEnvironment: studio, replicas, pool and backup.rds', () => {
+  it('studio is read-only by default on production-level environments only', () => {
+    const { config } = setup({
+      production: { url: `${DIRECT}?sslmode=require` },
+      staging: { url: DIRECT },
+      development: { url: DIRECT, studio: 'read-only', studioUrl: env('STUDIO_URL') },
+    });
+    const at = (name: string, processEnv: NodeJS.ProcessEnv = {}) => resolveEnvironment(config, name, { processEnv }).studio;
+    expect(at('production')).toEqual({ mode: 'read-only', url: undefined, urlSource: undefined });
+    expect(at('staging')).toEqual({ mode: 'read-write', url: undefined, urlSource: undefined });
+    expect(at('development', { STUDIO_URL: dbUrl('reader') })).toEqual({ mode: 'read-only', url: dbUrl('reader'), urlSource: 'studioUrl (env STUDIO_URL)' });
+    // A studioUrl the config names but whose variable is unset is an error, not a silent fall-back to the direct URL.
+    expect(thrown(() => at('development')).code).toBe('E_ENV_VAR_MISSING');
+  });
+
+  it('replicas resolve in order; an unset variable drops the replica with a warning; passwords are redacted', () => {
+    const { config } = setup({ development: { url: DIRECT, replicas: [env('REPLICA_1'), env('REPLICA_2'), dbUrl('replica3')], pool: { instances: 4 } } });
+    const e = resolveEnvironment(config, 'development', { processEnv: { REPLICA_1: dbUrl('replica1') } });
+    expect(e.replicas).toEqual([dbUrl('replica1'), dbUrl('replica3')]);
+    expect(e.warnings).toEqual(['replicas.1: environment variable REPLICA_2 is not set; reads go to the primary']);
+    expect(e.pool).toEqual({ max: undefined, instances: 4 });
+    expect(redact(`x ${dbUrl('replica1')}`)).not.toContain('pw-replica1');
+  });
+
+  it('a malformed replica URL is reported with its config path', () => {
+    const { config } = setup({ development: { url: DIRECT, replicas: ['not a url'] } });
+    expect(thrown(() => resolveEnvironment(config, 'development', { processEnv: {} })).message).toContain('environments.development.replicas.0');
+  });
+
+  it('backup.rds takes the region from AWS_REGION when the config names none', () => {
+    const { config } = setup({ production: { url: `${DIRECT}?sslmode=require`, backup: { rds: { instance: env('RDS_ID') } } } });
+    const e = resolveEnvironment(config, 'production', { processEnv: { RDS_ID: 'app-prod', AWS_REGION: 'ap-northeast-2' } });
+    expect(e.backup.rds).toEqual({ instance: 'app-prod', region: 'ap-northeast-2', endpoint: undefined });
+    expect(resolveEnvironment(config, 'production', { processEnv: { RDS_ID: 'app-prod' } }).backup.rds?.region).toBe('us-east-1');
+  });
+});

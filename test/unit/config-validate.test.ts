@@ -27,7 +27,7 @@ describe('validateConfig', () => {
     const { config, errors } = validateConfig({
       schemaPath: 'prisma/schema.prisma',
       environments: {
-        development: { url: env('DATABASE_URL'), pool: 5 },
+        development: { url: env('DATABASE_URL'), poolSize: 5 },
         staging: { url: env('DATABASE_URL'), protection: 'strict' },
         qa: { envFile: '.env.qa' },
         Preview: { url: 'postgresql://localhost/preview' },
@@ -39,7 +39,7 @@ describe('validateConfig', () => {
     expect(config).toBeUndefined();
     expect(errors).toMatchInlineSnapshot(`
       [
-        "environments.development.pool: unknown key",
+        "environments.development.poolSize: unknown key",
         "environments.staging.protection: must be one of "none", "guarded", "production"",
         "schemaPath: unknown key",
         "environments.qa: needs url or directUrl (e.g. url: env('DATABASE_URL'))",
