@@ -246,6 +246,10 @@ function connectionError(e: unknown, label: string, cfg: ClientConfig, sslmode: 
     case '28P01':
       return make('E_AUTH', `password authentication failed for user "${cfg.user}"`, 'check the user and password in this environment\'s URL (env file or shell variable)');
     case '28000':
+      // "… no encryption": the server takes only TLS (pg_hba hostssl; RDS with rds.force_ssl=1).
+      if (/no encryption/i.test(msg)) {
+        return make('E_AUTH', msg, 'the server accepts only encrypted connections: set sslmode=require in the URL (RDS: sslmode=verify-full&sslrootcert=<path to the RDS CA bundle>)');
+      }
       return make('E_AUTH', msg, 'the server refuses this user/host combination: check pg_hba.conf or, on RDS, the user and sslmode');
     case '3D000':
       return make('E_DB_MISSING', `database "${cfg.database}" does not exist on ${where}`, `create it: createdb -h ${cfg.host} -p ${cfg.port} -U ${cfg.user} ${cfg.database}`);
