@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { StagedbError, usageError } from '../errors.js';
 import type { LintInput, LintOptions, LintResult, Runner } from '../lint/types.js';
@@ -51,6 +51,11 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     const runnerFlag = args.values.runner as string | undefined;
     if (runnerFlag !== undefined && runnerFlag !== 'stagedb' && runnerFlag !== 'prisma') throw usageError('E_USAGE', `--runner must be stagedb or prisma, not "${runnerFlag}"`, 'stagedb lint --runner prisma');
 
+    // Start loading PostgreSQL's parser now: its WebAssembly compiles on V8's background threads while
+    // this thread loads the config and reads the files (~15 ms of a cold lint). Awaited by lintFiles.
+    import('../lint/parse.js')
+      .then((p) => p.loadParser())
+      .catch(() => {});
     const config = await loadConfig({ cwd: ctx.cwd, configFile: args.values.config as string | undefined });
     for (const w of config.warnings) ctx.warn(w);
     const runner = (runnerFlag ?? config.lint?.runner ?? 'stagedb') as Runner;
@@ -61,7 +66,9 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       largeTableBytes: config.lint?.largeTableBytes,
     };
     // Only what this run needs: the runner and the formatters (the gate and history reads stay unloaded).
+    performance.mark('stagedb:lint:config');
     const lint = { ...(await import('../lint/run.js')), ...(await import('../lint/format.js')) };
+    performance.mark('stagedb:lint:modules');
     const envName = args.values.env as string | undefined;
     let result: LintResult;
     let pending: string[] | undefined;
@@ -90,6 +97,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       }
     } else {
       const inputs = readInputs(ctx, config, args);
+      performance.mark('stagedb:lint:read');
       result = await lint.lintFiles(inputs, { ...options, separately: args.positionals.length === 0 });
     }
 
@@ -125,7 +133,9 @@ async function listRules() {
  * migrations folder (every migration in it), or a folder of .sql files; none: the project's folder.
  */
 function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArgs): LintInput[] {
-  const shown = (p: string) => relative(ctx.cwd, p) || p;
+  // path.relative costs ~5 µs a call, 5 ms over a long history: a plain prefix cut covers the usual case.
+  const prefix = ctx.cwd.endsWith(sep) ? ctx.cwd : ctx.cwd + sep;
+  const shown = (p: string) => (p.startsWith(prefix) ? p.slice(prefix.length) : relative(ctx.cwd, p) || p);
   const fromFile = (p: string): LintInput => {
     const migration = basename(p) === 'migration.sql' ? basename(dirname(p)) : undefined;
     return { path: shown(p), ...(migration ? { migration } : {}), sql: readFileSync(p, 'utf8') };

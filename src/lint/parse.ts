@@ -7,10 +7,19 @@ import { splitStatements } from '../history/split.js';
  * `status` and deploys to unprotected environments never pay for it.
  */
 type Parser = typeof import('libpg-query');
-let parser: Parser | undefined;
+let parser: Promise<Parser> | undefined;
 
-export async function loadParser(): Promise<Parser> {
-  if (parser) return parser;
+/**
+ * Loads the parser once per process. The first call starts reading and compiling the WebAssembly (on
+ * V8's background threads), so a caller that starts it early — `stagedb lint` does, before it loads
+ * the config and reads the migration files — gets that work done while its own thread is busy.
+ */
+export function loadParser(): Promise<Parser> {
+  parser ??= load();
+  return parser;
+}
+
+async function load(): Promise<Parser> {
   // Deliberate and process-wide: V8's optimizing tier recompiles the parser's huge state machine in
   // the background while the first files are parsed, which on a busy two-core machine makes a cold
   // `lint` of 1000 files ~4× slower than its baseline-compiled (Liftoff) code alone, which is within
@@ -22,7 +31,6 @@ export async function loadParser(): Promise<Parser> {
   const { createRequire } = await import('node:module');
   const mod = createRequire(import.meta.url)('libpg-query') as Parser;
   await mod.loadModule();
-  parser = mod;
   return mod;
 }
 
