@@ -1,0 +1,56 @@
+/**
+ * `stagedb studio` as a library: Prisma Studio on one environment, read-only where the environment
+ * (or the database's own protection marker) says so, enforced by PostgreSQL. Nothing here prints or
+ * exits; the caller keeps the returned session and stops it.
+ */
+import type { ResolvedEnvironment } from '../config/environments.js';
+import { planStudio, type StudioPlan } from './plan.js';
+import { startStudio, type StudioSession } from './launch.js';
+
+export { planStudio, studioUrl, describePlan, READ_ONLY_OPTION, STUDIO_APPLICATION_NAME, type StudioPlan } from './plan.js';
+export { startStudio, MIN_PRISMA_MAJOR, type StudioSession, type StudioSessionCheck, type StartStudioOptions } from './launch.js';
+export { freePort, assertPortFree, parsePort, STUDIO_HOST } from './port.js';
+export { openBrowser } from './browser.js';
+
+export interface OpenStudioOptions {
+  env: ResolvedEnvironment;
+  /** Project root (the config's directory): where the Prisma CLI is found and Studio runs. */
+  root: string;
+  /** Where relative `sslrootcert` paths are resolved, as for stagedb's own connections. */
+  cwd: string;
+  processEnv: NodeJS.ProcessEnv;
+  port?: number;
+  /** Read-only whatever the environment says. */
+  readOnly?: boolean;
+  timeoutMs?: number;
+  onLine?: (line: string) => void;
+}
+
+export interface OpenedStudio {
+  plan: StudioPlan;
+  session: StudioSession;
+  /** The database's own protection marker, when it has one. */
+  marker?: string;
+}
+
+/**
+ * Checks the connection with stagedb's own client first (so a wrong password, TLS or host fails with
+ * stagedb's message before anything starts) and reads the database's protection marker (a database
+ * marked production opens read-only whatever the config says), then starts Studio.
+ */
+export async function openStudio(options: OpenStudioOptions): Promise<OpenedStudio> {
+  const first = planStudio(options.env, { cwd: options.cwd, forceReadOnly: options.readOnly });
+  const { connect } = await import('../pg/connect.js');
+  const { readMarker } = await import('../guard/marker.js');
+  const client = await connect(first.connectUrl, { label: `${options.env.name} (${first.source})`, purpose: 'studio' });
+  let marker: string | undefined;
+  try {
+    marker = (await readMarker(client)).protection;
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const plan = planStudio(options.env, { cwd: options.cwd, databaseMarker: marker, forceReadOnly: options.readOnly });
+  const configEnv: Record<string, string> = { DIRECT_URL: options.env.directUrl, DATABASE_URL: options.env.url ?? options.env.directUrl };
+  const session = await startStudio({ plan, root: options.root, processEnv: options.processEnv, port: options.port, timeoutMs: options.timeoutMs, onLine: options.onLine, configEnv });
+  return { plan, session, marker };
+}
