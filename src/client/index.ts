@@ -1,0 +1,189 @@
+/**
+ * `stagedb/client`: the application's own Prisma 7 client, built for the current environment from
+ * the same `stagedb.config.ts` the CLI uses.
+ *
+ * ```ts
+ * import { PrismaClient } from './generated/prisma/client.js';
+ * import { createPrismaClient } from 'stagedb/client';
+ * export const db = await createPrismaClient({ PrismaClient });
+ * ```
+ *
+ * - a direct `postgresql://` url → `@prisma/adapter-pg` over a bounded node-postgres pool (size: see
+ *   `./pool.ts`); a pooler url → adapter-pg too, 10 connections unless configured;
+ * - `prisma+postgres://` → Prisma's `accelerateUrl` (a local `prisma dev` URL connects to the direct
+ *   URL inside its api_key unless `localAccelerate: 'http'`);
+ * - `replicas` → one adapter-pg PrismaClient per replica, composed with
+ *   `@prisma/extension-read-replicas`; an unreachable replica's reads go to the primary (warned once).
+ *
+ * Nothing here is imported by the CLI; adapter-pg and the extension load only when a client is made.
+ */
+import type { ResolvedEnvironment } from '../config/environments.js';
+import { configError } from '../errors.js';
+import { redact } from '../redact.js';
+import { planClient, type ClientPlan, type PlanOptions, type PoolTarget, type PoolTargetPlan } from './plan.js';
+import type { PoolSize } from './pool.js';
+import { PoolRuntime, ReplicaAdapter, poolSizeFor, probeServer, replicaFactory, type ClientLogger, type PoolContext } from './pools.js';
+
+export { computePoolSize, POOL_MAX, POOL_MIN, POOL_RESERVE_FRACTION, POOL_RESERVE_MIN, POOLER_DEFAULT, type PoolSize, type ServerLimits } from './pool.js';
+export type { ClientPlan, PoolTargetPlan, PlanOptions } from './plan.js';
+export type { ClientLogger } from './pools.js';
+
+/** Any generated Prisma 7 client class (`prisma-client` or `prisma-client-js` generator). */
+// Generated classes have a generic constructor; `any` is what lets every one of them in.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type PrismaClientClass = new (options: any) => object;
+
+/**
+ * The client `createPrismaClient` returns: the application's PrismaClient, plus `$primary()` and
+ * `$replica()`. Without replicas both return the client itself, so code written for replicas runs in
+ * every environment.
+ */
+export type StagedbPrismaClient<C extends PrismaClientClass> = InstanceType<C> & {
+  /** The primary: for a read that must see this process's own last write. */
+  $primary(): InstanceType<C>;
+  /** A replica, chosen at random (the primary when there are none). Not inside a transaction. */
+  $replica(): InstanceType<C>;
+};
+
+/** Which environment, from which config: the same rules as the CLI. */
+export interface EnvironmentSelection {
+  /** Environment name or alias; default `STAGEDB_ENV`, else `development`. */
+  env?: string;
+  /** Where to look for `stagedb.config.*` (and the env files); default `process.cwd()`. */
+  cwd?: string;
+  /** An explicit config file, like `--config`. */
+  configFile?: string;
+  /** Variables to read instead of `process.env`. */
+  processEnv?: NodeJS.ProcessEnv;
+  /** An environment already resolved (e.g. by `resolveEnvironment`): config is not read at all. */
+  environment?: ResolvedEnvironment;
+}
+
+export interface CreatePrismaClientOptions<C extends PrismaClientClass> extends EnvironmentSelection, PlanOptions {
+  /** The application's generated PrismaClient class: stagedb cannot know where it was generated. */
+  PrismaClient: C;
+  /** Other PrismaClient options (`log`, `errorFormat`, `transactionOptions`, `omit`, …), given to every client. */
+  clientOptions?: Record<string, unknown>;
+  /** Where warnings go (unreachable replica, a server too small for the pools); default `console`. */
+  logger?: ClientLogger;
+  /** application_name of the pools' connections (replicas add " replica N"); default `stagedb client`. A URL's own wins. */
+  applicationName?: string;
+  /** How long reads skip a replica that could not be reached, in ms; default 30 000. */
+  replicaRetryMs?: number;
+  /** Connect timeout for replicas, in ms (a URL's `connect_timeout` wins); default 5 000. */
+  replicaConnectTimeoutMs?: number;
+}
+
+export const DEFAULT_APPLICATION_NAME = 'stagedb client';
+export const DEFAULT_REPLICA_RETRY_MS = 30_000;
+export const DEFAULT_REPLICA_CONNECT_TIMEOUT_MS = 5_000;
+
+async function selectEnvironment(options: EnvironmentSelection): Promise<ResolvedEnvironment> {
+  if (options.environment) return options.environment;
+  const processEnv = options.processEnv ?? process.env;
+  const { loadConfig } = await import('../config/load.js');
+  const { resolveEnvironment, selectEnvironments } = await import('../config/environments.js');
+  const config = await loadConfig({ cwd: options.cwd ?? process.cwd(), configFile: options.configFile });
+  const names = selectEnvironments(config, options.env, processEnv);
+  if (names.length !== 1) {
+    throw configError('E_CLIENT_ONE_ENV', `the runtime client connects to one environment, not ${names.join(', ')}`, {
+      fix: `pass env: '${names[0]}' (or set STAGEDB_ENV=${names[0]})`,
+    });
+  }
+  return resolveEnvironment(config, names[0]!, { processEnv });
+}
+
+/**
+ * Builds the application's PrismaClient for the selected environment. Reads the config (async, as the
+ * CLI does); opens no connection: each pool connects, probes its server and sizes itself on first use.
+ */
+export async function createPrismaClient<C extends PrismaClientClass>(options: CreatePrismaClientOptions<C>): Promise<StagedbPrismaClient<C>> {
+  const env = await selectEnvironment(options);
+  const { plan, targets, accelerateUrl } = planClient(env, options);
+  const logger = options.logger ?? console;
+  for (const w of plan.warnings) logger.warn(redact(`stagedb/client (${env.name}): ${w}`));
+  const Client = options.PrismaClient;
+  const base = options.clientOptions ?? {};
+  if (plan.mode === 'accelerate') return withoutReplicas(new Client({ ...base, accelerateUrl }));
+
+  const ctx: PoolContext = {
+    environment: env.name,
+    instances: plan.instances,
+    logger,
+    applicationName: options.applicationName ?? DEFAULT_APPLICATION_NAME,
+    replicaConnectTimeoutMs: options.replicaConnectTimeoutMs ?? DEFAULT_REPLICA_CONNECT_TIMEOUT_MS,
+  };
+  const [primaryTarget, ...replicaTargets] = targets;
+  const primaryPool = new PoolRuntime(primaryTarget!, ctx);
+  const primary = new Client({ ...base, adapter: primaryPool.factory() });
+  if (replicaTargets.length === 0) return withoutReplicas(primary);
+
+  const retryMs = options.replicaRetryMs ?? DEFAULT_REPLICA_RETRY_MS;
+  const replicas = replicaTargets.map((t) => {
+    const adapter = new ReplicaAdapter(new PoolRuntime(t, ctx), primaryPool, ctx, retryMs);
+    return new Client({ ...base, adapter: replicaFactory(adapter) });
+  });
+  const { readReplicas } = await import('@prisma/extension-read-replicas');
+  // The extension's types name @prisma/client's own PrismaClient; the application's generated class is the same at runtime.
+  const extendable = primary as unknown as { $extends(ext: unknown): unknown };
+  return extendable.$extends(readReplicas({ replicas: replicas as never })) as StagedbPrismaClient<C>;
+}
+
+/** `$primary()` and `$replica()` on a client without replicas: both are the client itself. */
+function withoutReplicas<C extends PrismaClientClass>(client: object): StagedbPrismaClient<C> {
+  const extendable = client as { $extends(ext: unknown): unknown };
+  return extendable.$extends({
+    name: 'stagedb-no-replicas',
+    client: {
+      $primary() {
+        return this;
+      },
+      $replica() {
+        return this;
+      },
+    },
+  }) as StagedbPrismaClient<C>;
+}
+
+/** A pool as `describeClientPlan` shows it. */
+export interface DescribedPool extends PoolTargetPlan {
+  /** The pool size the client uses (undefined when the server could not be probed). */
+  pool?: PoolSize;
+  /** What the probe read (when probed). */
+  settings?: { maxConnections: number; superuserReserved: number; reserved: number; inRecovery: boolean };
+  /** Why the server could not be probed. */
+  error?: string;
+}
+
+export interface DescribedClientPlan extends Omit<ClientPlan, 'primary' | 'replicas'> {
+  primary?: DescribedPool;
+  replicas: DescribedPool[];
+}
+
+/**
+ * What `createPrismaClient` builds for an environment, with each pool's size and the arithmetic behind
+ * it. With `probe` (default true) each server is asked for its connection settings — the same one query,
+ * cached the same way, as the client's first connection. No password appears in the result.
+ */
+export async function describeClientPlan(options: EnvironmentSelection & PlanOptions & { probe?: boolean; applicationName?: string } = {}): Promise<DescribedClientPlan> {
+  const env = await selectEnvironment(options);
+  const { plan, targets } = planClient(env, options);
+  const ctx = {
+    environment: env.name,
+    applicationName: options.applicationName ?? DEFAULT_APPLICATION_NAME,
+    replicaConnectTimeoutMs: DEFAULT_REPLICA_CONNECT_TIMEOUT_MS,
+  };
+  const describe = async (t: PoolTarget): Promise<DescribedPool> => {
+    const { url: _url, ...shown } = t;
+    if (options.probe === false) return { ...shown, ...(t.fixedPool ? { pool: t.fixedPool } : {}) };
+    try {
+      const probe = await probeServer(t, ctx);
+      return { ...shown, pool: poolSizeFor(t, probe, plan.instances), settings: { ...probe.limits, inRecovery: probe.inRecovery } };
+    } catch (e) {
+      return { ...shown, ...(t.fixedPool ? { pool: t.fixedPool } : {}), error: redact((e as Error).message) };
+    }
+  };
+  const described = await Promise.all(targets.map(describe));
+  const [primary, ...replicas] = described;
+  return { ...plan, ...(primary ? { primary } : {}), replicas };
+}

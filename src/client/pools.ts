@@ -1,0 +1,273 @@
+import type { PoolConfig } from 'pg';
+import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, Transaction } from '@prisma/driver-adapter-utils';
+import { StagedbError } from '../errors.js';
+import { clientConfig, connect } from '../pg/connect.js';
+import { redact } from '../redact.js';
+import type { PoolTarget } from './plan.js';
+import { SERVER_LIMITS_SQL, computePoolSize, type PoolSize, type ServerLimits } from './pool.js';
+
+/** Where the client's warnings go (default `console`). Every message is already redacted. */
+export interface ClientLogger {
+  warn(message: string): void;
+}
+
+/** What a pool's first connection learns about its server. */
+export interface ServerProbe {
+  limits: ServerLimits;
+  /** `pg_is_in_recovery()`: true on a hot standby. */
+  inRecovery: boolean;
+  /** node-postgres settings for this URL (libpq sslmode, `?schema=`), TLS settled by the probe itself. */
+  poolConfig: PoolConfig;
+  /** Prisma's `?schema=`. */
+  schema: string;
+}
+
+/** Settings shared by every pool of one client. */
+export interface PoolContext {
+  environment: string;
+  instances: number;
+  logger: ClientLogger;
+  /** application_name of the primary's connections (replicas add " replica N"); a URL's own `application_name` wins. */
+  applicationName: string;
+  /** Replicas: connect timeout, so a replica that drops packets delays one read by this much, not the OS's minutes. */
+  replicaConnectTimeoutMs: number;
+}
+
+/**
+ * One probe per pool per process, for the life of the process: the server's connection settings do
+ * not change without a restart, and a restart is rare enough that a process started before it keeps
+ * its pool size. A failed probe is not remembered, so the next connection attempt probes again.
+ */
+const probes = new Map<string, Promise<ServerProbe>>();
+
+export function probeServer(target: Pick<PoolTarget, 'url' | 'role'>, ctx: Pick<PoolContext, 'environment' | 'applicationName' | 'replicaConnectTimeoutMs'>): Promise<ServerProbe> {
+  const key = `${target.role}\n${ctx.applicationName}\n${target.url}`;
+  let p = probes.get(key);
+  if (!p) {
+    p = runProbe(target, ctx);
+    probes.set(key, p);
+    p.catch(() => probes.delete(key));
+  }
+  return p;
+}
+
+async function runProbe(target: Pick<PoolTarget, 'url' | 'role'>, ctx: Pick<PoolContext, 'environment' | 'applicationName' | 'replicaConnectTimeoutMs'>): Promise<ServerProbe> {
+  const isReplica = target.role !== 'primary';
+  const ownName = new URL(target.url).searchParams.get('application_name');
+  const options = {
+    label: `${ctx.environment} ${target.role}`,
+    ...(isReplica ? { connectTimeoutMs: ctx.replicaConnectTimeoutMs } : {}),
+  };
+  const client = await connect(target.url, options);
+  let row: { max_connections: number; superuser_reserved: number; reserved: number; in_recovery: boolean } | undefined;
+  const usedTls = Boolean((client as unknown as { ssl?: unknown }).ssl);
+  try {
+    row = (await client.query(SERVER_LIMITS_SQL)).rows[0];
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const { config, sslmode, schema, tls } = await clientConfig(target.url, options);
+  // prefer and allow try two ways; the probe found the one that works, and the pool keeps to it.
+  const ssl = sslmode === 'prefer' || sslmode === 'allow' ? (usedTls ? config.ssl || tls || { rejectUnauthorized: false } : false) : config.ssl;
+  return {
+    limits: { maxConnections: row!.max_connections, superuserReserved: row!.superuser_reserved, reserved: row!.reserved },
+    inRecovery: row!.in_recovery,
+    poolConfig: {
+      ...config,
+      ssl,
+      application_name: ownName ?? (isReplica ? `${ctx.applicationName} ${target.role}` : ctx.applicationName),
+    },
+    schema,
+  };
+}
+
+/** The pool size for a target once its server is known. */
+export function poolSizeFor(target: PoolTarget, probe: ServerProbe | undefined, instances: number): PoolSize | undefined {
+  if (target.fixedPool) return target.fixedPool;
+  return probe ? computePoolSize(probe.limits, { instances, poolsOnServer: target.poolsOnServer }) : undefined;
+}
+
+/**
+ * One server's bounded pool, opened on first use: the probe (one connection, one query), then a
+ * `PrismaPg` adapter over a node-postgres pool of the computed size. Prisma's `$disconnect` ends the
+ * pool; the next query opens a new one (the probe is not repeated).
+ */
+export class PoolRuntime {
+  /** The open adapter, once there is one (read without awaiting on the hot path). */
+  adapter: SqlDriverAdapter | undefined;
+  private pending: Promise<SqlDriverAdapter> | undefined;
+  size: PoolSize | undefined;
+  private warned = false;
+
+  constructor(
+    readonly target: PoolTarget,
+    private readonly ctx: PoolContext,
+  ) {}
+
+  get(): Promise<SqlDriverAdapter> {
+    if (this.adapter) return Promise.resolve(this.adapter);
+    this.pending ??= this.open().then(
+      (a) => (this.adapter = a),
+      (e: unknown) => {
+        this.pending = undefined;
+        throw e;
+      },
+    );
+    return this.pending;
+  }
+
+  /** An adapter factory for `new PrismaClient({ adapter })`. */
+  factory(): SqlDriverAdapterFactory {
+    return { provider: 'postgres', adapterName: ADAPTER_NAME, connect: () => this.get() };
+  }
+
+  async dispose(): Promise<void> {
+    const a = this.adapter ?? (await this.pending?.catch(() => undefined));
+    await a?.dispose();
+  }
+
+  private async open(): Promise<SqlDriverAdapter> {
+    // Loaded while the probe connects: adapter-pg is ~40 ms of module loading.
+    const adapterModule = import('@prisma/adapter-pg');
+    adapterModule.catch(() => {});
+    const probe = await probeServer(this.target, this.ctx);
+    const size = poolSizeFor(this.target, probe, this.ctx.instances)!;
+    this.size = size;
+    if (size.warning && !this.warned) {
+      this.warned = true;
+      this.ctx.logger.warn(redact(`stagedb/client (${this.ctx.environment}): ${this.target.role} pool: ${size.warning}`));
+    }
+    if (this.target.role === 'primary' && probe.inRecovery) {
+      this.ctx.logger.warn(redact(`stagedb/client (${this.ctx.environment}): the primary URL ${this.target.display} is a standby (pg_is_in_recovery() is true): every write will fail with 25006`));
+    }
+    const { PrismaPg } = await adapterModule;
+    const factory = new PrismaPg({ ...probe.poolConfig, max: size.max }, probe.schema !== 'public' ? { schema: probe.schema } : undefined);
+    const adapter = await factory.connect();
+    const dispose = adapter.dispose.bind(adapter);
+    adapter.dispose = async () => {
+      if (this.adapter === adapter) {
+        this.adapter = undefined;
+        this.pending = undefined;
+      }
+      await dispose();
+    };
+    return adapter;
+  }
+}
+
+export const ADAPTER_NAME = '@prisma/adapter-pg';
+
+/** Errors that mean "this server cannot be used now", as opposed to "this query is wrong". */
+const UNREACHABLE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TlsConnectionError',
+  'TooManyConnections',
+  'AuthenticationFailed',
+  'DatabaseDoesNotExist',
+  'DatabaseAccessDenied',
+]);
+/** SQLSTATEs of a server going away or not yet accepting: admin/crash shutdown, cannot connect now, connection exceptions. */
+const UNREACHABLE_SQLSTATE = /^(57P0[123]|08...)$/;
+
+export function isUnreachable(e: unknown): boolean {
+  if (e instanceof StagedbError) return e.kind === 'connection';
+  const err = e as { name?: unknown; cause?: { kind?: unknown; code?: unknown; originalCode?: unknown }; message?: unknown; code?: unknown } | null;
+  if (!err || typeof err !== 'object') return false;
+  if (err.name === 'DriverAdapterError' && err.cause && typeof err.cause === 'object') {
+    const { kind } = err.cause;
+    if (typeof kind === 'string' && UNREACHABLE_KINDS.has(kind)) return true;
+    const code = String(err.cause.originalCode ?? err.cause.code ?? '');
+    return kind === 'postgres' && UNREACHABLE_SQLSTATE.test(code);
+  }
+  // Raw node-postgres errors that adapter-pg does not map: a connect timeout, a connection dropped mid-query.
+  if (typeof err.code === 'string' && UNREACHABLE_SQLSTATE.test(err.code)) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT/i.test(String(err.message ?? ''));
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof StagedbError) return e.message;
+  const err = e as { cause?: { kind?: string; host?: string; port?: number; reason?: string; cause?: string }; message?: string };
+  const c = err.cause;
+  if (c?.kind === 'DatabaseNotReachable') return `nothing accepts connections at ${c.host ?? '?'}:${c.port ?? '?'}`;
+  if (c?.kind) return `${c.kind}${c.reason ? `: ${c.reason}` : c.cause ? `: ${c.cause}` : ''}`;
+  return err.message ?? String(e);
+}
+
+/**
+ * A replica's adapter with a way out: a read that cannot reach the replica (refused, timed out, TLS,
+ * authentication, the server shutting down or refusing more clients) runs on the primary's pool
+ * instead, once — reads are safe to repeat, and a write could not have succeeded on a standby. The
+ * replica is then skipped for `retryMs` and tried again by the next read after that. The logger hears
+ * about each outage once, when it starts; a replica that stays down says nothing more.
+ */
+export class ReplicaAdapter implements SqlDriverAdapter {
+  readonly provider = 'postgres' as const;
+  readonly adapterName = ADAPTER_NAME;
+  private down = false;
+  private retryAt = 0;
+
+  constructor(
+    private readonly replica: PoolRuntime,
+    private readonly primary: PoolRuntime,
+    private readonly ctx: PoolContext,
+    private readonly retryMs: number,
+  ) {}
+
+  queryRaw(query: SqlQuery) {
+    return this.route((a) => a.queryRaw(query));
+  }
+
+  executeRaw(query: SqlQuery) {
+    return this.route((a) => a.executeRaw(query));
+  }
+
+  executeScript(script: string) {
+    return this.route((a) => a.executeScript(script));
+  }
+
+  startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    return this.route((a) => a.startTransaction(isolationLevel));
+  }
+
+  getConnectionInfo() {
+    const schema = new URL(this.replica.target.url).searchParams.get('schema');
+    return { schemaName: schema && schema !== 'public' ? schema : undefined, supportsRelationJoins: true };
+  }
+
+  async dispose(): Promise<void> {
+    await this.replica.dispose();
+  }
+
+  /** True while reads skip this replica. */
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  private async route<T>(run: (a: SqlDriverAdapter) => Promise<T>): Promise<T> {
+    if (this.down && Date.now() < this.retryAt) return run(this.primary.adapter ?? (await this.primary.get()));
+    try {
+      const result = await run(this.replica.adapter ?? (await this.replica.get()));
+      this.down = false;
+      return result;
+    } catch (e) {
+      if (!isUnreachable(e)) throw e;
+      this.retryAt = Date.now() + this.retryMs;
+      if (!this.down) {
+        this.down = true;
+        this.ctx.logger.warn(
+          redact(
+            `stagedb/client (${this.ctx.environment}): read ${this.replica.target.role} (${this.replica.target.display}) is unreachable — ${reasonOf(e)}; its reads go to the primary, and it is tried again every ${Math.round(this.retryMs / 1000)} s`,
+          ),
+        );
+      }
+      return run(this.primary.adapter ?? (await this.primary.get()));
+    }
+  }
+}
+
+/** The factory a replica's PrismaClient is built with. */
+export function replicaFactory(adapter: ReplicaAdapter): SqlDriverAdapterFactory {
+  return { provider: 'postgres', adapterName: ADAPTER_NAME, connect: async () => adapter };
+}
