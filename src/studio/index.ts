@@ -5,10 +5,11 @@
  */
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { planStudio, type StudioPlan } from './plan.js';
-import { startStudio, type StudioSession } from './launch.js';
+import { checkPrerequisites, startStudio } from './launch.js';
+import type { StudioSession } from './launch.js';
 
 export { planStudio, studioUrl, describePlan, READ_ONLY_OPTION, STUDIO_APPLICATION_NAME, type StudioPlan } from './plan.js';
-export { startStudio, MIN_PRISMA_MAJOR, type StudioSession, type StudioSessionCheck, type StartStudioOptions } from './launch.js';
+export { startStudio, checkPrerequisites, MIN_PRISMA_MAJOR, type StudioSession, type StudioSessionCheck, type StartStudioOptions } from './launch.js';
 export { freePort, assertPortFree, parsePort, STUDIO_HOST } from './port.js';
 export { openBrowser } from './browser.js';
 
@@ -40,6 +41,7 @@ export interface OpenedStudio {
  */
 export async function openStudio(options: OpenStudioOptions): Promise<OpenedStudio> {
   const first = planStudio(options.env, { cwd: options.cwd, forceReadOnly: options.readOnly });
+  await checkPrerequisites(options.root, options.port);
   const { connect } = await import('../pg/connect.js');
   const { readMarker } = await import('../guard/marker.js');
   const client = await connect(first.connectUrl, { label: `${options.env.name} (${first.source})`, purpose: 'studio' });

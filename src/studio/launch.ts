@@ -53,13 +53,12 @@ export interface StartStudioOptions {
 }
 
 /**
- * Starts the project's Prisma Studio on the planned connection, bound to 127.0.0.1, and resolves once
- * it answers HTTP and its own database session has been checked: in read-only mode the session must
- * report `default_transaction_read_only = on`, or Studio is stopped again and this throws. Nothing
- * keeps running after a failure.
+ * What must hold before Studio can start, cheapest first, so that a busy port or a missing Prisma CLI
+ * fails before any connection is made: the project's Prisma CLI (version 7 or newer), stagedb's
+ * launcher, and the port when one was asked for.
  */
-export async function startStudio(options: StartStudioOptions): Promise<StudioSession> {
-  const cli = findPrismaCli(options.root);
+export async function checkPrerequisites(root: string, port?: number): Promise<{ bin: string; version: string }> {
+  const cli = findPrismaCli(root);
   if (!cli) {
     throw new StagedbError('config', 'E_PRISMA_MISSING', 'Prisma Studio comes with the Prisma CLI, and this project does not have it installed', {
       fix: 'npm install --save-dev prisma   (then run stagedb studio again)',
@@ -74,8 +73,18 @@ export async function startStudio(options: StartStudioOptions): Promise<StudioSe
   if (!existsSync(LAUNCHER)) {
     throw new StagedbError('internal', 'E_STUDIO_LAUNCHER', `stagedb's Studio launcher is missing (${LAUNCHER})`, { fix: 'npm run build (or reinstall stagedb)' });
   }
-  if (options.port !== undefined) await assertPortFree(options.port);
+  if (port !== undefined) await assertPortFree(port);
+  return cli;
+}
 
+/**
+ * Starts the project's Prisma Studio on the planned connection, bound to 127.0.0.1, and resolves once
+ * it answers HTTP and its own database session has been checked: in read-only mode the session must
+ * report `default_transaction_read_only = on`, or Studio is stopped again and this throws. Nothing
+ * keeps running after a failure.
+ */
+export async function startStudio(options: StartStudioOptions): Promise<StudioSession> {
+  const cli = await checkPrerequisites(options.root, options.port);
   // A free port can be taken between the check and Studio's listen: with a port of our choosing, try another.
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
