@@ -116,9 +116,19 @@ export class PoolRuntime {
     return this.pending;
   }
 
-  /** An adapter factory for `new PrismaClient({ adapter })`. */
+  /**
+   * An adapter factory for `new PrismaClient({ adapter })`. Its adapter opens the pool on the first
+   * query rather than in `connect()`: a server that cannot be reached then fails that query — as
+   * P1001 and friends, like plain adapter-pg, whose pool is lazy too — and the next query tries again.
+   */
   factory(): SqlDriverAdapterFactory {
-    return { provider: 'postgres', adapterName: ADAPTER_NAME, connect: () => this.get() };
+    return { provider: 'postgres', adapterName: ADAPTER_NAME, connect: async () => new LazyAdapter(this) };
+  }
+
+  /** `getConnectionInfo()` without a connection: what adapter-pg reports. */
+  connectionInfo() {
+    const schema = new URL(this.target.url).searchParams.get('schema');
+    return { schemaName: schema && schema !== 'public' ? schema : undefined, supportsRelationJoins: true };
   }
 
   async dispose(): Promise<void> {
@@ -130,7 +140,9 @@ export class PoolRuntime {
     // Loaded while the probe connects: adapter-pg is ~40 ms of module loading.
     const adapterModule = import('@prisma/adapter-pg');
     adapterModule.catch(() => {});
-    const probe = await probeServer(this.target, this.ctx);
+    const probe = await probeServer(this.target, this.ctx).catch(async (e: unknown) => {
+      throw await asPrismaError(e, this.target, this.ctx, (await adapterModule).PrismaPg);
+    });
     const size = poolSizeFor(this.target, probe, this.ctx.instances)!;
     this.size = size;
     if (size.warning && !this.warned) {
@@ -156,6 +168,32 @@ export class PoolRuntime {
 }
 
 export const ADAPTER_NAME = '@prisma/adapter-pg';
+
+/**
+ * A server the probe could not reach fails the application's query the way plain adapter-pg would
+ * (P1001 "Can't reach database server", P1000 authentication, …), so error handling written for
+ * Prisma keeps working: adapter-pg itself makes the one attempt and maps its failure. Anything else,
+ * or an attempt that unexpectedly works, keeps stagedb's own error.
+ */
+async function asPrismaError(
+  e: unknown,
+  target: PoolTarget,
+  ctx: Pick<PoolContext, 'environment' | 'replicaConnectTimeoutMs'>,
+  PrismaPg: typeof import('@prisma/adapter-pg').PrismaPg,
+): Promise<unknown> {
+  if (!(e instanceof StagedbError) || e.kind !== 'connection') return e;
+  const options = { label: `${ctx.environment} ${target.role}`, ...(target.role !== 'primary' ? { connectTimeoutMs: ctx.replicaConnectTimeoutMs } : {}) };
+  const { config } = await clientConfig(target.url, options);
+  const adapter = await new PrismaPg({ ...config, max: 1 }).connect();
+  try {
+    await adapter.queryRaw({ sql: 'SELECT 1', args: [], argTypes: [] });
+    return e;
+  } catch (native) {
+    return (native as { name?: unknown }).name === 'DriverAdapterError' ? native : e;
+  } finally {
+    await adapter.dispose().catch(() => {});
+  }
+}
 
 /** Errors that mean "this server cannot be used now", as opposed to "this query is wrong". */
 const UNREACHABLE_KINDS = new Set([
@@ -232,8 +270,7 @@ export class ReplicaAdapter implements SqlDriverAdapter {
   }
 
   getConnectionInfo() {
-    const schema = new URL(this.replica.target.url).searchParams.get('schema');
-    return { schemaName: schema && schema !== 'public' ? schema : undefined, supportsRelationJoins: true };
+    return this.replica.connectionInfo();
   }
 
   async dispose(): Promise<void> {
@@ -264,6 +301,38 @@ export class ReplicaAdapter implements SqlDriverAdapter {
       }
       return run(this.primary.adapter ?? (await this.primary.get()));
     }
+  }
+}
+
+/** A pool's adapter as Prisma holds it: every call goes to the pool's adapter, opened on first use. */
+class LazyAdapter implements SqlDriverAdapter {
+  readonly provider = 'postgres' as const;
+  readonly adapterName = ADAPTER_NAME;
+
+  constructor(private readonly pool: PoolRuntime) {}
+
+  async queryRaw(query: SqlQuery) {
+    return (this.pool.adapter ?? (await this.pool.get())).queryRaw(query);
+  }
+
+  async executeRaw(query: SqlQuery) {
+    return (this.pool.adapter ?? (await this.pool.get())).executeRaw(query);
+  }
+
+  async executeScript(script: string) {
+    return (this.pool.adapter ?? (await this.pool.get())).executeScript(script);
+  }
+
+  async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    return (this.pool.adapter ?? (await this.pool.get())).startTransaction(isolationLevel);
+  }
+
+  getConnectionInfo() {
+    return this.pool.connectionInfo();
+  }
+
+  dispose(): Promise<void> {
+    return this.pool.dispose();
   }
 }
 

@@ -99,11 +99,18 @@ export async function waitForReplay(primaryUrl: string, replicaUrl: string): Pro
   const lsn = row0!.lsn;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const [row] = await rowsOf<{ done: boolean }>(replicaUrl, 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [lsn]);
+    // Asked in `postgres`: the database of replicaUrl may itself be what has not been replayed yet.
+    const [row] = await rowsOf<{ done: boolean }>(withDatabase(replicaUrl, 'postgres'), 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [lsn]);
     if (row?.done) return;
     if (Date.now() > deadline) throw new Error('the standby did not catch up within 30 s');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
 }
 
 /** The fixture's tables, created by hand (migrations are not what these tests are about). */
