@@ -1,0 +1,174 @@
+/**
+ * `stagedb studio` from the built binary: bad input is one clear line and a documented exit code,
+ * with nothing left running; a running Studio stops on SIGTERM, and does not outlive a stagedb that
+ * is killed outright.
+ */
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertPortFree } from '../../src/studio/port.js';
+import { linkPrismaCli, startStudioCli, type RunningStudio } from '../helpers/browser.js';
+import { forbidInOutput, passwordOf, runCli } from '../helpers/cli.js';
+import { freshDatabase, query, type FreshDatabase } from '../helpers/db.js';
+import { createProject, type TempProject } from '../helpers/project.js';
+
+const ACCELERATE = 'prisma+postgres://accelerate.prisma-data.net/?api_key=eyJhbGciOiJIUzI1NiJ9.secret-accelerate-key';
+
+let db: FreshDatabase;
+let project: TempProject;
+let bare: TempProject;
+let busy: Server;
+let busyPort: number;
+const studios: RunningStudio[] = [];
+
+beforeAll(async () => {
+  db = await freshDatabase('studio_cli');
+  await query(db.url, 'CREATE TABLE "Item" (id SERIAL PRIMARY KEY, label TEXT)');
+  forbidInOutput(passwordOf(db.url), 'secret-accelerate-key');
+  const tls = new URL(db.url);
+  tls.searchParams.set('sslmode', 'require');
+  const spec = {
+    configJson: {
+      environments: {
+        development: { url: { $env: 'DATABASE_URL' } },
+        production: { url: { $env: 'DATABASE_URL' } },
+        staging: { url: { $env: 'DATABASE_URL' } },
+        nowhere: { url: 'postgresql://u:nowhere-pw@127.0.0.1:1/db', protection: 'none' },
+      },
+    },
+    envFiles: {
+      '.env': { DATABASE_URL: db.url },
+      '.env.production': { DATABASE_URL: tls.toString() },
+      '.env.staging': { DATABASE_URL: ACCELERATE },
+    },
+  };
+  project = createProject(spec);
+  linkPrismaCli(project.dir);
+  // The same project without the Prisma CLI installed.
+  bare = createProject(spec);
+  busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  busyPort = (busy.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await Promise.all(studios.map((s) => s.stop('SIGKILL').catch(() => {})));
+  await new Promise((r) => busy?.close(r));
+  project?.remove();
+  bare?.remove();
+  await db?.drop().catch(() => {});
+});
+
+const studioSessions = async () =>
+  (await query<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'stagedb studio'`, [db.name]))[0]!.n;
+
+describe('stagedb studio: bad input is one clear line, an exit code, and nothing left running', () => {
+  it('a busy --port: exit 4, before any connection', async () => {
+    const r = await runCli(['studio', '--port', String(busyPort)], { cwd: project.dir });
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.replace(String(busyPort), '<port>')).toMatchInlineSnapshot(`
+      "error: port <port> on 127.0.0.1 is already in use
+        fix: leave --port out and stagedb picks a free port, or choose another: --port 5556
+      "
+    `);
+    expect(await studioSessions()).toBe(0);
+  });
+
+  it('--port that is not a port: exit 4', async () => {
+    const r = await runCli(['studio', '--port', 'eighty'], { cwd: project.dir });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: --port must be a port number between 1 and 65535, not "eighty"
+        fix: stagedb studio --port 5555 (or leave it out for a free port)
+      "
+    `);
+  });
+
+  it('no Prisma CLI in the project: exit 3, and how to add it', async () => {
+    const r = await runCli(['studio'], { cwd: bare.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: Prisma Studio comes with the Prisma CLI, and this project does not have it installed
+        fix: npm install --save-dev prisma   (then run stagedb studio again)
+      "
+    `);
+  });
+
+  it('an environment with only an Accelerate URL: exit 3, in Studio\'s terms, and the api key never shown', async () => {
+    const r = await runCli(['studio', '--env', 'staging'], { cwd: project.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: stagedb studio needs a direct PostgreSQL URL for staging, and it has only a Prisma Accelerate URL: Prisma Studio cannot browse through Accelerate or a pooler
+        fix: set environments.staging.directUrl: env('DIRECT_URL') in the config and DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DB" in .env.staging
+      "
+    `);
+  });
+
+  it('a database that cannot be reached: exit 3 with stagedb\'s connection message, Studio never started', async () => {
+    const r = await runCli(['studio', '--env', 'nowhere'], { cwd: project.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: nowhere (url): nothing accepts connections at 127.0.0.1:1
+        fix: start the local server: stagedb dev up
+      "
+    `);
+  });
+});
+
+describe('stagedb studio: running and stopping', () => {
+  it('development: read-write on a free port; SIGTERM stops Studio and closes its connections', async () => {
+    const studio = startStudioCli(['--browser', 'none'], { cwd: project.dir });
+    studios.push(studio);
+    const address = await studio.address;
+    expect(address).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const page = await fetch(address);
+    expect(page.status).toBe(200);
+    await page.body?.cancel();
+    expect(await studioSessions()).toBeGreaterThan(0);
+    const r = await studio.stop('SIGTERM');
+    expect(r.code).toBe(0);
+    const shown = r.stdout.replace(/:\d+\//g, ':<port>/').replace(/ 7\.\d+\.\d+ /, ' <version> ').replace(db.name, '<db>');
+    expect(shown).toMatchInlineSnapshot(`
+      "development: Prisma Studio <version> is running at http://127.0.0.1:<port>/
+        mode: read-write — development has protection none
+        connected as postgres@127.0.0.1:<port>/<db> via url (env DATABASE_URL), TLS
+        press Ctrl-C to stop
+      development: Prisma Studio stopped (SIGTERM)
+      "
+    `);
+    await assertPortFree(Number(new URL(address).port));
+    await expect.poll(studioSessions, { timeout: 10_000 }).toBe(0);
+  });
+
+  it('production: read-only, over TLS, audited; --port is honoured', async () => {
+    const port = await (await import('../../src/studio/port.js')).freePort();
+    const studio = startStudioCli(['--env', 'production', '--port', String(port), '--browser', 'none'], { cwd: project.dir });
+    studios.push(studio);
+    expect(await studio.address).toBe(`http://127.0.0.1:${port}/`);
+    expect(studio.output()).toMatch(/mode: read-only — production has protection production; PostgreSQL refuses every write/);
+    expect(studio.output()).toMatch(/, TLS\n/);
+    expect(studio.output()).toMatch(/note: Studio's SQL editor can switch the setting off; for a hard guarantee set studioUrl for production to a role with SELECT only/);
+    // Through Studio's own backend, as the page would send it: PostgreSQL refuses the write.
+    const res = await fetch(`http://127.0.0.1:${port}/bff`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ procedure: 'query', query: { sql: `INSERT INTO "Item" (label) VALUES ('x')`, parameters: [] } }),
+    });
+    const [error] = (await res.json()) as [{ code: string; message: string } | null];
+    expect(error).toMatchObject({ code: '25006', message: 'cannot execute INSERT in a read-only transaction' });
+    expect((await studio.stop()).code).toBe(0);
+    expect(await query(db.url, 'SELECT count(*)::int AS n FROM "Item"')).toEqual([{ n: 0 }]);
+    const h = await runCli(['history', '--env', 'production'], { cwd: project.dir });
+    expect(h.stdout).toMatch(/ok\s+studio --env production/);
+  });
+
+  it('a stagedb killed outright (SIGKILL) does not leave Studio behind', async () => {
+    const studio = startStudioCli(['--browser', 'none'], { cwd: project.dir });
+    studios.push(studio);
+    const port = Number(new URL(await studio.address).port);
+    await studio.stop('SIGKILL');
+    // Studio notices its stdin closing and exits: the port frees up and its connections go.
+    await expect.poll(() => assertPortFree(port).then(() => true, () => false), { timeout: 10_000 }).toBe(true);
+    await expect.poll(studioSessions, { timeout: 10_000 }).toBe(0);
+  });
+});
