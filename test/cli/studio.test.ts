@@ -20,9 +20,33 @@ let busy: Server;
 let busyPort: number;
 const studios: RunningStudio[] = [];
 
+/** A role that may only read: what studioUrl is for. */
+const READER = `studio_reader_${process.pid}`;
+const READER_PW = 'reader-pw-7c1f';
+const readerUrl = () => {
+  const u = new URL(db.url);
+  u.username = READER;
+  u.password = READER_PW;
+  return u.toString();
+};
+
+/** One query through a running Studio's backend, as its page (or its SQL editor) sends it. */
+async function throughStudio(address: string, sql: string): Promise<{ code: string; message: string } | null> {
+  const res = await fetch(new URL('/bff', address), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ procedure: 'query', query: { sql, parameters: [] } }),
+  });
+  return ((await res.json()) as [{ code: string; message: string } | null])[0];
+}
+
 beforeAll(async () => {
   db = await freshDatabase('studio_cli');
   await query(db.url, 'CREATE TABLE "Item" (id SERIAL PRIMARY KEY, label TEXT)');
+  await query(db.url, `DROP ROLE IF EXISTS ${READER}`);
+  await query(db.url, `CREATE ROLE ${READER} LOGIN PASSWORD '${READER_PW}'`);
+  await query(db.url, `GRANT CONNECT ON DATABASE ${db.name} TO ${READER}; GRANT USAGE ON SCHEMA public TO ${READER}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${READER}`);
+  forbidInOutput(READER_PW);
   forbidInOutput(passwordOf(db.url), 'secret-accelerate-key');
   const tls = new URL(db.url);
   tls.searchParams.set('sslmode', 'require');
@@ -32,6 +56,7 @@ beforeAll(async () => {
         development: { url: { $env: 'DATABASE_URL' } },
         production: { url: { $env: 'DATABASE_URL' } },
         staging: { url: { $env: 'DATABASE_URL' } },
+        reporting: { url: { $env: 'DATABASE_URL' }, protection: 'production', ssl: 'prefer', studioUrl: { $env: 'STUDIO_URL' } },
         nowhere: { url: 'postgresql://u:nowhere-pw@127.0.0.1:1/db', protection: 'none' },
       },
     },
@@ -39,6 +64,7 @@ beforeAll(async () => {
       '.env': { DATABASE_URL: db.url },
       '.env.production': { DATABASE_URL: tls.toString() },
       '.env.staging': { DATABASE_URL: ACCELERATE },
+      '.env.reporting': { STUDIO_URL: readerUrl() },
     },
   };
   project = createProject(spec);
@@ -56,6 +82,7 @@ afterAll(async () => {
   project?.remove();
   bare?.remove();
   await db?.drop().catch(() => {});
+  await query(db.url.replace(/\/[^/?]+(\?|$)/, '/postgres$1'), `DROP ROLE IF EXISTS ${READER}`).catch(() => {});
 });
 
 const studioSessions = async () =>
@@ -160,6 +187,36 @@ describe('stagedb studio: running and stopping', () => {
     expect(await query(db.url, 'SELECT count(*)::int AS n FROM "Item"')).toEqual([{ n: 0 }]);
     const h = await runCli(['history', '--env', 'production'], { cwd: project.dir });
     expect(h.stdout).toMatch(/ok\s+studio --env production/);
+  });
+
+  it("the limit, pinned: the session guard can be switched off from Studio's SQL editor; a SELECT-only studioUrl cannot", async () => {
+    // The default guard: default_transaction_read_only is a user setting, so SQL sent through Studio can turn it off.
+    const prod = startStudioCli(['--env', 'production', '--browser', 'none'], { cwd: project.dir });
+    studios.push(prod);
+    const address = await prod.address;
+    // (Studio pools its connections: SET reaches one of them, so try until the INSERT lands on that one.)
+    let inserted = false;
+    for (let i = 0; i < 20 && !inserted; i++) {
+      expect(await throughStudio(address, 'SET default_transaction_read_only = off')).toBeNull();
+      inserted = (await throughStudio(address, `INSERT INTO "Item" (label) VALUES ('through the SQL editor')`)) === null;
+    }
+    expect(inserted).toBe(true);
+    expect((await prod.stop()).code).toBe(0);
+    expect(await query(db.url, 'SELECT label FROM "Item"')).toEqual([{ label: 'through the SQL editor' }]);
+    await query(db.url, 'DELETE FROM "Item"');
+
+    // The hard guarantee: a role without write privileges, named by studioUrl.
+    const reporting = startStudioCli(['--env', 'reporting', '--browser', 'none'], { cwd: project.dir });
+    studios.push(reporting);
+    const at = await reporting.address;
+    expect(reporting.output()).toMatch(new RegExp(`connected as ${READER}@127\\.0\\.0\\.1:\\d+/${db.name} via studioUrl \\(env STUDIO_URL\\)`));
+    expect(reporting.output()).not.toMatch(/SQL editor can switch/);
+    for (let i = 0; i < 20; i++) {
+      expect(await throughStudio(at, 'SET default_transaction_read_only = off')).toBeNull();
+      expect(await throughStudio(at, `INSERT INTO "Item" (label) VALUES ('x')`)).toMatchObject({ code: '42501', message: 'permission denied for table Item' });
+    }
+    expect((await reporting.stop()).code).toBe(0);
+    expect(await query(db.url, 'SELECT count(*)::int AS n FROM "Item"')).toEqual([{ n: 0 }]);
   });
 
   it('a stagedb killed outright (SIGKILL) does not leave Studio behind', async () => {
