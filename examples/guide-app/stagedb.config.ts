@@ -14,6 +14,9 @@ export default defineConfig({
     // migrations, status and backups use the direct DIRECT_URL.
     staging: { url: env('DATABASE_URL'), directUrl: env('DIRECT_URL') },
     // RDS Multi-AZ through Accelerate; TLS is required (protection "production" implies ssl: 'require').
+    // `db:studio:production` opens Studio read-only (the database refuses every write of its session);
+    // for a guarantee Studio's SQL editor cannot switch off, add a role with SELECT only:
+    //   studioUrl: env('STUDIO_URL'),
     production: { url: env('DATABASE_URL'), directUrl: env('DIRECT_URL') },
   },
 });
