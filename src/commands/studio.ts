@@ -55,10 +55,11 @@ ${ENV_HELP}`,
         processEnv: ctx.env,
         port,
         readOnly: Boolean(args.values['read-only']),
-        onLine: (line) => {
+        onLine: (line, stream) => {
           // Studio's own banner names localhost; stagedb prints the address it checked instead.
-          if (/Prisma Studio is running at/.test(line) || /^\s*$/.test(line)) return;
-          ctx.warn(`studio: ${line}`);
+          if (/Prisma Studio is running at|^Loaded Prisma config from|^Prisma schema loaded from/.test(line)) return;
+          if (stream === 'stdout') ctx.log(`  studio: ${line}`);
+          else ctx.warn(`studio: ${line}`);
         },
       });
     } catch (e) {
@@ -79,7 +80,7 @@ ${ENV_HELP}`,
     for (const n of plan.notes) ctx.log(`  note: ${n}`);
     ctx.log('  press Ctrl-C to stop');
 
-    const browser = (args.values.browser as string | undefined) ?? ctx.env.BROWSER ?? (ctx.interactive ? '' : 'none');
+    const browser = (args.values.browser as string | undefined) || ctx.env.BROWSER || (ctx.interactive ? '' : 'none');
     if (browser.toLowerCase() !== 'none') {
       const warning = await openBrowser(session.url, browser || undefined);
       if (warning) ctx.warn(warning);

@@ -24,7 +24,7 @@ export interface OpenStudioOptions {
   /** Read-only whatever the environment says. */
   readOnly?: boolean;
   timeoutMs?: number;
-  onLine?: (line: string) => void;
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
 export interface OpenedStudio {

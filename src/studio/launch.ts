@@ -46,8 +46,8 @@ export interface StartStudioOptions {
   port?: number;
   /** How long Studio may take to answer; default 60 s. */
   timeoutMs?: number;
-  /** Every line Studio prints (not redacted: the caller renders it). */
-  onLine?: (line: string) => void;
+  /** Every line Studio prints, and where (not redacted: the caller renders it). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Variables the project's prisma.config.ts may read (DATABASE_URL, DIRECT_URL); never the Studio URL itself. */
   configEnv?: Record<string, string>;
 }
@@ -114,14 +114,14 @@ async function startOn(port: number, cli: { bin: string; version: string }, opti
   // Its own process group: Ctrl-C in the terminal reaches stagedb, which stops Studio in order.
   const child = spawn(process.execPath, args, { cwd: options.root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const output: string[] = [];
-  const take = (line: string) => {
+  const take = (line: string, stream: 'stdout' | 'stderr' = 'stderr') => {
     if (!line.trim()) return;
     output.push(line);
     if (output.length > 40) output.shift();
-    options.onLine?.(line);
+    options.onLine?.(line, stream);
   };
-  createInterface({ input: child.stdout! }).on('line', take);
-  createInterface({ input: child.stderr! }).on('line', take);
+  createInterface({ input: child.stdout! }).on('line', (l) => take(l, 'stdout'));
+  createInterface({ input: child.stderr! }).on('line', (l) => take(l, 'stderr'));
   child.stdin!.on('error', () => {});
 
   let stopping = false;
