@@ -83,7 +83,8 @@ const studioSessions = async (db: FreshDatabase) =>
 
 const bob = async (url: string) => (await query<{ name: string }>(url, `SELECT name FROM "Customer" WHERE email = 'bob@example.com'`))[0]?.name;
 
-describe('stagedb studio in a browser', () => {
+// Generous: Studio's page is ~4 MB of JavaScript, and the suite shares two cores with other test files.
+describe('stagedb studio in a browser', { timeout: 180_000 }, () => {
   it('production: an edit in Studio is refused by PostgreSQL, the page shows why, and the row is unchanged', async () => {
     const { studio, address } = await openStudio('production');
     expect(studio.output()).toMatch(/mode: read-only — production has protection production; PostgreSQL refuses every write of this session/);

@@ -27,7 +27,7 @@ export async function launchChromium(): Promise<Browser> {
 /** A page whose requests to anything but 127.0.0.1 / localhost fail at once instead of waiting on the network. */
 export async function loopbackPage(browser: Browser): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.setDefaultTimeout(30_000);
+  page.setDefaultTimeout(60_000);
   await page.route('**/*', (route) => {
     const host = new URL(route.request().url()).hostname;
     return host === '127.0.0.1' || host === 'localhost' ? route.continue() : route.abort();
