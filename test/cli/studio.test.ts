@@ -219,6 +219,21 @@ describe('stagedb studio: running and stopping', () => {
     expect(await query(db.url, 'SELECT count(*)::int AS n FROM "Item"')).toEqual([{ n: 0 }]);
   });
 
+  it('a database marked production opens read-only, even from a development config that points at it', async () => {
+    const marked = await freshDatabase('studio_marked');
+    try {
+      await query(marked.url, `ALTER DATABASE ${marked.name} SET stagedb.protection = 'production'`);
+      const studio = startStudioCli(['--browser', 'none'], { cwd: project.dir, env: { DATABASE_URL: marked.url } });
+      studios.push(studio);
+      const address = await studio.address;
+      expect(studio.output()).toMatch(/mode: read-only — the database is marked "production" \(stagedb\.protection\), although development has protection none: check its URL/);
+      expect(await throughStudio(address, 'CREATE TABLE t (id int)')).toMatchObject({ code: '25006' });
+      expect((await studio.stop()).code).toBe(0);
+    } finally {
+      await marked.drop();
+    }
+  });
+
   it('a stagedb killed outright (SIGKILL) does not leave Studio behind', async () => {
     const studio = startStudioCli(['--browser', 'none'], { cwd: project.dir });
     studios.push(studio);
