@@ -77,7 +77,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       const names = selectEnvironments(config, envName, ctx.env);
       if (names.length !== 1) throw usageError('E_USAGE', 'stagedb lint runs against one environment at a time, not --env all', `pick one: --env ${names[0] ?? 'production'}`);
       const env = resolveOne(ctx, config, names[0]!);
-      const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined };
+      const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined, runnerStatementTimeoutMs: runner === 'stagedb' ? env.statementTimeoutMs : undefined };
       if (args.positionals.length > 0) {
         const inputs = readInputs(ctx, config, args);
         const { connect } = await import('../pg/connect.js');
@@ -206,7 +206,7 @@ export async function deployGate(ctx: CommandContext, env: import('../config/env
     cwd: ctx.cwd,
     command: ctx.commandName,
     allowHazards: reason,
-    lint: { severities: config.lint?.rules, smallTableBytes: config.lint?.smallTableBytes, largeTableBytes: config.lint?.largeTableBytes, runnerLockTimeoutMs: env.lockTimeoutMs },
+    lint: { severities: config.lint?.rules, smallTableBytes: config.lint?.smallTableBytes, largeTableBytes: config.lint?.largeTableBytes, runnerLockTimeoutMs: env.lockTimeoutMs, runnerStatementTimeoutMs: env.statementTimeoutMs },
   });
   if (g.pending.length > 0) {
     ctx.log(`${env.name}: ${g.summary}`);

@@ -30,6 +30,14 @@ export const RULE_NAMES: Readonly<Record<string, string>> = {
   SDB024: 'transaction-control',
   SDB025: 'blocking-maintenance',
   SDB026: 'type-hygiene',
+  SDB027: 'statement-timeout',
+  SDB028: 'not-rerunnable',
+  SDB029: 'truncate-cascade',
+  SDB030: 'domain-constraint',
+  SDB031: 'table-rewrite',
+  SDB032: 'table-settings',
+  SDB033: 'type-change-with-check',
+  SDB034: 'concurrent-index-pg14',
   SDB090: 'lint-directive',
 };
 

@@ -6,7 +6,7 @@ import type { DatabaseContext, Rel, TableStats } from './types.js';
  * The target database's view of the tables the linted files touch, in one round trip: which exist,
  * their row estimate (pg_class.reltuples) and size (pg_total_relation_size; a partitioned table
  * counts its partitions), the table of each index dropped by name, and the current column types
- * where a type change is to be judged. Only catalog reads: nothing is locked, no table is scanned.
+ * (and the CHECK constraints reading each column) where a type change is to be judged. Only catalog reads: nothing is locked, no table is scanned.
  */
 export async function readDatabaseContext(client: Client, env: string, defaultSchema: string, refs: References): Promise<DatabaseContext> {
   const pairs = (rels: Rel[]) => [rels.map((r) => r.schema ?? defaultSchema), rels.map((r) => r.name)];
@@ -20,7 +20,7 @@ export async function readDatabaseContext(client: Client, env: string, defaultSc
   const [tn, tr] = pairs(refs.tables);
   const [in_, ir] = pairs(refs.indexes);
   const [cn, cr] = pairs(refs.columnsOf);
-  const r = await client.query<{ tables: Array<{ s: string; t: string; k: string; rows: number; bytes: string; heap: string }> | null; indexes: Array<{ s: string; i: string; ts: string; t: string }> | null; columns: Array<{ s: string; t: string; c: string; type: string }> | null }>(
+  const r = await client.query<{ tables: Array<{ s: string; t: string; k: string; rows: number; bytes: string; heap: string }> | null; indexes: Array<{ s: string; i: string; ts: string; t: string }> | null; columns: Array<{ s: string; t: string; c: string; type: string; checks: Array<{ n: string; d: string }> | null }> | null }>(
     `SELECT
       (SELECT json_agg(json_build_object('s', n.nspname, 't', c.relname, 'k', c.relkind, 'rows', (${rows})::float8, 'bytes', (${sum('pg_total_relation_size($)')})::text, 'heap', (${sum('pg_relation_size($)')})::text))
          FROM unnest($1::text[], $2::text[]) w(nsp, rel)
@@ -33,7 +33,9 @@ export async function readDatabaseContext(client: Client, env: string, defaultSc
          JOIN pg_index x ON x.indexrelid = i.oid
          JOIN pg_class t ON t.oid = x.indrelid
          JOIN pg_namespace tn ON tn.oid = t.relnamespace) AS indexes,
-      (SELECT json_agg(json_build_object('s', n.nspname, 't', c.relname, 'c', a.attname, 'type', format_type(a.atttypid, a.atttypmod)))
+      (SELECT json_agg(json_build_object('s', n.nspname, 't', c.relname, 'c', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                'checks', (SELECT json_agg(json_build_object('n', k.conname, 'd', pg_get_constraintdef(k.oid)))
+                             FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c' AND a.attnum = ANY(k.conkey))))
          FROM unnest($5::text[], $6::text[]) w(nsp, rel)
          JOIN pg_namespace n ON n.nspname = w.nsp
          JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel
@@ -45,7 +47,9 @@ export async function readDatabaseContext(client: Client, env: string, defaultSc
   for (const t of row.tables ?? []) tables.set(`${t.s}.${t.t}`, { rows: Number(t.rows), bytes: Number(t.bytes), heapBytes: Number(t.heap), kind: t.k });
   for (const c of row.columns ?? []) {
     const t = tables.get(`${c.s}.${c.t}`);
-    if (t) (t.columns ??= {})[c.c] = c.type;
+    if (!t) continue;
+    (t.columns ??= {})[c.c] = c.type;
+    if (c.checks?.length) (t.checks ??= {})[c.c] = c.checks.map((k) => ({ name: k.n, def: k.d }));
   }
   const indexes = new Map<string, string>();
   for (const i of row.indexes ?? []) indexes.set(`${i.s}.${i.i}`, `${i.ts}.${i.t}`);

@@ -12,6 +12,8 @@ export class BatchState {
   readonly indexes = new Map<string, Rel>();
   /** `schema.table.column` keys of columns added so far (their rows hold only NULL or the default). */
   readonly columns = new Set<string>();
+  /** `schema.table.column` → CHECK constraints added so far that read the column (name, the constraint as written). */
+  readonly checks = new Map<string, Array<{ name: string; def: string }>>();
 }
 
 /**
@@ -21,6 +23,8 @@ export class BatchState {
 export class FileContext {
   /** The `lock_timeout` in effect before the current statement, in ms (0: none). Kept up to date by the runner. */
   lockTimeoutMs: number;
+  /** The `statement_timeout` in effect before the current statement, in ms (0: none). Kept up to date by the runner. */
+  statementTimeoutMs = 0;
   /** Rules that report once per file (lock_timeout, transaction control) and already did. */
   readonly once = new Set<string>();
 

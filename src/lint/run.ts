@@ -1,4 +1,4 @@
-import type { AlterTableCmd, AlterTableStmt, CreateStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from 'libpg-query';
+import type { AlterTableCmd, AlterTableStmt, Constraint, CreateStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from 'libpg-query';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
 import { RULE_NAMES, ruleCode } from './codes.js';
@@ -68,6 +68,8 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
   const large = options.largeTableBytes ?? DEFAULT_LARGE_TABLE_BYTES;
   // stagedb's deploy sets a lock_timeout (an environment's ddlLockTimeout, default 5 s); Prisma's sets none.
   const runnerLock = options.runnerLockTimeoutMs ?? (runner === 'stagedb' ? DEFAULT_LOCK_TIMEOUT_MS : 0);
+  // Neither runner sets a statement_timeout unless the environment configures one (stagedb's `statementTimeout`).
+  const runnerStatement = options.runnerStatementTimeoutMs ?? 0;
   const active = RULES.map((rule) => ({ rule, setting: severities.get(rule.code) })).filter(({ rule, setting }) => (setting ?? rule.defaultSeverity) !== 'off');
   // Rules by the statement kind they look at, so a statement meets only the rules that can fire on it.
   const anyKind = active.filter(({ rule }) => !rule.kinds);
@@ -150,13 +152,14 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
     for (const p of problems) emit(directiveRule, severities.get(directiveRule.code), { message: p.message, why: 'A suppression must say which rule it silences and why, so the reason reaches the review and the audit trail.' }, undefined, undefined, p.offset);
 
     const ctx = new FileContext(input, statements, model, runner, batch, defaultSchema, serverVersionNum, db, runnerLock, file.charAt);
+    ctx.statementTimeoutMs = runnerStatement;
     for (const s of statements) {
       for (const { rule, setting } of byKind.get(s.kind) ?? anyKind) {
         const out = rule.check(s, ctx);
         if (!out) continue;
         for (const hit of Array.isArray(out) ? out : [out]) emit(rule, setting, hit, s, ctx);
       }
-      applyEffects(s, ctx, runnerLock);
+      applyEffects(s, ctx, runnerLock, runnerStatement);
     }
   }
 
@@ -230,7 +233,7 @@ export function durationMs(v: string | number): number | undefined {
 }
 
 /** What a statement leaves behind for the ones after it: new tables, indexes, types, columns, lock_timeout. */
-function applyEffects(s: Statement, ctx: FileContext, runnerLock: number): void {
+function applyEffects(s: Statement, ctx: FileContext, runnerLock: number, runnerStatement: number): void {
   const { batch } = ctx;
   switch (s.kind) {
     case 'CreateStmt': {
@@ -254,7 +257,8 @@ function applyEffects(s: Statement, ctx: FileContext, runnerLock: number): void 
     case 'CreateDomainStmt': {
       const n = s.node as Record<string, { typeName?: Node[]; typevar?: never; domainname?: Node[] }>;
       const body = n[s.kind]!;
-      const rel = s.kind === 'CompositeTypeStmt' ? relOf(body.typevar) : relOfNames(strings(body.typeName ?? body.domainname));
+      // CreateDomainStmt's typeName is its base type (a TypeName, not a name list): its own name is domainname.
+      const rel = s.kind === 'CompositeTypeStmt' ? relOf(body.typevar) : relOfNames(strings(s.kind === 'CreateDomainStmt' ? body.domainname : body.typeName));
       if (rel) batch.types.add(ctx.key(rel));
       break;
     }
@@ -266,6 +270,16 @@ function applyEffects(s: Statement, ctx: FileContext, runnerLock: number): void 
         const cmd = as<AlterTableCmd>(n, 'AlterTableCmd');
         const col = cmd?.subtype === 'AT_AddColumn' ? as<{ colname?: string }>(cmd.def, 'ColumnDef') : undefined;
         if (col?.colname) batch.columns.add(`${ctx.key(rel)}.${col.colname}`);
+        // A CHECK added to a table: a later type change of a column it reads re-checks every row (SDB033).
+        const check = cmd?.subtype === 'AT_AddConstraint' ? as<Constraint>(cmd.def, 'Constraint') : undefined;
+        if (check?.contype === 'CONSTR_CHECK') {
+          const def = { name: check.conname ?? `${rel.name}_check`, def: ctx.clauseAt(s, check.location)?.replace(/^CONSTRAINT\s+("(?:[^"]|"")*"|\S+)\s+/i, '') ?? 'CHECK (…)' };
+          walk(check.raw_expr, (n) => {
+            const f = strings(as<{ fields?: Node[] }>(n, 'ColumnRef')?.fields);
+            const k = f.length ? `${ctx.key(rel)}.${f[f.length - 1]}` : undefined;
+            if (k && !batch.checks.get(k)?.some((c) => c.name === def.name)) batch.checks.set(k, [...(batch.checks.get(k) ?? []), def]);
+          });
+        }
       }
       break;
     }
@@ -281,12 +295,17 @@ function applyEffects(s: Statement, ctx: FileContext, runnerLock: number): void 
     }
     case 'VariableSetStmt': {
       const v = as<VariableSetStmt>(s.node, 'VariableSetStmt')!;
-      if (v.name !== 'lock_timeout') break;
+      if (v.name !== 'lock_timeout' && v.name !== 'statement_timeout') break;
+      const lock = v.name === 'lock_timeout';
       if (v.kind === 'VAR_SET_VALUE') {
         const c = as<{ ival?: { ival?: number }; sval?: { sval?: string } }>(v.args?.[0], 'A_Const');
         const ms = c?.sval ? durationMs(c.sval.sval ?? '') : (c?.ival?.ival ?? 0);
-        if (ms !== undefined) ctx.lockTimeoutMs = ms;
-      } else ctx.lockTimeoutMs = runnerLock;
+        if (ms !== undefined) {
+          if (lock) ctx.lockTimeoutMs = ms;
+          else ctx.statementTimeoutMs = ms;
+        }
+      } else if (lock) ctx.lockTimeoutMs = runnerLock;
+      else ctx.statementTimeoutMs = runnerStatement;
       break;
     }
   }

@@ -39,6 +39,8 @@ export interface TableStats {
   kind: string;
   /** Column name → format_type(), for tables whose columns a rule asked about. */
   columns?: Record<string, string>;
+  /** Column name → the CHECK constraints that read it (name, pg_get_constraintdef), for the same tables. */
+  checks?: Record<string, Array<{ name: string; def: string }>>;
 }
 
 /** The target database as far as the lint needs it: which tables exist and how big they are. */
@@ -118,6 +120,11 @@ export interface LintOptions {
    * can wait for a lock forever while every query on that table queues behind it.
    */
   runnerLockTimeoutMs?: number;
+  /**
+   * The `statement_timeout` the runner sets, in ms (stagedb: the environment's `statementTimeout`;
+   * prisma: none). 0 or undefined: none, unless the file sets one.
+   */
+  runnerStatementTimeoutMs?: number;
   /** Severity per rule code or name (config `lint.rules`). */
   severities?: Record<string, SeveritySetting>;
   /** Below this total size a table counts as small: size-bound hazards become `info` (default 10 MiB). */

@@ -94,7 +94,8 @@ describe('SDB002 drop-index-concurrently', () => {
 
 describe('SDB003 concurrently-in-transaction, from the real run mode', () => {
   it('is fine where stagedb runs the file statement by statement', async () => {
-    expect(await lint('CREATE INDEX CONCURRENTLY "a" ON "Post"("x");\nCREATE INDEX CONCURRENTLY "b" ON "Post"("y");')).toEqual([]);
+    // (SDB028 not-rerunnable is about the same file failing half-way: see lint-rules-catalogue.test.ts.)
+    expect(await lint('CREATE INDEX CONCURRENTLY "a" ON "Post"("x");\nCREATE INDEX CONCURRENTLY "b" ON "Post"("y");', { severities: { SDB028: 'off' } })).toEqual([]);
   });
   it("fails in a file with its own BEGIN/COMMIT (sent as one script), even outside the file's block", async () => {
     const fs = await lint('BEGIN;\nALTER TYPE "Role" RENAME VALUE \'A\' TO \'B\';\nCOMMIT;\nCREATE INDEX CONCURRENTLY "a" ON "Post"("x");');
@@ -270,7 +271,7 @@ describe('SDB018 enum-value-in-transaction', () => {
   it('flags ADD VALUE in a transaction before PostgreSQL 12 (the Prisma runner), not under stagedb (statement by statement)', async () => {
     const sql = 'ALTER TYPE "Role" ADD VALUE \'MODERATOR\';\nCREATE TABLE "x" ("id" INTEGER);';
     expect(codes(await lint(sql, { runner: 'prisma', serverVersionNum: 110000 }))).toEqual(['SDB018']);
-    expect(await lint(sql, { serverVersionNum: 110000 })).toEqual([]);
+    expect(await lint(sql, { serverVersionNum: 110000, severities: { SDB028: 'off' } })).toEqual([]);
   });
 });
 
@@ -321,7 +322,7 @@ describe('SDB023 backfill-with-ddl', () => {
     expect(fs).toMatchObject([{ code: 'SDB023', line: 2, message: 'UPDATE on "Post" runs in the same transaction as the DDL at line 1, which locks "Post"' }]);
   });
   it('is silent statement by statement, for INSERT … VALUES, and for DDL on new tables only', async () => {
-    expect(await lint('CREATE INDEX CONCURRENTLY "i" ON "Post"("x");\nUPDATE "Post" SET "slug" = lower("title");')).toEqual([]);
+    expect(await lint('CREATE INDEX CONCURRENTLY "i" ON "Post"("x");\nUPDATE "Post" SET "slug" = lower("title");', { severities: { SDB028: 'off' } })).toEqual([]);
     expect(await lint('ALTER TABLE "Post" ADD COLUMN "slug" TEXT;\nINSERT INTO "Setting" ("k") VALUES (\'a\');')).toEqual([]);
     expect(await lint(`${CREATE_USER}\nINSERT INTO "User" ("email") SELECT "email" FROM "LegacyUser";`)).toEqual([]);
   });

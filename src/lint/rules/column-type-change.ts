@@ -30,7 +30,7 @@ export function safeTypeChange(from: string, to: string): boolean {
 }
 
 /** Without the database, a target that is safe from every type it is commonly widened from. */
-const likelyWidening = (to: string): boolean => to === 'text' || to === 'character varying' || to === 'numeric';
+export const likelyWidening = (to: string): boolean => to === 'text' || to === 'character varying' || to === 'numeric';
 
 /** R12: `ALTER COLUMN … TYPE` that is not binary-coercible — Prisma's `SET DATA TYPE` (`Int` → `BigInt`, `String` → `@db.VarChar(n)`). */
 const rule: Rule = {

@@ -26,6 +26,14 @@ import backfillWithDdl from './backfill-with-ddl.js';
 import transactionControl from './transaction-control.js';
 import blockingMaintenance from './blocking-maintenance.js';
 import typeHygiene from './type-hygiene.js';
+import statementTimeout from './statement-timeout.js';
+import notRerunnable from './not-rerunnable.js';
+import truncateCascade from './truncate-cascade.js';
+import domainConstraint from './domain-constraint.js';
+import tableRewrite from './table-rewrite.js';
+import tableSettings from './table-settings.js';
+import typeChangeWithCheck from './type-change-with-check.js';
+import concurrentIndexPg14 from './concurrent-index-pg14.js';
 import lintDirective from './lint-directive.js';
 
 /** Every rule, in code order. */
@@ -57,5 +65,13 @@ export const RULES: readonly Rule[] = [
   transactionControl,
   blockingMaintenance,
   typeHygiene,
+  statementTimeout,
+  notRerunnable,
+  truncateCascade,
+  domainConstraint,
+  tableRewrite,
+  tableSettings,
+  typeChangeWithCheck,
+  concurrentIndexPg14,
   lintDirective,
 ];

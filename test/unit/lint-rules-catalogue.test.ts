@@ -1,0 +1,216 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lintFiles, type LintRunOptions } from '../../src/lint/run.js';
+import type { DatabaseContext, Finding, TableStats } from '../../src/lint/types.js';
+
+/**
+ * The rules for the catalogue's hazards R28, R30, R35, R36, R38, R40, R41 and R42
+ * (../shared/research/lint-catalogue.md): SDB027–SDB034.
+ */
+async function lint(sql: string | string[], options: LintRunOptions = {}): Promise<Finding[]> {
+  const files = (Array.isArray(sql) ? sql : [sql]).map((s, i) => ({ path: `m${i + 1}.sql`, sql: s }));
+  return (await lintFiles(files, options)).findings;
+}
+const codes = (fs: Finding[]) => fs.map((f) => f.code);
+const only = (fs: Finding[], code: string) => fs.filter((f) => f.code === code);
+
+function db(tables: Record<string, Partial<TableStats>>, extra: Partial<DatabaseContext> = {}): DatabaseContext {
+  const MB = 1024 * 1024;
+  return {
+    env: 'production',
+    serverVersionNum: 170000,
+    defaultSchema: 'public',
+    tables: new Map(Object.entries(tables).map(([k, v]) => [k.includes('.') ? k : `public.${k}`, { rows: 50_000, bytes: 100 * MB, heapBytes: 80 * MB, kind: 'r', ...v }])),
+    indexes: new Map(),
+    ...extra,
+  };
+}
+
+// Prisma's exact shapes.
+const CREATE_INDEX = '-- CreateIndex\nCREATE INDEX "Post_authorId_idx" ON "Post"("authorId");\n';
+const SET_DATA_TYPE = '-- AlterTable\nALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE VARCHAR(200);\n';
+const INIT = readFileSync(join('test/fixtures/prisma-history/prisma/migrations', readdirSync('test/fixtures/prisma-history/prisma/migrations').filter((d) => d.endsWith('_init'))[0]!, 'migration.sql'), 'utf8');
+
+describe('SDB027 statement-timeout (R28)', () => {
+  const on = { severities: { SDB027: 'warning' as const } };
+  it('is off by default', async () => {
+    expect(codes(await lint(CREATE_INDEX))).toEqual(['SDB001']);
+  });
+  it("when on, flags Prisma's index build on a live table once per file when nothing sets statement_timeout", async () => {
+    const fs = only(await lint(`${CREATE_INDEX}\n${SET_DATA_TYPE}`, on), 'SDB027');
+    expect(fs).toHaveLength(1);
+    expect(fs[0]).toMatchObject({ line: 2, severity: 'warning', table: '"Post"', message: 'builds an index on live table "Post" under SHARE with no statement_timeout (the environment sets no statementTimeout for stagedb deploy)' });
+    expect(fs[0]!.fix).toContain("SET statement_timeout = '1min';");
+    expect(only(await lint(CREATE_INDEX, { ...on, runner: 'prisma' }), 'SDB027')[0]!.message).toContain('prisma migrate deploy sets none');
+  });
+  it("is silent with the file's own SET statement_timeout, the runner's, CONCURRENTLY, and on new tables", async () => {
+    expect(only(await lint(`SET statement_timeout = '5min';\n${CREATE_INDEX}`, on), 'SDB027')).toEqual([]);
+    expect(only(await lint(CREATE_INDEX, { ...on, runnerStatementTimeoutMs: 60_000 }), 'SDB027')).toEqual([]);
+    expect(only(await lint('CREATE INDEX CONCURRENTLY "i" ON "Post"("x");', on), 'SDB027')).toEqual([]);
+    expect(only(await lint(`CREATE TABLE "Post" ("id" TEXT NOT NULL);\n${CREATE_INDEX}`, on), 'SDB027')).toEqual([]);
+    // RESET goes back to the runner's (none here), and brief locks (a nullable ADD COLUMN) never count.
+    expect(only(await lint(`SET statement_timeout = '5min';\nRESET statement_timeout;\n${CREATE_INDEX}`, on), 'SDB027')).toHaveLength(1);
+    expect(only(await lint('ALTER TABLE "Post" ADD COLUMN "x" TEXT;', on), 'SDB027')).toEqual([]);
+  });
+  it('a widening the database confirms is instant: not reported; the same change without a database is', async () => {
+    const sql = 'ALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE TEXT;';
+    expect(only(await lint(sql, { ...on, database: db({ Post: { columns: { title: 'character varying(100)' } } }) }), 'SDB027')).toEqual([]);
+    expect(only(await lint(sql, on), 'SDB027')).toHaveLength(1);
+  });
+});
+
+describe('SDB028 not-rerunnable (R30)', () => {
+  it('flags a statement committed on its own before the rest of a statement-by-statement file, not the last one', async () => {
+    const fs = only(await lint('CREATE TABLE "Tag" ("id" TEXT NOT NULL);\nALTER TABLE "Post" ADD COLUMN "tagId" TEXT;\nCREATE INDEX CONCURRENTLY "Post_tagId_idx" ON "Post"("tagId");\nCREATE INDEX CONCURRENTLY "Tag_id_idx" ON "Tag"("id");'), 'SDB028');
+    expect(fs.map((f) => f.line)).toEqual([1, 2, 3]);
+    expect(fs[0]).toMatchObject({ severity: 'warning', fix: 'CREATE TABLE IF NOT EXISTS "Tag" ("id" TEXT NOT NULL);' });
+    expect(fs[0]!.why).toContain('"already exists"');
+    expect(fs[1]!.fix).toBe('ALTER TABLE "Post" ADD COLUMN IF NOT EXISTS "tagId" TEXT;');
+    // A failed CONCURRENTLY build leaves an invalid index: drop it first rather than IF NOT EXISTS.
+    expect(fs[2]!.fix).toBe('-- drop a leftover (an invalid index from a failed build, or the one this statement made) first:\nDROP INDEX CONCURRENTLY IF EXISTS "Post_tagId_idx";\nCREATE INDEX CONCURRENTLY "Post_tagId_idx" ON "Post"("tagId");');
+  });
+  it("flags Prisma's -- DropIndex made CONCURRENTLY by hand, with IF EXISTS", async () => {
+    const fs = only(await lint('-- DropIndex\nDROP INDEX CONCURRENTLY "Post_slug_key";\n\n-- CreateIndex\nCREATE UNIQUE INDEX CONCURRENTLY "Post_slug_title_key" ON "Post"("slug", "title");\n'), 'SDB028');
+    expect(fs).toHaveLength(1);
+    expect(fs[0]).toMatchObject({ line: 2, fix: 'DROP INDEX CONCURRENTLY IF EXISTS "Post_slug_key";' });
+    expect(fs[0]!.why).toContain('"does not exist"');
+  });
+  it('is silent with IF [NOT] EXISTS, and for statements without such a form', async () => {
+    expect(only(await lint('CREATE INDEX CONCURRENTLY IF NOT EXISTS "a" ON "Post"("x");\nDROP INDEX CONCURRENTLY IF EXISTS "b";\nALTER TABLE "Post" ADD COLUMN IF NOT EXISTS "y" TEXT;\nCREATE INDEX CONCURRENTLY "c" ON "Post"("y");'), 'SDB028')).toEqual([]);
+    expect(only(await lint('ALTER TABLE "Post" ADD CONSTRAINT "c" CHECK ("x" > 0) NOT VALID;\nCREATE INDEX CONCURRENTLY "c" ON "Post"("y");'), 'SDB028')).toEqual([]);
+  });
+  it("is silent where the file runs as one transaction: Prisma's own files, its enum BEGIN/COMMIT, and prisma migrate deploy", async () => {
+    expect(only(await lint(INIT), 'SDB028')).toEqual([]);
+    const enumRecreate = `-- AlterEnum\nBEGIN;\nCREATE TYPE "Role_new" AS ENUM ('USER', 'ADMIN');\nALTER TABLE "User" ALTER COLUMN "role" TYPE "Role_new" USING ("role"::text::"Role_new");\nALTER TYPE "Role" RENAME TO "Role_old";\nALTER TYPE "Role_new" RENAME TO "Role";\nDROP TYPE "Role_old";\nCOMMIT;\n\n-- AddForeignKey\nALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;\n`;
+    expect(only(await lint(enumRecreate), 'SDB028')).toEqual([]);
+    expect(only(await lint('CREATE TABLE "Tag" ("id" TEXT);\nCREATE INDEX CONCURRENTLY "a" ON "Post"("x");', { runner: 'prisma' }), 'SDB028')).toEqual([]);
+  });
+  it('flags ADD VALUE before PostgreSQL 12, where it runs statement by statement', async () => {
+    const fs = only(await lint('ALTER TYPE "Role" ADD VALUE \'MODERATOR\';\nCREATE TABLE "x" ("id" INTEGER);', { serverVersionNum: 110000 }), 'SDB028');
+    expect(fs[0]!.fix).toBe("ALTER TYPE \"Role\" ADD VALUE IF NOT EXISTS 'MODERATOR';");
+  });
+});
+
+describe('SDB029 truncate-cascade (R35)', () => {
+  it('flags TRUNCATE … CASCADE of a live table, with the explicit list as the alternative', async () => {
+    const fs = await lint('TRUNCATE "Session", "Token" RESTART IDENTITY CASCADE;');
+    expect(codes(fs)).toEqual(['SDB029']);
+    expect(fs[0]).toMatchObject({ severity: 'error', table: '"Session"', message: 'TRUNCATE "Session", "Token" CASCADE empties every table that references them too' });
+    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Session", "Token" (blocks every read and write) and on every table it reaches through foreign keys');
+    expect(fs[0]!.fix).toContain('TRUNCATE "Session", "Token" RESTART IDENTITY;');
+  });
+  it('is silent without CASCADE and for tables the same files create', async () => {
+    expect(only(await lint('TRUNCATE "Session";'), 'SDB029')).toEqual([]);
+    expect(only(await lint('CREATE TABLE "Session" ("id" TEXT);\nTRUNCATE "Session" CASCADE;'), 'SDB029')).toEqual([]);
+  });
+});
+
+describe('SDB030 domain-constraint (R36)', () => {
+  it('flags ALTER DOMAIN ADD CHECK without NOT VALID, and SET NOT NULL', async () => {
+    const fs = await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_check" CHECK (VALUE LIKE \'%@%\');\nALTER DOMAIN "Email" SET NOT NULL;');
+    expect(codes(fs)).toEqual(['SDB030', 'SDB030']);
+    expect(fs[0]).toMatchObject({ severity: 'warning', line: 1, column: 26 });
+    expect(fs[0]!.lock).toContain('SHARE on every table with a column of domain "Email"');
+    expect(fs[0]!.fix).toBe('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_check" CHECK (VALUE LIKE \'%@%\') NOT VALID;\n-- new and updated rows are checked from now on; then, in a later migration, check the old ones:\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "Email_check";');
+    expect(fs[1]!.fix).toContain('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_not_null" CHECK (VALUE IS NOT NULL) NOT VALID;');
+  });
+  it('is silent for NOT VALID, VALIDATE, and a domain created by the same files', async () => {
+    expect(await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\') NOT VALID;\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "c";')).toEqual([]);
+    expect(await lint('CREATE DOMAIN "Email" AS TEXT;\nALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\');')).toEqual([]);
+  });
+});
+
+describe('SDB031 table-rewrite (R38)', () => {
+  it('flags SET LOGGED, SET UNLOGGED, SET ACCESS METHOD and SET TABLESPACE on a live table', async () => {
+    const fs = await lint('ALTER TABLE "Event" SET UNLOGGED;\nALTER TABLE "Event" SET LOGGED, SET ACCESS METHOD "columnar", SET TABLESPACE "fast";');
+    expect(codes(fs)).toEqual(['SDB031', 'SDB031', 'SDB031', 'SDB031']);
+    expect(fs.map((f) => f.message)).toEqual([
+      'SET UNLOGGED rewrites live table "Event"',
+      'SET LOGGED rewrites live table "Event"',
+      'SET ACCESS METHOD "columnar" rewrites live table "Event"',
+      'SET TABLESPACE "fast" rewrites live table "Event"',
+    ]);
+    expect(fs[0]).toMatchObject({ severity: 'error', lock: 'ACCESS EXCLUSIVE on "Event" (blocks every read and write) for the whole rewrite' });
+    expect(fs[0]!.fix).toContain('CREATE UNLOGGED TABLE "Event_new" (LIKE "Event" INCLUDING ALL);');
+    expect(fs[3]!.fix).toContain('pg_repack --tablespace');
+  });
+  it('is silent on a new table and on a partitioned one (only the default for new partitions changes), info on a small one', async () => {
+    expect(await lint('CREATE TABLE "Event" ("id" TEXT);\nALTER TABLE "Event" SET UNLOGGED;')).toEqual([]);
+    expect(await lint('ALTER TABLE "Event" SET ACCESS METHOD "heap2";', { database: db({ Event: { kind: 'p' } }) })).toEqual([]);
+    expect((await lint('ALTER TABLE "Event" SET LOGGED;', { database: db({ Event: { bytes: 100_000 } }) }))[0]).toMatchObject({ severity: 'info' });
+  });
+});
+
+describe('SDB032 table-settings (R40)', () => {
+  it('flags REPLICA IDENTITY FULL and NOTHING', async () => {
+    const fs = await lint('ALTER TABLE "Order" REPLICA IDENTITY FULL;\nALTER TABLE "Item" REPLICA IDENTITY NOTHING;');
+    expect(codes(fs)).toEqual(['SDB032', 'SDB032']);
+    expect(fs[0]).toMatchObject({ severity: 'warning', lock: 'ACCESS EXCLUSIVE on "Order" (blocks every read and write) briefly' });
+    expect(fs[0]!.why).toContain('whole old row to the WAL');
+    expect(fs[1]!.why).toContain('does not have a replica identity');
+    expect(fs[0]!.fix).toContain('ALTER TABLE "Order" REPLICA IDENTITY DEFAULT;');
+  });
+  it('flags autovacuum turned off, on a table or in CREATE TABLE', async () => {
+    const fs = await lint('ALTER TABLE "Log" SET (autovacuum_enabled = false);\nALTER TABLE "Log" SET (toast.autovacuum_enabled = off);\nCREATE TABLE "Audit" ("id" TEXT) WITH (autovacuum_enabled = 0);');
+    expect(fs.map((f) => f.message)).toEqual(['turns autovacuum_enabled off for "Log"', 'turns toast.autovacuum_enabled off for "Log"', 'turns autovacuum_enabled off for "Audit"']);
+    expect(fs[0]!.lock).toBe('SHARE UPDATE EXCLUSIVE on "Log" (blocks other DDL and VACUUM, not reads or writes) briefly');
+    expect(fs[0]!.fix).toContain('ALTER TABLE "Log" RESET (autovacuum_enabled);');
+  });
+  it('is silent for REPLICA IDENTITY DEFAULT / USING INDEX, autovacuum on, and other storage parameters', async () => {
+    expect(await lint('ALTER TABLE "Order" REPLICA IDENTITY DEFAULT;\nALTER TABLE "Order" REPLICA IDENTITY USING INDEX "Order_key";\nALTER TABLE "Log" SET (autovacuum_enabled = true, fillfactor = 90);')).toEqual([]);
+  });
+});
+
+describe('SDB033 type-change-with-check (R41)', () => {
+  const checked = db({ Post: { columns: { title: 'character varying(100)' }, checks: { title: [{ name: 'Post_title_check', def: "CHECK ((length((title)::text) > 0))" }] } } });
+  it("flags Prisma's widening SET DATA TYPE on a column a CHECK reads (known from the database)", async () => {
+    const fs = await lint(SET_DATA_TYPE, { database: checked });
+    expect(codes(fs)).toEqual(['SDB033']);
+    expect(fs[0]).toMatchObject({ line: 2, lock: 'ACCESS EXCLUSIVE on "Post" (blocks every read and write) while it checks every row', message: 'changes the type of "title" on live table "Post", which CHECK constraint "Post_title_check" reads' });
+    expect(fs[0]!.fix).toBe(
+      [
+        'ALTER TABLE "Post" DROP CONSTRAINT "Post_title_check";',
+        'ALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE VARCHAR(200);',
+        'ALTER TABLE "Post" ADD CONSTRAINT "Post_title_check" CHECK ((length((title)::text) > 0)) NOT VALID;',
+        '-- then, in the next migration (VALIDATE takes only SHARE UPDATE EXCLUSIVE):',
+        'ALTER TABLE "Post" VALIDATE CONSTRAINT "Post_title_check";',
+      ].join('\n'),
+    );
+  });
+  it('knows a CHECK added earlier by the linted files', async () => {
+    const fs = await lint(['ALTER TABLE "Post" ADD CONSTRAINT "Post_title_check" CHECK (length("title") > 0) NOT VALID;', 'ALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE TEXT;']);
+    expect(only(fs, 'SDB033')[0]!.fix).toContain('ADD CONSTRAINT "Post_title_check" CHECK (length("title") > 0) NOT VALID;');
+  });
+  it('is silent without a CHECK on the column, and leaves a rewriting change to SDB011', async () => {
+    expect(await lint(SET_DATA_TYPE, { database: db({ Post: { columns: { title: 'character varying(100)' } } }) })).toEqual([]);
+    expect(await lint(SET_DATA_TYPE)).toEqual(only(await lint(SET_DATA_TYPE), 'SDB011'));
+    const rewrite = 'ALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE VARCHAR(50);';
+    expect(codes(await lint(rewrite, { database: checked }))).toEqual(['SDB011']);
+  });
+});
+
+describe('SDB034 concurrent-index-pg14 (R42)', () => {
+  it('flags CONCURRENTLY builds on PostgreSQL 14.0–14.3', async () => {
+    const sql = 'CREATE INDEX CONCURRENTLY "Post_authorId_idx" ON "Post"("authorId");\nREINDEX INDEX CONCURRENTLY "Post_slug_key";';
+    // (The index build, committed before the REINDEX, is also SDB028's: it would fail if the file ran again.)
+    const fs = only(await lint(sql, { database: db({ Post: {} }, { serverVersionNum: 140003 }) }), 'SDB034');
+    expect(fs).toHaveLength(2);
+    expect(fs[0]).toMatchObject({ severity: 'error', message: 'builds an index CONCURRENTLY on PostgreSQL 14.3, which can build it with rows missing' });
+    expect(fs[0]!.fix).toContain('REINDEX INDEX CONCURRENTLY "Post_authorId_idx";');
+    expect(only(await lint(sql, { serverVersionNum: 140000 }), 'SDB034')).toHaveLength(2);
+  });
+  it('is silent from 14.4, without a database (a current server is assumed), and for non-concurrent builds', async () => {
+    const sql = 'CREATE INDEX CONCURRENTLY "i" ON "Post"("authorId");';
+    expect(await lint(sql, { serverVersionNum: 140004 })).toEqual([]);
+    expect(await lint(sql)).toEqual([]);
+    expect(only(await lint('CREATE INDEX "i" ON "Post"("authorId");', { serverVersionNum: 140002 }), 'SDB034')).toEqual([]);
+  });
+});
+
+describe('the new rules keep the new-tables-only property', () => {
+  it("Prisma's init migration stays silent with every rule on, the off-by-default ones included", async () => {
+    const all = { severities: { SDB026: 'off' as const, SDB027: 'error' as const, 'drop-not-null': 'error' as const } };
+    for (const runner of ['stagedb', 'prisma'] as const) expect(await lint(INIT, { ...all, runner })).toEqual([]);
+  });
+});
