@@ -52,7 +52,6 @@ export async function openStudio(options: OpenStudioOptions): Promise<OpenedStud
     await client.end().catch(() => {});
   }
   const plan = planStudio(options.env, { cwd: options.cwd, databaseMarker: marker, forceReadOnly: options.readOnly });
-  const configEnv: Record<string, string> = { DIRECT_URL: options.env.directUrl, DATABASE_URL: options.env.url ?? options.env.directUrl };
-  const session = await startStudio({ plan, root: options.root, processEnv: options.processEnv, port: options.port, timeoutMs: options.timeoutMs, onLine: options.onLine, configEnv });
+  const session = await startStudio({ plan, root: options.root, processEnv: options.processEnv, port: options.port, timeoutMs: options.timeoutMs, onLine: options.onLine });
   return { plan, session, marker };
 }

@@ -13,6 +13,8 @@ export const MIN_PRISMA_MAJOR = 7;
 
 /** Runs inside the child; see launcher.ts. `../../dist/…` resolves from both src/studio and dist/studio. */
 const LAUNCHER = fileURLToPath(new URL('../../dist/studio/launcher.js', import.meta.url));
+/** An empty Prisma config (see prisma-config.ts), so the project's prisma.config.ts cannot stop Studio. */
+const EMPTY_PRISMA_CONFIG = fileURLToPath(new URL('../../dist/studio/prisma-config.js', import.meta.url));
 
 /** What Studio's own connection reported once it was up. */
 export interface StudioSessionCheck {
@@ -48,8 +50,6 @@ export interface StartStudioOptions {
   timeoutMs?: number;
   /** Every line Studio prints, and where (not redacted: the caller renders it). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
-  /** Variables the project's prisma.config.ts may read (DATABASE_URL, DIRECT_URL); never the Studio URL itself. */
-  configEnv?: Record<string, string>;
 }
 
 /**
@@ -70,7 +70,7 @@ export async function checkPrerequisites(root: string, port?: number): Promise<{
       fix: `npm install --save-dev prisma@${MIN_PRISMA_MAJOR}   (the CLI only: your @prisma/client can stay where it is)`,
     });
   }
-  if (!existsSync(LAUNCHER)) {
+  if (!existsSync(LAUNCHER) || !existsSync(EMPTY_PRISMA_CONFIG)) {
     throw new StagedbError('internal', 'E_STUDIO_LAUNCHER', `stagedb's Studio launcher is missing (${LAUNCHER})`, { fix: 'npm run build (or reinstall stagedb)' });
   }
   if (port !== undefined) await assertPortFree(port);
@@ -100,7 +100,6 @@ export async function startStudio(options: StartStudioOptions): Promise<StudioSe
 async function startOn(port: number, cli: { bin: string; version: string }, options: StartStudioOptions): Promise<StudioSession> {
   const env: NodeJS.ProcessEnv = {
     ...options.processEnv,
-    ...options.configEnv,
     ...options.plan.childEnv,
     // Prisma's CLI downloads its native schema engine before any command unless this names a file.
     PRISMA_SCHEMA_ENGINE_BINARY: options.processEnv.PRISMA_SCHEMA_ENGINE_BINARY || ENGINE_STUB,
@@ -110,7 +109,7 @@ async function startOn(port: number, cli: { bin: string; version: string }, opti
     // stagedb opens the browser itself, once the session has been checked.
     BROWSER: 'none',
   };
-  const args = [LAUNCHER, cli.bin, 'studio', '--url', options.plan.url, '--port', String(port), '--browser', 'none'];
+  const args = [LAUNCHER, cli.bin, 'studio', '--config', EMPTY_PRISMA_CONFIG, '--url', options.plan.url, '--port', String(port), '--browser', 'none'];
   // Its own process group: Ctrl-C in the terminal reaches stagedb, which stops Studio in order.
   const child = spawn(process.execPath, args, { cwd: options.root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const output: string[] = [];

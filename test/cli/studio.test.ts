@@ -66,6 +66,8 @@ beforeAll(async () => {
       '.env.staging': { DATABASE_URL: ACCELERATE },
       '.env.reporting': { STUDIO_URL: readerUrl() },
     },
+    // A Prisma config that cannot load here (its variable is set nowhere): Studio must not depend on it.
+    files: { 'prisma.config.ts': `import { defineConfig, env } from 'prisma/config';\nexport default defineConfig({ datasource: { url: env('ONLY_SET_IN_THE_CLOUD') } });\n` },
   };
   project = createProject(spec);
   linkPrismaCli(project.dir);
