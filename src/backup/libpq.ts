@@ -40,11 +40,21 @@ export interface ToolConnection {
   env: NodeJS.ProcessEnv;
 }
 
-export function toolConnection(url: string, applicationName: string, processEnv: NodeJS.ProcessEnv = process.env): ToolConnection {
+/**
+ * @param settings server settings for the tool's sessions (`-c name=value` in libpq's `options`),
+ *   added to the URL's own `options` when it has some.
+ */
+export function toolConnection(url: string, applicationName: string, processEnv: NodeJS.ProcessEnv = process.env, settings: Record<string, string> = {}): ToolConnection {
   const u = new URL(url);
   const password = u.password ? decodeURIComponent(u.password) : undefined;
   u.password = '';
   const params = [...u.searchParams].filter(([k]) => LIBPQ_PARAMS.has(k));
+  const extra = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`);
+  if (extra.length > 0) {
+    const i = params.findIndex(([k]) => k === 'options');
+    if (i >= 0) params[i] = ['options', `${params[i]![1]} ${extra.join(' ')}`];
+    else params.push(['options', extra.join(' ')]);
+  }
   params.push(['application_name', applicationName.slice(0, 63)]);
   if (!params.some(([k]) => k === 'connect_timeout')) params.push(['connect_timeout', '10']);
   // Percent-encoded by hand: URLSearchParams writes a space as "+", which libpq keeps as a "+".

@@ -17,7 +17,7 @@ import { TableProgress, eta, feedVerbose, type Progress } from './progress.js';
 import { runTool } from './run-tool.js';
 import { copyProgress, readHistory } from './source.js';
 import type { BackupStorage } from './storage.js';
-import { findTool, type FindToolOptions, type PgToolInfo } from './tools.js';
+import { probeTools, type FindToolOptions, type PgToolInfo } from './tools.js';
 
 /** The schema of stagedb's audit trail: a target keeps its own (see `applyRestore`). */
 const AUDIT_SCHEMA = 'stagedb';
@@ -69,7 +69,7 @@ export async function prepareRestore(o: PrepareRestoreOptions): Promise<Prepared
   // Finding pg_restore and reading the table of contents (a few processes) overlap with hashing the
   // archive; a local archive is read in place, so its table of contents can be read at once. The
   // table of contents is only used once every checksum has matched.
-  const toolP = findTool('pg_restore', major, `backup ${m.id}`, { env: o.processEnv, searchDirs: o.toolSearch });
+  const toolP = probeTools('pg_restore', { env: o.processEnv, searchDirs: o.toolSearch })(major, `backup ${m.id}`);
   const inPlace = o.storage.localPath(m.id, m.dump.format === 'custom' ? CUSTOM_FILE : DIRECTORY_NAME);
   const earlyToc = inPlace ? toolP.then((t) => listToc(t, inPlace)) : undefined;
   earlyToc?.catch(() => {});
@@ -117,8 +117,13 @@ export interface RestoreEvent {
 }
 
 export interface ApplyRestoreOptions {
-  /** pg_restore -j (default: the CPU count, at most 4). */
+  /** pg_restore -j (default: the CPU count, at most 4; 1 for a backup of little data). */
   jobs?: number;
+  /**
+   * A connection to the target to use (the caller's, e.g. the guard's, which has already logged in:
+   * a login is much of a small restore's cost); left open. Default: one is opened here, and closed.
+   */
+  client?: Client;
   /** Restore GRANTs too (default: not: roles usually differ between environments). */
   withPrivileges?: boolean;
   /** The project's migrations folder, to say what is pending after the restore. */
@@ -163,12 +168,17 @@ export async function applyRestore(p: PreparedRestore, target: ResolvedEnvironme
     warnings.push(message);
     o.onEvent?.({ type: 'warning', message });
   };
-  const jobs = checkedJobs(o.jobs, m.size);
-  const client = await connect(target.directUrl, { label: `${target.name} (${target.directSource})`, purpose: 'restore' });
+  const jobs = checkedJobs(o.jobs, m);
+  const client = o.client ?? (await connect(target.directUrl, { label: `${target.name} (${target.directSource})`, purpose: 'restore' }));
   let listFile: string | undefined;
   try {
-    const info = (await client.query<{ vn: string; db: string; audit: boolean }>(
-      `SELECT current_setting('server_version_num') AS vn, current_database() AS db, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS audit`,
+    // One round trip for everything the clearing needs to know.
+    const info = (await client.query<TargetInfo>(
+      `SELECT current_setting('server_version_num') AS vn, current_database() AS db, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS audit,
+              ARRAY(SELECT nspname::text FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%') AS existing,
+              (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public') AS public_owner,
+              (SELECT coalesce(json_agg(json_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, 'privilege', a.privilege_type, 'grantable', a.is_grantable)), '[]')
+                 FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'public' AND a.grantee <> n.nspowner) AS public_grants`,
       [AUDIT_SCHEMA],
     )).rows[0]!;
     if (Number(info.vn) < Math.floor(m.server.versionNum / 10000) * 10000) {
@@ -181,7 +191,7 @@ export async function applyRestore(p: PreparedRestore, target: ResolvedEnvironme
     listFile = join(tmpdir(), `stagedb-restore-${process.pid}-${Date.now()}.list`);
     await writeFile(listFile, toc.join('\n'), { mode: 0o600 });
 
-    await clearTarget(client, target, tocSchemas(toc).filter((s) => s !== AUDIT_SCHEMA || !keptAuditTrail), warn);
+    await clearTarget(client, target, info, tocSchemas(toc).filter((s) => s !== AUDIT_SCHEMA || !keptAuditTrail), warn);
     o.onEvent?.({ type: 'cleared', message: `${target.name}: cleared ${info.db} for the restore` });
 
     const appName = `stagedb restore ${m.id}`.slice(0, 63);
@@ -213,6 +223,9 @@ export async function applyRestore(p: PreparedRestore, target: ResolvedEnvironme
       });
     }
 
+    // pg_restore's sessions commit asynchronously (see RESTORE_SETTINGS): one synchronous commit
+    // here flushes the WAL up to it, and so every commit before it, before the restore is reported done.
+    await client.query('BEGIN; SELECT txid_current(); COMMIT');
     // The restored history must be the manifest's, migration for migration.
     const history = await readHistory(client, target.directInfo.schema);
     const want = m.migrations.applied.map((x) => x.name);
@@ -246,15 +259,22 @@ export async function applyRestore(p: PreparedRestore, target: ResolvedEnvironme
     };
   } finally {
     if (listFile) await rm(listFile, { force: true }).catch(() => {});
-    await client.end().catch(() => {});
+    if (!o.client) await client.end().catch(() => {});
   }
 }
 
-/** Below this archive size, pg_restore's parallel workers cost more than they save (measured: -j2 was slower than -j1 on a 10 MB archive). */
-const PARALLEL_RESTORE_MIN_BYTES = 32 * 1024 ** 2;
+/**
+ * Below this much table data, pg_restore's parallel workers (each a process with its own login)
+ * cost more than they save. Measured on 2 cores: 5 MB of tables, -j2 ≈ serial; 38 MB of tables
+ * (a 46 MB database), -j2 0.25 s vs serial 0.33 s. Table data, not archive size: an archive may be
+ * compressed ten to one or not at all.
+ */
+const PARALLEL_RESTORE_MIN_BYTES = 16 * 1024 ** 2;
 
-function checkedJobs(jobs: number | undefined, archiveBytes: number): number {
-  if (jobs === undefined) return archiveBytes < PARALLEL_RESTORE_MIN_BYTES ? 1 : Math.max(1, Math.min(availableParallelism(), 4));
+/** What the restore's jobs default to (exported for tests). */
+export function checkedJobs(jobs: number | undefined, m: Pick<BackupManifest, 'tables' | 'size'>, cores = availableParallelism()): number {
+  const data = m.tables.length > 0 ? m.tables.reduce((n, t) => n + t.bytes, 0) : m.size;
+  if (jobs === undefined) return data < PARALLEL_RESTORE_MIN_BYTES ? 1 : Math.max(1, Math.min(cores, 4));
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw usageError('E_USAGE', `--jobs must be a whole number from 1 to 64, not ${jobs}`, 'e.g. --jobs 4');
   return jobs;
 }
@@ -264,19 +284,21 @@ function checkedJobs(jobs: number | undefined, archiveBytes: number): number {
  * and `public`, re-created at once with its owner and privileges (pg_dump assumes it exists and
  * never writes it). Schemas the backup does not have are left alone, with a warning.
  */
-async function clearTarget(client: Client, target: ResolvedEnvironment, schemas: string[], warn: (m: string) => void): Promise<void> {
-  const existing = (await client.query<{ n: string }>(
-    `SELECT nspname AS n FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%'`,
-  )).rows.map((r) => r.n);
+interface TargetInfo {
+  vn: string;
+  db: string;
+  audit: boolean;
+  existing: string[];
+  public_owner: string | null;
+  public_grants: Array<{ grantee: string; privilege: string; grantable: boolean }>;
+}
+
+async function clearTarget(client: Client, target: ResolvedEnvironment, info: TargetInfo, schemas: string[], warn: (m: string) => void): Promise<void> {
+  const existing = info.existing;
   const replace = new Set([...schemas, 'public']);
   for (const s of existing) if (!replace.has(s) && s !== AUDIT_SCHEMA) warn(`${target.name}: schema ${s} is not in the backup: left as it is`);
-  const pub = (await client.query<{ owner: string }>(`SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'public'`)).rows[0];
-  const grants = pub
-    ? (await client.query<{ grantee: string; privilege: string; grantable: boolean }>(
-        `SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable
-           FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'public' AND a.grantee <> n.nspowner`,
-      )).rows
-    : [];
+  const pub = info.public_owner === null ? undefined : { owner: info.public_owner };
+  const grants = pub ? info.public_grants : [];
   const sql = ['BEGIN', "SET LOCAL lock_timeout = '10s'"];
   for (const s of replace) if (existing.includes(s)) sql.push(`DROP SCHEMA ${quoteIdent(s)} CASCADE`);
   // An archive of a database whose public schema was re-created by hand creates it itself.
@@ -307,6 +329,17 @@ async function clearTarget(client: Client, target: ResolvedEnvironment, schemas:
   }
 }
 
+/**
+ * Settings for pg_restore's own sessions. synchronous_commit=off: a serial pg_restore commits every
+ * statement, and each commit waits for its WAL flush (on a networked volume, a millisecond or more,
+ * hundreds of times); asynchronous commit risks only the last few hundred milliseconds of commits if
+ * the server crashes, and a restore cut short by a crash is restored again anyway. Nothing is
+ * reported done before one synchronous commit afterwards has flushed it all (applyRestore).
+ * maintenance_work_mem is left alone: every parallel worker may use that much for its index builds,
+ * on a server sized by someone else (a small RDS instance has 1 GB in all).
+ */
+const RESTORE_SETTINGS = { synchronous_commit: 'off' };
+
 interface PgRestoreInput {
   pgRestore: PgToolInfo;
   archive: string;
@@ -325,7 +358,7 @@ interface PgRestoreInput {
 
 /** Runs pg_restore into a database; never throws for pg_restore's own failure (see `ok`). */
 export async function pgRestore(i: PgRestoreInput): Promise<{ ok: boolean; code: number | null; errors: string[] }> {
-  const conn = toolConnection(i.url, i.appName, i.processEnv);
+  const conn = toolConnection(i.url, i.appName, i.processEnv, RESTORE_SETTINGS);
   const args = [
     `--dbname=${conn.dbname}`,
     '--no-owner',

@@ -122,19 +122,59 @@ export function installHint(major?: number): string {
  */
 export async function findTool(tool: BackupTool, major: number, what: string, opts: FindToolOptions = {}): Promise<PgToolInfo> {
   const { paths, lookedIn } = await candidatePaths(tool, opts);
-  if (paths.length === 0) {
-    throw new StagedbError('config', 'E_PG_TOOL_MISSING', `${tool} was not found (looked in ${lookedIn}); stagedb runs PostgreSQL's own ${tool} for backups`, {
-      fix: installHint(major),
-    });
-  }
+  if (paths.length === 0) throw missing(tool, lookedIn, major);
   const likely = paths.filter((p) => hintedMajor(p) === major);
   const found: PgToolInfo[] = [];
   for (const info of await Promise.all(likely.map(versionOf))) if (info) found.push(info);
   const hit = chooseTool(found, major);
   if (hit?.major === major) return hit;
   for (const info of await Promise.all(paths.filter((p) => !likely.includes(p)).map(versionOf))) if (info) found.push(info);
-  const pick = chooseTool(found, major);
-  if (pick) return pick;
+  return pick(tool, found, paths, major, what);
+}
+
+/**
+ * Starts looking for `tool` before the server's version is known: the copies whose directory names
+ * a version (`/usr/lib/postgresql/15/bin`) are asked theirs at once, in other processes while this
+ * one connects; the rest (often a wrapper script on PATH, such as Debian's pg_wrapper, in Perl) only
+ * when none of those fits. The returned function picks for a major version as {@link findTool}
+ * does, with the same errors. Never rejects before it is called.
+ */
+export function probeTools(tool: BackupTool, opts: FindToolOptions = {}): (major: number, what: string) => Promise<PgToolInfo> {
+  // One probe per process and setting: a command starts it first thing (its modules and config load
+  // meanwhile), and the library's own call later finds it done.
+  const env = opts.env ?? process.env;
+  const key = JSON.stringify([tool, env.STAGEDB_PG_BIN, env.PATH, opts.searchDirs]);
+  const known = probes.get(key);
+  if (known) return known;
+  const probing = candidatePaths(tool, opts).then(async ({ paths, lookedIn }) => {
+    const hinted = paths.filter((p) => hintedMajor(p) !== undefined);
+    return { paths, lookedIn, hinted, found: (await Promise.all(hinted.map(versionOf))).filter((x): x is PgToolInfo => x !== undefined) };
+  });
+  probing.catch(() => {});
+  const picker = async (major: number, what: string) => {
+    const { paths, lookedIn, hinted, found } = await probing;
+    if (paths.length === 0) throw missing(tool, lookedIn, major);
+    const all = [...found];
+    if (chooseTool(all, major)?.major !== major) {
+      for (const info of await Promise.all(paths.filter((p) => !hinted.includes(p)).map(versionOf))) if (info) all.push(info);
+    }
+    return pick(tool, all, paths, major, what);
+  };
+  probes.set(key, picker);
+  return picker;
+}
+
+const probes = new Map<string, (major: number, what: string) => Promise<PgToolInfo>>();
+
+function missing(tool: BackupTool, lookedIn: string, major: number): StagedbError {
+  return new StagedbError('config', 'E_PG_TOOL_MISSING', `${tool} was not found (looked in ${lookedIn}); stagedb runs PostgreSQL's own ${tool} for backups`, {
+    fix: installHint(major),
+  });
+}
+
+function pick(tool: BackupTool, found: PgToolInfo[], paths: string[], major: number, what: string): PgToolInfo {
+  const chosen = chooseTool(found, major);
+  if (chosen) return chosen;
   const newest = found.sort((a, b) => b.major - a.major)[0];
   if (!newest) {
     throw new StagedbError('config', 'E_PG_TOOL_MISSING', `no working ${tool} was found (${paths.join(', ')} did not report a version)`, { fix: installHint(major) });

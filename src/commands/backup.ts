@@ -1,8 +1,8 @@
-import { createBackup } from '../backup/create.js';
+import { probeTools } from '../backup/tools.js';
 import { formatBytes, formatDuration } from '../backup/manifest.js';
 import { usageError } from '../errors.js';
 import { backupActor, jobsFlag, progressPrinter, shown } from './backup-common.js';
-import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 
 const command: Command = {
@@ -34,24 +34,38 @@ ${ENV_HELP}`,
     if (args.values.checksums && args.values['no-checksums']) throw usageError('E_USAGE', '--checksums and --no-checksums contradict each other', 'pick one');
     const checksums = args.values.checksums ? true : args.values['no-checksums'] ? false : undefined;
     const jobs = jobsFlag(args);
+    // pg_dump is asked its version now, in another process, while the library and the config load.
+    probeTools('pg_dump', { env: ctx.env });
+    const { createBackup } = await import('../backup/create.js');
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
-    const r = await createBackup({
+    const r = await runGuarded(ctx, {
+      action: 'backup',
+      command: `backup --env ${env.name}`,
       env,
-      format,
-      jobs,
-      checksums,
-      createdBy: await backupActor(config, ctx),
-      processEnv: ctx.env,
-      onEvent: (e) => {
-        if (e.type === 'warning') ctx.warn(e.message);
-        if (e.type === 'plan') {
-          ctx.log(
-            `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}${e.checksums ? ', with content checksums' : ''} → ${shown(ctx, e.location)}`,
-          );
-        }
+      config,
+      args,
+      run: async (client) => {
+        const value = await createBackup({
+          env,
+          client,
+          format,
+          jobs,
+          checksums,
+          createdBy: await backupActor(config, ctx),
+          processEnv: ctx.env,
+          onEvent: (e) => {
+            if (e.type === 'warning') ctx.warn(e.message);
+            if (e.type === 'plan') {
+              ctx.log(
+                `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}${e.compression === 0 ? ', uncompressed' : ''}${e.checksums ? ', with content checksums' : ''} → ${shown(ctx, e.location)}`,
+              );
+            }
+          },
+          onProgress: progressPrinter(ctx, env.name),
+        });
+        return { value, summary: `backup ${value.id}: ${value.manifest.dump.format} format, ${formatBytes(value.manifest.size)}, sha256 ${value.manifest.sha256.slice(0, 12)}…` };
       },
-      onProgress: progressPrinter(ctx, env.name),
     });
     const m = r.manifest;
     const last = m.migrations.applied[m.migrations.applied.length - 1];

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { findBackup } from '../backup/list.js';
 import { MANIFEST_FILE, formatBytes, formatDuration } from '../backup/manifest.js';
-import { applyRestore, prepareRestore } from '../backup/restore.js';
+import type { PreparedRestore } from '../backup/restore.js';
+import { probeTools } from '../backup/tools.js';
 import { openStorage, type BackupStorage } from '../backup/storage.js';
 import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
 import { StagedbError, usageError } from '../errors.js';
@@ -52,6 +53,9 @@ ${CONFIRM_HELP}
     const to = args.values.to as string | undefined;
     if (!to) throw usageError('E_USAGE', 'restore needs the target environment: --to <env>', `stagedb restore ${ref} --to staging`);
     const jobs = jobsFlag(args);
+    // pg_restore is asked its version now, in another process, while the library and the config load.
+    probeTools('pg_restore', { env: ctx.env });
+    const { applyRestore, prepareRestore } = await import('../backup/restore.js');
     const { config, names } = await loadTargets(ctx, { ...args, values: { ...args.values, env: to } });
     const target = resolveOne(ctx, config, names[0]!);
 
@@ -75,7 +79,12 @@ ${CONFIRM_HELP}
     const stored = await findBackup(storage, id);
     const m = stored.manifest;
     ctx.log(`${target.name}: restoring ${m.id} (${m.environment}, ${formatBytes(m.size)}, taken ${age(m.startedAt)}) from ${shown(ctx, storage.location)}`);
-    const prepared = await prepareRestore({
+    // The backup is checked (sha256 of every file, its table of contents) while the guard reads the
+    // target's marker and the restore logs in: those only read. The first change to the target,
+    // clearing it, waits for the check, so a corrupt or truncated backup is still refused before
+    // anything in the target is touched (and the refusal is now in the target's audit trail). In a
+    // terminal the check comes first, so nobody is asked to confirm a restore of a corrupt backup.
+    const preparing = prepareRestore({
       storage,
       manifest: m,
       migrationsDir: config.migrationsDir,
@@ -84,7 +93,12 @@ ${CONFIRM_HELP}
       processEnv: ctx.env,
       onProgress: progressPrinter(ctx, target.name),
     });
-    ctx.log(`  checked: ${m.dump.files.length} file${m.dump.files.length === 1 ? '' : 's'}, sha256 as recorded; pg_restore ${prepared.pgRestore.version} reads it`);
+    preparing.catch(() => {});
+    const checked = (p: PreparedRestore) => {
+      ctx.log(`  checked: ${m.dump.files.length} file${m.dump.files.length === 1 ? '' : 's'}, sha256 as recorded; pg_restore ${p.pgRestore.version} reads it`);
+      return p;
+    };
+    const early = ctx.interactive ? checked(await preparing) : undefined;
     try {
       const i = target.directInfo;
       const r = await runGuarded(ctx, {
@@ -94,8 +108,10 @@ ${CONFIRM_HELP}
         config,
         args,
         what: `replace everything in ${i.database} on ${i.host} with backup ${m.id} of ${m.environment} (taken ${age(m.startedAt)})`,
-        run: async () => {
+        run: async (client) => {
+          const prepared = early ?? checked(await preparing);
           const value = await applyRestore(prepared, target, {
+            client,
             jobs,
             withPrivileges: Boolean(args.values['with-privileges']),
             migrationsDir: config.migrationsDir,
@@ -121,7 +137,7 @@ ${CONFIRM_HELP}
       if (r.keptAuditTrail) lines.push(`  ${target.name} kept its own audit trail (stagedb history --env ${target.name})`);
       return { exitCode: 0, data: r, text: lines.join('\n') };
     } finally {
-      await prepared.cleanup();
+      await preparing.then((p) => p.cleanup(), () => {});
     }
   },
 };

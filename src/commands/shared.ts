@@ -66,7 +66,8 @@ export interface GuardedRun<T> {
   args: ParsedArgs;
   /** Shown in the confirmation question, e.g. "apply 2 pending migrations". */
   what?: string;
-  run: () => Promise<{ value: T; summary: string }>;
+  /** The command itself; `client` is the guard's connection to the target, free to use (runGuarded closes it). */
+  run: (client: Client) => Promise<{ value: T; summary: string }>;
 }
 
 /**
@@ -104,7 +105,7 @@ export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Prom
     client = await connect(g.env.directUrl, { label: `${g.env.name} (${g.env.directSource})`, purpose: 'guard' });
     const marker = await readMarker(client);
     checkMarker(marker, g.env);
-    const { value, summary } = await g.run();
+    const { value, summary } = await g.run(client);
     const warning = await markDatabase(client, g.env, marker);
     if (warning) ctx.warn(warning);
     await record('ok', summary, client);

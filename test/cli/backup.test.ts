@@ -53,13 +53,17 @@ describe('stagedb backup, list, verify, restore', () => {
     expect(b.code, b.stderr).toBe(0);
     expect(b.stderr).toBe('');
     expect(shown(b.stdout)).toMatchInlineSnapshot(`
-      "production: pg_dump <version> of PostgreSQL <version> (<size>): custom format → .stagedb/backups/production
+      "production: pg_dump <version> of PostgreSQL <version> (<size>): custom format, uncompressed → .stagedb/backups/production
       production: backup <id> stored in .stagedb/backups/production
         custom format, <size> in <time>, sha256 <sha>…
         1 applied migration (last 20240101000000_init); 3 tables, 502 rows
         restore with: stagedb restore <id> --to <environment>"
     `);
     const [id] = ids(b.stdout);
+    // The backup is in production's audit trail, like every guarded command.
+    const prodHistory = JSON.parse((await cli('history', '--env', 'production', '--json')).stdout) as { records: Array<{ outcome: string; command: string; summary: string }> };
+    expect(prodHistory.records[0]).toMatchObject({ outcome: 'ok', command: 'backup --env production' });
+    expect(shown(prodHistory.records[0]!.summary)).toBe('backup <id>: custom format, <size>, sha256 <sha>…');
 
     const list = await cli('backup', 'list', '--env', 'production', '--json');
     expect(list.code).toBe(0);
@@ -116,6 +120,10 @@ describe('stagedb backup, list, verify, restore', () => {
     expect(refusedCorrupt.code).toBe(2);
     expect(shown(refusedCorrupt.stderr)).toContain('error: backup <id> is corrupt: dump.pgdump has <size> (1000 bytes), the manifest says');
     expect(await query(staging.url, `SELECT count(*)::int AS n FROM "User" WHERE email = 'only-in-staging@x.org'`)).toEqual([{ n: 1 }]);
+    // The refusal is in staging's audit trail too.
+    const after = JSON.parse((await cli('history', '--env', 'staging', '--json')).stdout) as { records: Array<{ outcome: string; command: string; summary: string }> };
+    expect(after.records[0]).toMatchObject({ outcome: 'failed', command: `restore ${id} --to staging` });
+    expect(after.records[0]!.summary).toContain('is corrupt');
 
     // Nothing anywhere carries the password: outputs (checked by runCli), manifests, audit rows.
     for (const x of listed.backups) expect(readFileSync(p.path(`.stagedb/backups/production/${x.id}/manifest.json`), 'utf8')).not.toContain(password);

@@ -5,7 +5,7 @@ import { toolConnection } from '../../src/backup/libpq.js';
 import { isBackupId, newBackupId, parseManifest } from '../../src/backup/manifest.js';
 import { TableProgress, feedVerbose } from '../../src/backup/progress.js';
 import { planPrune } from '../../src/backup/prune.js';
-import { tocSchemas, withoutSchema } from '../../src/backup/restore.js';
+import { checkedJobs, tocSchemas, withoutSchema } from '../../src/backup/restore.js';
 import type { StoredBackup } from '../../src/backup/storage.js';
 import { chooseTool } from '../../src/backup/tools.js';
 import { resolveEnvironment } from '../../src/config/environments.js';
@@ -28,13 +28,31 @@ describe('dump format', () => {
   const mb = 1024 ** 2;
   const tables = (sizes: number[]) => sizes.map((bytes, i) => ({ schema: 'public', name: `t${i}`, bytes, estimatedRows: 0 }));
   it('custom for small databases, S3, one core or one dominant table; directory with jobs when the work spreads', () => {
-    expect(choosePlan({ sizeBytes: 100 * mb, tables: tables([50 * mb, 50 * mb]) }, 'local', 'auto', undefined, 4)).toEqual({ format: 'custom', jobs: 1 });
-    expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([900 * mb, 900 * mb]) }, 'local', 'auto', undefined, 4)).toEqual({ format: 'directory', jobs: 4 });
-    expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([900 * mb, 900 * mb]) }, 's3', 'auto', undefined, 4)).toEqual({ format: 'custom', jobs: 1 });
-    expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([900 * mb, 900 * mb]) }, 'local', 'auto', undefined, 1)).toEqual({ format: 'custom', jobs: 1 });
-    expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([1900 * mb, 10 * mb]) }, 'local', 'auto', undefined, 4)).toEqual({ format: 'custom', jobs: 1 });
-    expect(choosePlan({ sizeBytes: 10 * mb, tables: [] }, 'local', 'directory', 3)).toEqual({ format: 'directory', jobs: 3 });
+    expect(choosePlan({ sizeBytes: 100 * mb, tables: tables([50 * mb, 50 * mb]) }, 'local', 'auto', undefined, 4)).toEqual({ format: 'custom', jobs: 1, compression: 0 });
+    expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([900 * mb, 900 * mb]) }, 'local', 'auto', undefined, 4)).toEqual({ format: 'directory', jobs: 4, compression: 1 });
+    expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([900 * mb, 900 * mb]) }, 's3', 'auto', undefined, 4)).toEqual({ format: 'custom', jobs: 1, compression: 1 });
+    expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([900 * mb, 900 * mb]) }, 'local', 'auto', undefined, 1)).toEqual({ format: 'custom', jobs: 1, compression: 1 });
+    expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([1900 * mb, 10 * mb]) }, 'local', 'auto', undefined, 4)).toEqual({ format: 'custom', jobs: 1, compression: 1 });
+    expect(choosePlan({ sizeBytes: 10 * mb, tables: [] }, 'local', 'directory', 3)).toEqual({ format: 'directory', jobs: 3, compression: 0 });
     expect(() => choosePlan({ sizeBytes: 10 * mb, tables: [] }, 's3', 'directory')).toThrow('the directory format needs local backup storage');
+  });
+  it('no compression for a small database on local storage (pg_dump and pg_restore only copy bytes); gzip -1 from 128 MB and on S3', () => {
+    expect(choosePlan({ sizeBytes: 127 * mb, tables: [] }, 'local', 'custom').compression).toBe(0);
+    expect(choosePlan({ sizeBytes: 128 * mb, tables: [] }, 'local', 'custom').compression).toBe(1);
+    expect(choosePlan({ sizeBytes: 5 * mb, tables: [] }, 's3', 'auto').compression).toBe(1);
+  });
+});
+
+describe('restore jobs', () => {
+  const mb = 1024 ** 2;
+  const m = (tableMb: number[], size = 1) => ({ size: size * mb, tables: tableMb.map((x, i) => ({ schema: 'public', name: `t${i}`, bytes: x * mb, estimatedRows: 0 })) });
+  it('serial for a backup of little table data (workers cost more than they save), parallel from 16 MB whatever the archive compressed to', () => {
+    expect(checkedJobs(undefined, m([5, 5]), 2)).toBe(1);
+    expect(checkedJobs(undefined, m([20, 18], 4), 2)).toBe(2);
+    expect(checkedJobs(undefined, m([2000], 200), 8)).toBe(4);
+    expect(checkedJobs(undefined, { size: 40 * mb, tables: [] }, 2)).toBe(2);
+    expect(checkedJobs(3, m([1]), 2)).toBe(3);
+    expect(() => checkedJobs(0, m([1]), 2)).toThrow('--jobs must be a whole number');
   });
 });
 
@@ -129,6 +147,13 @@ describe('how pg_dump is pointed at the database', () => {
     expect(c.dbname).toBe('postgresql://app@db.example.com:6543/shop?sslmode=require&sslrootcert=%2Fetc%2Frds.pem&application_name=stagedb%20backup%20production-x&connect_timeout=10');
     expect(c.env).toMatchObject({ PGPASSWORD: 's3cr@t', PATH: '/bin', LC_ALL: 'C' });
     expect(c.env.PGHOST).toBeUndefined();
+  });
+  it('session settings for the tool go into libpq\'s options, after the URL\'s own', () => {
+    const plain = toolConnection('postgresql://app@db/shop', 'stagedb restore x', {}, { synchronous_commit: 'off' });
+    expect(new URL(plain.dbname).searchParams.get('options')).toBe('-c synchronous_commit=off');
+    expect(plain.dbname).toContain('options=-c%20synchronous_commit%3Doff');
+    const own = toolConnection('postgresql://app@db/shop?options=-c%20search_path%3Dapp', 'stagedb restore x', {}, { synchronous_commit: 'off' });
+    expect(new URL(own.dbname).searchParams.get('options')).toBe('-c search_path=app -c synchronous_commit=off');
   });
 });
 
