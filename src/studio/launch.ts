@@ -129,7 +129,8 @@ async function startOn(port: number, cli: { bin: string; version: string }, opti
       take(String(e.message));
       resolve({ code: null, signal: null, output });
     });
-    child.once('exit', (code, signal) => resolve({ code, signal, output }));
+    // 'close', not 'exit': by then every line Studio printed has been read (an EADDRINUSE among them).
+    child.once('close', (code, signal) => resolve({ code, signal, output }));
   });
   const stop = async () => {
     if (stopping) return void (await exit);
