@@ -160,27 +160,6 @@ describe('migrate resolve usage', () => {
   });
 });
 
-describe('commands a later issue completes say so and exit 4 — never pretend', () => {
-  it.each([
-    ['studio', ['studio', '--env', 'production'], 'issue 7'],
-  ])('stagedb %s', async (_label, args, issue) => {
-    const r = await run(...args);
-    expect(r.code).toBe(4);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(new RegExp(`^error: stagedb ${args[0] === 'migrate' ? `migrate ${args[1]}` : args[0]} is not built yet in this version of stagedb \\(${issue}: `));
-    expect(r.stderr).toMatch(/\n {2}fix: \S/);
-  });
-
-  it('the full text, pinned', async () => {
-    const r = await run('studio', '--env', 'production');
-    expect(r.stderr).toMatchInlineSnapshot(`
-      "error: stagedb studio is not built yet in this version of stagedb (issue 7: Studio per environment, read-only in production)
-        fix: npx prisma studio
-      "
-    `);
-  });
-});
-
 describe('init', () => {
   const GUIDE_SCRIPTS = [
     'db:push',
