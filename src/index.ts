@@ -2,7 +2,7 @@
  * stagedb's library: the same functions the CLI calls. Nothing here prints, reads process.argv or exits.
  */
 export { defineConfig, env } from './config/define.js';
-export type { StagedbConfig, EnvironmentConfig, EnvRef, ConfigValue, Protection, SslMode } from './config/define.js';
+export type { StagedbConfig, EnvironmentConfig, EnvRef, ConfigValue, Protection, SslMode, PoolConfig, RdsSnapshotConfig } from './config/define.js';
 export { loadConfig, findConfigFile, type ResolvedConfig } from './config/load.js';
 export { selectEnvironments, resolveEnvironment, type ResolvedEnvironment } from './config/environments.js';
 export { parseDatabaseUrl, type ParsedUrl, type UrlKind } from './config/url.js';
@@ -39,3 +39,4 @@ export { StagedbError, type ErrorKind } from './errors.js';
 export { redact } from './redact.js';
 export { runDoctor, CHECKS as DOCTOR_CHECKS, type DoctorReport, type DoctorOptions } from './doctor/index.js';
 export { planPush, push, migrateDev, resetDatabase, describeLoss, diffSchemas, detectDrift } from './develop/index.js';
+export { openStudio, planStudio, startStudio, type OpenStudioOptions, type OpenedStudio, type StudioPlan, type StudioSession } from './studio/index.js';
