@@ -6,17 +6,35 @@ import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 
 const command: Command = {
-  usage: `Usage: stagedb backup list [--env <name>]
+  usage: `Usage: stagedb backup list [--env <name>] [--snapshots]
 
 The complete backups in the environment's backup storage, newest first: age, size, format, the
 migrations they hold, the last verification. Leftovers of interrupted runs are counted, never listed
 as restorable (stagedb backup prune removes them).
 
+      --snapshots      instead, the RDS snapshots stagedb made of the instance in backup.rds
+                       (stagedb backup --snapshot), as RDS lists them
 ${ENV_HELP}`,
-  options: {},
+  options: { snapshots: { type: 'boolean' } },
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
+    if (args.values.snapshots) {
+      const { listRdsSnapshots } = await import('../backup/rds.js');
+      const snaps = await listRdsSnapshots({ env, processEnv: ctx.env });
+      const rds = env.backup.rds!;
+      const text =
+        snaps.length === 0
+          ? `${env.name}: no stagedb snapshots of RDS instance ${rds.instance} (${rds.region}) (take one: stagedb backup --snapshot --env ${env.name})`
+          : [
+              `${env.name}: ${snaps.length} stagedb snapshot${snaps.length === 1 ? '' : 's'} of RDS instance ${rds.instance} (${rds.region})`,
+              columns(
+                ['ID', 'AGE', 'STATUS', 'SIZE'],
+                snaps.map((x) => [x.identifier, x.createdAt ? age(x.createdAt) : '-', `${x.status}${x.status !== 'available' && x.percent !== undefined ? ` ${x.percent} %` : ''}`, x.allocatedStorage ? `${x.allocatedStorage} GB` : '-']),
+              ),
+            ].join('\n');
+      return { exitCode: 0, data: { env: env.name, instance: rds.instance, region: rds.region, snapshots: snaps }, text };
+    }
     const r = await listBackups(env);
     const lines: string[] = [];
     if (r.backups.length === 0) lines.push(`${env.name}: no backups in ${shown(ctx, r.location)} (take one: stagedb backup --env ${env.name})`);

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback stand-in for the RDS API: the subset of the Query API (form-encoded POST, XML answers,
+ * API version 2014-10-31, as documented in the RDS API reference) that `backup --snapshot` uses —
+ * CreateDBSnapshot and DescribeDBSnapshots. Every request must carry a SigV4 Authorization header
+ * for service `rds` in the configured region, signed with the known access key; anything else is
+ * refused the way AWS refuses it (InvalidClientTokenId, IncompleteSignature). Snapshots go
+ * creating → available after `pollsToAvailable` describes, with PercentProgress on the way.
+ *
+ * Not AWS: no real signature check (the secret is not re-derived), no IAM, no paging beyond one page.
+ */
+export interface RdsServerOptions {
+  region?: string;
+  accessKeyId?: string;
+  instances?: string[];
+  /** DescribeDBSnapshots calls before a snapshot is `available` (default 2); Infinity: never. */
+  pollsToAvailable?: number;
+  /** CreateDBSnapshot fails with SnapshotQuotaExceeded. */
+  quotaExceeded?: boolean;
+  /** Every call fails with AccessDenied (credentials fine, permissions not). */
+  accessDenied?: boolean;
+}
+
+export interface RdsRequest {
+  action: string;
+  params: Record<string, string>;
+  authorization: string;
+}
+
+export interface RdsServer {
+  endpoint: string;
+  requests: RdsRequest[];
+  snapshots: Map<string, { instance: string; polls: number; status: string; created: string; tags: Record<string, string> }>;
+  close(): Promise<void>;
+}
+
+const NS = 'http://rds.amazonaws.com/doc/2014-10-31/';
+
+export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServer> {
+  const region = o.region ?? 'eu-west-1';
+  const accessKeyId = o.accessKeyId ?? 'AKIASTAGEDBTEST';
+  const instances = new Set(o.instances ?? ['app-production']);
+  const pollsToAvailable = o.pollsToAvailable ?? 2;
+  const requests: RdsRequest[] = [];
+  const snapshots: RdsServer['snapshots'] = new Map();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const params = Object.fromEntries(new URLSearchParams(body));
+    const authorization = String(req.headers.authorization ?? '');
+    const action = params.Action ?? '';
+    requests.push({ action, params, authorization });
+    const fail = (status: number, code: string, message: string, type = 'Sender') =>
+      send(res, status, `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
+
+    if (req.method !== 'POST' || !/application\/x-www-form-urlencoded/.test(String(req.headers['content-type']))) return fail(400, 'InvalidAction', 'expected a form-encoded POST');
+    // SigV4: "AWS4-HMAC-SHA256 Credential=<key>/<yyyymmdd>/<region>/rds/aws4_request, SignedHeaders=…, Signature=<64 hex>"
+    const sig = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/rds\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
+    if (!sig) return fail(403, 'IncompleteSignature', 'Authorization header requires a valid SigV4 signature for service rds');
+    if (sig[3] !== region) return fail(403, 'SignatureDoesNotMatch', `Credential should be scoped to a valid region, not '${sig[3]}'`);
+    if (!sig[4]!.split(';').includes('host') || !req.headers['x-amz-date']) return fail(403, 'IncompleteSignature', 'host and x-amz-date must be signed');
+    if (sig[1] !== accessKeyId) return fail(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+    if (params.Version !== '2014-10-31') return fail(400, 'InvalidParameterValue', `unsupported Version ${params.Version}`);
+    if (o.accessDenied) return fail(403, 'AccessDenied', `User: arn:aws:iam::123456789012:user/ci is not authorized to perform: rds:${action}`);
+
+    if (action === 'CreateDBSnapshot') {
+      const id = params.DBSnapshotIdentifier ?? '';
+      const instance = params.DBInstanceIdentifier ?? '';
+      if (!/^[a-zA-Z](?:-?[a-zA-Z0-9])*$/.test(id) || id.length > 255) return fail(400, 'InvalidParameterValue', `The parameter DBSnapshotIdentifier is not a valid identifier: ${id}`);
+      if (!instances.has(instance)) return fail(404, 'DBInstanceNotFound', `DBInstance ${instance} not found.`);
+      if (o.quotaExceeded) return fail(400, 'SnapshotQuotaExceeded', 'Cannot create more than 100 manual snapshots');
+      if (snapshots.has(id.toLowerCase())) return fail(400, 'DBSnapshotAlreadyExists', `Cannot create the snapshot because a snapshot with the identifier ${id} already exists.`);
+      const tags: Record<string, string> = {};
+      for (let i = 1; params[`Tags.Tag.${i}.Key`] !== undefined; i++) tags[params[`Tags.Tag.${i}.Key`]!] = params[`Tags.Tag.${i}.Value`] ?? '';
+      const s = { instance, polls: 0, status: 'creating', created: new Date().toISOString(), tags };
+      snapshots.set(id.toLowerCase(), s);
+      return send(res, 200, `<CreateDBSnapshotResponse xmlns="${NS}"><CreateDBSnapshotResult>${snapshotXml(id.toLowerCase(), s, 0)}</CreateDBSnapshotResult>${meta()}</CreateDBSnapshotResponse>`);
+    }
+    if (action === 'DescribeDBSnapshots') {
+      const id = params.DBSnapshotIdentifier?.toLowerCase();
+      let list = [...snapshots.entries()];
+      if (id !== undefined) {
+        list = list.filter(([k]) => k === id);
+        if (list.length === 0) return fail(404, 'DBSnapshotNotFound', `DBSnapshot ${id} not found.`);
+      }
+      if (params.DBInstanceIdentifier !== undefined) {
+        if (!instances.has(params.DBInstanceIdentifier)) return fail(404, 'DBInstanceNotFound', `DBInstance ${params.DBInstanceIdentifier} not found.`);
+        list = list.filter(([, s]) => s.instance === params.DBInstanceIdentifier);
+      }
+      const xml = list
+        .map(([k, s]) => {
+          if (id !== undefined) {
+            s.polls += 1;
+            if (s.polls >= pollsToAvailable) s.status = 'available';
+          }
+          const percent = s.status === 'available' ? 100 : Math.min(99, Math.round((100 * s.polls) / Math.max(pollsToAvailable, 1)));
+          return snapshotXml(k, s, Number.isFinite(percent) ? percent : 0);
+        })
+        .join('');
+      return send(res, 200, `<DescribeDBSnapshotsResponse xmlns="${NS}"><DescribeDBSnapshotsResult><DBSnapshots>${xml}</DBSnapshots></DescribeDBSnapshotsResult>${meta()}</DescribeDBSnapshotsResponse>`);
+    }
+    return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => send(res, 500, `<ErrorResponse xmlns="${NS}"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>${esc(String(e))}</Message></Error></ErrorResponse>`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    snapshots,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+
+  function snapshotXml(id: string, s: { instance: string; status: string; created: string }, percent: number): string {
+    return `<DBSnapshot><DBSnapshotIdentifier>${esc(id)}</DBSnapshotIdentifier><DBInstanceIdentifier>${esc(s.instance)}</DBInstanceIdentifier><SnapshotCreateTime>${s.created}</SnapshotCreateTime><Engine>postgres</Engine><EngineVersion>15.8</EngineVersion><AllocatedStorage>20</AllocatedStorage><Status>${s.status}</Status><Port>5432</Port><SnapshotType>manual</SnapshotType><PercentProgress>${percent}</PercentProgress><StorageType>gp3</StorageType><Encrypted>true</Encrypted><DBSnapshotArn>arn:aws:rds:${region}:123456789012:snapshot:${esc(id)}</DBSnapshotArn></DBSnapshot>`;
+  }
+}
+
+function meta(): string {
+  return `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata>`;
+}
+
+function send(res: ServerResponse, status: number, xml: string): void {
+  res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
