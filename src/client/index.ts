@@ -12,8 +12,9 @@
  *   `./pool.ts`); a pooler url → adapter-pg too, 10 connections unless configured;
  * - `prisma+postgres://` → Prisma's `accelerateUrl` (a local `prisma dev` URL connects to the direct
  *   URL inside its api_key unless `localAccelerate: 'http'`);
- * - `replicas` → one adapter-pg PrismaClient per replica, composed with
- *   `@prisma/extension-read-replicas`; an unreachable replica's reads go to the primary (warned once).
+ * - `replicas` → one adapter-pg PrismaClient per replica; reads routed to them with the semantics of
+ *   `@prisma/extension-read-replicas` (by a thin proxy, or the extension itself with `routing: 'extension'`);
+ *   an unreachable replica's reads go to the primary (warned once).
  *
  * Nothing here is imported by the CLI; adapter-pg and the extension load only when a client is made.
  */
@@ -22,6 +23,7 @@ import { configError } from '../errors.js';
 import { redact } from '../redact.js';
 import { planClient, type ClientPlan, type PlanOptions, type PoolTarget, type PoolTargetPlan } from './plan.js';
 import type { PoolSize } from './pool.js';
+import { routeReads } from './router.js';
 import { PoolRuntime, ReplicaAdapter, poolSizeFor, probeServer, replicaFactory, type ClientLogger, type PoolContext } from './pools.js';
 
 export { computePoolSize, POOL_MAX, POOL_MIN, POOL_RESERVE_FRACTION, POOL_RESERVE_MIN, POOLER_DEFAULT, type PoolSize, type ServerLimits } from './pool.js';
@@ -72,6 +74,12 @@ export interface CreatePrismaClientOptions<C extends PrismaClientClass> extends 
   replicaRetryMs?: number;
   /** Connect timeout for replicas, in ms (a URL's `connect_timeout` wins); default 5 000. */
   replicaConnectTimeoutMs?: number;
+  /**
+   * How reads reach the replicas. `proxy` (default): stagedb's router, the semantics of
+   * `@prisma/extension-read-replicas` without Prisma's `$extends` pipeline (~1 % per query instead of
+   * ~15–20 % on loopback; see bench/RESULTS.md). `extension`: `$extends(readReplicas({ replicas }))` itself.
+   */
+  routing?: 'proxy' | 'extension';
 }
 
 export const DEFAULT_APPLICATION_NAME = 'stagedb client';
@@ -104,7 +112,7 @@ export async function createPrismaClient<C extends PrismaClientClass>(options: C
   for (const w of plan.warnings) logger.warn(redact(`stagedb/client (${env.name}): ${w}`));
   const Client = options.PrismaClient;
   const base = options.clientOptions ?? {};
-  if (plan.mode === 'accelerate') return withoutReplicas(new Client({ ...base, accelerateUrl }));
+  if (plan.mode === 'accelerate') return routeReads(new Client({ ...base, accelerateUrl }), []) as StagedbPrismaClient<C>;
 
   const ctx: PoolContext = {
     environment: env.name,
@@ -116,33 +124,20 @@ export async function createPrismaClient<C extends PrismaClientClass>(options: C
   const [primaryTarget, ...replicaTargets] = targets;
   const primaryPool = new PoolRuntime(primaryTarget!, ctx);
   const primary = new Client({ ...base, adapter: primaryPool.factory() });
-  if (replicaTargets.length === 0) return withoutReplicas(primary);
+  if (replicaTargets.length === 0) return routeReads(primary, []) as StagedbPrismaClient<C>;
 
   const retryMs = options.replicaRetryMs ?? DEFAULT_REPLICA_RETRY_MS;
   const replicas = replicaTargets.map((t) => {
     const adapter = new ReplicaAdapter(new PoolRuntime(t, ctx), primaryPool, ctx, retryMs);
     return new Client({ ...base, adapter: replicaFactory(adapter) });
   });
-  const { readReplicas } = await import('@prisma/extension-read-replicas');
-  // The extension's types name @prisma/client's own PrismaClient; the application's generated class is the same at runtime.
-  const extendable = primary as unknown as { $extends(ext: unknown): unknown };
-  return extendable.$extends(readReplicas({ replicas: replicas as never })) as StagedbPrismaClient<C>;
-}
-
-/** `$primary()` and `$replica()` on a client without replicas: both are the client itself. */
-function withoutReplicas<C extends PrismaClientClass>(client: object): StagedbPrismaClient<C> {
-  const extendable = client as { $extends(ext: unknown): unknown };
-  return extendable.$extends({
-    name: 'stagedb-no-replicas',
-    client: {
-      $primary() {
-        return this;
-      },
-      $replica() {
-        return this;
-      },
-    },
-  }) as StagedbPrismaClient<C>;
+  if (options.routing === 'extension') {
+    const { readReplicas } = await import('@prisma/extension-read-replicas');
+    // The extension's types name @prisma/client's own PrismaClient; the application's generated class is the same at runtime.
+    const extendable = primary as unknown as { $extends(ext: unknown): unknown };
+    return extendable.$extends(readReplicas({ replicas: replicas as never })) as StagedbPrismaClient<C>;
+  }
+  return routeReads(primary, replicas) as StagedbPrismaClient<C>;
 }
 
 /** A pool as `describeClientPlan` shows it. */

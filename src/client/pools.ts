@@ -1,7 +1,7 @@
-import type { PoolConfig } from 'pg';
+import type { ClientConfig, PoolConfig } from 'pg';
 import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, Transaction } from '@prisma/driver-adapter-utils';
 import { StagedbError } from '../errors.js';
-import { clientConfig, connect } from '../pg/connect.js';
+import { clientConfig, connect, loadPg } from '../pg/connect.js';
 import { redact } from '../redact.js';
 import type { PoolTarget } from './plan.js';
 import { SERVER_LIMITS_SQL, computePoolSize, type PoolSize, type ServerLimits } from './pool.js';
@@ -69,11 +69,24 @@ async function runProbe(target: Pick<PoolTarget, 'url' | 'role'>, ctx: Pick<Pool
   const { config, sslmode, schema, tls } = await clientConfig(target.url, options);
   // prefer and allow try two ways; the probe found the one that works, and the pool keeps to it.
   const ssl = sslmode === 'prefer' || sslmode === 'allow' ? (usedTls ? config.ssl || tls || { rejectUnauthorized: false } : false) : config.ssl;
+  // Connecting is bounded (connect_timeout, default 10 s; replicas 5 s), but not waiting for a free
+  // connection: node-postgres's pool uses one option for both, and for the second it arms and clears a
+  // timer on every query (~2 % of a findUnique on loopback). Plain adapter-pg bounds neither.
+  const pg = await loadPg();
+  const connectTimeout = config.connectionTimeoutMillis;
+  class ClientWithConnectTimeout extends pg.Client {
+    constructor(c?: ClientConfig) {
+      // pg-pool keeps the password as a non-enumerable property: a spread alone would drop it.
+      super({ ...c, password: c?.password, connectionTimeoutMillis: connectTimeout });
+    }
+  }
   return {
     limits: { maxConnections: row!.max_connections, superuserReserved: row!.superuser_reserved, reserved: row!.reserved },
     inRecovery: row!.in_recovery,
     poolConfig: {
       ...config,
+      connectionTimeoutMillis: undefined,
+      Client: ClientWithConnectTimeout as unknown as PoolConfig['Client'],
       ssl,
       application_name: ownName ?? (isReplica ? `${ctx.applicationName} ${target.role}` : ctx.applicationName),
     },
@@ -282,25 +295,36 @@ export class ReplicaAdapter implements SqlDriverAdapter {
     return this.down;
   }
 
-  private async route<T>(run: (a: SqlDriverAdapter) => Promise<T>): Promise<T> {
+  // The hot path (replica up, pool open) adds one `.then` and no async frame: this runs on every read.
+  private route<T>(run: (a: SqlDriverAdapter) => Promise<T>): Promise<T> {
+    const open = this.down ? undefined : this.replica.adapter;
+    if (open) return run(open).then(undefined, (e: unknown) => this.failover(e, run));
+    return this.slowRoute(run);
+  }
+
+  private async slowRoute<T>(run: (a: SqlDriverAdapter) => Promise<T>): Promise<T> {
     if (this.down && Date.now() < this.retryAt) return run(this.primary.adapter ?? (await this.primary.get()));
     try {
       const result = await run(this.replica.adapter ?? (await this.replica.get()));
       this.down = false;
       return result;
     } catch (e) {
-      if (!isUnreachable(e)) throw e;
-      this.retryAt = Date.now() + this.retryMs;
-      if (!this.down) {
-        this.down = true;
-        this.ctx.logger.warn(
-          redact(
-            `stagedb/client (${this.ctx.environment}): read ${this.replica.target.role} (${this.replica.target.display}) is unreachable — ${reasonOf(e)}; its reads go to the primary, and it is tried again every ${Math.round(this.retryMs / 1000)} s`,
-          ),
-        );
-      }
-      return run(this.primary.adapter ?? (await this.primary.get()));
+      return this.failover(e, run);
     }
+  }
+
+  private async failover<T>(e: unknown, run: (a: SqlDriverAdapter) => Promise<T>): Promise<T> {
+    if (!isUnreachable(e)) throw e;
+    this.retryAt = Date.now() + this.retryMs;
+    if (!this.down) {
+      this.down = true;
+      this.ctx.logger.warn(
+        redact(
+          `stagedb/client (${this.ctx.environment}): read ${this.replica.target.role} (${this.replica.target.display}) is unreachable — ${reasonOf(e)}; its reads go to the primary, and it is tried again every ${Math.round(this.retryMs / 1000)} s`,
+        ),
+      );
+    }
+    return run(this.primary.adapter ?? (await this.primary.get()));
   }
 }
 
@@ -311,20 +335,25 @@ class LazyAdapter implements SqlDriverAdapter {
 
   constructor(private readonly pool: PoolRuntime) {}
 
-  async queryRaw(query: SqlQuery) {
-    return (this.pool.adapter ?? (await this.pool.get())).queryRaw(query);
+  // No async frame when the pool is open: this wraps every query of the application.
+  queryRaw(query: SqlQuery) {
+    const a = this.pool.adapter;
+    return a ? a.queryRaw(query) : this.pool.get().then((b) => b.queryRaw(query));
   }
 
-  async executeRaw(query: SqlQuery) {
-    return (this.pool.adapter ?? (await this.pool.get())).executeRaw(query);
+  executeRaw(query: SqlQuery) {
+    const a = this.pool.adapter;
+    return a ? a.executeRaw(query) : this.pool.get().then((b) => b.executeRaw(query));
   }
 
-  async executeScript(script: string) {
-    return (this.pool.adapter ?? (await this.pool.get())).executeScript(script);
+  executeScript(script: string) {
+    const a = this.pool.adapter;
+    return a ? a.executeScript(script) : this.pool.get().then((b) => b.executeScript(script));
   }
 
-  async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
-    return (this.pool.adapter ?? (await this.pool.get())).startTransaction(isolationLevel);
+  startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    const a = this.pool.adapter;
+    return a ? a.startTransaction(isolationLevel) : this.pool.get().then((b) => b.startTransaction(isolationLevel));
   }
 
   getConnectionInfo() {

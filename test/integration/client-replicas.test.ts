@@ -32,7 +32,7 @@ function projectWith(replicas: string[]): TempProject {
   });
 }
 
-async function client(dir: string, extra: Record<string, unknown> = {}): Promise<AnyClient> {
+async function makeClient(dir: string, extra: Record<string, unknown> = {}): Promise<AnyClient> {
   const c = await createPrismaClient({ PrismaClient, env: 'staging', cwd: dir, processEnv: {}, ...extra });
   clients.push(c);
   return c;
@@ -63,7 +63,9 @@ afterAll(async () => {
   project?.remove();
 });
 
-describe('primary + streaming replica', () => {
+describe.each(['proxy', 'extension'] as const)('primary + streaming replica, routing: %s', (routing) => {
+  const client = (dir: string, extra: Record<string, unknown> = {}) => makeClient(dir, { routing, ...extra });
+
   it('the servers are what the test says: the replica is a standby on its own port', async () => {
     const plan = await describeClientPlan({ env: 'staging', cwd: project.dir, processEnv: {} });
     expect(plan.mode).toBe('adapter-pg');
@@ -86,20 +88,20 @@ describe('primary + streaming replica', () => {
   });
 
   it('model reads go to the replica, writes to the primary, as each server saw them', async () => {
-    const db = await client(project.dir, { applicationName: 'routing-test' });
+    const db = await client(project.dir, { applicationName: `routing-test-${routing}` });
     const all = await db.item.findMany({ orderBy: { id: 'asc' } });
     expect(all).toHaveLength(10);
-    const replicaSaw = await statementsOn(replicaUrl, 'routing-test replica 1');
+    const replicaSaw = await statementsOn(replicaUrl, `routing-test-${routing} replica 1`);
     expect(replicaSaw.some((q) => /^SELECT .*"Item"/s.test(q))).toBe(true);
     // Nothing of this client's ran on the primary yet.
-    expect(await statementsOn(primaryUrl, 'routing-test')).toEqual([]);
+    expect(await statementsOn(primaryUrl, `routing-test-${routing}`)).toEqual([]);
 
     const created = await db.item.create({ data: { name: 'written', n: 99 } });
-    const primarySaw = await statementsOn(primaryUrl, 'routing-test');
+    const primarySaw = await statementsOn(primaryUrl, `routing-test-${routing}`);
     expect(primarySaw.some((q) => /^INSERT INTO .*"Item"/s.test(q))).toBe(true);
-    expect(await statementsOn(replicaUrl, 'routing-test')).toEqual([]);
+    expect(await statementsOn(replicaUrl, `routing-test-${routing}`)).toEqual([]);
     // The standby never ran a write of this client's.
-    expect((await statementsOn(replicaUrl, 'routing-test replica 1')).some((q) => /INSERT/i.test(q))).toBe(false);
+    expect((await statementsOn(replicaUrl, `routing-test-${routing} replica 1`)).some((q) => /INSERT/i.test(q))).toBe(false);
 
     // $primary() reads its own write at once; the replica has it once replayed.
     expect(await db.$primary().item.findUnique({ where: { id: created.id } })).toMatchObject({ name: 'written' });
@@ -110,15 +112,42 @@ describe('primary + streaming replica', () => {
   });
 
   it('reads inside a transaction stay on the primary', async () => {
-    const db = await client(project.dir, { applicationName: 'tx-test' });
+    const db = await client(project.dir, { applicationName: `tx-test-${routing}` });
     const n = await db.$transaction(async (tx: AnyClient) => {
       await tx.item.create({ data: { name: 'in tx' } });
       return tx.item.count();
     });
     // The new row is visible inside the transaction only on the primary, before any replay.
     expect(n).toBeGreaterThanOrEqual(11);
-    expect(await statementsOn(replicaUrl, 'tx-test replica 1')).toEqual([]);
+    expect(await statementsOn(replicaUrl, `tx-test-${routing} replica 1`)).toEqual([]);
     await db.item.deleteMany({ where: { name: 'in tx' } });
+  });
+
+  it('a batch $transaction([...]) runs its reads on the primary, in the transaction', async () => {
+    const db = await client(project.dir, { applicationName: `batch-test-${routing}` });
+    const [created, count, found] = await db.$transaction([db.item.create({ data: { name: 'batch' } }), db.item.count(), db.item.findMany({ where: { name: 'batch' } })]);
+    // Read in the same transaction as the write: only the primary can have seen it.
+    expect(count).toBeGreaterThanOrEqual(11);
+    expect(found).toEqual([created]);
+    expect(await statementsOn(replicaUrl, `batch-test-${routing} replica 1`)).toEqual([]);
+    await db.item.delete({ where: { id: created.id } });
+  });
+
+  it("the application's own $extends keeps the routing (and, routed by stagedb, its query hooks run)", async () => {
+    const db = await client(project.dir, { applicationName: `ext-test-${routing}` });
+    const seen: string[] = [];
+    const ext = db.$extends({
+      query: { item: { findMany: ({ args, query }: AnyClient) => (seen.push('findMany'), query(args)) } },
+      result: { item: { label: { needs: { name: true, n: true }, compute: (i: { name: string; n: number }) => `${i.name}#${i.n}` } } },
+    });
+    const rows = await ext.item.findMany({ where: { name: 'seed 3' } });
+    expect(rows.map((r: { label: string }) => r.label)).toEqual(['seed 3#3']);
+    // @prisma/extension-read-replicas 0.5.0 hands a read straight to the replica client, so a query hook
+    // added after it never runs for reads routed to a replica; stagedb's router extends every client.
+    expect(seen).toEqual(routing === 'proxy' ? ['findMany'] : []);
+    expect((await statementsOn(replicaUrl, `ext-test-${routing} replica 1`)).some((q) => /^SELECT .*"Item"/s.test(q))).toBe(true);
+    expect((await ext.$replica().$queryRaw`SELECT pg_is_in_recovery() AS standby`)[0].standby).toBe(true);
+    expect((await ext.$queryRaw`SELECT pg_is_in_recovery() AS standby`)[0].standby).toBe(false);
   });
 
   it('a write forced onto the standby is refused by the server (25006), not silently sent elsewhere', async () => {
@@ -128,15 +157,16 @@ describe('primary + streaming replica', () => {
   });
 
   it('the pools stay bounded: 40 concurrent reads use at most the replica pool size', async () => {
-    const db = await client(project.dir, { applicationName: 'bounded-test', pool: { max: 3 } });
+    const db = await client(project.dir, { applicationName: `bounded-test-${routing}`, pool: { max: 3 } });
     await Promise.all(Array.from({ length: 40 }, () => db.$replica().$queryRaw`SELECT 1 AS one FROM pg_sleep(0.02)`));
-    const sessions = await rowsOf<{ n: number }>(replicaUrl, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'bounded-test replica 1'");
+    const sessions = await rowsOf<{ n: number }>(replicaUrl, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [`bounded-test-${routing} replica 1`]);
     // 40 queries at once fill the pool, and never more than it.
     expect(sessions[0]?.n).toBe(3);
   });
 });
 
 describe('an unreachable replica', () => {
+  const client = makeClient;
   it('a replica URL nobody answers: reads fall back to the primary, and the logger hears it once', async () => {
     const dead = pair.replica.url('app').replace(`:${pair.replica.port}/`, `:${await closedPort()}/`);
     const p = projectWith([dead]);

@@ -1,0 +1,136 @@
+/**
+ * Read-replica routing without Prisma's `$extends`: a `Proxy` over the primary client with the
+ * semantics of `@prisma/extension-read-replicas` 0.5.0 (its `readOperations` list, transactions on the
+ * primary, `$primary()`, `$replica()`, `$connect`/`$disconnect` of every client).
+ *
+ * Why not the extension itself (still available: `routing: 'extension'`): every `$extends` query hook
+ * puts each query through Prisma's extension pipeline, and the extension then dispatches the read a
+ * second time on the replica client. Measured in bench/replicas.mjs on loopback, that is ~15–20 % of a
+ * findUnique (~45 µs of CPU per query); this proxy costs about 1 %.
+ *
+ * Routing is decided when a query runs, not when it is written, as the extension does: a read returns a
+ * lazy Prisma promise that runs on a replica when awaited, and on the primary when it is handed to a
+ * batch `$transaction([...])` (Prisma asks the promise to join the transaction via `requestTransaction`).
+ */
+
+/** The operations `@prisma/extension-read-replicas` 0.5.0 sends to a replica (`findRaw`/`aggregateRaw` are MongoDB's). */
+export const READ_OPERATIONS = new Set(['findFirst', 'findFirstOrThrow', 'findMany', 'findUnique', 'findUniqueOrThrow', 'groupBy', 'aggregate', 'count']);
+
+type AnyFn = (...args: unknown[]) => unknown;
+type Client = Record<string | symbol, unknown> & {
+  $connect(): Promise<void>;
+  $disconnect(): Promise<void>;
+  $extends(ext: unknown): Client;
+};
+interface PrismaPromiseLike extends PromiseLike<unknown> {
+  spec?: unknown;
+  requestTransaction?(tx: unknown): PromiseLike<unknown>;
+}
+
+/**
+ * The client the application gets: `primary` for everything but reads, which go to one of `replicas`
+ * (at random, like the extension). Without replicas, `$primary()` and `$replica()` are the client itself.
+ */
+export function routeReads<T extends object>(primary: T, replicas: object[]): T {
+  const p = primary as unknown as Client;
+  const rs = replicas as unknown as Client[];
+  const pick = (): Client => rs[rs.length === 1 ? 0 : Math.floor(Math.random() * rs.length)]!;
+  const cache = new Map<string | symbol, unknown>();
+  let self: T;
+  const special: Record<string, unknown> = {
+    $primary: () => p,
+    $replica: () => (rs.length > 0 ? pick() : self),
+    $connect: async () => {
+      await Promise.all([p.$connect(), ...rs.map((r) => r.$connect())]);
+    },
+    $disconnect: async () => {
+      await Promise.all([p.$disconnect(), ...rs.map((r) => r.$disconnect())]);
+    },
+    // An application's own extensions apply to every client, and the result routes the same way.
+    $extends: (ext: unknown) => routeReads(p.$extends(ext), rs.map((r) => r.$extends(ext))),
+  };
+  self = new Proxy(primary, {
+    get(target, prop) {
+      const hit = cache.get(prop);
+      if (hit !== undefined) return hit;
+      if (typeof prop === 'string' && Object.hasOwn(special, prop)) return special[prop];
+      const value = (target as Record<string | symbol, unknown>)[prop];
+      if (typeof value === 'function') {
+        const bound = (value as AnyFn).bind(target);
+        cache.set(prop, bound);
+        return bound;
+      }
+      if (rs.length > 0 && typeof prop === 'string' && !prop.startsWith('$') && isModel(value)) {
+        const model = routedModel(prop, value, rs, pick);
+        cache.set(prop, model);
+        return model;
+      }
+      return value;
+    },
+  });
+  return self;
+}
+
+function isModel(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { findMany?: unknown }).findMany === 'function';
+}
+
+function routedModel(name: string, primaryModel: Record<string, unknown>, replicas: Client[], pick: () => Client): object {
+  const ops = new Map<string | symbol, unknown>();
+  // Each replica's model delegate, looked up once: Prisma's client getters are not free.
+  const replicaModels = new Map<Client, Record<string, AnyFn>>();
+  const replicaModel = (): Record<string, AnyFn> => {
+    const r = pick();
+    let m = replicaModels.get(r);
+    if (!m) replicaModels.set(r, (m = r[name] as Record<string, AnyFn>));
+    return m;
+  };
+  return new Proxy(primaryModel, {
+    get(target, op) {
+      const hit = ops.get(op);
+      if (hit !== undefined) return hit;
+      const value = target[op as string];
+      if (typeof value !== 'function') return value;
+      let fn: unknown;
+      if (typeof op === 'string' && READ_OPERATIONS.has(op)) {
+        const onPrimary = (value as AnyFn).bind(target);
+        fn = (...args: unknown[]) => lazyRead(() => onPrimary(...args) as PrismaPromiseLike, () => replicaModel()[op]!(...args) as PrismaPromiseLike);
+      } else {
+        fn = (value as AnyFn).bind(target);
+      }
+      ops.set(op, fn);
+      return fn;
+    },
+  });
+}
+
+/**
+ * A Prisma promise that runs on a replica when awaited and on the primary inside a batch transaction.
+ * Prisma's own promises are lazy too, so creating both costs no query.
+ */
+function lazyRead(onPrimary: () => PrismaPromiseLike, onReplica: () => PrismaPromiseLike): PrismaPromiseLike & Promise<unknown> {
+  // Prisma's promise runs its query once however often `then` is called, so it is kept, not wrapped.
+  let replicaPromise: PrismaPromiseLike | undefined;
+  const exec = () => (replicaPromise ??= onReplica()) as Promise<unknown>;
+  let primaryPromise: PrismaPromiseLike | undefined;
+  const primaryOne = () => (primaryPromise ??= onPrimary());
+  return {
+    get spec() {
+      return primaryOne().spec;
+    },
+    then(ok, fail) {
+      return exec().then(ok, fail);
+    },
+    catch(fail) {
+      return exec().catch(fail);
+    },
+    finally(done) {
+      return exec().finally(done);
+    },
+    requestTransaction(tx: unknown) {
+      const pp = primaryOne();
+      return pp.requestTransaction ? pp.requestTransaction(tx) : pp;
+    },
+    [Symbol.toStringTag]: 'PrismaPromise',
+  } as PrismaPromiseLike & Promise<unknown>;
+}
