@@ -8,9 +8,9 @@
  * second time on the replica client. Measured in bench/replicas.mjs on loopback, that is ~15–20 % of a
  * findUnique (~45 µs of CPU per query); this proxy costs about 1 %.
  *
- * Routing is decided when a query runs, not when it is written, as the extension does: a read returns a
- * lazy Prisma promise that runs on a replica when awaited, and on the primary when it is handed to a
- * batch `$transaction([...])` (Prisma asks the promise to join the transaction via `requestTransaction`).
+ * A read returns the replica's lazy Prisma promise, which runs on the replica when awaited; handed to a
+ * batch `$transaction([...])` it runs on the primary inside the transaction (Prisma asks a promise to
+ * join a transaction through `requestTransaction`, which is redirected), as with the extension.
  */
 
 /** The operations `@prisma/extension-read-replicas` 0.5.0 sends to a replica (`findRaw`/`aggregateRaw` are MongoDB's). */
@@ -105,32 +105,15 @@ function routedModel(name: string, primaryModel: Record<string, unknown>, replic
 }
 
 /**
- * A Prisma promise that runs on a replica when awaited and on the primary inside a batch transaction.
- * Prisma's own promises are lazy too, so creating both costs no query.
+ * A read as the application sees it: the replica's own Prisma promise (lazy: nothing runs until it is
+ * awaited, and its fluent relation methods stay), except that joining a batch `$transaction([...])`
+ * hands the transaction the primary's promise for the same call instead.
  */
-function lazyRead(onPrimary: () => PrismaPromiseLike, onReplica: () => PrismaPromiseLike): PrismaPromiseLike & Promise<unknown> {
-  // Prisma's promise runs its query once however often `then` is called, so it is kept, not wrapped.
-  let replicaPromise: PrismaPromiseLike | undefined;
-  const exec = () => (replicaPromise ??= onReplica()) as Promise<unknown>;
-  let primaryPromise: PrismaPromiseLike | undefined;
-  const primaryOne = () => (primaryPromise ??= onPrimary());
-  return {
-    get spec() {
-      return primaryOne().spec;
-    },
-    then(ok, fail) {
-      return exec().then(ok, fail);
-    },
-    catch(fail) {
-      return exec().catch(fail);
-    },
-    finally(done) {
-      return exec().finally(done);
-    },
-    requestTransaction(tx: unknown) {
-      const pp = primaryOne();
-      return pp.requestTransaction ? pp.requestTransaction(tx) : pp;
-    },
-    [Symbol.toStringTag]: 'PrismaPromise',
-  } as PrismaPromiseLike & Promise<unknown>;
+function lazyRead(onPrimary: () => PrismaPromiseLike, onReplica: () => PrismaPromiseLike): PrismaPromiseLike {
+  const promise = onReplica();
+  promise.requestTransaction = (tx: unknown) => {
+    const pp = onPrimary();
+    return pp.requestTransaction ? pp.requestTransaction(tx) : pp;
+  };
+  return promise;
 }

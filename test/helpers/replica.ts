@@ -116,6 +116,7 @@ function withDatabase(url: string, database: string): string {
 /** The fixture's tables, created by hand (migrations are not what these tests are about). */
 export const FIXTURE_SQL = `
 CREATE TABLE "Item" (id serial PRIMARY KEY, name text NOT NULL, n integer NOT NULL DEFAULT 0);
+CREATE TABLE "Tag" (id serial PRIMARY KEY, label text NOT NULL, "itemId" integer NOT NULL REFERENCES "Item"(id));
 `;
 
 export interface GeneratedClient {

@@ -52,6 +52,7 @@ beforeAll(async () => {
   replicaUrl = pair.replica.url('app');
   await rowsOf(primaryUrl, FIXTURE_SQL);
   await rowsOf(primaryUrl, "INSERT INTO \"Item\" (name, n) SELECT 'seed ' || g, g FROM generate_series(1, 10) g");
+  await rowsOf(primaryUrl, 'INSERT INTO "Tag" (label, "itemId") VALUES (\'red\', 1), (\'blue\', 1)');
   await waitForReplay(primaryUrl, replicaUrl);
   project = projectWith([replicaUrl]);
 });
@@ -109,6 +110,19 @@ describe.each(['proxy', 'extension'] as const)('primary + streaming replica, rou
     expect(await db.item.findUnique({ where: { id: created.id } })).toMatchObject({ name: 'written' });
     expect(await db.item.count()).toBe(11);
     await db.item.delete({ where: { id: created.id } });
+  });
+
+  it('relations: include and the fluent API read on the replica too', async () => {
+    const db = await client(project.dir, { applicationName: `fluent-test-${routing}` });
+    const withTags = await db.item.findUnique({ where: { id: 1 }, include: { tags: { orderBy: { id: 'asc' } } } });
+    expect(withTags.tags.map((t: { label: string }) => t.label)).toEqual(['red', 'blue']);
+    const fluent = await db.item.findUnique({ where: { id: 1 } }).tags({ orderBy: { id: 'asc' } });
+    // @prisma/extension-read-replicas 0.5.0 with Prisma 7.10 returns the parent's selection, { tags: [...] },
+    // instead of the relation itself when it routes a fluent call: pinned here, and said in the README.
+    const tags = routing === 'proxy' ? fluent : fluent.tags;
+    expect(tags.map((t: { label: string }) => t.label)).toEqual(['red', 'blue']);
+    expect((await statementsOn(replicaUrl, `fluent-test-${routing} replica 1`)).some((q) => /"Tag"/.test(q))).toBe(true);
+    expect(await statementsOn(primaryUrl, `fluent-test-${routing}`)).toEqual([]);
   });
 
   it('reads inside a transaction stay on the primary', async () => {
