@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, describeClientPlan } from '../../src/client/index.js';
+import { startCluster } from '../../src/pg/cluster.js';
 import { closedPort, passwordOf } from '../helpers/cli.js';
 import { createProject, type TempProject } from '../helpers/project.js';
 import { FIXTURE_SQL, generateFixtureClient, rowsOf, startReplicaPair, waitForReplay, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
@@ -199,15 +200,29 @@ describe('an unreachable replica', () => {
     }
   });
 
-  it('the replica stops while the client runs: reads go on against the primary, warned once (last: it stops the standby)', async () => {
+  it('the replica stops while the client runs: reads go on against the primary, warned once; back on the replica once it answers (last: it restarts the standby)', async () => {
     const warnings: string[] = [];
-    const db = await client(project.dir, { logger: { warn: (m: string) => warnings.push(m) }, applicationName: 'outage-test' });
+    const db = await client(project.dir, { logger: { warn: (m: string) => warnings.push(m) }, applicationName: 'outage-test', replicaRetryMs: 200 });
     expect(await db.item.count()).toBeGreaterThanOrEqual(10);
     expect(await statementsOn(replicaUrl, 'outage-test replica 1')).not.toEqual([]);
     await pair.replica.stop();
     for (let i = 0; i < 5; i++) expect(await db.item.count()).toBeGreaterThanOrEqual(10);
     expect((await db.$replica().$queryRaw`SELECT pg_is_in_recovery() AS standby`)[0].standby).toBe(false);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await db.item.count()).toBeGreaterThanOrEqual(10); // tried again: still down, still quiet
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('read replica 1');
+
+    // The standby comes back on the same port: after the retry interval, reads are its again.
+    await startCluster({ dataDir: pair.replica.dataDir, port: pair.replica.port, fast: true });
+    await new Promise((r) => setTimeout(r, 250));
+    const deadline = Date.now() + 10_000;
+    let standby = false;
+    while (!standby && Date.now() < deadline) {
+      standby = (await db.$replica().$queryRaw`SELECT pg_is_in_recovery() AS standby`)[0].standby;
+      if (!standby) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(standby).toBe(true);
+    expect(warnings).toHaveLength(1);
   });
 });
