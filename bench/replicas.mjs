@@ -45,6 +45,14 @@ const quantile = (xs, q) => {
 };
 const us = (ms) => `${(ms * 1000).toFixed(0)} µs`;
 
+function shuffle(xs, random) {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = random() % (i + 1);
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
 /** Generates the fixture client with the project's Prisma CLI (stagedb's engine stub: no download). */
 function generateClient(dir) {
   const schema = readFileSync(join(ROOT, 'test/fixtures/client/schema.prisma'), 'utf8').replace(
@@ -64,7 +72,7 @@ function generateClient(dir) {
 export async function runReplicaBench(opts = {}) {
   const quick = opts.quick ?? Boolean(process.env.BENCH_QUICK);
   const log = opts.log ?? ((s) => process.stderr.write(`${s}\n`));
-  const rounds = quick ? 20 : 150;
+  const rounds = quick ? 20 : 300;
   const batch = 20;
   const warmup = quick ? 100 : 400;
 
@@ -134,23 +142,29 @@ export async function runReplicaBench(opts = {}) {
       if (new Set(probe.map((r) => JSON.stringify(r))).size !== 1) throw new Error('variants disagree');
       for (const v of variants) for (let i = 0; i < warmup; i++) await op(v.client);
       const times = variants.map(() => []);
+      const cpu = variants.map(() => []);
       const roundRatios = variants.map(() => []);
       for (let r = 0; r < rounds; r++) {
-        const order = variants.map((_, k) => (k + r) % variants.length);
+        // A fresh random order each round: with a fixed cyclic order each variant would always follow
+        // the same one and pay for its garbage (the extension variants allocate the most).
+        const order = shuffle(variants.map((_, k) => k), rnd);
         const roundMedians = [];
         for (const k of order) {
           const xs = [];
+          const c0 = process.cpuUsage();
           for (let i = 0; i < batch; i++) {
             const t0 = process.hrtime.bigint();
             await op(variants[k].client);
             xs.push(Number(process.hrtime.bigint() - t0) / 1e6);
           }
+          const c = process.cpuUsage(c0);
+          cpu[k].push((c.user + c.system) / 1000 / batch);
           times[k].push(...xs);
           roundMedians[k] = median(xs);
         }
         for (let k = 0; k < variants.length; k++) roundRatios[k].push(roundMedians[k] / roundMedians[0]);
       }
-      result.ops[opName] = variants.map((v, k) => ({ name: v.name, target: Boolean(v.target), median: median(times[k]), p90: quantile(times[k], 0.9), n: times[k].length, roundRatio: median(roundRatios[k]) }));
+      result.ops[opName] = variants.map((v, k) => ({ name: v.name, target: Boolean(v.target), median: median(times[k]), p90: quantile(times[k], 0.9), n: times[k].length, roundRatio: median(roundRatios[k]), cpu: median(cpu[k]) }));
       const line = result.ops[opName].map((x) => `${us(x.median)}`).join(' / ');
       log(`  ${opName}: ${line}`);
     }
@@ -182,12 +196,12 @@ function render(r, quick) {
     const lines = rows.map((x, k) => {
       const ratio = x.median / base.median;
       if (x.target) verdicts.push({ op, ratio, roundRatio: x.roundRatio, extra: x.median - base.median });
-      return `| ${x.target ? `**${x.name}**` : x.name} | ${us(x.median)} | ${us(x.p90)} | ${k === 0 ? 'baseline' : `${x.target ? '**' : ''}${ratio.toFixed(3)}×${x.target ? '**' : ''}`} | ${k === 0 ? '' : `${x.roundRatio.toFixed(3)}×`} |`;
+      return `| ${x.target ? `**${x.name}**` : x.name} | ${us(x.median)} | ${us(x.p90)} | ${k === 0 ? 'baseline' : `${x.target ? '**' : ''}${ratio.toFixed(3)}×${x.target ? '**' : ''}`} | ${k === 0 ? '' : `${x.roundRatio.toFixed(3)}×`} | ${us(x.cpu)}${k === 0 ? '' : ` (${(x.cpu / base.cpu).toFixed(3)}×)`} |`;
     });
     return `### ${op} (n=${base.n} per variant)
 
-| client | median | p90 | ratio of medians | median of per-batch ratios |
-|---|---:|---:|---:|---:|
+| client | median | p90 | ratio of medians | median of per-batch ratios | this process's CPU per query |
+|---|---:|---:|---:|---:|---:|
 ${lines.join('\n')}`;
   });
   const worst = Math.max(...verdicts.map((v) => v.ratio));
@@ -206,9 +220,10 @@ replica variants is the same server, so the difference is the routing alone: sta
 and a lazy Prisma promise per read) and replica adapter, or the extension's \`$extends\` query hook with its
 second dispatch, \`replica[model][operation](args)\`, through the replica client's whole pipeline.
 Every pool has 10 connections; queries run one at a time; each is timed on its own. ${r.warmup} untimed
-queries per variant first, then ${r.rounds} rounds in which every variant runs a batch of ${r.batch} (order rotating
-each round); "per-batch ratio" is each batch's median over the plain client's in the same round, which
-cancels drifts in machine load. The stagedb client's replica pool held ${r.replicaSessions} connection(s) at the end
+queries per variant first, then ${r.rounds} rounds in which every variant runs a batch of ${r.batch} (in a new random
+order each round, so that no variant always follows the same one and pays for its garbage); "per-batch ratio" is each batch's median over the plain client's in the same round, which
+cancels drifts in machine load; "CPU per query" is this process's user+system time per query (median over
+batches): the routing is CPU work in the client, and CPU time does not count waiting for a core. The stagedb client's replica pool held ${r.replicaSessions} connection(s) at the end
 (its reads really took the replica route). Load average before ${la(r.load[0])}, after ${la(r.load[1])} (2 cores,
 shared with other work); ${r.seconds.toFixed(0)} s.
 ${END}

@@ -267,7 +267,10 @@ export class ReplicaAdapter implements SqlDriverAdapter {
   ) {}
 
   queryRaw(query: SqlQuery) {
-    return this.route((a) => a.queryRaw(query));
+    // Every routed read comes through here: the common case (replica up, pool open) without a closure.
+    const open = this.down ? undefined : this.replica.adapter;
+    if (open) return open.queryRaw(query).then(undefined, (e: unknown) => this.failover(e, (a) => a.queryRaw(query)));
+    return this.slowRoute((a) => a.queryRaw(query));
   }
 
   executeRaw(query: SqlQuery) {

@@ -79,7 +79,9 @@ function routedModel(name: string, primaryModel: Record<string, unknown>, replic
   const ops = new Map<string | symbol, unknown>();
   // Each replica's model delegate, looked up once: Prisma's client getters are not free.
   const replicaModels = new Map<Client, Record<string, AnyFn>>();
+  const single = replicas.length === 1 ? (replicas[0]![name] as Record<string, AnyFn>) : undefined;
   const replicaModel = (): Record<string, AnyFn> => {
+    if (single) return single;
     const r = pick();
     let m = replicaModels.get(r);
     if (!m) replicaModels.set(r, (m = r[name] as Record<string, AnyFn>));
@@ -94,7 +96,12 @@ function routedModel(name: string, primaryModel: Record<string, unknown>, replic
       let fn: unknown;
       if (typeof op === 'string' && READ_OPERATIONS.has(op)) {
         const onPrimary = (value as AnyFn).bind(target);
-        fn = (...args: unknown[]) => lazyRead(() => onPrimary(...args) as PrismaPromiseLike, () => replicaModel()[op]!(...args) as PrismaPromiseLike);
+        // Model operations take one argument. This runs for every read: no rest/spread, one closure.
+        fn = (args: unknown) => {
+          const promise = replicaModel()[op]!(args) as PrismaPromiseLike;
+          promise.requestTransaction = (tx: unknown) => joinOnPrimary(onPrimary(args) as PrismaPromiseLike, tx);
+          return promise;
+        };
       } else {
         fn = (value as AnyFn).bind(target);
       }
@@ -105,15 +112,10 @@ function routedModel(name: string, primaryModel: Record<string, unknown>, replic
 }
 
 /**
- * A read as the application sees it: the replica's own Prisma promise (lazy: nothing runs until it is
- * awaited, and its fluent relation methods stay), except that joining a batch `$transaction([...])`
- * hands the transaction the primary's promise for the same call instead.
+ * A read is the replica's own Prisma promise (lazy: nothing runs until it is awaited, and its fluent
+ * relation methods stay), except that joining a batch `$transaction([...])` hands the transaction the
+ * primary's promise for the same call instead.
  */
-function lazyRead(onPrimary: () => PrismaPromiseLike, onReplica: () => PrismaPromiseLike): PrismaPromiseLike {
-  const promise = onReplica();
-  promise.requestTransaction = (tx: unknown) => {
-    const pp = onPrimary();
-    return pp.requestTransaction ? pp.requestTransaction(tx) : pp;
-  };
-  return promise;
+function joinOnPrimary(onPrimary: PrismaPromiseLike, tx: unknown): PromiseLike<unknown> {
+  return onPrimary.requestTransaction ? onPrimary.requestTransaction(tx) : onPrimary;
 }
