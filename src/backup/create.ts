@@ -168,7 +168,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
       return { facts, sums: await snapshotStats(client, facts, checksums ? algorithm : undefined) };
     })();
     beside.catch(() => {});
-    let dumped: { files: BackupFile[] };
+    let dumped: { files: BackupFile[]; check?: Promise<void> };
     try {
       dumped = await dump({ env, storage, pending, pgDump, plan, snapshot, tables: earlyFacts?.tables ?? [], versionNum, id, processEnv, options });
     } catch (e) {
@@ -209,7 +209,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
       stagedbVersion: stagedbVersion(),
       createdBy: options.createdBy ?? defaultActor(),
     };
-    await pending.commit(manifest);
+    await pending.commit(manifest, dumped.check);
     committed = true;
     return { id, manifest, location: storage.location, storage: storage.kind };
   } finally {
@@ -306,7 +306,7 @@ interface DumpInput {
   options: CreateBackupOptions;
 }
 
-async function dump(d: DumpInput): Promise<{ files: BackupFile[] }> {
+async function dump(d: DumpInput): Promise<{ files: BackupFile[]; check?: Promise<void> }> {
   const appName = `stagedb backup ${d.id}`.slice(0, 63);
   const conn = toolConnection(d.env.directUrl, appName, d.processEnv);
   const local = d.pending.dir;
@@ -364,8 +364,15 @@ async function dump(d: DumpInput): Promise<{ files: BackupFile[] }> {
 
   // Local: pg_dump wrote (and fsynced) the files itself; with a seekable file it also recorded where
   // each table's data starts, which lets `pg_restore -j` jump straight to it. Hash them now.
-  const [files] = await Promise.all([hashLocal(local!, d.plan.format, d.options.onProgress, t0), checkToc(d, target!)]);
-  return { files };
+  // pg_restore reads the table of contents while the files are hashed and the manifest is written:
+  // the backup becomes visible only once it has (the gate of commit).
+  const check = checkToc(d, target!);
+  check.catch(() => {});
+  const files = await hashLocal(local!, d.plan.format, d.options.onProgress, t0).catch(async (e: unknown) => {
+    await check.catch(() => {});
+    throw e;
+  });
+  return { files, check };
 }
 
 function startProgress(d: DumpInput, appName: string, tables: TableProgress, t0: number, bytes: () => Promise<number>): () => Promise<void> {

@@ -74,11 +74,19 @@ export class LocalStorage implements BackupStorage {
           throw fsError(e, dir, 'write backups to');
         }
       },
-      async commit(manifest: BackupManifest) {
-        try {
+      async commit(manifest: BackupManifest, gate?: Promise<void>) {
+        // The manifest is fsynced before the rename that publishes it. The hidden directory itself is
+        // not fsynced first: if a crash kept the rename but lost the manifest's entry, the backup
+        // would be listed as incomplete (no manifest), never as restorable, and one fsync less is a
+        // good part of a small backup's cost.
+        const written = (async () => {
           await writeDurably(join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
           await rm(join(staging, OWNER), { force: true });
-          await fsyncDir(staging);
+        })();
+        const [w, g] = await Promise.allSettled([written, gate]);
+        if (g.status === 'rejected') throw g.reason;
+        try {
+          if (w.status === 'rejected') throw w.reason;
           await rename(staging, final);
           await fsyncDir(dir);
         } catch (e) {

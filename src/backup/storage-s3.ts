@@ -100,7 +100,8 @@ export class S3Storage implements BackupStorage {
           uploads.delete(upload);
         }
       },
-      async commit(manifest: BackupManifest) {
+      async commit(manifest: BackupManifest, gate?: Promise<void>) {
+        await gate;
         await self.call('upload to', (sdk, c) =>
           c.send(new sdk.PutObjectCommand({ Bucket: self.s.bucket, Key: self.key(id, MANIFEST_FILE), Body: `${JSON.stringify(manifest, null, 2)}\n`, ContentType: 'application/json', ...self.sse() })),
         );

@@ -36,8 +36,12 @@ export interface PendingBackup {
   readonly dir?: string;
   /** Streams one file into the backup (S3: a multipart upload). Resolves once it is stored. */
   write(name: string, body: Readable): Promise<void>;
-  /** Stores the manifest, last: from then on the backup is listed and restorable. */
-  commit(manifest: BackupManifest): Promise<void>;
+  /**
+   * Stores the manifest, last: from then on the backup is listed and restorable. `gate`, when given,
+   * must resolve before the backup becomes visible (a check that runs while the manifest is written);
+   * when it rejects, nothing becomes visible and commit rejects with its error.
+   */
+  commit(manifest: BackupManifest, gate?: Promise<void>): Promise<void>;
   /** Removes whatever was written (best effort: what remains stays invisible). */
   abort(): Promise<void>;
 }
