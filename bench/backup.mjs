@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 /**
  * Backups and restores, side by side with the plain PostgreSQL tools in ONE run, on a throwaway
- * cluster this script starts and stops itself. Writes bench/RESULTS-backup.md (ratios, never assertions).
+ * cluster this script starts and stops itself. Writes one section of bench/RESULTS.md (between the
+ * `backup` markers, replaced on every run, appended the first time): ratios, never assertions.
  *
- *   npm run build && node bench/backup.mjs        (a ≥ 1 GB database and a small one; ~10 minutes)
- *   BENCH_QUICK=1 node bench/backup.mjs           (small sizes, few repetitions: a smoke test of the bench)
- *   BENCH_BACKUP_MB=2000 node bench/backup.mjs    (the large database's target size)
- *   BENCH_SIZES=small node bench/backup.mjs       (only one of large, small)
+ *   node bench/backup.mjs                   (after npm run build; run.mjs also calls it at its end)
+ *   BENCH_QUICK=1 node bench/backup.mjs     (a 150 MB "large" database, few repetitions: a smoke test)
+ *   BENCH_BACKUP_MB=2000 node bench/backup.mjs    (the large database's target size; default 1100)
+ *   BENCH_SIZES=46mb,empty node bench/backup.mjs  (only some of: large, 46mb, 12mb, empty)
  *
- * Baselines: `pg_dump -Fc -f file` (pg_dump's defaults) for `stagedb backup`, and a serial
- * `pg_restore -d db file` of that dump for `stagedb restore`. Every timing is a whole child process,
- * spawn to exit; stagedb and baseline runs alternate (ABAB…, alternating which goes first) so drift on a
- * shared machine hits both alike. Medians are reported.
+ * Databases: a large one (≥ 1 GB, issue 5's targets), a 46 MB and a 12 MB one of the same shape (the
+ * issue's "never slower than the plain command on a small database"), and an empty Prisma schema
+ * (nothing but `_prisma_migrations`: where only fixed costs are left). Baselines: `pg_dump -Fc -f file`
+ * (pg_dump's defaults) for `stagedb backup`, and a serial `pg_restore -d db file` of that dump into a
+ * fresh database for `stagedb restore` (into another fresh database). Every timing is a whole child
+ * process, spawn to exit; stagedb and baseline runs alternate (ABAB…, alternating which goes first) so
+ * drift on a shared machine hits both alike. Medians are reported, with min–max. The last restore of
+ * each side is checked: the same row count in every table as the source.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
@@ -23,14 +28,10 @@ import pg from 'pg';
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 const WORK = join(BENCH, '.work', 'backup');
-const QUICK = Boolean(process.env.BENCH_QUICK);
-const LARGE_MB = Number(process.env.BENCH_BACKUP_MB ?? (QUICK ? 150 : 1100));
-const SMALL_MB = QUICK ? 10 : 40;
-const REPS_LARGE = QUICK ? 1 : 3;
-const REPS_SMALL = QUICK ? 2 : 7;
+const START = '<!-- backup:start (written by bench/backup.mjs) -->';
+const END = '<!-- backup:end -->';
 const TARGETS = { backupLarge: 0.6, restoreLarge: 0.9, small: 1.0 };
 
-const log = (s) => process.stderr.write(`${s}\n`);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -52,7 +53,15 @@ function timed(cmd, args, opts = {}) {
   return { ms, stdout: r.stdout ?? '' };
 }
 
-const { startCluster, stopCluster, createDatabase, dropDatabase } = await import(pathToFileURL(join(ROOT, 'dist', 'pg', 'cluster.js')).href);
+async function query(url, sql) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
 
 /** A database of about `mb` MB (tables and indexes), shaped like an application's: several tables of different sizes. */
 async function fill(url, mb) {
@@ -86,9 +95,19 @@ async function fill(url, mb) {
   return Number(size);
 }
 
+/** An empty Prisma schema: `_prisma_migrations` with one applied (empty) migration, nothing else. */
+async function emptyPrisma(url) {
+  await query(url, `
+    CREATE TABLE "_prisma_migrations" (id VARCHAR(36) PRIMARY KEY, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL,
+      logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0);
+    INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ('00000000-0000-0000-0000-000000000000', repeat('0', 64), now(), '20240101000000_init', 1);`);
+  return Number((await query(url, 'SELECT pg_database_size(current_database())::bigint AS b'))[0].b);
+}
+
 function project(dir, url) {
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(dir, 'prisma', 'migrations', '20240101000000_init'), { recursive: true });
+  writeFileSync(join(dir, 'prisma', 'migrations', '20240101000000_init', 'migration.sql'), '-- empty\n');
   writeFileSync(join(dir, 'package.json'), '{"name":"bench","private":true}\n');
   writeFileSync(
     join(dir, 'stagedb.config.json'),
@@ -96,86 +115,156 @@ function project(dir, url) {
   );
 }
 
-async function run() {
+async function rowCounts(url) {
+  const tables = await query(url, `SELECT format('%I.%I', schemaname, relname) AS t FROM pg_stat_user_tables WHERE schemaname <> 'stagedb' ORDER BY 1`);
+  const out = {};
+  for (const { t } of tables) out[t] = Number((await query(url, `SELECT count(*)::bigint AS n FROM ${t}`))[0].n);
+  return out;
+}
+
+export async function runBackupBench(opts = {}) {
+  const quick = opts.quick ?? Boolean(process.env.BENCH_QUICK);
+  const log = opts.log ?? ((s) => process.stderr.write(`${s}\n`));
+  if (!existsSync(join(ROOT, 'dist', 'backup', 'create.js'))) throw new Error('dist/ is missing: run npm run build first');
+  const { startCluster, stopCluster, createDatabase, dropDatabase } = await import(pathToFileURL(join(ROOT, 'dist', 'pg', 'cluster.js')).href);
+  const largeMb = Number(process.env.BENCH_BACKUP_MB ?? (quick ? 150 : 1100));
+  const sizes = [
+    { label: 'large', mb: largeMb, reps: quick ? 1 : 3 },
+    { label: '46mb', mb: 40, reps: quick ? 3 : 9 },
+    { label: '12mb', mb: 5, reps: quick ? 3 : 9 },
+    { label: 'empty', mb: 0, reps: quick ? 3 : 9 },
+  ].filter((s) => !process.env.BENCH_SIZES || process.env.BENCH_SIZES.split(',').includes(s.label));
+  const loadBefore = loadavg();
+  const started = Date.now();
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   chmodSync(WORK, 0o755);
   const dataDir = join(WORK, 'pg', 'data');
   const cluster = await startCluster({ dataDir, fast: true });
-  const bin = join(cluster.binDir, 'pg_dump');
+  const pgDump = join(cluster.binDir, 'pg_dump');
   const pgRestore = join(cluster.binDir, 'pg_restore');
+  const cli = join(ROOT, 'bin', 'stagedb.js');
   const results = [];
   try {
-    const sizes = [['large', LARGE_MB, REPS_LARGE], ['small', SMALL_MB, REPS_SMALL]].filter(([l]) => !process.env.BENCH_SIZES || process.env.BENCH_SIZES.split(',').includes(l));
-    for (const [label, mb, reps] of sizes) {
+    for (const { label, mb, reps } of sizes) {
       const db = `bench_${label}`;
       await createDatabase(cluster, db);
-      log(`filling ${db} (~${mb} MB)…`);
-      const bytes = await fill(cluster.url(db), mb);
-      log(`${db}: ${(bytes / 1e6).toFixed(0)} MB`);
+      log(`bench backup: filling ${db} (~${mb} MB)…`);
+      const bytes = mb > 0 ? await fill(cluster.url(db), mb) : await emptyPrisma(cluster.url(db));
+      log(`bench backup: ${db} is ${(bytes / 1e6).toFixed(0)} MB`);
       const dir = join(WORK, label);
       project(dir, cluster.url(db));
       const env = childEnv({ PGPASSWORD: cluster.password });
       const plainFile = join(WORK, `${label}.dump`);
-      const base = { backup: [], stagedb: [], restorePlain: [], restoreStagedb: [] };
+      const t = { backupPlain: [], backupStagedb: [], restorePlain: [], restoreStagedb: [] };
       let lastId;
-      let format = '';
+      let how = '';
+      let restoreJobs = 1;
+      // One untimed run of each first: the page cache, the server's catalog caches.
+      timed(pgDump, ['-Fc', '-f', plainFile, cluster.url(db)], { env });
+      timed(process.execPath, [cli, 'backup', '--env', 'bench', '--json'], { cwd: dir, env: childEnv() });
       for (let i = 0; i < reps; i++) {
-        const plain = () => base.backup.push(timed(bin, ['-Fc', '-f', plainFile, cluster.url(db)], { env }).ms);
+        const plain = () => t.backupPlain.push(timed(pgDump, ['-Fc', '-f', plainFile, cluster.url(db)], { env }).ms);
         const ours = () => {
-          const r = timed(process.execPath, [join(ROOT, 'bin', 'stagedb.js'), 'backup', '--env', 'bench', '--json'], { cwd: dir, env: childEnv() });
-          base.stagedb.push(r.ms);
+          const r = timed(process.execPath, [cli, 'backup', '--env', 'bench', '--json'], { cwd: dir, env: childEnv() });
+          t.backupStagedb.push(r.ms);
           const out = JSON.parse(r.stdout);
           lastId = out.id;
-          format = `${out.manifest.dump.format}${out.manifest.dump.jobs > 1 ? ` -j${out.manifest.dump.jobs}` : ''}, -Z${out.manifest.dump.compression}, ${(out.manifest.size / 1e6).toFixed(0)} MB${out.manifest.checksums ? ', with checksums' : ''}`;
+          const d = out.manifest.dump;
+          const size = out.manifest.size;
+          how = `${d.format}${d.jobs > 1 ? ` -j${d.jobs}` : ''}, ${d.compression === 0 ? 'uncompressed' : `-Z${d.compression}`}, ${size < 1e6 ? `${Math.round(size / 1e3)} kB` : `${(size / 1e6).toFixed(size < 1e7 ? 1 : 0)} MB`}`;
         };
         if (i % 2 === 0) { plain(); ours(); } else { ours(); plain(); }
-        log(`  backup ${i + 1}/${reps}: pg_dump ${base.backup.at(-1).toFixed(0)} ms, stagedb ${base.stagedb.at(-1).toFixed(0)} ms`);
+        log(`  ${label} backup ${i + 1}/${reps}: pg_dump ${t.backupPlain.at(-1).toFixed(0)} ms, stagedb ${t.backupStagedb.at(-1).toFixed(0)} ms`);
       }
+      const fresh = async (name) => {
+        await dropDatabase(cluster, name, { force: true }).catch(() => {});
+        await createDatabase(cluster, name);
+      };
       for (let i = 0; i < reps; i++) {
         const plain = async () => {
-          await dropDatabase(cluster, 'bench_target');
-          await createDatabase(cluster, 'bench_target');
-          base.restorePlain.push(timed(pgRestore, ['-d', cluster.url('bench_target'), plainFile], { env }).ms);
+          await fresh('bench_plain');
+          t.restorePlain.push(timed(pgRestore, ['-d', cluster.url('bench_plain'), plainFile], { env }).ms);
         };
         const ours = async () => {
-          await dropDatabase(cluster, 'bench_target');
-          await createDatabase(cluster, 'bench_target');
-          base.restoreStagedb.push(timed(process.execPath, [join(ROOT, 'bin', 'stagedb.js'), 'restore', lastId, '--from', 'bench', '--to', 'target'], { cwd: dir, env: childEnv({ TARGET_URL: cluster.url('bench_target') }) }).ms);
+          await fresh('bench_target');
+          const r = timed(process.execPath, [cli, 'restore', lastId, '--from', 'bench', '--to', 'target', '--json'], { cwd: dir, env: childEnv({ TARGET_URL: cluster.url('bench_target') }) });
+          t.restoreStagedb.push(r.ms);
+          restoreJobs = JSON.parse(r.stdout).jobs;
         };
         if (i % 2 === 0) { await plain(); await ours(); } else { await ours(); await plain(); }
-        log(`  restore ${i + 1}/${reps}: pg_restore ${base.restorePlain.at(-1).toFixed(0)} ms, stagedb ${base.restoreStagedb.at(-1).toFixed(0)} ms`);
+        log(`  ${label} restore ${i + 1}/${reps}: pg_restore ${t.restorePlain.at(-1).toFixed(0)} ms, stagedb ${t.restoreStagedb.at(-1).toFixed(0)} ms`);
       }
-      results.push({ label, bytes, reps, format, ...Object.fromEntries(Object.entries(base).map(([k, v]) => [k, median(v)])) });
-      await dropDatabase(cluster, db);
-      await dropDatabase(cluster, 'bench_target');
+      // Both restores hold what the source holds.
+      const [want, gotPlain, gotOurs] = await Promise.all([rowCounts(cluster.url(db)), rowCounts(cluster.url('bench_plain')), rowCounts(cluster.url('bench_target'))]);
+      for (const [side, got] of [['pg_restore', gotPlain], ['stagedb restore', gotOurs]]) {
+        if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${label}: ${side} restored ${JSON.stringify(got)}, the source has ${JSON.stringify(want)}`);
+      }
+      results.push({ label, bytes, reps, how, restoreJobs, t });
+      for (const name of [db, 'bench_plain', 'bench_target']) await dropDatabase(cluster, name, { force: true }).catch(() => {});
     }
   } finally {
     await stopCluster(dataDir).catch(() => {});
+    rmSync(WORK, { recursive: true, force: true });
   }
-  return { results, version: cluster.version };
+  const md = render({ results, version: cluster.version, quick, loadBefore, loadAfter: loadavg(), seconds: (Date.now() - started) / 1000 });
+  writeSection(join(BENCH, 'RESULTS.md'), md);
+  log(`bench backup: wrote its section of bench/RESULTS.md in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { results, md };
 }
 
-const { results, version } = await run();
-const row = (r, what, ours, plain, target) => {
-  const ratio = ours / plain;
-  return `| ${r.label} (${(r.bytes / 1e6).toFixed(0)} MB) | ${what} | ${(ours / 1000).toFixed(2)} s | ${(plain / 1000).toFixed(2)} s | **${ratio.toFixed(2)}×** | ≤ ${target}× ${ratio <= target ? '✓' : '✗'} |`;
-};
-const lines = [
-  '# Backup benchmark results',
-  '',
-  `Written by \`node bench/backup.mjs\`${QUICK ? ' (BENCH_QUICK: not a real measurement)' : ''} on ${new Date().toISOString().slice(0, 10)}: PostgreSQL ${version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end.`,
-  'Medians of whole processes (spawn to exit), stagedb and baseline interleaved.',
-  '',
-  '| database | what | stagedb | baseline | ratio | target |',
-  '|---|---|---|---|---|---|',
-];
-for (const r of results) {
-  const tBackup = r.label === 'large' ? TARGETS.backupLarge : TARGETS.small;
-  const tRestore = r.label === 'large' ? TARGETS.restoreLarge : TARGETS.small;
-  lines.push(row(r, `\`stagedb backup\` (${r.format}) vs \`pg_dump -Fc -f file\``, r.stagedb, r.backup, tBackup));
-  lines.push(row(r, '`stagedb restore` (checksum check, then `pg_restore -j`) vs serial `pg_restore -d`', r.restoreStagedb, r.restorePlain, tRestore));
+function render(r) {
+  const s = (x) => `${(x / 1000).toFixed(2)} s`;
+  const spread = (xs) => `${s(Math.min(...xs))}–${s(Math.max(...xs))}`;
+  const rows = [];
+  const verdicts = [];
+  for (const x of r.results) {
+    const size = x.label === 'empty' ? `empty Prisma schema (${(x.bytes / 1e6).toFixed(0)} MB)` : `${x.label === 'large' ? 'large' : 'small'} (${(x.bytes / 1e6).toFixed(0)} MB)`;
+    const pair = (what, ours, plain, target) => {
+      const ratio = median(ours) / median(plain);
+      const ok = ratio <= target;
+      verdicts.push({ label: x.label, what: what.split(' ')[0], ratio, target, ok });
+      rows.push(`| ${size} | ${what} | ${s(median(ours))} (${spread(ours)}) | ${s(median(plain))} (${spread(plain)}) | **${ratio.toFixed(2)}×** | ≤ ${target}× ${ok ? '✓' : '✗'} |`);
+    };
+    const large = x.label === 'large';
+    pair(`backup: \`stagedb backup\` (${x.how}) vs \`pg_dump -Fc -f file\``, x.t.backupStagedb, x.t.backupPlain, large ? TARGETS.backupLarge : TARGETS.small);
+    pair(`restore: \`stagedb restore\` (checks, then \`pg_restore${x.restoreJobs > 1 ? ` -j${x.restoreJobs}` : ''}\`) vs serial \`pg_restore -d\``, x.t.restoreStagedb, x.t.restorePlain, large ? TARGETS.restoreLarge : TARGETS.small);
+  }
+  const la = (l) => l.map((v) => v.toFixed(2)).join(' / ');
+  const missed = verdicts.filter((v) => !v.ok);
+  return `${START}
+## Backups and restores (bench/backup.mjs)
+
+Targets (issue 5): on a database of ≥ 1 GB, \`stagedb backup\` ≤ ${TARGETS.backupLarge}× a plain \`pg_dump -Fc\` and \`stagedb restore\` ≤ ${TARGETS.restoreLarge}× a plain serial \`pg_restore\`; on a small database neither slower than the plain command.
+**Result: ${missed.length === 0 ? 'all met' : `missed: ${missed.map((v) => `${v.what} on ${v.label} (${v.ratio.toFixed(2)}×)`).join(', ')}`}**${r.quick ? ' (BENCH_QUICK: a smaller "large" database, few repetitions — not a measurement)' : ''}.
+
+| database | what | stagedb, median (min–max) | baseline, median (min–max) | ratio | target |
+|---|---|---:|---:|---:|---|
+${rows.join('\n')}
+
+Method: whole processes, spawn to exit (Node's start-up, loading the config, the guard's marker and the
+audit record included on stagedb's side), stagedb and the baseline alternating after one untimed run
+of each; repetitions: ${r.results.map((x) => `${x.label} ${x.reps}`).join(', ')}. Each restore goes into a fresh database; the
+last one of each side is checked to hold every table's row count of the source. \`stagedb backup\` checks
+its archive (sha256, \`pg_restore --list\`) before it becomes visible; \`stagedb restore\` checks sha256 and the
+table of contents before it touches the target. PostgreSQL ${r.version}, loopback TCP, \`fsync=off\`,
+${availableParallelism()} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average before ${la(r.loadBefore)}, after ${la(r.loadAfter)}; ${r.seconds.toFixed(0)} s.
+${END}
+`;
 }
-lines.push('', `Repetitions: ${results.map((r) => `${r.label} ${r.reps}`).join(', ')}.`, '');
-writeFileSync(join(BENCH, 'RESULTS-backup.md'), `${lines.join('\n')}\n`);
-process.stdout.write(`${lines.join('\n')}\n`);
+
+/** Replaces this script's section of RESULTS.md, or appends it; everything else in the file stays as it is. */
+function writeSection(file, md) {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  const next = a >= 0 && b > a ? `${text.slice(0, a)}${md.trimEnd()}${text.slice(b + END.length)}` : `${text.trimEnd()}\n\n${md}`;
+  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  runBackupBench().catch((e) => {
+    process.stderr.write(`bench backup: ${e.stack ?? e}\n`);
+    process.exitCode = 1;
+  });
+}
