@@ -154,7 +154,9 @@ export class PoolRuntime {
     const adapterModule = import('@prisma/adapter-pg');
     adapterModule.catch(() => {});
     const probe = await probeServer(this.target, this.ctx).catch(async (e: unknown) => {
-      throw await asPrismaError(e, this.target, this.ctx, (await adapterModule).PrismaPg);
+      // A replica's failure never reaches the application (its reads fall back): no second attempt to
+      // wait for, and the warning keeps stagedb's own message.
+      throw this.target.role === 'primary' ? await asPrismaError(e, this.target, this.ctx, (await adapterModule).PrismaPg) : e;
     });
     const size = poolSizeFor(this.target, probe, this.ctx.instances)!;
     this.size = size;

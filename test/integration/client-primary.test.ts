@@ -67,6 +67,10 @@ describe('a direct URL', () => {
     expect(await c.$primary().item.count()).toBe(0);
     const named = await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'stagedb client' AND datname = $1", [db.name]);
     expect(named[0]?.n).toBeGreaterThan(0);
+    // No sslmode in the URL is libpq's prefer: the server offers TLS, so the pool uses it.
+    const tls = await query<{ ssl: boolean }>(db.url, "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'stagedb client' AND a.datname = $1", [db.name]);
+    expect(tls.length).toBeGreaterThan(0);
+    expect(tls.every((r) => r.ssl)).toBe(true);
   });
 
   it('the prisma-client-js generator works the same way, and an interactive transaction rolls back', async () => {

@@ -193,7 +193,7 @@ describe('an unreachable replica', () => {
       const [where] = await db.$replica().$queryRaw`SELECT inet_server_port() AS port`;
       expect(where.port).toBe(pair.primary.port);
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/^stagedb\/client \(staging\): read replica 1 \(postgresql:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/app\) is unreachable — .*nothing accepts connections at 127\.0\.0\.1:\d+; its reads go to the primary, and it is tried again every 30 s$/);
+      expect(warnings[0]).toMatch(/^stagedb\/client \(staging\): read replica 1 \(postgresql:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/app\) is unreachable — staging replica 1: nothing accepts connections at 127\.0\.0\.1:\d+; its reads go to the primary, and it is tried again every 30 s$/);
       expect(warnings[0]).not.toContain(passwordOf(primaryUrl));
     } finally {
       p.remove();
