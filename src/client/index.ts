@@ -32,7 +32,6 @@ export type { ClientLogger } from './pools.js';
 
 /** Any generated Prisma 7 client class (`prisma-client` or `prisma-client-js` generator). */
 // Generated classes have a generic constructor; `any` is what lets every one of them in.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type PrismaClientClass = new (options: any) => object;
 
 /**

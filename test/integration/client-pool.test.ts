@@ -7,7 +7,6 @@ import { createPrismaClient, describeClientPlan } from '../../src/client/index.j
 import { createProject, type TempProject } from '../helpers/project.js';
 import { FIXTURE_SQL, generateFixtureClient, rowsOf, startReplicaPair, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyClient = any;
 
 let server: ReplicaPair;

@@ -10,7 +10,6 @@ import { freshDatabase, query, type FreshDatabase } from '../helpers/db.js';
 import { createProject, type TempProject } from '../helpers/project.js';
 import { FIXTURE_SQL, generateFixtureClient, type GeneratedClient } from '../helpers/replica.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyClient = any;
 type ClientClass = new (options: unknown) => object;
 

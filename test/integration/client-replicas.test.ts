@@ -11,7 +11,6 @@ import { closedPort, passwordOf } from '../helpers/cli.js';
 import { createProject, type TempProject } from '../helpers/project.js';
 import { FIXTURE_SQL, generateFixtureClient, rowsOf, startReplicaPair, waitForReplay, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyClient = any;
 
 let pair: ReplicaPair;
