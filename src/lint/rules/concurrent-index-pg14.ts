@@ -19,24 +19,23 @@ const rule: Rule = {
   kinds: ['IndexStmt', 'ReindexStmt'],
   check(s, ctx) {
     if (!affected(ctx.serverVersionNum)) return;
-    let target: string;
+    let again: string;
     if (s.kind === 'IndexStmt') {
       const i = as<IndexStmt>(s.node, 'IndexStmt')!;
       if (!i.concurrent) return;
       const rel = relOf(i.relation);
-      target = i.idxname ? `${rel?.schema ? `${ident(rel.schema)}.` : ''}${ident(i.idxname)}` : `the new index on ${rel ? relSql(rel) : '…'}`;
+      again = i.idxname ? `REINDEX INDEX CONCURRENTLY ${rel?.schema ? `${ident(rel.schema)}.` : ''}${ident(i.idxname)}` : `REINDEX TABLE CONCURRENTLY ${rel ? relSql(rel) : '…'}`;
     } else {
       const r = (s.node as { ReindexStmt: { params?: Node[]; relation?: never } }).ReindexStmt;
       if (!(r.params ?? []).some((o) => as<{ defname?: string }>(o, 'DefElem')?.defname === 'concurrently')) return;
-      const rel = relOf(r.relation);
-      target = rel ? relSql(rel) : 'the rebuilt indexes';
+      again = s.text;
     }
     const minor = ctx.serverVersionNum % 100;
     return {
       message: `builds an index CONCURRENTLY on PostgreSQL 14.${minor}, which can build it with rows missing`,
       lock: 'SHARE UPDATE EXCLUSIVE (reads and writes go on): the hazard is the result, not the lock',
       why: 'PostgreSQL 14.0 to 14.3 have a bug (fixed in 14.4) by which a concurrent build can miss rows updated during the build; queries that use the index then silently return wrong results, and unique indexes stop preventing duplicates.',
-      fix: `-- upgrade the server to 14.4 or later first (a minor upgrade: same data directory, a restart);\n-- then rebuild what was built concurrently on 14.0–14.3, e.g. REINDEX INDEX CONCURRENTLY ${target};\n-- amcheck finds such indexes: SELECT bt_index_check('<index>'::regclass, heapallindexed => true);`,
+      fix: `-- upgrade the server to 14.4 or later first (a minor upgrade: same data directory, a restart);\n-- then rebuild what was built concurrently on 14.0–14.3, e.g. ${again};\n-- amcheck finds such indexes: SELECT bt_index_check('<index>'::regclass, heapallindexed => true);`,
     };
   },
 };

@@ -58,7 +58,7 @@ const rule: Rule = {
       const c = as<CreateStmt>(s.node, 'CreateStmt')!;
       const rel = relOf(c.relation);
       const param = autovacuumOff(c.options);
-      return rel && param ? autovacuumHit(rel, param, lockText('ACCESS EXCLUSIVE', rel, '(a new table: no one waits)')) : undefined;
+      return rel && param ? autovacuumHit(rel, param, lockText('ACCESS EXCLUSIVE', rel, 'on a new table: nothing waits for it')) : undefined;
     }
     const a = alterTable(s);
     if (!a) return;
