@@ -90,9 +90,11 @@ export interface EnvironmentConfig {
 }
 
 /**
- * The runtime client's pool per process. With no `max`, stagedb/client computes one from the server's
- * `max_connections` (minus `superuser_reserved_connections` and a reserve for migrations, backups and
- * Studio), divided by `instances` and by how many pools (primary + replicas) each process opens.
+ * The runtime client's pool per process. With no `max` (and no `connection_limit` in the URL),
+ * stagedb/client computes one per server from its `max_connections` minus
+ * `superuser_reserved_connections` and `reserved_connections`, keeps max(5, 10 %) of that free for
+ * deploys, backups, Studio and psql, and divides the rest by `instances` and by how many of this
+ * process's pools reach that same server; the result is clamped to 2–10 (README, "Runtime client").
  */
 export interface PoolConfig {
   /** Connections per pool per process. Default: computed, between 2 and 10 (node-postgres's default). */
