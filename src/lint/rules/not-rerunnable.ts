@@ -82,9 +82,9 @@ const rule: Rule = {
     const lock = tableLocks(s, ctx)[0];
     const again = s.kind === 'DropStmt' || /DROP/.test(m.what) ? 'does not exist' : 'already exists';
     return {
-      message: `${m.what}, committed on its own before the rest of the file (${ctx.model.reason})`,
+      message: `${m.what}: it commits on its own, before the rest of the file runs`,
       ...(lock ? { lock: lockText(lock.mode, lock.rel) } : {}),
-      why: `If a later statement of this file fails, this one stays applied; once the file is fixed, deploying it again runs it again and it fails with "${again}", so the migration can only be finished by hand.`,
+      why: `${ctx.model.reason.replace(/^stagedb deploy: /, 'stagedb deploys this file ')}. If a later statement of this file fails, this one stays applied; once the file is fixed, deploying it again runs it again and it fails with "${again}", so the migration can only be finished by hand.`,
       fix: `${m.fix};`,
     };
   },
