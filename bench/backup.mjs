@@ -7,10 +7,11 @@
  *   node bench/backup.mjs                   (after npm run build; run.mjs also calls it at its end)
  *   BENCH_QUICK=1 node bench/backup.mjs     (a 150 MB "large" database, few repetitions: a smoke test)
  *   BENCH_BACKUP_MB=2000 node bench/backup.mjs    (the large database's target size; default 1100)
- *   BENCH_SIZES=46mb,empty node bench/backup.mjs  (only some of: large, 46mb, 12mb, empty)
+ *   BENCH_SIZES=46mb,empty node bench/backup.mjs  (only some of: large, 180mb, 46mb, 12mb, empty)
  *
- * Databases: a large one (≥ 1 GB, issue 5's targets), a 46 MB and a 12 MB one of the same shape (the
- * issue's "never slower than the plain command on a small database"), and an empty Prisma schema
+ * Databases: a large one (≥ 1 GB, issue 5's targets), a 180 MB, a 46 MB and a 12 MB one of the same
+ * shape (the issue's "never slower than the plain command on a small database"; not in quick mode:
+ * 180 MB), and an empty Prisma schema
  * (nothing but `_prisma_migrations`: where only fixed costs are left). Baselines: `pg_dump -Fc -f file`
  * (pg_dump's defaults) for `stagedb backup`, and a serial `pg_restore -d db file` of that dump into a
  * fresh database for `stagedb restore` (into another fresh database). Every timing is a whole child
@@ -130,6 +131,7 @@ export async function runBackupBench(opts = {}) {
   const largeMb = Number(process.env.BENCH_BACKUP_MB ?? (quick ? 150 : 1100));
   const sizes = [
     { label: 'large', mb: largeMb, reps: quick ? 1 : 3 },
+    ...(quick ? [] : [{ label: '180mb', mb: 180, reps: 5 }]),
     { label: '46mb', mb: 40, reps: quick ? 3 : 9 },
     { label: '12mb', mb: 5, reps: quick ? 3 : 9 },
     { label: 'empty', mb: 0, reps: quick ? 3 : 9 },
@@ -219,7 +221,7 @@ function render(r) {
   const rows = [];
   const verdicts = [];
   for (const x of r.results) {
-    const size = x.label === 'empty' ? `empty Prisma schema (${(x.bytes / 1e6).toFixed(0)} MB)` : `${x.label === 'large' ? 'large' : 'small'} (${(x.bytes / 1e6).toFixed(0)} MB)`;
+    const size = x.label === 'empty' ? `empty Prisma schema (${(x.bytes / 1e6).toFixed(0)} MB)` : `${x.label === 'large' ? 'large' : x.label === '180mb' ? 'medium' : 'small'} (${(x.bytes / 1e6).toFixed(0)} MB)`;
     const pair = (what, ours, plain, target) => {
       const ratio = median(ours) / median(plain);
       const ok = ratio <= target;

@@ -93,8 +93,12 @@ const COMPRESSION = 1;
  * S3 backups stay compressed: there the bytes travel over a network.
  */
 const UNCOMPRESSED_MAX_BYTES = 128 * 1024 ** 2;
-/** Below this size a second pg_dump process costs more than it saves. */
-const DIRECTORY_MIN_BYTES = 512 * 1024 ** 2;
+/**
+ * From this size (where compression starts) the directory format's parallel workers pay off: on a
+ * 177 MB database, -Fd -j2 -Z1 took 1.2 s where -Fc -Z1 took 1.4 s (stagedb backup, 2 cores).
+ * Below it, the uncompressed custom format is the fastest.
+ */
+const DIRECTORY_MIN_BYTES = 128 * 1024 ** 2;
 /** pg_dump waits this long for a table lock (a migration holding ACCESS EXCLUSIVE) before giving up. */
 const LOCK_WAIT = '60s';
 

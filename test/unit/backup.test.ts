@@ -33,6 +33,7 @@ describe('dump format', () => {
     expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([900 * mb, 900 * mb]) }, 's3', 'auto', undefined, 4)).toEqual({ format: 'custom', jobs: 1, compression: 1 });
     expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([900 * mb, 900 * mb]) }, 'local', 'auto', undefined, 1)).toEqual({ format: 'custom', jobs: 1, compression: 1 });
     expect(choosePlan({ sizeBytes: 2000 * mb, tables: tables([1900 * mb, 10 * mb]) }, 'local', 'auto', undefined, 4)).toEqual({ format: 'custom', jobs: 1, compression: 1 });
+    expect(choosePlan({ sizeBytes: 200 * mb, tables: tables([90 * mb, 90 * mb]) }, 'local', 'auto', undefined, 2)).toEqual({ format: 'directory', jobs: 2, compression: 1 });
     expect(choosePlan({ sizeBytes: 10 * mb, tables: [] }, 'local', 'directory', 3)).toEqual({ format: 'directory', jobs: 3, compression: 0 });
     expect(() => choosePlan({ sizeBytes: 10 * mb, tables: [] }, 's3', 'directory')).toThrow('the directory format needs local backup storage');
   });
