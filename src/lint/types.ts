@@ -198,5 +198,10 @@ export interface Rule {
   sizeBound?: boolean;
   /** The statement kinds it looks at (parser node names, e.g. `AlterTableStmt`); absent: every statement. */
   kinds?: readonly string[];
+  /**
+   * For `ALTER TABLE` statements: the subcommands (`AT_AddColumn`, …) it looks at; a statement with none
+   * of them skips the rule. Absent: every `ALTER TABLE` it takes by `kinds`.
+   */
+  subtypes?: readonly string[];
   check(s: Statement, ctx: import('./file-context.js').FileContext): Hit[] | Hit | undefined;
 }

@@ -214,3 +214,32 @@ describe('the new rules keep the new-tables-only property', () => {
     for (const runner of ['stagedb', 'prisma'] as const) expect(await lint(INIT, { ...all, runner })).toEqual([]);
   });
 });
+
+describe('the ALTER TABLE dispatch by subcommand', () => {
+  it('changes no finding: every rule run on every ALTER TABLE finds the same', async () => {
+    const root = 'test/fixtures/prisma-history/prisma/migrations';
+    const history = readdirSync(root)
+      .filter((d) => !d.includes('.'))
+      .sort()
+      .map((d) => ({ path: d, sql: readFileSync(join(root, d, 'migration.sql'), 'utf8') }));
+    const hand = [
+      'ALTER TABLE "Post" ADD COLUMN "a" TEXT NOT NULL, ADD COLUMN "b" SERIAL, ADD COLUMN "c" UUID DEFAULT gen_random_uuid();',
+      'ALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE BIGINT, ALTER COLUMN "x" SET NOT NULL, ALTER COLUMN "y" DROP NOT NULL;',
+      'ALTER TABLE "Post" ADD CONSTRAINT "c" CHECK ("x" > 0), ADD CONSTRAINT "u" UNIQUE ("x"), ADD CONSTRAINT "p" PRIMARY KEY ("id"), ADD CONSTRAINT "f" FOREIGN KEY ("u") REFERENCES "User"("id");',
+      'ALTER TABLE "Post" DROP COLUMN "z", DROP CONSTRAINT "k";\nALTER TABLE "Post" VALIDATE CONSTRAINT "c";',
+      'ALTER TABLE "Post" SET UNLOGGED, REPLICA IDENTITY FULL, SET (autovacuum_enabled = off);',
+      'ALTER TABLE "Part" DETACH PARTITION "Part_2020" CONCURRENTLY;\nCREATE INDEX CONCURRENTLY "i" ON "Post"("x");',
+    ].map((sql, i) => ({ path: `hand${i}.sql`, sql }));
+    const options = { separately: true, severities: { SDB026: 'info' as const, SDB027: 'warning' as const }, database: db({ Post: { columns: { title: 'integer' }, checks: { title: [{ name: 'c', def: 'CHECK (title > 0)' }] } }, User: {}, Part: { kind: 'p' } }) };
+    const { RULES } = await import('../../src/lint/rules/index.js');
+    const withDispatch = await lintFiles([...history, ...hand], options);
+    const saved = RULES.map((r) => r.subtypes);
+    try {
+      for (const r of RULES) (r as { subtypes?: readonly string[] }).subtypes = undefined;
+      expect(await lintFiles([...history, ...hand], options)).toEqual(withDispatch);
+    } finally {
+      RULES.forEach((r, i) => ((r as { subtypes?: readonly string[] }).subtypes = saved[i]));
+    }
+    expect(withDispatch.findings.length).toBeGreaterThan(20);
+  });
+});

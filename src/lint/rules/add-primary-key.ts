@@ -13,6 +13,7 @@ const rule: Rule = {
   summary: 'ADD PRIMARY KEY without USING INDEX builds the index (and checks NOT NULL) under ACCESS EXCLUSIVE',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AddConstraint'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

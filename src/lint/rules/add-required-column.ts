@@ -13,6 +13,7 @@ const rule: Rule = {
   summary: 'ADD COLUMN NOT NULL without a default fails on a table with rows, and breaks old app versions',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AddColumn'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

@@ -12,6 +12,7 @@ const rule: Rule = {
   summary: 'ADD COLUMN SERIAL / identity fills every row from a sequence: a table rewrite',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AddColumn'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

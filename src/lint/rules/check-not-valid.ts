@@ -10,6 +10,7 @@ const rule: Rule = {
   summary: 'ADD CHECK without NOT VALID scans the table under ACCESS EXCLUSIVE',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AddConstraint'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

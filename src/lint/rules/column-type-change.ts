@@ -39,6 +39,7 @@ const rule: Rule = {
   summary: 'ALTER COLUMN TYPE that is not binary-coercible rewrites the table and its indexes',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AlterColumnType'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

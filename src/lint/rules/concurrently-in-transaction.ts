@@ -34,6 +34,7 @@ const rule: Rule = {
   summary: 'CONCURRENTLY inside a transaction block fails (25001), given how the file will run',
   defaultSeverity: 'error',
   kinds: ['IndexStmt', 'DropStmt', 'ReindexStmt', 'AlterTableStmt', 'VacuumStmt'],
+  subtypes: ['AT_DetachPartition'],
   check(s, ctx) {
     const what = concurrentPart(s);
     if (!what || !ctx.inTransaction(s)) return;

@@ -13,6 +13,7 @@ const rule: Rule = {
   summary: 'DROP COLUMN and ADD COLUMN of the same name: the data in the column is lost',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_DropColumn'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

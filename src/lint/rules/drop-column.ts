@@ -10,6 +10,7 @@ const rule: Rule = {
   summary: 'DROP COLUMN breaks app versions still running and loses the data',
   defaultSeverity: 'warning',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_DropColumn'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

@@ -10,6 +10,7 @@ const rule: Rule = {
   summary: 'DROP CONSTRAINT removes integrity guarantees and briefly locks the table (and, for a foreign key, the referenced one)',
   defaultSeverity: 'info',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_DropConstraint'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

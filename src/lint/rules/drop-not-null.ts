@@ -10,6 +10,7 @@ const rule: Rule = {
   summary: 'DROP NOT NULL: app versions still running may not expect NULL',
   defaultSeverity: 'info',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_DropNotNull'],
   check(s, ctx) {
     const a = alterTable(s);
     if (!a || !ctx.live(a.rel)) return;

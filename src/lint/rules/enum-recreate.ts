@@ -13,6 +13,7 @@ const rule: Rule = {
   summary: "Prisma's enum recreate rewrites every table that uses the enum, and fails on rows with a removed value",
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AlterColumnType'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

@@ -10,6 +10,7 @@ const rule: Rule = {
   summary: 'ADD FOREIGN KEY without NOT VALID scans the table while blocking writes on both tables',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AddConstraint'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

@@ -75,6 +75,7 @@ const rule: Rule = {
   summary: 'a statement that commits before the rest of its file and fails when the file runs again (no IF [NOT] EXISTS)',
   defaultSeverity: 'warning',
   kinds: ['CreateStmt', 'IndexStmt', 'DropStmt', 'AlterTableStmt', 'AlterEnumStmt', 'CreateSeqStmt', 'CreateSchemaStmt', 'CreateExtensionStmt'],
+  subtypes: ['AT_AddColumn', 'AT_DropColumn', 'AT_DropConstraint'],
   check(s, ctx) {
     if (s.tx !== null || s.index >= ctx.statements.length - 1) return;
     const m = missing(s);

@@ -10,6 +10,7 @@ const rule: Rule = {
   summary: 'SET NOT NULL scans the whole table under ACCESS EXCLUSIVE (and fails on NULLs)',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_SetNotNull'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

@@ -56,6 +56,7 @@ const rule: Rule = {
   summary: 'a scan or rewrite under a blocking lock with no statement_timeout: nothing bounds how long the table stays locked',
   defaultSeverity: 'off',
   kinds: ['IndexStmt', 'AlterTableStmt', 'ClusterStmt', 'VacuumStmt', 'ReindexStmt'],
+  subtypes: ['AT_AlterColumnType', 'AT_SetNotNull', 'AT_AddConstraint', 'AT_SetLogged', 'AT_SetUnLogged', 'AT_SetAccessMethod', 'AT_SetTableSpace'],
   check(s, ctx) {
     if (ctx.statementTimeoutMs > 0 || ctx.once.has('SDB027')) return;
     const long = longUnderLock(s, ctx);

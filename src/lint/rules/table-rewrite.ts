@@ -21,6 +21,7 @@ const rule: Rule = {
   summary: 'SET LOGGED / UNLOGGED / ACCESS METHOD / TABLESPACE rewrites the table under ACCESS EXCLUSIVE',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_SetLogged', 'AT_SetUnLogged', 'AT_SetAccessMethod', 'AT_SetTableSpace'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

@@ -53,6 +53,7 @@ const rule: Rule = {
   summary: 'REPLICA IDENTITY FULL or NOTHING, or autovacuum turned off: replication and bloat hazards',
   defaultSeverity: 'warning',
   kinds: ['AlterTableStmt', 'CreateStmt'],
+  subtypes: ['AT_ReplicaIdentity', 'AT_SetRelOptions'],
   check(s, ctx) {
     if (s.kind === 'CreateStmt') {
       const c = as<CreateStmt>(s.node, 'CreateStmt')!;

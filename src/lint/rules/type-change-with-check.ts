@@ -17,6 +17,7 @@ const rule: Rule = {
   summary: 'ALTER COLUMN TYPE on a column with a CHECK constraint checks every row under ACCESS EXCLUSIVE, even without a rewrite',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AlterColumnType'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

@@ -37,6 +37,7 @@ const rule: Rule = {
   summary: 'type hints: integer ids, timestamp without time zone, varchar(n), char(n), json (off by default)',
   defaultSeverity: 'off',
   kinds: ['CreateStmt', 'AlterTableStmt'],
+  subtypes: ['AT_AddColumn', 'AT_AlterColumnType'],
   check(s) {
     const cols: Array<{ table: string; col: ColumnDef }> = [];
     if (s.kind === 'CreateStmt') {

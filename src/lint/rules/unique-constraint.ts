@@ -10,6 +10,7 @@ const rule: Rule = {
   summary: 'ADD UNIQUE without USING INDEX builds the index under ACCESS EXCLUSIVE',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AddConstraint'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

@@ -10,6 +10,7 @@ const rule: Rule = {
   summary: 'VALIDATE CONSTRAINT in the same transaction as a strong lock on the table keeps that lock through the scan',
   defaultSeverity: 'warning',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_ValidateConstraint'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);

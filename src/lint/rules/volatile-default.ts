@@ -14,6 +14,7 @@ const rule: Rule = {
   summary: 'ADD COLUMN with a volatile default or STORED generated column rewrites the table',
   defaultSeverity: 'error',
   kinds: ['AlterTableStmt'],
+  subtypes: ['AT_AddColumn'],
   sizeBound: true,
   check(s, ctx) {
     const a = alterTable(s);
