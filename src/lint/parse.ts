@@ -3,10 +3,43 @@ import { splitStatements } from '../history/split.js';
 
 /**
  * The one place that knows libpg-query (PostgreSQL's own parser, compiled to WebAssembly). It is
- * imported only here, and this module only by the lint runner, which commands load on demand: `--help`,
+ * loaded only here, and this module only by the lint runner, which commands load on demand: `--help`,
  * `status` and deploys to unprotected environments never pay for it.
+ *
+ * The package's own `parseSync` moves every string in and out of WebAssembly memory with JavaScript
+ * byte loops (emscripten's stringToUTF8 / UTF8ToString, which scans for the terminating NUL in JS); in a
+ * process too short for those loops to get optimized they cost more than the parse itself (~40 ms of a
+ * 1000-file lint). So this wrapper instantiates the package's emscripten module itself and calls the
+ * same C entry point (`wasm_parse_query_raw`, the one `parseSync` calls), with the platform's
+ * TextEncoder, TypedArray.indexOf and TextDecoder for the copying. Same JSON, same errors.
  */
-type Parser = typeof import('libpg-query');
+export interface Parser {
+  /** Parses SQL (one or more statements); throws a `SqlError` (with `sqlDetails.cursorPosition`) on a syntax error. */
+  parse(sql: string): { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
+}
+
+/** The parts of libpg-query's emscripten module this wrapper uses (see wasm/index.cjs in the package). */
+interface PgQueryModule {
+  HEAPU8: Uint8Array;
+  _malloc(n: number): number;
+  _free(ptr: number): void;
+  _wasm_parse_query_raw(ptr: number): number;
+  _wasm_free_parse_result(ptr: number): void;
+  getValue(ptr: number, type: 'i32'): number;
+  UTF8ToString(ptr: number): string;
+}
+
+/** The package's error type, with the fields its `parseSync` gives it. */
+export class SqlError extends Error {
+  constructor(
+    message: string,
+    readonly sqlDetails: { message: string; cursorPosition: number; fileName?: string; functionName?: string; lineNumber?: number },
+  ) {
+    super(message);
+    this.name = 'SqlError';
+  }
+}
+
 let parser: Promise<Parser> | undefined;
 
 /**
@@ -27,11 +60,50 @@ async function load(): Promise<Parser> {
   // in a lint process. Set before the module compiles; wasm flags are read at compile time.
   const v8 = await import('node:v8');
   v8.setFlagsFromString('--liftoff-only');
-  // require, not import: the package's entry is CommonJS (see loadPg in src/pg/connect.ts).
+  // require, not import: the package is CommonJS (see loadPg in src/pg/connect.ts). Its emscripten
+  // factory, not its index: the index would instantiate a second copy of the module at require time.
   const { createRequire } = await import('node:module');
-  const mod = createRequire(import.meta.url)('libpg-query') as Parser;
-  await mod.loadModule();
-  return mod;
+  const factory = createRequire(import.meta.url)('libpg-query/wasm/libpg-query.js') as () => Promise<PgQueryModule>;
+  const m = await factory();
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  return {
+    parse(sql) {
+      const bytes = encoder.encode(sql);
+      const input = m._malloc(bytes.length + 1);
+      let result = 0;
+      try {
+        m.HEAPU8.set(bytes, input);
+        m.HEAPU8[input + bytes.length] = 0;
+        result = m._wasm_parse_query_raw(input);
+        if (!result) throw new Error('libpg-query: out of memory');
+        // struct PgQueryParseResult { char *parse_tree; char *stderr_buffer; PgQueryError *error; }
+        const tree = m.getValue(result, 'i32');
+        const error = m.getValue(result + 8, 'i32');
+        if (error) {
+          // struct PgQueryError { char *message; char *funcname; char *filename; int lineno; int cursorpos; … }
+          const text = (at: number) => (at ? m.UTF8ToString(at) : undefined);
+          const message = text(m.getValue(error, 'i32')) ?? 'Unknown error';
+          const lineno = m.getValue(error + 12, 'i32');
+          const cursor = m.getValue(error + 16, 'i32');
+          throw new SqlError(message, {
+            message,
+            cursorPosition: cursor > 0 ? cursor - 1 : 0,
+            fileName: text(m.getValue(error + 8, 'i32')),
+            functionName: text(m.getValue(error + 4, 'i32')),
+            lineNumber: lineno > 0 ? lineno : undefined,
+          });
+        }
+        if (!tree) throw new Error('libpg-query: no parse tree');
+        // The heap may have grown during the parse: read the current view.
+        const heap = m.HEAPU8;
+        return JSON.parse(decoder.decode(heap.subarray(tree, heap.indexOf(0, tree)))) as ReturnType<Parser['parse']>;
+      } finally {
+        m._free(input);
+        if (result) m._wasm_free_parse_result(result);
+      }
+    },
+  };
 }
 
 /** A statement as the parser found it, positioned in characters. */
@@ -70,7 +142,7 @@ export function parseFile(p: Parser, sql: string): ParsedFile {
   const statements: ParsedStatement[] = [];
   const problems: ParseProblem[] = [];
   try {
-    collect(p.parseSync(sql).stmts ?? [], sql, 0, sql.length, charAt, statements);
+    collect(p.parse(sql).stmts ?? [], sql, 0, sql.length, charAt, statements);
     return { statements, problems, charAt };
   } catch (e) {
     if (!isSqlError(e)) throw e;
@@ -81,7 +153,7 @@ export function parseFile(p: Parser, sql: string): ParsedFile {
     try {
       // With its semicolon back (on a line of its own, after any trailing comment), so a statement cut
       // short reads as PostgreSQL would report it: `at or near ";"`, not `at end of input`.
-      const stmts = p.parseSync(`${piece.text}\n;`).stmts ?? [];
+      const stmts = p.parse(`${piece.text}\n;`).stmts ?? [];
       collect(stmts, sql, base, piece.start + piece.text.length, charAt, statements);
     } catch (e) {
       if (!isSqlError(e)) throw e;
