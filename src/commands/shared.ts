@@ -37,20 +37,6 @@ export const ENV_HELP = `  -e, --env <name>     environment (default: STAGEDB_EN
   -c, --config <file>  config file (default: nearest stagedb.config.*; none = plain Prisma project)
       --json           machine-readable output on stdout`;
 
-/** A command a later issue completes: it says so plainly, and points at what works today. */
-export function notYet(what: string, issue: string, meanwhile: string) {
-  return {
-    usage: `Not built yet: ${what} arrives with ${issue}.\nMeanwhile: ${meanwhile}`,
-    options: {},
-    positionals: true,
-    // Any flag: `stagedb migrate dev --name init` must say "not built yet", not "unknown option --name".
-    strict: false,
-    async run(): Promise<never> {
-      throw new StagedbError('usage', 'E_NOT_BUILT', `${what} is not built yet in this version of stagedb (${issue})`, { fix: meanwhile });
-    },
-  };
-}
-
 /** The project root for commands that need no environment: the config file's directory, else the cwd. */
 export function projectRoot(ctx: CommandContext, args: ParsedArgs): string {
   const configFile = findConfigFile(ctx.cwd, args.values.config as string | undefined);
