@@ -236,9 +236,9 @@ export function charToByte(text: string): (char: number) => number {
   return (c) => Buffer.byteLength(text.slice(0, c));
 }
 
+/** Native, not a loop over the characters: lint runs without optimized JavaScript (see src/commands/lint.ts). */
 function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return false;
-  return true;
+  return Buffer.byteLength(text, 'utf8') === text.length;
 }
 
 /** 1-based line and column (in characters: code points) of a character offset. */

@@ -62,6 +62,19 @@ describe('stagedb lint', () => {
     expect(gh.stdout.split('\n')[0]).toMatch(/^::error file=prisma\/migrations\/20240102000000_index\/migration.sql,line=2,endLine=2,col=1,title=SDB001 create-index-concurrently::/);
   });
 
+  it('names each migration, whether it reads the folder itself or is given it, a migration or a file', async () => {
+    const p = createProject({ migrations: { '20240101000000_init': INIT, '20240102000000_index': INDEX } });
+    cleanups.push(() => p.remove());
+    const names = async (args: string[]) => JSON.parse((await runCli(['lint', '--json', ...args], { cwd: p.dir })).stdout).files.map((f: { path: string; migration?: string }) => [f.path, f.migration]);
+    const both = [
+      ['prisma/migrations/20240101000000_init/migration.sql', '20240101000000_init'],
+      ['prisma/migrations/20240102000000_index/migration.sql', '20240102000000_index'],
+    ];
+    expect(await names([])).toEqual(both);
+    expect(await names(['prisma/migrations'])).toEqual(both);
+    expect(await names(['prisma/migrations/20240101000000_init', 'prisma/migrations/20240102000000_index/migration.sql'])).toEqual(both);
+  });
+
   it('colour in a terminal only, never with NO_COLOR; usage errors', async () => {
     const p = createProject({ migrations: { '20240101000000_init': INIT, '20240102000000_index': INDEX } });
     cleanups.push(() => p.remove());
