@@ -241,6 +241,8 @@ function isAscii(text: string): boolean {
   return Buffer.byteLength(text, 'utf8') === text.length;
 }
 
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
+
 /** 1-based line and column (in characters: code points) of a character offset. */
 export function position(text: string, lineStarts: number[], offset: number): { line: number; column: number } {
   let lo = 0;
@@ -252,9 +254,12 @@ export function position(text: string, lineStarts: number[], offset: number): { 
   }
   const from = lineStarts[lo]!;
   let column = offset - from + 1;
-  for (let i = from; i < offset; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) column--;
+  // A native scan first: almost no line holds a character outside the BMP.
+  if (offset > from && HIGH_SURROGATE.test(text.slice(from, offset))) {
+    for (let i = from; i < offset; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff) column--;
+    }
   }
   return { line: lo + 1, column };
 }

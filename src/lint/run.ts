@@ -121,7 +121,9 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
     const problems: DirectiveProblem[] = [];
     const known = (r: string) => ruleCode(r) !== undefined;
     let prev = 0;
-    for (let i = 0; i <= statements.length; i++) {
+    // One scan of the file first: most files have no directive at all.
+    const hasDirectives = sql.includes('stagedb-lint-');
+    for (let i = 0; hasDirectives && i <= statements.length; i++) {
       const end = i < statements.length ? statements[i]!.start : sql.length;
       const found: Directive[] = [];
       findDirectives(sql.slice(prev, end), prev, known, found, problems);
