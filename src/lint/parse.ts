@@ -69,12 +69,14 @@ async function load(): Promise<Parser> {
   const decoder = new TextDecoder();
   return {
     parse(sql) {
-      const bytes = encoder.encode(sql);
-      const input = m._malloc(bytes.length + 1);
+      // Encoded straight into WebAssembly memory (at most 3 bytes per UTF-16 unit): no buffer per file
+      // for the garbage collector to account for.
+      const room = sql.length * 3 + 1;
+      const input = m._malloc(room);
       let result = 0;
       try {
-        m.HEAPU8.set(bytes, input);
-        m.HEAPU8[input + bytes.length] = 0;
+        const { written } = encoder.encodeInto(sql, m.HEAPU8.subarray(input, input + room - 1));
+        m.HEAPU8[input + written] = 0;
         result = m._wasm_parse_query_raw(input);
         if (!result) throw new Error('libpg-query: out of memory');
         // struct PgQueryParseResult { char *parse_tree; char *stderr_buffer; PgQueryError *error; }
