@@ -84,19 +84,16 @@ export interface CreateBackupResult {
   storage: 'local' | 's3';
 }
 
-/** gzip level 1: about twice as fast as pg_dump's default (6) for a few percent more bytes. */
+/**
+ * gzip level 1: about twice as fast as pg_dump's default (6) for a few percent more bytes. Not 0, even
+ * for a small database: pg_dump -Z0 alone is faster (46 MB: 0.23 s vs 0.29 s), but a whole backup is
+ * not, because the archive, five times larger, must then be hashed and fsynced (46 MB, interleaved
+ * A/B of the CLI: -Z1 0.40 s, -Z0 0.45 s; restores the same).
+ */
 const COMPRESSION = 1;
 /**
- * Below this database size a local backup is not compressed at all: pg_dump and pg_restore then only
- * copy bytes (measured on a 46 MB database: pg_dump -Z0 0.23 s, -Z1 0.29 s, -Z6 0.46 s), and the
- * archive (about 60 % of the database's size, here at most ~80 MB) is cheap to keep on a local disk.
- * S3 backups stay compressed: there the bytes travel over a network.
- */
-const UNCOMPRESSED_MAX_BYTES = 128 * 1024 ** 2;
-/**
- * From this size (where compression starts) the directory format's parallel workers pay off: on a
- * 177 MB database, -Fd -j2 -Z1 took 1.2 s where -Fc -Z1 took 1.4 s (stagedb backup, 2 cores).
- * Below it, the uncompressed custom format is the fastest.
+ * From this size the directory format's parallel workers (each compressing its own tables) pay off:
+ * on a 177 MB database, -Fd -j2 took 1.2 s where -Fc took 1.4 s (stagedb backup, 2 cores).
  */
 const DIRECTORY_MIN_BYTES = 128 * 1024 ** 2;
 /** pg_dump waits this long for a table lock (a migration holding ACCESS EXCLUSIVE) before giving up. */
@@ -272,7 +269,7 @@ interface Plan {
 export function choosePlan(facts: Pick<DatabaseFacts, 'sizeBytes' | 'tables'>, storage: 'local' | 's3', format: 'auto' | DumpFormat, jobs?: number, cores = availableParallelism()): Plan {
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) throw usageError('E_USAGE', `--jobs must be a whole number from 1 to 64, not ${jobs}`, 'e.g. --jobs 4');
   const parallel = jobs ?? Math.max(1, Math.min(cores, 4));
-  const compression = storage === 'local' && facts.sizeBytes < UNCOMPRESSED_MAX_BYTES ? 0 : COMPRESSION;
+  const compression = COMPRESSION;
   if (format === 'directory') {
     if (storage !== 'local') throw usageError('E_USAGE', 'the directory format needs local backup storage: S3 backups are streamed in the custom format', 'drop --format directory');
     return { format, jobs: parallel, compression };

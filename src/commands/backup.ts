@@ -72,7 +72,7 @@ ${ENV_HELP}`,
             if (e.type === 'warning') ctx.warn(e.message);
             if (e.type === 'plan') {
               ctx.log(
-                `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}${e.compression === 0 ? ', uncompressed' : ''}${e.checksums ? ', with content checksums' : ''} → ${shown(ctx, e.location)}`,
+                `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}${e.checksums ? ', with content checksums' : ''} → ${shown(ctx, e.location)}`,
               );
             }
           },

@@ -53,7 +53,7 @@ describe('stagedb backup, list, verify, restore', () => {
     expect(b.code, b.stderr).toBe(0);
     expect(b.stderr).toBe('');
     expect(shown(b.stdout)).toMatchInlineSnapshot(`
-      "production: pg_dump <version> of PostgreSQL <version> (<size>): custom format, uncompressed → .stagedb/backups/production
+      "production: pg_dump <version> of PostgreSQL <version> (<size>): custom format → .stagedb/backups/production
       production: backup <id> stored in .stagedb/backups/production
         custom format, <size> in <time>, sha256 <sha>…
         1 applied migration (last 20240101000000_init); 3 tables, 502 rows
