@@ -115,6 +115,9 @@ describe('SDB030 domain-constraint (R36)', () => {
     expect(fs[0]!.fix).toBe('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_check" CHECK (VALUE LIKE \'%@%\') NOT VALID;\n-- new and updated rows are checked from now on; then, in a later migration, check the old ones:\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "Email_check";');
     expect(fs[1]!.fix).toContain('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_not_null" CHECK (VALUE IS NOT NULL) NOT VALID;');
   });
+  it("flags PostgreSQL 18's ADD NOT NULL like SET NOT NULL", async () => {
+    expect((await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_nn" NOT NULL;')).map((f) => f.message)).toEqual(['sets NOT NULL on domain "Email"']);
+  });
   it('is silent for NOT VALID, VALIDATE, and a domain created by the same files', async () => {
     expect(await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\') NOT VALID;\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "c";')).toEqual([]);
     expect(await lint('CREATE DOMAIN "Email" AS TEXT;\nALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\');')).toEqual([]);

@@ -3,7 +3,7 @@ import { as, ident, relOfNames, relSql, strings } from '../sql.js';
 import type { Rule } from '../types.js';
 
 /**
- * R36: `ALTER DOMAIN … ADD CHECK` without NOT VALID, and `ALTER DOMAIN … SET NOT NULL`: PostgreSQL
+ * R36: `ALTER DOMAIN … ADD CHECK` without NOT VALID, and `ALTER DOMAIN … SET NOT NULL` (or `ADD NOT NULL`): PostgreSQL
  * checks every column of every table that uses the domain, holding a lock that blocks writes to each
  * of them. Which tables use the domain is not in the migration, so this is a warning, whatever their
  * size. A domain created by the same files is used by no live table yet.
@@ -20,8 +20,11 @@ const rule: Rule = {
     if (!dom || ctx.batch.types.has(ctx.key(dom))) return;
     const name = relSql(dom);
     const lock = `SHARE on every table with a column of domain ${name} (blocks INSERT, UPDATE and DELETE; reads go on) while it checks every row`;
-    if (d.subtype === 'C') {
-      const c = as<Constraint>(d.def, 'Constraint');
+    // ADD CONSTRAINT … NOT NULL (PostgreSQL 18) checks like SET NOT NULL.
+    const added = d.subtype === 'C' ? as<Constraint>(d.def, 'Constraint') : undefined;
+    const subtype = added?.contype === 'CONSTR_NOTNULL' && !added.skip_validation ? 'O' : d.subtype;
+    if (subtype === 'C') {
+      const c = added;
       if (c?.contype !== 'CONSTR_CHECK' || c.skip_validation || c.initially_valid === false) return;
       const con = c.conname ?? `${dom.name}_check`;
       return {
@@ -32,7 +35,7 @@ const rule: Rule = {
         fix: `${s.text} NOT VALID;\n-- new and updated rows are checked from now on; then, in a later migration, check the old ones:\nALTER DOMAIN ${name} VALIDATE CONSTRAINT ${ident(con)};`,
       };
     }
-    if (d.subtype === 'O') {
+    if (subtype === 'O') {
       const con = `${dom.name}_not_null`;
       return {
         message: `sets NOT NULL on domain ${name}`,
