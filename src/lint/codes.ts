@@ -38,6 +38,7 @@ export const RULE_NAMES: Readonly<Record<string, string>> = {
   SDB032: 'table-settings',
   SDB033: 'type-change-with-check',
   SDB034: 'concurrent-index-pg14',
+  SDB035: 'exclusion-constraint',
   SDB090: 'lint-directive',
 };
 

@@ -246,3 +246,61 @@ describe('the ALTER TABLE dispatch by subcommand', () => {
     expect(withDispatch.findings.length).toBeGreaterThan(20);
   });
 });
+
+// R16, R33, R37: SDB035–SDB037. Prisma emits none of these shapes; the hand-written ones sit in Prisma-style files.
+const EXCLUDE = '-- AlterTable\nALTER TABLE "Booking" ADD CONSTRAINT "Booking_no_overlap" EXCLUDE USING gist ("roomId" WITH =, "during" WITH &&) WHERE (NOT "cancelled");\n';
+const DETACH = 'ALTER TABLE "Event" DETACH PARTITION "Event_2020";';
+const TRIGGER = 'CREATE TRIGGER "Post_updatedAt" BEFORE UPDATE ON "Post" FOR EACH ROW EXECUTE FUNCTION set_updated_at();';
+
+describe('SDB035 exclusion-constraint (R16)', () => {
+  it('flags ADD CONSTRAINT … EXCLUDE on a live table: ACCESS EXCLUSIVE for the build, no NOT VALID, the window as the way out', async () => {
+    const fs = await lint(EXCLUDE);
+    expect(codes(fs)).toEqual(['SDB035']);
+    expect(fs[0]).toMatchObject({
+      severity: 'error',
+      line: 2,
+      column: 27,
+      table: '"Booking"',
+      message: 'adds exclusion constraint "Booking_no_overlap" to live table "Booking", building its index under the lock',
+      lock: 'ACCESS EXCLUSIVE on "Booking" (blocks every read and write) for the whole index build and check',
+    });
+    expect(fs[0]!.why).toContain('cannot be added NOT VALID');
+    expect(fs[0]!.fix).toBe(
+      [
+        '-- no form of this runs without the lock; keep the outage short and planned:',
+        '-- 1. before the window, look for rows that conflict (the build fails on the first one, after holding the lock):',
+        '-- WITH r AS (SELECT ctid AS row_id, "roomId", "during" FROM "Booking" WHERE (NOT "cancelled")) SELECT a.row_id, b.row_id FROM r a JOIN r b ON a.row_id < b.row_id AND a."roomId" = b."roomId" AND a."during" && b."during" LIMIT 10;',
+        '-- 2. in a maintenance window (or at the lowest traffic), in a migration of its own:',
+        '-- (the lock_timeout in effect, 5 s, makes it give up rather than queue every query behind it)',
+        "SET maintenance_work_mem = '1GB';   -- (what the server can spare) a faster index build: less time under the lock",
+        'ALTER TABLE "Booking" ADD CONSTRAINT "Booking_no_overlap" EXCLUDE USING gist ("roomId" WITH =, "during" WITH &&) WHERE (NOT "cancelled");',
+        '-- or stay online: create a copy of "Booking" with the constraint, copy the rows in batches (a trigger keeps it current), and swap the names in one short transaction',
+      ].join('\n'),
+    );
+  });
+  it('under prisma migrate deploy the fix sets the lock_timeout itself; among other subcommands it names only the constraint; an expression element gets no query', async () => {
+    expect((await lint(EXCLUDE, { runner: 'prisma' })).find((f) => f.code === 'SDB035')!.fix).toContain("SET lock_timeout = '5s';");
+    const two = only(await lint('ALTER TABLE "Booking" ADD COLUMN "note" TEXT, ADD EXCLUDE USING gist (lower("room") WITH =, "during" WITH &&);'), 'SDB035');
+    expect(two[0]!.message).toContain('"Booking_lower_during_excl"');
+    expect(two[0]!.fix).toContain('\nALTER TABLE "Booking" ADD EXCLUDE USING gist (lower("room") WITH =, "during" WITH &&);\n');
+    expect(two[0]!.fix).not.toContain('WITH r AS');
+    const paren = only(await lint('ALTER TABLE "Booking" ADD EXCLUDE USING gist ("roomId" WITH =, ("during") WITH &&) WHERE\n  ("cancelled" = false AND "kind" <> \'x\');'), 'SDB035')[0]!;
+    expect(paren.message).toContain('"Booking_roomId_during_excl"');
+    expect(paren.fix).toContain('-- WITH r AS (SELECT ctid AS row_id, "roomId", "during" FROM "Booking" WHERE ("cancelled" = false AND "kind" <> \'x\')) SELECT');
+  });
+  it('is silent on a table created in the same file or by an earlier file of the history, and in CREATE TABLE', async () => {
+    const create = 'CREATE TABLE "Booking" ("roomId" INTEGER NOT NULL, "during" TSTZRANGE NOT NULL, "cancelled" BOOLEAN NOT NULL DEFAULT false);\n';
+    expect(await lint(`${create}${EXCLUDE}`)).toEqual([]);
+    expect(await lint([create, EXCLUDE])).toEqual([]);
+    expect(await lint('CREATE TABLE "Booking" ("roomId" INTEGER, "during" TSTZRANGE, EXCLUDE USING gist ("roomId" WITH =, "during" WITH &&));')).toEqual([]);
+  });
+  it('scales with the table: info on a small one, error on a large one', async () => {
+    expect((await lint(EXCLUDE, { database: db({ Booking: { bytes: 100_000 } }) }))[0]).toMatchObject({ code: 'SDB035', severity: 'info' });
+    expect((await lint(EXCLUDE, { database: db({ Booking: { bytes: 5 * 1024 ** 3 } }) }))[0]).toMatchObject({ code: 'SDB035', severity: 'error', note: 'large table (~50k rows, 5.0 GB on production)' });
+  });
+  it('is suppressed by a directive with a reason, which is kept', async () => {
+    const r = await lintFiles([{ path: 'm.sql', sql: `-- stagedb-lint-disable-next-statement exclusion-constraint: "Booking" is empty until launch\n${EXCLUDE}` }]);
+    expect(r.findings).toEqual([]);
+    expect(r.suppressed.map((f) => [f.code, f.reason])).toEqual([['SDB035', '"Booking" is empty until launch']]);
+  });
+});

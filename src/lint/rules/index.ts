@@ -34,6 +34,7 @@ import tableRewrite from './table-rewrite.js';
 import tableSettings from './table-settings.js';
 import typeChangeWithCheck from './type-change-with-check.js';
 import concurrentIndexPg14 from './concurrent-index-pg14.js';
+import exclusionConstraint from './exclusion-constraint.js';
 import lintDirective from './lint-directive.js';
 
 /**
@@ -42,13 +43,13 @@ import lintDirective from './lint-directive.js';
  * The hazard catalogue (../shared/research/lint-catalogue.md, ids R01–R44) → rules:
  *   R01 SDB001 · R02 SDB002 · R03 SDB003 · R04 SDB004 · R05 SDB005 · R06 SDB006 · R07 SDB007 · R08 SDB008
  *   R09, R11 SDB009 · R10 SDB010 · R12 SDB011 · R13 SDB012 · R14 SDB013 (+ SDB001 for the unique index)
- *   R15 SDB014 · R17 SDB015 · R18, R19 SDB016 · R20, R21 SDB017 · R22, R24 SDB019 · R23 SDB018 · R25 SDB020
- *   R26 SDB021 · R27 SDB022 · R28 SDB027 (off by default) · R29 SDB023 · R30 SDB028 · R31 SDB024
- *   R32, R34 SDB025 · R35 SDB029 · R36 SDB030 · R38 SDB031 · R39 SDB001 · R40 SDB032 · R41 SDB033
- *   R42 SDB034 · R43 SDB026 (off by default)
+ *   R15 SDB014 · R16 SDB035 · R17 SDB015 · R18, R19 SDB016 · R20, R21 SDB017 · R22, R24 SDB019 · R23 SDB018
+ *   R25 SDB020 · R26 SDB021 · R27 SDB022 · R28 SDB027 (off by default) · R29 SDB023 · R30 SDB028 · R31 SDB024
+ *   R32, R34 SDB025 · R35 SDB029 · R36 SDB030
+ *   R38 SDB031 · R39 SDB001 · R40 SDB032 · R41 SDB033 · R42 SDB034 · R43 SDB026 (off by default)
  * Not rules (yet), and why:
- *   R16 ADD CONSTRAINT … EXCLUDE, R33 DETACH PARTITION without CONCURRENTLY, R37 CREATE TRIGGER on a live
- *       table: detectable, not written yet; their locks already count for SDB022 (lock-timeout).
+ *   R33 DETACH PARTITION without CONCURRENTLY, R37 CREATE TRIGGER on a live table: detectable, not written
+ *       yet; their locks already count for SDB022 (lock-timeout).
  *   R44 raw SQL a tool cannot inspect: every Prisma migration is SQL, and lint parses all of it.
  * Known only with a database (`--env`, the deploy gate): R41's CHECK constraints on live columns (and
  * those the linted files add), R42's server version. Without one, lint assumes a current server and
@@ -90,5 +91,6 @@ export const RULES: readonly Rule[] = [
   tableSettings,
   typeChangeWithCheck,
   concurrentIndexPg14,
+  exclusionConstraint,
   lintDirective,
 ];
