@@ -39,6 +39,7 @@ export const RULE_NAMES: Readonly<Record<string, string>> = {
   SDB033: 'type-change-with-check',
   SDB034: 'concurrent-index-pg14',
   SDB035: 'exclusion-constraint',
+  SDB036: 'detach-partition-concurrently',
   SDB090: 'lint-directive',
 };
 

@@ -304,3 +304,52 @@ describe('SDB035 exclusion-constraint (R16)', () => {
     expect(r.suppressed.map((f) => [f.code, f.reason])).toEqual([['SDB035', '"Booking" is empty until launch']]);
   });
 });
+
+describe('SDB036 detach-partition-concurrently (R33)', () => {
+  it('flags DETACH PARTITION without CONCURRENTLY on a live table, at the partition, with CONCURRENTLY for this file', async () => {
+    const fs = await lint(DETACH);
+    expect(codes(fs)).toEqual(['SDB036']);
+    expect(fs[0]).toMatchObject({
+      severity: 'warning',
+      line: 1,
+      column: 38,
+      table: '"Event"',
+      message: 'DETACH PARTITION "Event_2020" from live table "Event" without CONCURRENTLY',
+      lock: 'ACCESS EXCLUSIVE on "Event" (blocks every read and write) and on "Event_2020", until the detach commits',
+    });
+    expect(fs[0]!.fix).toBe(
+      [
+        '-- stagedb runs a file with CONCURRENTLY outside a transaction, as it needs:',
+        'ALTER TABLE "Event" DETACH PARTITION "Event_2020" CONCURRENTLY;',
+        '-- (it takes only SHARE UPDATE EXCLUSIVE on "Event": reads and writes go on; it is refused while "Event" has a DEFAULT partition)',
+        '-- if it is interrupted, the partition is left "detach pending"; finish it with:',
+        '-- ALTER TABLE "Event" DETACH PARTITION "Event_2020" FINALIZE;',
+      ].join('\n'),
+    );
+  });
+  it('says where CONCURRENTLY can go given how the file runs', async () => {
+    const fix = async (sql: string, runner: 'stagedb' | 'prisma' = 'stagedb') => only(await lint(sql, { runner }), 'SDB036')[0]!.fix!.split('\n')[0];
+    const more = `${DETACH}\nALTER TABLE "Event" ADD COLUMN "x" TEXT;`;
+    expect(await fix(more)).toBe('-- in a migration of its own (stagedb runs a file with CONCURRENTLY statement by statement, outside a transaction):');
+    expect(await fix(`BEGIN;\n${more}\nCOMMIT;`)).toBe('-- not in this file (this file has its own BEGIN/COMMIT, so stagedb sends it as one script, and CONCURRENTLY fails inside it: 25001); as the only statement of a migration of its own:');
+    expect(await fix(more, 'prisma')).toBe('-- not in this file (prisma migrate deploy sends this file as one query, and CONCURRENTLY fails inside it: 25001); as the only statement of a migration of its own:');
+    expect(await fix(DETACH, 'prisma')).toBe('-- the only statement of its file, so prisma migrate deploy runs it outside a transaction, as CONCURRENTLY needs:');
+  });
+  it('before PostgreSQL 14 there is no CONCURRENTLY: a short wait at low traffic instead', async () => {
+    const fs = only(await lint(DETACH, { database: db({ Event: { kind: 'p' } }, { serverVersionNum: 130011 }) }), 'SDB036');
+    expect(fs[0]!.fix).toBe('-- DETACH PARTITION … CONCURRENTLY needs PostgreSQL 14 (this server is 13): keep the wait short, at the lowest traffic:\n-- (the lock_timeout in effect, 5 s, makes it give up rather than queue every query behind it)\nALTER TABLE "Event" DETACH PARTITION "Event_2020";');
+  });
+  it('is silent for CONCURRENTLY (SDB003 says when that is in a transaction), FINALIZE, and a table the history creates', async () => {
+    expect(await lint('ALTER TABLE "Event" DETACH PARTITION "Event_2020" CONCURRENTLY;\nALTER TABLE "Event" DETACH PARTITION "Event_2021" FINALIZE;')).toEqual([]);
+    expect(codes(await lint(`BEGIN;\nALTER TABLE "Event" DETACH PARTITION "Event_2020" CONCURRENTLY;\nCOMMIT;`))).toEqual(['SDB003']);
+    const create = 'CREATE TABLE "Event" ("id" TEXT, "at" DATE) PARTITION BY RANGE ("at");\nCREATE TABLE "Event_2020" PARTITION OF "Event" FOR VALUES FROM (\'2020-01-01\') TO (\'2021-01-01\');';
+    expect(await lint(`${create}\n${DETACH}`)).toEqual([]);
+    expect(await lint([create, DETACH])).toEqual([]);
+    expect(await lint(DETACH, { database: db({ Other: {} }) })).toEqual([]);
+  });
+  it('is suppressed for the file by name', async () => {
+    const r = await lintFiles([{ path: 'm.sql', sql: `-- stagedb-lint-disable-file detach-partition-concurrently: archive job, run at night\n${DETACH}` }]);
+    expect(r.findings).toEqual([]);
+    expect(r.suppressed.map((f) => f.code)).toEqual(['SDB036']);
+  });
+});

@@ -35,6 +35,7 @@ import tableSettings from './table-settings.js';
 import typeChangeWithCheck from './type-change-with-check.js';
 import concurrentIndexPg14 from './concurrent-index-pg14.js';
 import exclusionConstraint from './exclusion-constraint.js';
+import detachPartitionConcurrently from './detach-partition-concurrently.js';
 import lintDirective from './lint-directive.js';
 
 /**
@@ -45,11 +46,11 @@ import lintDirective from './lint-directive.js';
  *   R09, R11 SDB009 · R10 SDB010 · R12 SDB011 · R13 SDB012 · R14 SDB013 (+ SDB001 for the unique index)
  *   R15 SDB014 · R16 SDB035 · R17 SDB015 · R18, R19 SDB016 · R20, R21 SDB017 · R22, R24 SDB019 · R23 SDB018
  *   R25 SDB020 · R26 SDB021 · R27 SDB022 · R28 SDB027 (off by default) · R29 SDB023 · R30 SDB028 · R31 SDB024
- *   R32, R34 SDB025 · R35 SDB029 · R36 SDB030
+ *   R32, R34 SDB025 · R33 SDB036 (and SDB003 for its CONCURRENTLY in a transaction) · R35 SDB029 · R36 SDB030
  *   R38 SDB031 · R39 SDB001 · R40 SDB032 · R41 SDB033 · R42 SDB034 · R43 SDB026 (off by default)
  * Not rules (yet), and why:
- *   R33 DETACH PARTITION without CONCURRENTLY, R37 CREATE TRIGGER on a live table: detectable, not written
- *       yet; their locks already count for SDB022 (lock-timeout).
+ *   R37 CREATE TRIGGER on a live table: detectable, not written yet; its lock already counts for SDB022
+ *       (lock-timeout).
  *   R44 raw SQL a tool cannot inspect: every Prisma migration is SQL, and lint parses all of it.
  * Known only with a database (`--env`, the deploy gate): R41's CHECK constraints on live columns (and
  * those the linted files add), R42's server version. Without one, lint assumes a current server and
@@ -92,5 +93,6 @@ export const RULES: readonly Rule[] = [
   typeChangeWithCheck,
   concurrentIndexPg14,
   exclusionConstraint,
+  detachPartitionConcurrently,
   lintDirective,
 ];
