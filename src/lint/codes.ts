@@ -40,6 +40,7 @@ export const RULE_NAMES: Readonly<Record<string, string>> = {
   SDB034: 'concurrent-index-pg14',
   SDB035: 'exclusion-constraint',
   SDB036: 'detach-partition-concurrently',
+  SDB037: 'create-trigger',
   SDB090: 'lint-directive',
 };
 

@@ -353,3 +353,77 @@ describe('SDB036 detach-partition-concurrently (R33)', () => {
     expect(r.suppressed.map((f) => f.code)).toEqual(['SDB036']);
   });
 });
+
+describe('SDB037 create-trigger (R37)', () => {
+  it('flags CREATE TRIGGER on a live table: SHARE ROW EXCLUSIVE, with the lock_timeout in effect', async () => {
+    const fs = await lint(TRIGGER);
+    expect(codes(fs)).toEqual(['SDB037']);
+    expect(fs[0]).toMatchObject({
+      severity: 'warning',
+      line: 1,
+      column: 1,
+      table: '"Post"',
+      message: 'CREATE TRIGGER "Post_updatedAt" on live table "Post"',
+      lock: 'SHARE ROW EXCLUSIVE on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) until the transaction commits',
+    });
+    expect(fs[0]!.why).toBe('Creating a trigger is a quick catalog change, but it first waits for every open transaction that has written to "Post" to end, and every INSERT, UPDATE and DELETE on "Post" queues behind it.');
+    expect(fs[0]!.fix).toBe(`-- at the lowest traffic:\n-- (the lock_timeout in effect, 5 s, makes it give up rather than stall writes; stagedb deploy retries a migration that hits it)\n${TRIGGER}`);
+  });
+  it('under prisma migrate deploy sets a lock_timeout; says how long a transaction keeps the lock; CREATE OR REPLACE and CONSTRAINT triggers too', async () => {
+    expect(only(await lint(TRIGGER, { runner: 'prisma' }), 'SDB037')[0]!.fix).toBe(`-- at the lowest traffic:\nSET lock_timeout = '2s';  -- give up rather than stall writes, and run the migration again\n${TRIGGER}`);
+    const held = only(await lint(`${TRIGGER}\nUPDATE "Post" SET "x" = 1;\nALTER TABLE "Post" ADD COLUMN "y" TEXT;`), 'SDB037')[0]!;
+    expect(held.why).toContain('here it then holds the lock until the transaction commits, through the 2 statements after it in this file');
+    expect(held.fix).toContain('-- at the lowest traffic, in a migration of its own (or as the last statement of its transaction):');
+    // Its own COMMIT, a RESET, and statements after the COMMIT do not count.
+    const last = only(await lint(`BEGIN;\n${TRIGGER}\nRESET lock_timeout;\nCOMMIT;\nALTER TABLE "Post" ADD COLUMN "y" TEXT;`), 'SDB037')[0]!;
+    expect(last.why).not.toContain('holds the lock until');
+    expect(last.fix!.split('\n')[0]).toBe('-- at the lowest traffic:');
+    const fs = await lint('CREATE OR REPLACE TRIGGER "t" AFTER INSERT ON "Post" FOR EACH ROW EXECUTE FUNCTION f();\nCREATE CONSTRAINT TRIGGER "c" AFTER INSERT ON "Post" DEFERRABLE FOR EACH ROW EXECUTE FUNCTION g();');
+    expect(fs.map((f) => f.message)).toEqual(['CREATE OR REPLACE TRIGGER "t" on live table "Post"', 'CREATE CONSTRAINT TRIGGER "c" on live table "Post"']);
+  });
+  it('on a partitioned table, locks every partition', async () => {
+    expect((await lint(TRIGGER, { database: db({ Post: { kind: 'p' } }) }))[0]!.lock).toBe('SHARE ROW EXCLUSIVE on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) and on every partition, until the transaction commits');
+  });
+  it("is silent on Prisma's table created in the same file or history, on a table the database lacks, and for INSTEAD OF triggers on views", async () => {
+    const create = '-- CreateTable\nCREATE TABLE "Post" (\n    "id" TEXT NOT NULL,\n    "updatedAt" TIMESTAMP(3) NOT NULL,\n\n    CONSTRAINT "Post_pkey" PRIMARY KEY ("id")\n);\n';
+    expect(await lint(`${create}\n${TRIGGER}`)).toEqual([]);
+    expect(await lint([create, TRIGGER])).toEqual([]);
+    expect(await lint(TRIGGER, { database: db({ User: {} }) })).toEqual([]);
+    expect(await lint('CREATE VIEW "PostView" AS SELECT 1 AS "id";\nCREATE TRIGGER "v" INSTEAD OF INSERT ON "PostView" FOR EACH ROW EXECUTE FUNCTION f();')).toEqual([]);
+  });
+  it('is suppressed by a directive with a reason, and a directive without one suppresses nothing', async () => {
+    const ok = await lintFiles([{ path: 'm.sql', sql: `-- stagedb-lint-disable-next-statement SDB037: "Post" gets one write a minute\n${TRIGGER}` }]);
+    expect([ok.findings, ok.suppressed.map((f) => f.code)]).toEqual([[], ['SDB037']]);
+    const bare = await lintFiles([{ path: 'm.sql', sql: `-- stagedb-lint-disable-next-statement SDB037\n${TRIGGER}` }]);
+    expect(codes(bare.findings).sort()).toEqual(['SDB037', 'SDB090']);
+  });
+});
+
+describe('SDB035–SDB037 and Prisma', () => {
+  it("none fires on Prisma's fixture history, under either runner", async () => {
+    const root = 'test/fixtures/prisma-history/prisma/migrations';
+    const history = readdirSync(root)
+      .filter((d) => !d.includes('.'))
+      .sort()
+      .map((d) => ({ path: d, sql: readFileSync(join(root, d, 'migration.sql'), 'utf8') }));
+    for (const runner of ['stagedb', 'prisma'] as const) {
+      for (const separately of [false, true]) {
+        const r = await lintFiles(history, { runner, separately });
+        expect(r.findings.filter((f) => ['SDB035', 'SDB036', 'SDB037'].includes(f.code))).toEqual([]);
+      }
+    }
+  });
+  it('the ALTER TABLE dispatch changes none of their findings', async () => {
+    const files = [EXCLUDE, DETACH, `${DETACH}\nALTER TABLE "Booking" ADD COLUMN "a" TEXT, ADD CONSTRAINT "x" EXCLUDE USING gist ("during" WITH &&);`, 'ALTER TABLE "Event" DETACH PARTITION "Event_2020" FINALIZE;'].map((sql, i) => ({ path: `m${i}.sql`, sql }));
+    const { RULES } = await import('../../src/lint/rules/index.js');
+    const withDispatch = await lintFiles(files, { separately: true });
+    const saved = RULES.map((r) => r.subtypes);
+    try {
+      for (const r of RULES) (r as { subtypes?: readonly string[] }).subtypes = undefined;
+      expect(await lintFiles(files, { separately: true })).toEqual(withDispatch);
+    } finally {
+      RULES.forEach((r, i) => ((r as { subtypes?: readonly string[] }).subtypes = saved[i]));
+    }
+    expect(codes(withDispatch.findings).filter((c) => c >= 'SDB035' && c <= 'SDB037').sort()).toEqual(['SDB035', 'SDB035', 'SDB036', 'SDB036']);
+  });
+});

@@ -36,6 +36,7 @@ import typeChangeWithCheck from './type-change-with-check.js';
 import concurrentIndexPg14 from './concurrent-index-pg14.js';
 import exclusionConstraint from './exclusion-constraint.js';
 import detachPartitionConcurrently from './detach-partition-concurrently.js';
+import createTrigger from './create-trigger.js';
 import lintDirective from './lint-directive.js';
 
 /**
@@ -47,10 +48,8 @@ import lintDirective from './lint-directive.js';
  *   R15 SDB014 · R16 SDB035 · R17 SDB015 · R18, R19 SDB016 · R20, R21 SDB017 · R22, R24 SDB019 · R23 SDB018
  *   R25 SDB020 · R26 SDB021 · R27 SDB022 · R28 SDB027 (off by default) · R29 SDB023 · R30 SDB028 · R31 SDB024
  *   R32, R34 SDB025 · R33 SDB036 (and SDB003 for its CONCURRENTLY in a transaction) · R35 SDB029 · R36 SDB030
- *   R38 SDB031 · R39 SDB001 · R40 SDB032 · R41 SDB033 · R42 SDB034 · R43 SDB026 (off by default)
- * Not rules (yet), and why:
- *   R37 CREATE TRIGGER on a live table: detectable, not written yet; its lock already counts for SDB022
- *       (lock-timeout).
+ *   R37 SDB037 · R38 SDB031 · R39 SDB001 · R40 SDB032 · R41 SDB033 · R42 SDB034 · R43 SDB026 (off by default)
+ * Not a rule, and why:
  *   R44 raw SQL a tool cannot inspect: every Prisma migration is SQL, and lint parses all of it.
  * Known only with a database (`--env`, the deploy gate): R41's CHECK constraints on live columns (and
  * those the linted files add), R42's server version. Without one, lint assumes a current server and
@@ -94,5 +93,6 @@ export const RULES: readonly Rule[] = [
   concurrentIndexPg14,
   exclusionConstraint,
   detachPartitionConcurrently,
+  createTrigger,
   lintDirective,
 ];
