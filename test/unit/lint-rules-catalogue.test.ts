@@ -6,7 +6,7 @@ import type { DatabaseContext, Finding, TableStats } from '../../src/lint/types.
 
 /**
  * The rules for the catalogue's hazards R28, R30, R35, R36, R38, R40, R41 and R42
- * (../shared/research/lint-catalogue.md): SDB027–SDB034.
+ * (../shared/research/lint-catalogue.md): SDB027–SDB037.
  */
 async function lint(sql: string | string[], options: LintRunOptions = {}): Promise<Finding[]> {
   const files = (Array.isArray(sql) ? sql : [sql]).map((s, i) => ({ path: `m${i + 1}.sql`, sql: s }));
