@@ -57,6 +57,8 @@ export function alterCmdLock(cmd: AlterTableCmd): LockMode {
     case 'AT_SetRelOptions':
     case 'AT_ResetRelOptions':
     case 'AT_AttachPartition':
+    // Finishing an interrupted DETACH … CONCURRENTLY takes what the concurrent detach takes.
+    case 'AT_DetachPartitionFinalize':
       return 'SHARE UPDATE EXCLUSIVE';
     case 'AT_DetachPartition':
       return (cmd.def as { PartitionCmd?: { concurrent?: boolean } } | undefined)?.PartitionCmd?.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE';

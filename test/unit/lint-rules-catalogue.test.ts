@@ -427,3 +427,12 @@ describe('SDB035–SDB037 and Prisma', () => {
     expect(codes(withDispatch.findings).filter((c) => c >= 'SDB035' && c <= 'SDB037').sort()).toEqual(['SDB035', 'SDB035', 'SDB036', 'SDB036']);
   });
 });
+
+describe('DETACH PARTITION … FINALIZE takes SHARE UPDATE EXCLUSIVE, not ACCESS EXCLUSIVE', () => {
+  it('under prisma migrate deploy (no lock_timeout) FINALIZE is no lock-timeout hazard, while a plain DETACH is', async () => {
+    const finalize = only(await lint('ALTER TABLE "Event" DETACH PARTITION "Event_2020" FINALIZE;', { runner: 'prisma' }), 'SDB022');
+    expect(finalize).toEqual([]);
+    const plain = only(await lint('ALTER TABLE "Event" DETACH PARTITION "Event_2020";', { runner: 'prisma' }), 'SDB022');
+    expect(plain).toHaveLength(1);
+  });
+});
