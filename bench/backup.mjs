@@ -20,17 +20,18 @@
  * each side is checked: the same row count in every table as the source.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { markers, runIfMain, writeSection } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 const WORK = join(BENCH, '.work', 'backup');
-const START = '<!-- backup:start (written by bench/backup.mjs) -->';
-const END = '<!-- backup:end -->';
+const MARKERS = markers('backup');
+const { START, END } = MARKERS;
 const TARGETS = { backupLarge: 0.6, restoreLarge: 0.9, small: 1.0 };
 
 const median = (xs) => {
@@ -210,7 +211,7 @@ export async function runBackupBench(opts = {}) {
     rmSync(WORK, { recursive: true, force: true });
   }
   const md = render({ results, version: cluster.version, quick, loadBefore, loadAfter: loadavg(), seconds: (Date.now() - started) / 1000 });
-  writeSection(join(BENCH, 'RESULTS.md'), md);
+  writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
   log(`bench backup: wrote its section of bench/RESULTS.md in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return { results, md };
 }
@@ -255,18 +256,4 @@ ${END}
 `;
 }
 
-/** Replaces this script's section of RESULTS.md, or appends it; everything else in the file stays as it is. */
-function writeSection(file, md) {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  const next = a >= 0 && b > a ? `${text.slice(0, a)}${md.trimEnd()}${text.slice(b + END.length)}` : `${text.trimEnd()}\n\n${md}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  runBackupBench().catch((e) => {
-    process.stderr.write(`bench backup: ${e.stack ?? e}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, 'bench backup', () => runBackupBench());

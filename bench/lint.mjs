@@ -19,17 +19,18 @@
  * alternating which goes first, after untimed warm-ups; verdicts use medians.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
+import { markers, runIfMain, writeSection } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 const WORK = join(BENCH, '.work', 'lint');
-const START = '<!-- lint:start (written by bench/lint.mjs) -->';
-const END = '<!-- lint:end -->';
+const MARKERS = markers('lint');
+const { START, END } = MARKERS;
 /** Issue 6: stagedb lint within 1.5× of squawk's time on the same corpus. */
 const TARGET = 1.5;
 
@@ -164,7 +165,7 @@ export async function runLintBench(opts = {}) {
     seconds: (Date.now() - started) / 1000,
   };
   const md = render(result);
-  if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md);
+  if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
   log(`bench lint: stagedb ${median(times.stagedbJson).toFixed(0)} ms vs squawk ${median(times.squawkJson).toFixed(0)} ms (JSON)${opts.writeResults !== false ? '; wrote its section of bench/RESULTS.md' : ''}`);
   return result;
 }
@@ -221,18 +222,4 @@ ${END}
 `;
 }
 
-/** Replaces this script's section of RESULTS.md, or appends it; everything else in the file stays as it is. */
-function writeSection(file, md) {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  const next = a >= 0 && b > a ? `${text.slice(0, a)}${md.trimEnd()}${text.slice(b + END.length)}` : `${text.trimEnd()}\n\n${md}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  runLintBench().catch((e) => {
-    process.stderr.write(`bench lint: ${e.stack ?? e}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, 'bench lint', () => runLintBench());

@@ -24,17 +24,18 @@
  *    sends nothing unless a lock times out.
  */
 import { loadavg } from 'node:os';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
+import { markers, runIfMain, writeSection } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 const WORK = join(BENCH, '.work', 'overhead');
 const TARGET = 0.05;
-const START = '<!-- overhead:start (written by bench/overhead.mjs) -->';
-const END = '<!-- overhead:end -->';
+const MARKERS = markers('overhead');
+const { START, END } = MARKERS;
 
 /**
  * The deploy variants, baseline first. `options(ctx)` returns extra DeployOptions for one run;
@@ -193,7 +194,7 @@ export async function runOverhead(opts = {}) {
   result.seconds = (Date.now() - started) / 1000;
   result.load = [loadBefore, loadavg()];
   const md = render(result, quick);
-  if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md);
+  if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
   log(md);
   return result;
 }
@@ -246,18 +247,4 @@ function pct90(xs) {
   return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))];
 }
 
-/** Replaces this script's section of RESULTS.md, or appends it; everything else in the file stays as it is. */
-function writeSection(file, md) {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  const next = a >= 0 && b > a ? `${text.slice(0, a)}${md.trimEnd()}${text.slice(b + END.length)}` : `${text.trimEnd()}\n\n${md}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  runOverhead().catch((e) => {
-    process.stderr.write(`overhead: ${e.stack ?? e}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, 'overhead', () => runOverhead());

@@ -25,13 +25,14 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { markers, runIfMain, writeSection } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 const WORK = join(BENCH, '.work', 'replicas');
 const TARGET = 1.05;
-const START = '<!-- replicas:start (written by bench/replicas.mjs) -->';
-const END = '<!-- replicas:end -->';
+const MARKERS = markers('replicas');
+const { START, END } = MARKERS;
 const ROWS = 1000;
 
 const median = (xs) => {
@@ -183,7 +184,7 @@ export async function runReplicaBench(opts = {}) {
   result.batch = batch;
   result.warmup = warmup;
   const md = render(result, quick);
-  if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md);
+  if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
   log(md);
   return result;
 }
@@ -230,18 +231,4 @@ ${END}
 `;
 }
 
-/** Replaces this script's section of RESULTS.md, or appends it; everything else in the file stays as it is. */
-function writeSection(file, md) {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  const next = a >= 0 && b > a ? `${text.slice(0, a)}${md.trimEnd()}${text.slice(b + END.length)}` : `${text.trimEnd()}\n\n${md}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  runReplicaBench().catch((e) => {
-    process.stderr.write(`replicas: ${e.stack ?? e}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, 'replicas', () => runReplicaBench());
