@@ -1,31 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lintFiles, type LintRunOptions } from '../../src/lint/run.js';
-import type { DatabaseContext, Finding, TableStats } from '../../src/lint/types.js';
+import { lintFiles } from '../../src/lint/run.js';
+import { codes, db, lint, only } from '../helpers/lint.js';
 
 /**
  * The rules for the catalogue's hazards R28, R30, R35, R36, R38, R40, R41 and R42
  * (../shared/research/lint-catalogue.md): SDB027–SDB037.
  */
-async function lint(sql: string | string[], options: LintRunOptions = {}): Promise<Finding[]> {
-  const files = (Array.isArray(sql) ? sql : [sql]).map((s, i) => ({ path: `m${i + 1}.sql`, sql: s }));
-  return (await lintFiles(files, options)).findings;
-}
-const codes = (fs: Finding[]) => fs.map((f) => f.code);
-const only = (fs: Finding[], code: string) => fs.filter((f) => f.code === code);
-
-function db(tables: Record<string, Partial<TableStats>>, extra: Partial<DatabaseContext> = {}): DatabaseContext {
-  const MB = 1024 * 1024;
-  return {
-    env: 'production',
-    serverVersionNum: 170000,
-    defaultSchema: 'public',
-    tables: new Map(Object.entries(tables).map(([k, v]) => [k.includes('.') ? k : `public.${k}`, { rows: 50_000, bytes: 100 * MB, heapBytes: 80 * MB, kind: 'r', ...v }])),
-    indexes: new Map(),
-    ...extra,
-  };
-}
 
 // Prisma's exact shapes.
 const CREATE_INDEX = '-- CreateIndex\nCREATE INDEX "Post_authorId_idx" ON "Post"("authorId");\n';

@@ -2,29 +2,8 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RULE_NAMES } from '../../src/lint/codes.js';
 import { RULES } from '../../src/lint/rules/index.js';
-import { lintFiles, type LintRunOptions } from '../../src/lint/run.js';
-import type { DatabaseContext, Finding, TableStats } from '../../src/lint/types.js';
+import { codes, db, lint, only } from '../helpers/lint.js';
 
-/** Lints SQL files that deploy together (each string one file) and returns the findings. */
-async function lint(sql: string | string[], options: LintRunOptions = {}): Promise<Finding[]> {
-  const files = (Array.isArray(sql) ? sql : [sql]).map((s, i) => ({ path: `m${i + 1}.sql`, sql: s }));
-  return (await lintFiles(files, options)).findings;
-}
-const codes = (fs: Finding[]) => fs.map((f) => f.code);
-const only = (fs: Finding[], code: string) => fs.filter((f) => f.code === code);
-
-/** A target database in which these tables exist, with these sizes. */
-function db(tables: Record<string, Partial<TableStats>>, extra: Partial<DatabaseContext> = {}): DatabaseContext {
-  const MB = 1024 * 1024;
-  return {
-    env: 'production',
-    serverVersionNum: 170000,
-    defaultSchema: 'public',
-    tables: new Map(Object.entries(tables).map(([k, v]) => [k.includes('.') ? k : `public.${k}`, { rows: 50_000, bytes: 100 * MB, heapBytes: 80 * MB, kind: 'r', ...v }])),
-    indexes: new Map(),
-    ...extra,
-  };
-}
 
 // Prisma's exact shapes, from `prisma migrate dev` (see test/fixtures/prisma-history and examples/guide-app).
 const CREATE_USER = `-- CreateTable
