@@ -5,7 +5,7 @@ import { lintFiles } from '../../src/lint/run.js';
 import { codes, db, lint, only } from '../helpers/lint.js';
 
 /**
- * The rules for the catalogue's hazards R28, R30, R35, R36, R38, R40, R41 and R42
+ * The rules for the catalogue's hazards R16, R28, R30, R33, R35–R38 and R40–R42
  * (../shared/research/lint-catalogue.md): SDB027–SDB037.
  */
 
