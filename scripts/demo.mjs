@@ -8,7 +8,7 @@
 // 3. runs the app's own package.json scripts (db:status, db:migrate:deploy, db:seed, db:deploy:staging,
 //    db:backup:production, db:deploy:production, …) through the stagedb binary, printing each,
 // 4. stops the server (its data stays under examples/guide-app/.stagedb; `stagedb dev up` restarts it).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,36 @@ function must(status, what) {
     console.error(`demo: ${what} failed (exit ${status})`);
     process.exit(1);
   }
+}
+
+/**
+ * Runs one of the guide-app's Studio scripts until Studio answers, loads its page once, then stops it
+ * the way Ctrl-C would (SIGTERM): `stagedb studio` runs until it is stopped.
+ */
+async function studioRun(script) {
+  const line = scripts[script];
+  const args = [...line.replace(/^stagedb\s+/, '').split(/\s+/), '--browser', 'none'];
+  console.log(dim(`$ yarn run ${script} --browser none   # ${line}; stopped with Ctrl-C once its page loads`));
+  const child = spawn(process.execPath, [bin, ...args], { cwd: app, env: { ...process.env, STAGEDB_ENV: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  let address;
+  while (!address && Date.now() < deadline && child.exitCode === null) {
+    address = /is running at (http:\/\/\S+)/.exec(out)?.[1];
+    if (!address) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (address) {
+    const page = await fetch(address).catch((e) => ({ status: e.message }));
+    out += `(the demo loaded ${address}: HTTP ${page.status})\n`;
+  }
+  child.kill('SIGTERM');
+  const code = await exited;
+  console.log(out.trimEnd().replace(/^/gm, '  '));
+  console.log(dim(`  (exit ${code})`));
+  return address ? code : 1;
 }
 
 // A stagedb error (no PostgreSQL binaries, an unreachable directory…) is shown as the CLI shows it.
@@ -103,6 +133,9 @@ must(yarnRun('db:deploy:production', ['--confirm', 'production']), 'db:deploy:pr
 say('Seed staging too; production is protected, so seeding it is refused (exit 5)');
 yarnRun('db:seed:staging', ['--confirm', 'staging']);
 stagedb(['seed', '--env', 'production']);
+
+say("Production Studio is read-only, enforced by PostgreSQL itself (db:studio:production)");
+must(await studioRun('db:studio:production'), 'db:studio:production');
 
 say('The audit trail: who changed production, what, when (stagedb history)');
 must(stagedb(['history', '--env', 'production']), 'history');

@@ -29,6 +29,13 @@ describe('npm run demo', () => {
       expect(out).toContain('seeded 3 users, 2 posts, 3 tags');
       expect(out).toContain('stagedb seed is refused on production (protection: production)');
       expect(out).toMatch(/ok +deploy --env production/);
+      // db:studio:production from the guide app: read-only by the database, its page served, stopped by SIGTERM.
+      const studio = out.slice(out.indexOf('Production Studio is read-only'), out.indexOf('The audit trail'));
+      expect(studio).toMatch(/production: Prisma Studio \S+ is running at http:\/\/127\.0\.0\.1:\d+\//);
+      expect(studio).toMatch(/mode: read-only — production has protection production; PostgreSQL refuses every write of this session/);
+      expect(studio).toMatch(/HTTP 200\)/);
+      expect(studio).toMatch(/\(exit 0\)/);
+      expect(out).toMatch(/ok +studio --env production/);
       const finalStatus = out.slice(out.lastIndexOf('One view of every environment'));
       for (const env of ['development', 'staging', 'production']) expect(finalStatus).toMatch(new RegExp(`${env}\\s+\\S+\\s+up to date\\s+2\\s+0\\s+0\\s+0`));
       // The generated password is in the env files the demo wrote, and nowhere in its output.
