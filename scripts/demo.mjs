@@ -6,7 +6,7 @@
 //    .env / .env.staging / .env.production the way the guide lays them out (staging and production
 //    use Accelerate-style prisma+postgres:// URLs for the app and a direct URL for migrations),
 // 3. runs the app's own package.json scripts (db:status, db:migrate:deploy, db:seed, db:deploy:staging,
-//    db:backup:production, db:deploy:production, …) through the stagedb binary, printing each,
+//    db:backup:production, db:deploy:production, db:studio:production, …) through the stagedb binary, printing each,
 // 4. stops the server (its data stays under examples/guide-app/.stagedb; `stagedb dev up` restarts it).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
