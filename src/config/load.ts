@@ -84,7 +84,7 @@ async function importConfigModule(file: string): Promise<unknown> {
       const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
       // `import { defineConfig, env } from 'stagedb'` resolves to the two helpers alone, not to the whole
       // library (which would load pg, zod and everything else before the command even starts).
-      const helpers = fileURLToPath(new URL('./define.js', import.meta.url));
+      const helpers = fileURLToPath(new URL('../config/define.js', import.meta.url));
       const jiti = createJiti(import.meta.url, { alias: { stagedb: helpers }, moduleCache: false, fsCache: true });
       const mod = (await jiti.import(file)) as { default?: unknown };
       return mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod;
