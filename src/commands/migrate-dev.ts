@@ -3,6 +3,7 @@ import { StagedbError } from '../errors.js';
 import { runSeed } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
+import { baselineWasmOnly } from './wasm-tier.js';
 
 const command: Command = {
   usage: `Usage: stagedb migrate dev [--name <name>] [--create-only] [--env <name>]
@@ -23,6 +24,7 @@ ${ENV_HELP}`,
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
+    await baselineWasmOnly();
     const { migrateDev, problemLines } = await import('../develop/migrate-dev.js');
     const acceptDataLoss = Boolean(args.values['accept-data-loss']);
     const result = await runGuarded(ctx, {

@@ -6,6 +6,7 @@ import type { DiffSide } from '../develop/diff.js';
 import { EXIT } from '../exit-codes.js';
 import { loadTargets, resolveOne, ENV_HELP } from './shared.js';
 import type { Command, CommandContext } from './types.js';
+import { baselineWasmOnly } from './wasm-tier.js';
 
 const SIDES = 'empty | schema[:<path>] | migrations[:<dir>] | env:<name>';
 
@@ -36,6 +37,7 @@ ${ENV_HELP}`,
     const shadowName = (args.values['shadow-env'] as string | undefined) ?? names[0]!;
     const needsServer = ![fromSide, toSide].some((s) => s.kind === 'database');
     const shadowEnv = needsServer ? resolveOne(ctx, config, oneEnv(config, shadowName, ctx)) : undefined;
+    await baselineWasmOnly();
     const { diffSchemas } = await import('../develop/diff.js');
     const r = await diffSchemas({ from: fromSide, to: toSide, shadowEnv });
     const differ = !r.empty;

@@ -2,6 +2,7 @@ import { MATRIX, CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
 import { runSeed } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
+import { baselineWasmOnly } from './wasm-tier.js';
 
 const command: Command = {
   usage: `Usage: stagedb migrate reset [--env <name>] [--force] [--skip-seed]
@@ -19,6 +20,7 @@ ${ENV_HELP}`,
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
+    await baselineWasmOnly();
     const { describeLoss, resetDatabase } = await import('../develop/reset.js');
     let what = `drop schema "${env.directInfo.schema}" and re-apply every migration`;
     if (MATRIX.reset[env.protection] !== 'refuse') {

@@ -2,6 +2,7 @@ import { StagedbError } from '../errors.js';
 import { CONFIRM_HELP, CONFIRM_OPTIONS, MATRIX } from '../guard/protection.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
+import { baselineWasmOnly } from './wasm-tier.js';
 
 const command: Command = {
   usage: `Usage: stagedb push [--env <name>] [--accept-data-loss]
@@ -19,6 +20,7 @@ ${ENV_HELP}`,
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
     let acceptDataLoss = Boolean(args.values['accept-data-loss']);
+    await baselineWasmOnly();
     const { planPush, push } = await import('../develop/push.js');
     // A refused push is refused (and audited) before the engine even looks at the database.
     const refused = MATRIX.push[env.protection] === 'refuse';

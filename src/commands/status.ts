@@ -7,6 +7,7 @@ import { redact } from '../redact.js';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
+import { baselineWasmOnly } from './wasm-tier.js';
 
 const STATE_WORDS: Record<EnvStatus['state'], string> = {
   'up-to-date': 'up to date',
@@ -54,6 +55,7 @@ ${ENV_HELP}`,
     // Drift needs Prisma's schema engine (and a shadow database): only on request, loaded only then.
     const drift = new Map<string, DriftOutcome>();
     if (args.values.drift) {
+      await baselineWasmOnly();
       const { detectDrift } = await import('../develop/diff.js');
       await Promise.all(
         results.map(async (r) => {
