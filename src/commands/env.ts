@@ -8,7 +8,8 @@ const command: Command = {
   usage: `Usage: stagedb env [--env <name>|all]
 
 Shows how each environment resolves: protection, which URL DDL uses and where it came from, the
-application URL's kind (direct, pooler, Accelerate) and the env files read. Passwords are masked.
+application URL's kind (direct, pooler, Accelerate), how Studio opens it, its read replicas and the
+env files read. Passwords are masked.
 Without --env, shows all.
 
 ${ENV_HELP}`,
@@ -18,7 +19,16 @@ ${ENV_HELP}`,
     const rows = names.map((name) => {
       try {
         const e = resolveOne(ctx, config, name);
-        return { env: name, protection: e.protection, direct: redact(e.directUrl), directSource: e.directSource, urlKind: e.urlInfo?.kind ?? '-', envFiles: e.envFiles };
+        return {
+          env: name,
+          protection: e.protection,
+          direct: redact(e.directUrl),
+          directSource: e.directSource,
+          urlKind: e.urlInfo?.kind ?? '-',
+          studio: e.studio.mode,
+          replicas: e.replicas.map(redact),
+          envFiles: e.envFiles,
+        };
       } catch (err) {
         if (!(err instanceof StagedbError)) throw err;
         return { env: name, error: err.message, fix: err.fix };
@@ -30,8 +40,10 @@ ${ENV_HELP}`,
       `migrations: ${config.migrationsDir}`,
       '',
       columns(
-        ['ENVIRONMENT', 'PROTECTION', 'APP URL', 'DDL URL', 'FROM'],
-        rows.map((r) => ('error' in r ? [r.env, '', '', `error: ${r.error}`, ''] : [r.env, r.protection, r.urlKind, r.direct, r.directSource])),
+        ['ENVIRONMENT', 'PROTECTION', 'APP URL', 'REPLICAS', 'STUDIO', 'DDL URL', 'FROM'],
+        rows.map((r) =>
+          'error' in r ? [r.env, '', '', '', '', `error: ${r.error}`, ''] : [r.env, r.protection, r.urlKind, String(r.replicas.length), r.studio, r.direct, r.directSource],
+        ),
       ),
     ].join('\n');
     const bad = rows.some((r) => 'error' in r);

@@ -203,3 +203,26 @@ describe('connection precedence (README, "Connection precedence")', () => {
     expect(JSON.parse(byDefault.stdout).environments.map((e: { env: string }) => e.env)).toEqual(['development']);
   });
 });
+
+describe('stagedb env shows how Studio opens each environment and its read replicas', () => {
+  it('production is read-only, staging read-write unless configured; replicas are counted and masked', async () => {
+    const p = project({
+      configJson: {
+        environments: {
+          staging: { url: { $env: 'DATABASE_URL' }, studio: 'read-only', replicas: [{ $env: 'REPLICA_URL' }] },
+          production: { url: { $env: 'PROD_URL' } },
+        },
+      },
+    });
+    const env = { DATABASE_URL: marker('staging'), REPLICA_URL: marker('replica'), PROD_URL: `${marker('production')}?sslmode=require` };
+    const rows = (await envRows(p, env)) as (EnvRow & { studio?: string; replicas?: string[] })[];
+    expect(rows.map((r) => [r.env, r.studio, r.replicas])).toEqual([
+      ['staging', 'read-only', [`postgresql://app:****@127.0.0.1:${dead}/replica`]],
+      ['production', 'read-only', []],
+    ]);
+    const text = await runCli(['env'], { cwd: p.dir, env });
+    expect(text.stdout).toMatch(/ENVIRONMENT +PROTECTION +APP URL +REPLICAS +STUDIO +DDL URL +FROM/);
+    expect(text.stdout).toMatch(/staging +guarded +direct +1 +read-only /);
+    expect(text.stdout).not.toContain('pw-replica');
+  });
+});
