@@ -11,6 +11,7 @@ import { pgDumpVersion } from './checks/pg-dump-version.js';
 import { privilegesBackup } from './checks/privileges-backup.js';
 import { privilegesMigrate } from './checks/privileges-migrate.js';
 import { privilegesStudio } from './checks/privileges-studio.js';
+import { readReplicas } from './checks/read-replicas.js';
 import { tcp } from './checks/tcp.js';
 import { tls } from './checks/tls.js';
 import { url } from './checks/url.js';
@@ -34,6 +35,7 @@ export const CHECKS: readonly DoctorCheck[] = [
   pgDumpVersion,
   migrations,
   connectionHeadroom,
+  readReplicas,
 ];
 
 /** One environment's doctor report. */

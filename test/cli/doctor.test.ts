@@ -113,6 +113,7 @@ describe('stagedb doctor', () => {
       'DOC012 pg-dump-version ok',
       'DOC013 migrations ok',
       'DOC014 connection-headroom ok',
+      'DOC015 read-replicas ok',
     ]);
     expect(report.checks.find((c) => c.code === 'DOC013')!.detail).toBe('2 applied, 0 pending, none failed');
   });
@@ -125,7 +126,9 @@ describe('stagedb doctor', () => {
     expect(byCode.DOC005!.status).toBe('fail');
     expect(byCode.DOC005!.detail).toMatch(/^nothing accepts connections at 127\.0\.0\.1:\d+ \(connection refused\)$/);
     expect(byCode.DOC005!.fix).toContain('stagedb dev up');
-    for (const c of report.checks.slice(5)) expect(c.status, c.code).toBe('skip');
+    // Everything that needs the server is skipped; the replicas (none here) do not depend on the primary.
+    for (const c of report.checks.slice(5, 14)) expect(c.status, c.code).toBe('skip');
+    expect(byCode.DOC015!.status).toBe('ok');
     expect(byCode.DOC006!.detail).toBe('skipped: DOC005 tcp failed');
   });
 
@@ -148,7 +151,8 @@ describe('stagedb doctor', () => {
         skip  DOC011  privileges-studio    skipped: DOC005 tcp failed
         skip  DOC012  pg-dump-version      skipped: DOC005 tcp failed
         skip  DOC013  migrations           skipped: DOC005 tcp failed
-        skip  DOC014  connection-headroom  skipped: DOC005 tcp failed"
+        skip  DOC014  connection-headroom  skipped: DOC005 tcp failed
+        ok    DOC015  read-replicas        no read replicas configured (reads go to the primary)"
     `);
   });
 
