@@ -5,6 +5,7 @@ import { StagedbError, usageError } from '../errors.js';
 import type { LintInput, LintOptions, LintResult, Runner } from '../lint/types.js';
 import { ENV_HELP, resolveOne } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
+import { baselineWasmOnly } from './wasm-tier.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
 type Format = (typeof FORMATS)[number];
@@ -56,6 +57,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     // which a two-core machine does not have to spare). Interpreted and baseline code only, for this
     // process alone: the deploy gate, which runs inside a deploy, leaves V8 as it is.
     (await import('node:v8')).setFlagsFromString('--no-opt');
+    await baselineWasmOnly();
     // Start loading PostgreSQL's parser now: its WebAssembly compiles on V8's background threads while
     // this thread loads the config and reads the files (~15 ms of a cold lint). Awaited by lintFiles.
     import('../lint/parse.js')
@@ -213,6 +215,7 @@ export async function deployGate(ctx: CommandContext, env: import('../config/env
   if (reason !== undefined && reason.trim() === '') {
     throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built during the maintenance window"`);
   }
+  await baselineWasmOnly();
   const { lintGate, findingLine } = await import('../lint/gate.js');
   const g = await lintGate({
     env,

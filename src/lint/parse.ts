@@ -53,13 +53,8 @@ export function loadParser(): Promise<Parser> {
 }
 
 async function load(): Promise<Parser> {
-  // Deliberate and process-wide: V8's optimizing tier recompiles the parser's huge state machine in
-  // the background while the first files are parsed, which on a busy two-core machine makes a cold
-  // `lint` of 1000 files ~4× slower than its baseline-compiled (Liftoff) code alone, which is within
-  // 20 % of the optimized speed for a parser this branchy. Nothing else in stagedb runs WebAssembly
-  // in a lint process. Set before the module compiles; wasm flags are read at compile time.
-  const v8 = await import('node:v8');
-  v8.setFlagsFromString('--liftoff-only');
+  // The CLI's lint and deploy-gate paths compile this module with V8's baseline tier only
+  // (src/commands/wasm-tier.ts, before this runs); the library leaves V8's flags to its caller.
   // require, not import: the package is CommonJS (see loadPg in src/pg/connect.ts). Its emscripten
   // factory, not its index: the index would instantiate a second copy of the module at require time.
   const { createRequire } = await import('node:module');
