@@ -128,12 +128,17 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     // The snapshot pg_dump imports: everything recorded below is read in it. The first round trip
     // also brings what the plan needs for a database that is not large, so pg_dump starts at once and
     // the catalog, the history and the row counts are read beside it, in the same snapshot.
-    const [, exported] = (await client.query(
+    // Before the query: if its SELECT fails, the BEGIN has run and a borrowed connection must be rolled back.
+    inTransaction = true;
+    // The transaction stays idle while pg_dump runs, for as long as the dump takes: a role's or server's
+    // idle_in_transaction_session_timeout (often set on production) must not end it — and a finished
+    // dump with it — halfway.
+    const [, , exported] = (await client.query(
       `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+       SET LOCAL idle_in_transaction_session_timeout = 0;
        SELECT pg_export_snapshot() AS s, current_setting('server_version_num') AS vn, current_setting('server_version') AS v,
               pg_database_size(current_database())::text AS size`,
-    )) as unknown as [unknown, { rows: Array<{ s: string; vn: string; v: string; size: string }> }];
-    inTransaction = true;
+    )) as unknown as [unknown, unknown, { rows: Array<{ s: string; vn: string; v: string; size: string }> }];
     const head = exported.rows[0]!;
     const snapshot = head.s;
     const versionNum = Number(head.vn);
@@ -164,15 +169,23 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     // Read on this connection while pg_dump runs (it has imported the snapshot by the time it reads
     // data; the transaction stays open until the end). Row counts (and checksums) run under a
     // savepoint: a table they cannot read costs the counts, never the backup.
+    let besideDone = false;
     const beside = (async () => {
       const facts = earlyFacts ?? (await readFacts(client, env.directInfo.schema));
       return { facts, sums: await snapshotStats(client, facts, checksums ? algorithm : undefined) };
-    })();
+    })().finally(() => {
+      besideDone = true;
+    });
     beside.catch(() => {});
     let dumped: { files: BackupFile[]; check?: Promise<void> };
     try {
       dumped = await dump({ env, storage, pending, pgDump, plan, snapshot, tables: earlyFacts?.tables ?? [], versionNum, id, processEnv, options });
     } catch (e) {
+      // The dump failed: the counts (a scan of every table, with --checksums a read of every row) are
+      // of no use now, and waiting for them would hold the error — and an open snapshot that holds back
+      // vacuum — for as long as they take. Cancel them, then roll back.
+      // processID: node-postgres keeps the backend pid from BackendKeyData (not in its type definitions).
+      if (!besideDone) await cancelBackend(env, (client as unknown as { processID?: number }).processID);
       await beside.catch(() => {});
       throw e;
     }
@@ -180,7 +193,9 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     const { facts, sums: sumResult } = await beside;
     if ('error' in sumResult) options.onEvent?.({ type: 'warning', env: env.name, message: `${env.name}: backup ${id} records no row counts: ${sumResult.error}` });
     const sum = 'error' in sumResult ? undefined : sumResult;
-    await client.query('COMMIT');
+    // Read only, and pg_dump has its snapshot: a COMMIT that fails (the connection dropped after the
+    // counts were read) loses nothing, so it does not fail the backup.
+    await client.query('COMMIT').catch(() => {});
     inTransaction = false;
     const tables: TableStat[] = facts.tables.map((t) => {
       const s = sum?.tables.get(`${t.schema}.${t.name}`);
@@ -218,6 +233,15 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     if (!options.client) await client.end().catch(() => {});
     else if (inTransaction) await client.query('ROLLBACK').catch(() => {});
   }
+}
+
+/** Cancels the query running on backend `pid` from a connection of its own (best effort: never throws). */
+async function cancelBackend(env: ResolvedEnvironment, pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  const c = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'backup cancel', connectTimeoutMs: 5000 }).catch(() => undefined);
+  if (!c) return;
+  await c.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+  await c.end().catch(() => {});
 }
 
 /**

@@ -152,13 +152,20 @@ export function probeTools(tool: BackupTool, opts: FindToolOptions = {}): (major
   });
   probing.catch(() => {});
   const picker = async (major: number, what: string) => {
-    const { paths, lookedIn, hinted, found } = await probing;
-    if (paths.length === 0) throw missing(tool, lookedIn, major);
-    const all = [...found];
-    if (chooseTool(all, major)?.major !== major) {
-      for (const info of await Promise.all(paths.filter((p) => !hinted.includes(p)).map(versionOf))) if (info) all.push(info);
+    try {
+      const { paths, lookedIn, hinted, found } = await probing;
+      if (paths.length === 0) throw missing(tool, lookedIn, major);
+      const all = [...found];
+      if (chooseTool(all, major)?.major !== major) {
+        for (const info of await Promise.all(paths.filter((p) => !hinted.includes(p)).map(versionOf))) if (info) all.push(info);
+      }
+      return pick(tool, all, paths, major, what);
+    } catch (e) {
+      // Not found, or none fits this server: a long-running process (scheduled backups) must see a
+      // pg_dump installed after this call, so only a probe that found what it needed is kept.
+      if (probes.get(key) === picker) probes.delete(key);
+      throw e;
     }
-    return pick(tool, all, paths, major, what);
   };
   probes.set(key, picker);
   return picker;
