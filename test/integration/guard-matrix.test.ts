@@ -8,9 +8,9 @@ import { checkMarker } from '../../src/guard/marker.js';
 
 const LEVELS: Protection[] = ['none', 'guarded', 'production'];
 
-/** The README's protection table, as written. */
+/** The protection table docs/protection.md documents, as written. */
 function documentedMatrix(): Record<string, Record<Protection, string>> {
-  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'protection.md'), 'utf8');
   const block = readme.slice(readme.indexOf('<!-- protection-matrix:start -->'), readme.indexOf('<!-- protection-matrix:end -->'));
   const rows = block.split('\n').filter((l) => l.startsWith('| `'));
   return Object.fromEntries(
