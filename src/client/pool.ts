@@ -46,9 +46,14 @@ export interface PoolSize {
   warning?: string;
 }
 
+/** Connections kept free on a server whose ordinary roles may use `budget`. */
+export function reserveOf(budget: number): number {
+  return Math.max(POOL_RESERVE_MIN, Math.ceil(budget * POOL_RESERVE_FRACTION));
+}
+
 export function computePoolSize(limits: ServerLimits, opts: { instances: number; poolsOnServer: number }): PoolSize {
   const budget = limits.maxConnections - limits.superuserReserved - limits.reserved;
-  const reserve = Math.max(POOL_RESERVE_MIN, Math.ceil(budget * POOL_RESERVE_FRACTION));
+  const reserve = reserveOf(budget);
   const divisor = opts.instances * opts.poolsOnServer;
   const raw = Math.floor((budget - reserve) / divisor);
   const max = Math.min(POOL_MAX, Math.max(POOL_MIN, raw));

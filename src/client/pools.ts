@@ -3,6 +3,7 @@ import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuer
 import { StagedbError } from '../errors.js';
 import { clientConfig, connect, loadPg } from '../pg/connect.js';
 import { redact } from '../redact.js';
+import { headroomPoolClass } from './headroom-pool.js';
 import type { PoolTarget } from './plan.js';
 import { SERVER_LIMITS_SQL, computePoolSize, type PoolSize, type ServerLimits } from './pool.js';
 
@@ -168,7 +169,13 @@ export class PoolRuntime {
       this.ctx.logger.warn(redact(`stagedb/client (${this.ctx.environment}): the primary URL ${this.target.display} is a standby (pg_is_in_recovery() is true): every write will fail with 25006`));
     }
     const { PrismaPg } = await adapterModule;
-    const factory = new PrismaPg({ ...probe.poolConfig, max: size.max }, probe.schema !== 'public' ? { schema: probe.schema } : undefined);
+    const HeadroomPool = headroomPoolClass(await loadPg());
+    const pool = new HeadroomPool(probe.poolConfig, {
+      max: size.max,
+      limits: probe.limits,
+      onFull: (message) => this.ctx.logger.warn(redact(`stagedb/client (${this.ctx.environment}): ${this.target.role} (${this.target.display}): ${message}`)),
+    });
+    const factory = new PrismaPg(pool, { disposeExternalPool: true, ...(probe.schema !== 'public' ? { schema: probe.schema } : {}) });
     const adapter = await factory.connect();
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = async () => {
