@@ -106,7 +106,9 @@ export function headroomPoolClass(pg: typeof import('pg')): new (config: PoolCon
         if (growth) this.growing--;
         // pg-pool pulses its queue before it calls back, while this attempt still counted as growing: the
         // queries waiting behind it would wait for the next release, which an idle pool may never have.
-        if (err && growth) process.nextTick(() => this._pulseQueue());
+        // After a growth, too: queries already queued are otherwise handed the connections that come free,
+        // and the pool would stop growing while they wait.
+        if (growth) process.nextTick(() => this._pulseQueue());
         if (!err || !isServerFull(err) || this.ending || item.timedOut) return callback(err, client, release);
         item.callback = callback;
         this.lowerCeiling(err);
@@ -142,8 +144,16 @@ export function headroomPoolClass(pg: typeof import('pg')): new (config: PoolCon
       this.regrow.unref();
     }
 
+    /**
+     * pg-pool's `end()` leaves queries that wait for a connection waiting forever. Those are failed
+     * here, as a dropped connection would fail them, so a replica's reads move to the primary when its
+     * broken pool is closed, and `$disconnect` never strands a query.
+     */
     override end(): Promise<void> {
       clearTimeout(this.regrow);
+      for (const item of this._pendingQueue.splice(0)) {
+        if (!item.timedOut) item.callback(new Error('Connection terminated: the pool was closed while the query waited for a connection'));
+      }
       return super.end();
     }
   }

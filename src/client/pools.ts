@@ -10,6 +10,8 @@ import { SERVER_LIMITS_SQL, computePoolSize, type PoolSize, type ServerLimits } 
 /** Where the client's warnings go (default `console`). Every message is already redacted. */
 export interface ClientLogger {
   warn(message: string): void;
+  /** Good news (a replica answering again); `warn` when absent. */
+  info?(message: string): void;
 }
 
 /** What a pool's first connection learns about its server. */
@@ -217,129 +219,6 @@ async function asPrismaError(
   }
 }
 
-/** Errors that mean "this server cannot be used now", as opposed to "this query is wrong". */
-const UNREACHABLE_KINDS = new Set([
-  'DatabaseNotReachable',
-  'ConnectionClosed',
-  'SocketTimeout',
-  'TlsConnectionError',
-  'TooManyConnections',
-  'AuthenticationFailed',
-  'DatabaseDoesNotExist',
-  'DatabaseAccessDenied',
-]);
-/** SQLSTATEs of a server going away or not yet accepting: admin/crash shutdown, cannot connect now, connection exceptions. */
-const UNREACHABLE_SQLSTATE = /^(57P0[123]|08...)$/;
-
-export function isUnreachable(e: unknown): boolean {
-  if (e instanceof StagedbError) return e.kind === 'connection';
-  const err = e as { name?: unknown; cause?: { kind?: unknown; code?: unknown; originalCode?: unknown }; message?: unknown; code?: unknown } | null;
-  if (!err || typeof err !== 'object') return false;
-  if (err.name === 'DriverAdapterError' && err.cause && typeof err.cause === 'object') {
-    const { kind } = err.cause;
-    if (typeof kind === 'string' && UNREACHABLE_KINDS.has(kind)) return true;
-    const code = String(err.cause.originalCode ?? err.cause.code ?? '');
-    return kind === 'postgres' && UNREACHABLE_SQLSTATE.test(code);
-  }
-  // Raw node-postgres errors that adapter-pg does not map: a connect timeout, a connection dropped mid-query.
-  if (typeof err.code === 'string' && UNREACHABLE_SQLSTATE.test(err.code)) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT/i.test(String(err.message ?? ''));
-}
-
-function reasonOf(e: unknown): string {
-  if (e instanceof StagedbError) return e.message;
-  const err = e as { cause?: { kind?: string; host?: string; port?: number; reason?: string; cause?: string }; message?: string };
-  const c = err.cause;
-  if (c?.kind === 'DatabaseNotReachable') return `nothing accepts connections at ${c.host ?? '?'}:${c.port ?? '?'}`;
-  if (c?.kind) return `${c.kind}${c.reason ? `: ${c.reason}` : c.cause ? `: ${c.cause}` : ''}`;
-  return err.message ?? String(e);
-}
-
-/**
- * A replica's adapter with a way out: a read that cannot reach the replica (refused, timed out, TLS,
- * authentication, the server shutting down or refusing more clients) runs on the primary's pool
- * instead, once — reads are safe to repeat, and a write could not have succeeded on a standby. The
- * replica is then skipped for `retryMs` and tried again by the next read after that. The logger hears
- * about each outage once, when it starts; a replica that stays down says nothing more.
- */
-export class ReplicaAdapter implements SqlDriverAdapter {
-  readonly provider = 'postgres' as const;
-  readonly adapterName = ADAPTER_NAME;
-  private down = false;
-  private retryAt = 0;
-
-  constructor(
-    private readonly replica: PoolRuntime,
-    private readonly primary: PoolRuntime,
-    private readonly ctx: PoolContext,
-    private readonly retryMs: number,
-  ) {}
-
-  queryRaw(query: SqlQuery) {
-    // Every routed read comes through here: the common case (replica up, pool open) without a closure.
-    const open = this.down ? undefined : this.replica.adapter;
-    if (open) return open.queryRaw(query).then(undefined, (e: unknown) => this.failover(e, (a) => a.queryRaw(query)));
-    return this.slowRoute((a) => a.queryRaw(query));
-  }
-
-  executeRaw(query: SqlQuery) {
-    return this.route((a) => a.executeRaw(query));
-  }
-
-  executeScript(script: string) {
-    return this.route((a) => a.executeScript(script));
-  }
-
-  startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
-    return this.route((a) => a.startTransaction(isolationLevel));
-  }
-
-  getConnectionInfo() {
-    return this.replica.connectionInfo();
-  }
-
-  async dispose(): Promise<void> {
-    await this.replica.dispose();
-  }
-
-  /** True while reads skip this replica. */
-  get isDown(): boolean {
-    return this.down;
-  }
-
-  // The hot path (replica up, pool open) adds one `.then` and no async frame: this runs on every read.
-  private route<T>(run: (a: SqlDriverAdapter) => Promise<T>): Promise<T> {
-    const open = this.down ? undefined : this.replica.adapter;
-    if (open) return run(open).then(undefined, (e: unknown) => this.failover(e, run));
-    return this.slowRoute(run);
-  }
-
-  private async slowRoute<T>(run: (a: SqlDriverAdapter) => Promise<T>): Promise<T> {
-    if (this.down && Date.now() < this.retryAt) return run(this.primary.adapter ?? (await this.primary.get()));
-    try {
-      const result = await run(this.replica.adapter ?? (await this.replica.get()));
-      this.down = false;
-      return result;
-    } catch (e) {
-      return this.failover(e, run);
-    }
-  }
-
-  private async failover<T>(e: unknown, run: (a: SqlDriverAdapter) => Promise<T>): Promise<T> {
-    if (!isUnreachable(e)) throw e;
-    this.retryAt = Date.now() + this.retryMs;
-    if (!this.down) {
-      this.down = true;
-      this.ctx.logger.warn(
-        redact(
-          `stagedb/client (${this.ctx.environment}): read ${this.replica.target.role} (${this.replica.target.display}) is unreachable — ${reasonOf(e)}; its reads go to the primary, and it is tried again every ${Math.round(this.retryMs / 1000)} s`,
-        ),
-      );
-    }
-    return run(this.primary.adapter ?? (await this.primary.get()));
-  }
-}
-
 /** A pool's adapter as Prisma holds it: every call goes to the pool's adapter, opened on first use. */
 class LazyAdapter implements SqlDriverAdapter {
   readonly provider = 'postgres' as const;
@@ -375,9 +254,4 @@ class LazyAdapter implements SqlDriverAdapter {
   dispose(): Promise<void> {
     return this.pool.dispose();
   }
-}
-
-/** The factory a replica's PrismaClient is built with. */
-export function replicaFactory(adapter: ReplicaAdapter): SqlDriverAdapterFactory {
-  return { provider: 'postgres', adapterName: ADAPTER_NAME, connect: async () => adapter };
 }

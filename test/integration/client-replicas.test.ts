@@ -192,7 +192,7 @@ describe('an unreachable replica', () => {
       const [where] = await db.$replica().$queryRaw`SELECT inet_server_port() AS port`;
       expect(where.port).toBe(pair.primary.port);
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/^stagedb\/client \(staging\): read replica 1 \(postgresql:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/app\) is unreachable — staging replica 1: nothing accepts connections at 127\.0\.0\.1:\d+; its reads go to the primary, and it is tried again every 30 s$/);
+      expect(warnings[0]).toMatch(/^stagedb\/client \(staging\): read replica 1 \(postgresql:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/app\) is unreachable — staging replica 1: nothing accepts connections at 127\.0\.0\.1:\d+; its reads go to the primary until it answers \(checked in the background, at most 5\.0 s apart\)$/);
       expect(warnings[0]).not.toContain(passwordOf(primaryUrl));
     } finally {
       p.remove();
@@ -201,7 +201,8 @@ describe('an unreachable replica', () => {
 
   it('the replica stops while the client runs: reads go on against the primary, warned once; back on the replica once it answers (last: it restarts the standby)', async () => {
     const warnings: string[] = [];
-    const db = await client(project.dir, { logger: { warn: (m: string) => warnings.push(m) }, applicationName: 'outage-test', replicaRetryMs: 200 });
+    const infos: string[] = [];
+    const db = await client(project.dir, { logger: { warn: (m: string) => warnings.push(m), info: (m: string) => infos.push(m) }, applicationName: 'outage-test', replicaRetryMs: 200 });
     expect(await db.item.count()).toBeGreaterThanOrEqual(10);
     expect(await statementsOn(replicaUrl, 'outage-test replica 1')).not.toEqual([]);
     await pair.replica.stop();
@@ -223,5 +224,7 @@ describe('an unreachable replica', () => {
     }
     expect(standby).toBe(true);
     expect(warnings).toHaveLength(1);
+    // …and the logger hears that it is back (`info`, or `warn` for a logger without one).
+    expect(infos).toEqual([expect.stringMatching(/read replica 1 \(.*\) answers again after \d+\.\d s: its reads go back to it$/)]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computePoolSize } from '../../src/client/pool.js';
 import { planClient } from '../../src/client/plan.js';
-import { isUnreachable } from '../../src/client/pools.js';
+import { isUnreachable } from '../../src/client/replica-adapter.js';
 import { StagedbError } from '../../src/errors.js';
 import type { ResolvedConfig } from '../../src/config/load.js';
 import { resolveEnvironment } from '../../src/config/environments.js';
