@@ -45,6 +45,11 @@ export type StagedbPrismaClient<C extends PrismaClientClass> = InstanceType<C> &
   $primary(): InstanceType<C>;
   /** A replica, chosen at random (the primary when there are none). Not inside a transaction. */
   $replica(): InstanceType<C>;
+  /**
+   * Runs `fn` as one session (a request, a job) for `readYourWrites`: after a write inside it, its reads
+   * go to the primary for the window. Without `readYourWrites` (or replicas) it just runs `fn`.
+   */
+  $session<R>(fn: () => R): R;
 };
 
 /** Which environment, from which config: the same rules as the CLI. */
@@ -84,6 +89,12 @@ export interface CreatePrismaClientOptions<C extends PrismaClientClass> extends 
    * ~15–20 % on loopback; see bench/RESULTS.md). `extension`: `$extends(readReplicas({ replicas }))` itself.
    */
   routing?: 'proxy' | 'extension';
+  /**
+   * Read-your-writes for sessions (`db.$session(fn)` around a request or job): after a write in a
+   * session, its reads go to the primary for this many ms. Default 0 (off): reads always go to a
+   * replica, and `$primary()` is the way to read a write at once. Needs `routing: 'proxy'`.
+   */
+  readYourWrites?: number;
 }
 
 export const DEFAULT_APPLICATION_NAME = 'stagedb client';
@@ -136,12 +147,19 @@ export async function createPrismaClient<C extends PrismaClientClass>(options: C
     return new Client({ ...base, adapter: replicaFactory(adapter) });
   });
   if (options.routing === 'extension') {
+    if (options.readYourWrites) {
+      throw configError('E_CLIENT_RYW_ROUTING', "readYourWrites needs stagedb's own routing, not @prisma/extension-read-replicas", {
+        fix: "remove routing: 'extension' (or readYourWrites)",
+      });
+    }
     const { readReplicas } = await import('@prisma/extension-read-replicas');
     // The extension's types name @prisma/client's own PrismaClient; the application's generated class is the same at runtime.
-    const extendable = primary as unknown as { $extends(ext: unknown): unknown };
-    return extendable.$extends(readReplicas({ replicas: replicas as never })) as StagedbPrismaClient<C>;
+    const extendable = primary as unknown as { $extends(ext: unknown): object };
+    const extended = extendable.$extends(readReplicas({ replicas: replicas as never }));
+    // `$session` exists on every client stagedb returns; with the extension it only runs fn.
+    return new Proxy(extended, { get: (t, prop) => (prop === '$session' ? (fn: () => unknown) => fn() : Reflect.get(t, prop)) }) as StagedbPrismaClient<C>;
   }
-  return routeReads(primary, replicas) as StagedbPrismaClient<C>;
+  return routeReads(primary, replicas, options.readYourWrites ?? 0) as StagedbPrismaClient<C>;
 }
 
 /** A pool as `describeClientPlan` shows it. */
