@@ -32,7 +32,10 @@ export interface HeadroomOptions {
 }
 
 /** The client connections the server holds, this one included (every role may count pg_stat_activity's rows). */
-export const HEADROOM_SQL = `SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used`;
+// A role without pg_read_all_stats sees other roles' sessions with a NULL backend_type (and the
+// logical replication launcher the same way): counting those too errs on the safe side by one.
+export const HEADROOM_SQL = `SELECT count(*)::int AS used FROM pg_stat_activity
+  WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL)`;
 
 /** SQLSTATE 53300: too_many_connections. */
 const TOO_MANY = '53300';
