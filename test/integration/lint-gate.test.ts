@@ -84,7 +84,7 @@ describe('lint --env: the pending migrations, with the sizes of the tables they 
     expect(index!.note).toMatch(/^small table \(~20k rows, [\d.]+ MB on staging\): the lock lasts about as long as reading it$/);
     expect(index!.file).toBe('prisma/migrations/20240102000000_indexes/migration.sql');
     // The dropped index's table comes from the catalog.
-    expect(drop!.lock).toBe('ACCESS EXCLUSIVE on "Post" (blocks every read and write) until the drop commits');
+    expect(drop!.lock).toBe('ACCESS EXCLUSIVE on "Post" and on "Post_title_idx" (blocks every read and write) until the drop commits');
   });
   it('narrowing the column is judged from its current type', async () => {
     p.write('prisma/migrations/20240104000000_narrow/migration.sql', 'ALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE VARCHAR(50);\n');

@@ -22,7 +22,7 @@ describe('lint output', () => {
         prisma/migrations/20240118093000_post_indexes/migration.sql:5:1  warning  SDB002 drop-index-concurrently
           DROP INDEX "Post_old_idx" without CONCURRENTLY
           │ DROP INDEX "Post_old_idx"
-          lock: ACCESS EXCLUSIVE on the table of "Post_old_idx" (blocks every read and write) until the drop commits
+          lock: ACCESS EXCLUSIVE on the table of "Post_old_idx" and on "Post_old_idx" (blocks every read and write) until the drop commits
           why:  The drop itself is quick, but it waits for every running query on the table of "Post_old_idx" to finish, and every new query, reads included, queues behind it.
           safe alternative:
             -- in a migration of its own (stagedb runs a file with CONCURRENTLY statement by statement, outside a transaction):

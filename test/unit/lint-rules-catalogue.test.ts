@@ -79,7 +79,7 @@ describe('SDB029 truncate-cascade (R35)', () => {
     const fs = await lint('TRUNCATE "Session", "Token" RESTART IDENTITY CASCADE;');
     expect(codes(fs)).toEqual(['SDB029']);
     expect(fs[0]).toMatchObject({ severity: 'error', table: '"Session"', message: 'TRUNCATE "Session", "Token" CASCADE empties every table that references them too' });
-    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Session", "Token" (blocks every read and write) and on every table it reaches through foreign keys');
+    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Session" and on "Token" (blocks every read and write) and on every table it reaches through foreign keys');
     expect(fs[0]!.fix).toContain('TRUNCATE "Session", "Token" RESTART IDENTITY;');
   });
   it('is silent without CASCADE and for tables the same files create', async () => {
@@ -255,6 +255,7 @@ describe('SDB035 exclusion-constraint (R16)', () => {
         '-- 2. in a maintenance window (or at the lowest traffic), in a migration of its own:',
         '-- (the lock_timeout in effect, 5 s, makes it give up rather than queue every query behind it)',
         "SET maintenance_work_mem = '1GB';   -- (what the server can spare) a faster index build: less time under the lock",
+        '-- stagedb-lint-disable-next-statement SDB035: planned maintenance window (the outage is accepted and recorded)',
         'ALTER TABLE "Booking" ADD CONSTRAINT "Booking_no_overlap" EXCLUDE USING gist ("roomId" WITH =, "during" WITH &&) WHERE (NOT "cancelled");',
         '-- or stay online: create a copy of "Booking" with the constraint, copy the rows in batches (a trigger keeps it current), and swap the names in one short transaction',
       ].join('\n'),
@@ -297,13 +298,13 @@ describe('SDB036 detach-partition-concurrently (R33)', () => {
       column: 38,
       table: '"Event"',
       message: 'DETACH PARTITION "Event_2020" from live table "Event" without CONCURRENTLY',
-      lock: 'ACCESS EXCLUSIVE on "Event" (blocks every read and write) and on "Event_2020", until the detach commits',
+      lock: 'ACCESS EXCLUSIVE on "Event" and on "Event_2020" (blocks every read and write) until the detach commits',
     });
     expect(fs[0]!.fix).toBe(
       [
         '-- stagedb runs a file with CONCURRENTLY outside a transaction, as it needs:',
         'ALTER TABLE "Event" DETACH PARTITION "Event_2020" CONCURRENTLY;',
-        '-- (it takes only SHARE UPDATE EXCLUSIVE on "Event": reads and writes go on; it is refused while "Event" has a DEFAULT partition)',
+        '-- (it takes SHARE UPDATE EXCLUSIVE on "Event" and "Event_2020": reads and writes go on; but its second transaction waits for every query that may use "Event_2020" and then takes ACCESS EXCLUSIVE on "Event_2020" for a moment, so queries of "Event_2020" itself queue briefly; it is refused while "Event" has a DEFAULT partition)',
         '-- if it is interrupted, the partition is left "detach pending"; finish it with:',
         '-- ALTER TABLE "Event" DETACH PARTITION "Event_2020" FINALIZE;',
       ].join('\n'),

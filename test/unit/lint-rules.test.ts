@@ -65,7 +65,7 @@ describe('SDB002 drop-index-concurrently', () => {
   });
   it('names the table from the database, and is silent on CONCURRENTLY or an index on a new table', async () => {
     const fs = await lint('DROP INDEX "Post_authorId_idx";', { database: db({ Post: {} }, { indexes: new Map([['public.Post_authorId_idx', 'public.Post']]) }) });
-    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Post" (blocks every read and write) until the drop commits');
+    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Post" and on "Post_authorId_idx" (blocks every read and write) until the drop commits');
     expect(await lint('DROP INDEX CONCURRENTLY "Post_authorId_idx";')).toEqual([]);
     expect(await lint(`${CREATE_USER}\nCREATE INDEX "User_x" ON "User"("email");\nDROP INDEX "User_x";`)).toEqual([]);
   });
@@ -92,7 +92,7 @@ describe('SDB004 foreign-key-not-valid', () => {
   it("flags Prisma's -- AddForeignKey on a live table, with NOT VALID + VALIDATE as the alternative", async () => {
     const fs = await lint(FK);
     expect(fs).toMatchObject([{ code: 'SDB004', severity: 'error', line: 2, column: 27 }]);
-    expect(fs[0]!.lock).toBe('SHARE ROW EXCLUSIVE on "Comment" (blocks INSERT, UPDATE and DELETE; reads go on) and on "Post", while it checks every row');
+    expect(fs[0]!.lock).toBe('SHARE ROW EXCLUSIVE on "Comment" and on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) while it checks every row');
     expect(fs[0]!.fix).toBe(
       'ALTER TABLE "Comment" ADD CONSTRAINT "Comment_postId_fkey" FOREIGN KEY ("postId") REFERENCES "Post"("id") ON DELETE CASCADE ON UPDATE CASCADE NOT VALID;\n' +
         '-- then in the next migration (its own transaction; VALIDATE takes only SHARE UPDATE EXCLUSIVE, so writes go on while it checks):\n' +
@@ -125,7 +125,7 @@ describe('SDB007 set-not-null', () => {
   it("flags Prisma's optional → required, with the CHECK NOT VALID path", async () => {
     const fs = await lint('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;');
     expect(fs).toMatchObject([{ code: 'SDB007', severity: 'error', line: 2 }]);
-    expect(fs[0]!.fix).toContain('ALTER TABLE "User" ADD CONSTRAINT "User_name_not_null" CHECK ("name" IS NOT NULL) NOT VALID;');
+    expect(fs[0]!.fix).toContain('ALTER TABLE "User" ADD CONSTRAINT "User_name_nn_check" CHECK ("name" IS NOT NULL) NOT VALID;');
   });
   it('is silent on a new table', async () => {
     expect(await lint(`${CREATE_USER}\nALTER TABLE "User" ALTER COLUMN "email" SET NOT NULL;`)).toEqual([]);

@@ -1,4 +1,5 @@
 import type { Constraint, Node } from 'libpg-query';
+import { held } from '../locks.js';
 import { as, ident, relOfNames, relSql, strings } from '../sql.js';
 import type { Rule } from '../types.js';
 
@@ -19,7 +20,7 @@ const rule: Rule = {
     const dom = relOfNames(strings(d.typeName));
     if (!dom || ctx.batch.types.has(ctx.key(dom))) return;
     const name = relSql(dom);
-    const lock = `SHARE on every table with a column of domain ${name} (blocks INSERT, UPDATE and DELETE; reads go on) while it checks every row`;
+    const lock = held([{ on: `every table with a column of domain ${name}`, mode: 'SHARE' }], { how: 'while it checks every row', scans: true });
     // ADD CONSTRAINT … NOT NULL (PostgreSQL 18) checks like SET NOT NULL.
     const added = d.subtype === 'C' ? as<Constraint>(d.def, 'Constraint') : undefined;
     const subtype = added?.contype === 'CONSTR_NOTNULL' && !added.skip_validation ? 'O' : d.subtype;
@@ -30,7 +31,7 @@ const rule: Rule = {
       return {
         at: c.location,
         message: `adds CHECK constraint ${ident(con)} to domain ${name} without NOT VALID`,
-        lock,
+        ...lock,
         why: `PostgreSQL checks the new constraint against every value of ${name} in every table that uses it, and writes to those tables wait until it is done.`,
         fix: `${s.text} NOT VALID;\n-- new and updated rows are checked from now on; then, in a later migration, check the old ones:\nALTER DOMAIN ${name} VALIDATE CONSTRAINT ${ident(con)};`,
       };
@@ -39,7 +40,7 @@ const rule: Rule = {
       const con = `${dom.name}_not_null`;
       return {
         message: `sets NOT NULL on domain ${name}`,
-        lock,
+        ...lock,
         why: `PostgreSQL checks every column of type ${name} in every table that uses it for NULLs, and writes to those tables wait until it is done.`,
         fix: `ALTER DOMAIN ${name} ADD CONSTRAINT ${ident(con)} CHECK (VALUE IS NOT NULL) NOT VALID;\n-- then, in a later migration:\nALTER DOMAIN ${name} VALIDATE CONSTRAINT ${ident(con)};`,
       };
