@@ -88,20 +88,46 @@ describe('SDB029 truncate-cascade (R35)', () => {
   });
 });
 
+describe('SDB038 truncate', () => {
+  it('flags a plain TRUNCATE of a live table (ACCESS EXCLUSIVE, its rows gone), not one the same files create, nor CASCADE (SDB029)', async () => {
+    const fs = await lint('TRUNCATE "Session";');
+    expect(fs.map((f) => [f.code, f.severity, f.message])).toEqual([['SDB038', 'warning', 'TRUNCATE empties live table "Session"']]);
+    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Session" (blocks every read and write) until the transaction commits');
+    expect(fs[0]!.claim).toMatchObject({ rewrites: true, scans: false, blocksReads: true });
+    expect(await lint('CREATE TABLE "T" ("id" INT);\nTRUNCATE "T";')).toEqual([]);
+    expect(codes(await lint('TRUNCATE "Session" CASCADE;'))).toEqual(['SDB029']);
+  });
+});
+
 describe('SDB030 domain-constraint (R36)', () => {
   it('flags ALTER DOMAIN ADD CHECK without NOT VALID, and SET NOT NULL', async () => {
     const fs = await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_check" CHECK (VALUE LIKE \'%@%\');\nALTER DOMAIN "Email" SET NOT NULL;');
     expect(codes(fs)).toEqual(['SDB030', 'SDB030']);
     expect(fs[0]).toMatchObject({ severity: 'warning', line: 1, column: 26 });
     expect(fs[0]!.lock).toContain('SHARE on every table with a column of domain "Email"');
-    expect(fs[0]!.fix).toBe('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_check" CHECK (VALUE LIKE \'%@%\') NOT VALID;\n-- new and updated rows are checked from now on; then, in a later migration, check the old ones:\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "Email_check";');
+    expect(fs[0]!.fix).toBe(
+      [
+        'ALTER DOMAIN "Email" ADD CONSTRAINT "Email_check" CHECK (VALUE LIKE \'%@%\') NOT VALID;',
+        '-- new and updated rows are checked from now on (a quick catalog change); the old ones are not checked yet.',
+        '-- there is no online way to check "Email"\'s values: ALTER DOMAIN … VALIDATE CONSTRAINT also holds SHARE on every table',
+        "-- using it while it reads them (unlike a table's VALIDATE CONSTRAINT, which takes SHARE UPDATE EXCLUSIVE). To keep writes going,",
+        '-- check the columns instead: on each table with such a column, ADD CONSTRAINT … CHECK (<column> …) NOT VALID, then VALIDATE it',
+        '-- in the next migration; or run it at the lowest traffic if those tables are small.',
+        '-- (or, at the lowest traffic, in a later migration: ALTER DOMAIN "Email" VALIDATE CONSTRAINT "Email_check";)',
+      ].join('\n'),
+    );
     expect(fs[1]!.fix).toContain('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_not_null" CHECK (VALUE IS NOT NULL) NOT VALID;');
   });
   it("flags PostgreSQL 18's ADD NOT NULL like SET NOT NULL", async () => {
     expect((await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_nn" NOT NULL;')).map((f) => f.message)).toEqual(['sets NOT NULL on domain "Email"']);
   });
-  it('is silent for NOT VALID, VALIDATE, and a domain created by the same files', async () => {
-    expect(await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\') NOT VALID;\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "c";')).toEqual([]);
+  it('flags VALIDATE CONSTRAINT too: a domain’s VALIDATE holds SHARE on every table using it (the lock oracle saw writes wait)', async () => {
+    const fs = await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\') NOT VALID;\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "c";');
+    expect(fs.map((f) => [f.code, f.line, f.message])).toEqual([['SDB030', 2, 'validates constraint "c" of domain "Email"']]);
+    expect(fs[0]!.claim).toMatchObject({ locks: [{ on: 'every table with a column of domain "Email"', mode: 'SHARE' }], scans: true, blocksWrites: true, blocksReads: false });
+  });
+  it('is silent for NOT VALID, and a domain created by the same files', async () => {
+    expect(await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\') NOT VALID;')).toEqual([]);
     expect(await lint('CREATE DOMAIN "Email" AS TEXT;\nALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\');')).toEqual([]);
   });
 });

@@ -130,6 +130,26 @@ describe('SDB007 set-not-null', () => {
   it('is silent on a new table', async () => {
     expect(await lint(`${CREATE_USER}\nALTER TABLE "User" ALTER COLUMN "email" SET NOT NULL;`)).toEqual([]);
   });
+  it('is silent once a CHECK (col IS NOT NULL) is validated: its own alternative passes, deployed as the migrations it says', async () => {
+    const fix = (await lint('ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;'))[0]!.fix!;
+    const steps = fix.split('\n').filter((l) => !l.startsWith('--'));
+    expect(steps).toHaveLength(4);
+    // Only the info that the helper CHECK is dropped at the end.
+    expect((await lint([steps[0]!, steps.slice(1).join('\n')])).map((f) => [f.code, f.severity])).toEqual([['SDB021', 'info']]);
+    // Not validated yet (or dropped again): the scan is still there.
+    expect(codes(await lint([steps[0]!, 'ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;']))).toEqual(['SDB007']);
+    expect(codes(await lint([steps[0]!, steps[1]!, steps[3]!, 'ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;']))).toEqual(['SDB021', 'SDB007']);
+  });
+  it('with the database: a validated check proves it; a NOT VALID one is validated first; a taken name is not picked again', async () => {
+    const checks = { name: [{ name: 'User_name_nn_check', def: 'CHECK ((length(name) > 0))' }] };
+    const taken = await lint('ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;', { database: db({ User: { checks, constraintNames: ['User_pkey', 'User_name_nn_check'] } }) });
+    expect(taken[0]!.fix).toContain('ADD CONSTRAINT "User_name_nn_check_1" CHECK ("name" IS NOT NULL) NOT VALID;');
+    const notValid = { name: [{ name: 'nn', def: 'CHECK ((name IS NOT NULL)) NOT VALID' }] };
+    const pending = await lint('ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;', { database: db({ User: { checks: notValid, constraintNames: ['nn'] } }) });
+    expect(pending[0]!.fix!.split('\n').slice(1)).toEqual(['ALTER TABLE "User" VALIDATE CONSTRAINT "nn";', 'ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;', 'ALTER TABLE "User" DROP CONSTRAINT "nn";']);
+    const valid = { name: [{ name: 'nn', def: 'CHECK ((name IS NOT NULL))' }] };
+    expect(await lint('ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;', { database: db({ User: { checks: valid } }) })).toEqual([]);
+  });
 });
 
 describe('SDB008 add-required-column', () => {
