@@ -216,13 +216,20 @@ function normalizeSeverities(input: Record<string, SeveritySetting>): Map<string
 /**
  * The finding's severity: the configured one, else the hit's own (a hazard that certainly fails),
  * else the rule's default. With a database, size-bound hazards on an empty or small table become
- * `info` and on a large table `error`, whatever the configured severity (`off` stays off).
+ * `info` and on a large table `error`, whatever the configured severity (`off` stays off). Without
+ * one, no size is known: a size-bound hazard at its default `error` is a `warning` (an index on the
+ * table the previous, still tiny, migration created is no outage), and an error only where a size says
+ * so — `lint --env` and the deploy gate — or where the config sets the rule to `error` (issue 13).
  */
 function resolveSeverity(rule: Rule, setting: SeveritySetting | undefined, hit: Hit, ctx: FileContext | undefined, small: number, large: number): { severity: Severity; note?: string } | undefined {
   const base = setting ?? hit.severity ?? rule.defaultSeverity;
   if (base === 'off') return undefined;
   let severity: Severity = base;
   let note = hit.note;
+  if (rule.sizeBound && hit.table && !ctx?.db && setting === undefined && hit.severity === undefined && base === 'error') {
+    severity = 'warning';
+    note = note ?? 'table size unknown without --env: an error on a large table (stagedb lint --env <name>, and the deploy gate, judge it by size)';
+  }
   if (rule.sizeBound && hit.table && ctx?.db) {
     const st = ctx.stats(hit.table);
     const size = ctx.sizeText(hit.table);

@@ -30,7 +30,7 @@ describe('SDB001 create-index-concurrently', () => {
   it("flags Prisma's @@index and @unique on a live table, with CONCURRENTLY as the alternative", async () => {
     const fs = await lint(`-- CreateIndex\nCREATE INDEX "Post_authorId_idx" ON "Post"("authorId");\n\n-- CreateIndex\nCREATE UNIQUE INDEX "User_email_key" ON "User"("email");\n`);
     expect(codes(fs)).toEqual(['SDB001', 'SDB001']);
-    expect(fs[0]).toMatchObject({ severity: 'error', line: 2, column: 1, lock: 'SHARE on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) for the whole build' });
+    expect(fs[0]).toMatchObject({ severity: 'warning', line: 2, column: 1, lock: 'SHARE on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) for the whole build' });
     expect(fs[0]!.fix).toContain('CREATE INDEX CONCURRENTLY "Post_authorId_idx" ON "Post"("authorId");');
     expect(fs[1]!.why).toContain('duplicates');
     expect(fs[1]!.fix).toContain('SELECT "email", count(*) FROM "User" GROUP BY "email" HAVING count(*) > 1');
@@ -91,7 +91,7 @@ describe('SDB004 foreign-key-not-valid', () => {
   const FK = '-- AddForeignKey\nALTER TABLE "Comment" ADD CONSTRAINT "Comment_postId_fkey" FOREIGN KEY ("postId") REFERENCES "Post"("id") ON DELETE CASCADE ON UPDATE CASCADE;';
   it("flags Prisma's -- AddForeignKey on a live table, with NOT VALID + VALIDATE as the alternative", async () => {
     const fs = await lint(FK);
-    expect(fs).toMatchObject([{ code: 'SDB004', severity: 'error', line: 2, column: 27 }]);
+    expect(fs).toMatchObject([{ code: 'SDB004', severity: 'warning', line: 2, column: 27 }]);
     expect(fs[0]!.lock).toBe('SHARE ROW EXCLUSIVE on "Comment" and on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) while it checks every row');
     expect(fs[0]!.fix).toBe(
       'ALTER TABLE "Comment" ADD CONSTRAINT "Comment_postId_fkey" FOREIGN KEY ("postId") REFERENCES "Post"("id") ON DELETE CASCADE ON UPDATE CASCADE NOT VALID;\n' +
@@ -124,7 +124,7 @@ describe('SDB005 check-not-valid and SDB006 validate-in-same-transaction', () =>
 describe('SDB007 set-not-null', () => {
   it("flags Prisma's optional → required, with the CHECK NOT VALID path", async () => {
     const fs = await lint('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;');
-    expect(fs).toMatchObject([{ code: 'SDB007', severity: 'error', line: 2 }]);
+    expect(fs).toMatchObject([{ code: 'SDB007', severity: 'warning', line: 2 }]);
     expect(fs[0]!.fix).toContain('ALTER TABLE "User" ADD CONSTRAINT "User_name_nn_check" CHECK ("name" IS NOT NULL) NOT VALID;');
   });
   it('is silent on a new table', async () => {
