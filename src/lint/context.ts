@@ -22,12 +22,13 @@ export async function readDatabaseContext(client: Client, env: string, defaultSc
   const [tn, tr] = pairs(refs.tables);
   const [in_, ir] = pairs(refs.indexes);
   const [cn, cr] = pairs(refs.columnsOf);
-  const r = await client.query<{ constraints: Array<{ s: string; t: string; n: string }> | null; tables: Array<{ s: string; t: string; k: string; rows: number; bytes: string; heap: string; fks: Array<{ n: string; r: string }> | null; refby: string[] | null }> | null; indexes: Array<{ s: string; i: string; ts: string; t: string }> | null; columns: Array<{ s: string; t: string; c: string; type: string; checks: Array<{ n: string; d: string }> | null }> | null }>(
+  const r = await client.query<{ constraints: Array<{ s: string; t: string; n: string }> | null; tables: Array<{ s: string; t: string; k: string; rows: number; bytes: string; heap: string; fks: Array<{ n: string; r: string }> | null; refby: string[] | null; parts: string[] | null }> | null; indexes: Array<{ s: string; i: string; ts: string; t: string }> | null; columns: Array<{ s: string; t: string; c: string; type: string; checks: Array<{ n: string; d: string }> | null }> | null }>(
     `SELECT
       (SELECT json_agg(json_build_object('s', n.nspname, 't', c.relname, 'k', c.relkind, 'rows', (${rows})::float8, 'bytes', (${sum('pg_total_relation_size($)')})::text, 'heap', (${sum('pg_relation_size($)')})::text,
                 'fks', (SELECT json_agg(json_build_object('n', k.conname, 'r', rn.nspname || '.' || r.relname))
                           FROM pg_constraint k JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
                           WHERE k.conrelid = c.oid AND k.contype = 'f'),
+                'parts', ${version >= 120000 ? `(SELECT json_agg(pn.nspname || '.' || pc.relname ORDER BY pc.relname) FROM pg_partition_tree(c.oid) p JOIN pg_class pc ON pc.oid = p.relid JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE p.relid <> c.oid AND c.relkind = 'p')` : 'NULL'},
                 'refby', (SELECT json_agg(DISTINCT rn.nspname || '.' || r.relname)
                           FROM pg_constraint k JOIN pg_class r ON r.oid = k.conrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
                           WHERE k.confrelid = c.oid AND k.contype = 'f' AND k.conrelid <> c.oid)))
@@ -65,7 +66,7 @@ export async function readDatabaseContext(client: Client, env: string, defaultSc
   const row = r.rows[0]!;
   const tables = new Map<string, TableStats>();
   for (const t of row.tables ?? []) {
-    tables.set(`${t.s}.${t.t}`, { rows: Number(t.rows), bytes: Number(t.bytes), heapBytes: Number(t.heap), kind: t.k, ...(t.fks?.length ? { foreignKeys: t.fks.map((f) => ({ name: f.n, references: f.r })) } : {}), ...(t.refby?.length ? { referencedBy: t.refby } : {}) });
+    tables.set(`${t.s}.${t.t}`, { rows: Number(t.rows), bytes: Number(t.bytes), heapBytes: Number(t.heap), kind: t.k, ...(t.fks?.length ? { foreignKeys: t.fks.map((f) => ({ name: f.n, references: f.r })) } : {}), ...(t.refby?.length ? { referencedBy: t.refby } : {}), ...(t.parts?.length ? { partitions: t.parts } : {}) });
   }
   for (const k of row.constraints ?? []) {
     const t = tables.get(`${k.s}.${k.t}`);

@@ -124,6 +124,11 @@ export class FileContext {
       .map((c) => ({ ...c, valid: !/\bNOT\s+VALID\s*$/i.test(c.def) || this.batch.validated.has(`${k}.${c.name}`) }));
   }
 
+  /** The partitions of a partitioned table, in the target database (all levels). */
+  partitionsOf(rel: Rel): Rel[] {
+    return (this.stats(rel)?.partitions ?? []).map((k) => this.relOfKey(k, rel));
+  }
+
   /** The tables whose foreign keys reference this one, in the target database (one level). */
   referencingTables(rel: Rel): Rel[] {
     return (this.stats(rel)?.referencedBy ?? []).map((k) => this.relOfKey(k, rel));

@@ -47,6 +47,8 @@ export interface TableStats {
   foreignKeys?: Array<{ name: string; references: string }>;
   /** The `schema.table`s whose foreign keys reference this one (TRUNCATE … CASCADE empties them). */
   referencedBy?: string[];
+  /** For a partitioned table: every partition below it (`schema.table`), which its index builds and triggers lock too. */
+  partitions?: string[];
 }
 
 /** The target database as far as the lint needs it: which tables exist and how big they are. */

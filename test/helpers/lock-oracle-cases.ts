@@ -26,8 +26,11 @@ export interface Case {
 
 export const CASES: Case[] = [
   { code: 'SDB001', what: 'CREATE INDEX', files: ['CREATE INDEX "Post_views_idx" ON "Post"(views);'], main: 'Post' },
+  // The rows are in the partitions: the build reads (and locks) each of them.
+  { code: 'SDB001', what: 'CREATE INDEX on a partitioned table', files: ['CREATE INDEX "Event_at_idx" ON "Event"(at);'], main: 'Event_2020' },
   { code: 'SDB002', what: 'DROP INDEX (its table found with --env)', files: ['DROP INDEX "Post_title_idx";'], main: 'Post' },
   { code: 'SDB003', what: 'CREATE INDEX CONCURRENTLY in a file with its own BEGIN/COMMIT', files: ['BEGIN;\nCREATE INDEX CONCURRENTLY "Post_views_idx" ON "Post"(views);\nCOMMIT;'], main: 'Post' },
+  { code: 'SDB003', what: 'CREATE INDEX CONCURRENTLY beside another statement under prisma migrate deploy', runner: 'prisma', files: ['ALTER TABLE "Post" ADD COLUMN "x" TEXT;\nCREATE INDEX CONCURRENTLY "Post_views_idx" ON "Post"(views);'], main: 'Post' },
   { code: 'SDB004', what: 'ADD FOREIGN KEY', files: ['ALTER TABLE "Comment" ADD CONSTRAINT "Comment_post2_fkey" FOREIGN KEY ("postId") REFERENCES "Post"(id);'], main: 'Comment' },
   { code: 'SDB005', what: 'ADD CHECK', files: ['ALTER TABLE "Post" ADD CONSTRAINT "Post_views_check" CHECK (views >= 0);'], main: 'Post' },
   {
@@ -47,6 +50,7 @@ export const CASES: Case[] = [
   },
   { code: 'SDB008', what: 'ADD COLUMN NOT NULL without a default', files: ['ALTER TABLE "Post" ADD COLUMN "score" integer NOT NULL;'], main: 'Post' },
   { code: 'SDB009', what: 'ADD COLUMN with a volatile default', files: ['ALTER TABLE "Post" ADD COLUMN "uid" uuid DEFAULT gen_random_uuid();'], main: 'Post' },
+  { code: 'SDB009', what: 'ADD COLUMN … GENERATED ALWAYS AS … STORED', files: ['ALTER TABLE "Post" ADD COLUMN "len" integer GENERATED ALWAYS AS (length(body)) STORED;'], main: 'Post' },
   { code: 'SDB010', what: 'ADD COLUMN SERIAL', files: ['ALTER TABLE "Post" ADD COLUMN "seq" SERIAL;'], main: 'Post' },
   { code: 'SDB011', what: 'INTEGER → BIGINT', files: ['ALTER TABLE "Post" ALTER COLUMN "views" SET DATA TYPE BIGINT;'], main: 'Post' },
   { code: 'SDB011', what: 'a narrower VARCHAR', files: ['ALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE VARCHAR(50);'], main: 'Post' },
@@ -91,6 +95,8 @@ export const CASES: Case[] = [
   { code: 'SDB034', what: 'CREATE INDEX CONCURRENTLY on 14.2', serverVersionNum: 140002, files: ['CREATE INDEX CONCURRENTLY "Post_views_idx" ON "Post"(views);'], main: 'Post' },
   { code: 'SDB035', what: 'ADD EXCLUDE', files: ['ALTER TABLE "Post" ADD CONSTRAINT "Post_during_excl" EXCLUDE USING gist (during WITH &&);'], main: 'Post' },
   { code: 'SDB036', what: 'DETACH PARTITION', files: ['ALTER TABLE "Event" DETACH PARTITION "Event_2020";'], main: 'Event' },
+  { code: 'SDB036', what: 'DETACH PARTITION on PostgreSQL 13 (no CONCURRENTLY)', serverVersionNum: 130000, files: ['ALTER TABLE "Event" DETACH PARTITION "Event_2020";'], main: 'Event' },
+  { code: 'SDB037', what: 'CREATE TRIGGER on a partitioned table', files: ['CREATE TRIGGER "Event_touch" BEFORE UPDATE ON "Event" FOR EACH ROW EXECUTE FUNCTION "touch"();'], main: 'Event' },
   { code: 'SDB037', what: 'CREATE TRIGGER', files: ['CREATE TRIGGER "Post_touch" BEFORE UPDATE ON "Post" FOR EACH ROW EXECUTE FUNCTION "touch"();'], main: 'Post' },
   { code: 'SDB038', what: 'TRUNCATE', files: ['TRUNCATE "Comment";'], main: 'Comment' },
 ];
@@ -104,7 +110,7 @@ export const CLAIMLESS: Array<{ code: string; why: string; files: string[]; seve
 ];
 
 /** Safe alternatives that are words (or comments around a placeholder), not SQL to run. */
-export const WORDS = new Set(['SDB030 ALTER DOMAIN VALIDATE CONSTRAINT', 'SDB015', 'SDB016', 'SDB017', 'SDB019', 'SDB020', 'SDB021', 'SDB023', 'SDB025 VACUUM FULL', 'SDB025 CLUSTER', 'SDB034']);
+export const WORDS = new Set(['SDB001 CREATE INDEX on a partitioned table', 'SDB030 ALTER DOMAIN VALIDATE CONSTRAINT', 'SDB015', 'SDB016', 'SDB017', 'SDB019', 'SDB020', 'SDB021', 'SDB023', 'SDB025 VACUUM FULL', 'SDB025 CLUSTER', 'SDB034']);
 
 /** The finding of this case's rule, with its claim. */
 export function findingOf(c: Case, findings: Finding[]): Finding {

@@ -23,7 +23,7 @@ const rule: Rule = {
     if (ctx.stats(rel)?.kind === 'p') {
       return {
         message: `${what}${name} on partitioned table ${relSql(rel)}: cannot be CONCURRENTLY, and locks every partition`,
-        ...held([{ on: rel, mode: 'SHARE' }], { how: 'and on every partition, for the whole build', scans: true }),
+        ...held([rel, ...ctx.partitionsOf(rel)].map((on) => ({ on, mode: 'SHARE' as const })), { how: ctx.partitionsOf(rel).length ? 'for the whole build' : 'and on every partition, for the whole build', scans: true }),
         why: `Writes to every partition of ${relSql(rel)} wait until the index is built on all of them.`,
         fix: `-- build it per partition, then attach:\nCREATE INDEX${name} ON ONLY ${relSql(rel)} (…);  -- invalid until every partition's index is attached\nCREATE INDEX CONCURRENTLY "<partition>_idx" ON "<partition>" (…);\nALTER INDEX${name} ATTACH PARTITION "<partition>_idx";`,
         table: rel,

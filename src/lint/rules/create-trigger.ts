@@ -43,7 +43,7 @@ const rule: Rule = {
         : "SET lock_timeout = '2s';  -- give up rather than stall writes, and run the migration again";
     return {
       message: `${what} on live table ${table}`,
-      ...held([{ on: rel, mode: 'SHARE ROW EXCLUSIVE' }], { how: `${partitioned ? 'and on every partition, ' : ''}until the transaction commits` }),
+      ...held([rel, ...ctx.partitionsOf(rel)].map((on) => ({ on, mode: 'SHARE ROW EXCLUSIVE' as const })), { how: `${partitioned && !ctx.partitionsOf(rel).length ? 'and on every partition, ' : ''}until the transaction commits` }),
       why: `Creating a trigger is a quick catalog change, but it first waits for every open transaction that has written to ${table} to end, and every INSERT, UPDATE and DELETE on ${table} queues behind it${heldOn}.`,
       fix: [
         `-- at the lowest traffic${after ? ', in a migration of its own (or as the last statement of its transaction)' : ''}:`,
