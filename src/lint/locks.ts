@@ -31,11 +31,6 @@ export function blocksApplication(mode: LockMode): boolean {
   return RANK[mode] >= RANK.SHARE;
 }
 
-export function lockText(mode: LockMode, rel: Rel | string, how?: string): string {
-  const on = typeof rel === 'string' ? rel : relSql(rel);
-  return `${mode} on ${on} (${EFFECT[mode]})${how ? ` ${how}` : ''}`;
-}
-
 /** A lock to claim: on a relation (or, with `indexes`, on every index of a table). */
 export interface HeldLock {
   on: Rel | string;
