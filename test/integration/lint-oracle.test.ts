@@ -8,7 +8,7 @@ import { claimName, disagreements, Oracle, outsideTransaction, RANK } from '../h
  * The lock oracle (issue 20): every rule's claim — the locks it names, "rewrites", "reads every row",
  * whether reads and writes wait, the error it fails with — is checked against PostgreSQL itself, on the
  * fixture's real tables (test/helpers/lock-oracle.ts; the cases in lock-oracle-cases.ts). Every safe
- * alternative a rule prints is checked in lint-oracle-fixes.test.ts. One database, one schema per case.
+ * alternative a rule prints is checked in lint-oracle-fixes.test.ts. One database; the fixture once, and a schema of its own for a case that changes it.
  */
 
 let db: FreshDatabase;
@@ -21,6 +21,9 @@ beforeAll(async () => {
   db = await freshDatabase('lint_oracle');
   oracle = new Oracle(db.url);
   await oracle.open();
+  // The fixture once, for every case that leaves it as it found it (a statement run in a transaction
+  // that is rolled back); a case with its own setup, or one that commits, gets a schema of its own.
+  await oracle.fresh('base');
 });
 afterAll(async () => {
   await oracle?.close();
@@ -35,7 +38,8 @@ describe('the lock oracle: each rule’s claim against PostgreSQL 15', () => {
 
   for (const c of CASES) {
     it(`${c.code} ${c.what}`, async () => {
-      await o().fresh(schema(), c.setup);
+      if (c.setup || c.files.some(outsideTransaction)) await o().fresh(schema(), c.setup);
+      else await o().use('base');
       const result = await o().lint(c.files, c);
       const f = findingOf(c, result.findings);
       const claim = f.claim!;
@@ -73,7 +77,7 @@ describe('the lock oracle: each rule’s claim against PostgreSQL 15', () => {
 
   for (const c of CLAIMLESS) {
     it(`${c.code} fires (${c.why}: no lock claim)`, async () => {
-      await o().fresh(schema());
+      await o().use('base');
       const r = await o().lint(c.files, { severities: c.severities });
       const f = r.findings.find((x) => x.code === c.code);
       expect(f).toBeDefined();
