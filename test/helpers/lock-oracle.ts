@@ -177,6 +177,16 @@ export class Oracle {
    */
   async observe(sql: string, probe: string[], commit = false): Promise<Observed> {
     await this.a.query('BEGIN');
+    try {
+      return await this.observeIn(sql, probe, commit);
+    } catch (e) {
+      // Never leave the session in a transaction for the next case.
+      await this.a.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  }
+
+  private async observeIn(sql: string, probe: string[], commit: boolean): Promise<Observed> {
     const before = await this.relations();
     const scans = await this.seqScans();
     await this.a.query('SET LOCAL client_min_messages = debug2');
