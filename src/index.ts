@@ -33,7 +33,7 @@ export type { Progress as BackupProgress } from './backup/progress.js';
 export type { BackupConfig, BackupStorageConfig, S3StorageConfig } from './config/define.js';
 // The lint: importing it loads the rules, never the parser (that happens on the first lint).
 export { lintFiles, lintPending, lintGate, formatText as formatLintText, formatGithub as formatLintGithub, RULES as LINT_RULES, type LintRunOptions, type PendingLint, type GateResult } from './lint/index.js';
-export type { Finding as LintFinding, SuppressedFinding as LintSuppressedFinding, LintResult, LintOptions, LintInput, Runner as LintRunner, DatabaseContext as LintDatabaseContext } from './lint/types.js';
+export type { Finding as LintFinding, SuppressedFinding as LintSuppressedFinding, LintResult, LintOptions, LintInput, Runner as LintRunner, DatabaseContext as LintDatabaseContext, Claim as LintClaim } from './lint/types.js';
 export type { LintConfig, LintSeverity } from './config/define.js';
 export { StagedbError, type ErrorKind } from './errors.js';
 export { redact } from './redact.js';

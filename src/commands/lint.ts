@@ -21,8 +21,9 @@ statement and its line, the lock it takes, why it hurts, and the safe alternativ
 
   stagedb lint                   every migration in the folder, each judged as if the ones before it
                                  were deployed (their tables live)
-  stagedb lint <paths…>          these files (or migration directories, or a migrations folder), as
-                                 migrations that deploy together: a table an earlier one creates is new
+  stagedb lint <folder>          a migrations folder: the same, for that folder
+  stagedb lint <paths…>          these files (or migration directories), as migrations that deploy
+                                 together: a table an earlier one creates is new
   stagedb lint --env <name>      the migrations pending on that environment, with the size of every
                                  table they touch there (an index on an empty table is fine; on a
                                  large one it is an outage)
@@ -30,6 +31,9 @@ statement and its line, the lock it takes, why it hurts, and the safe alternativ
 Suppress a reviewed hazard with a comment and a reason:
   -- stagedb-lint-disable-next-statement SDB001: built while the table is still empty
   -- stagedb-lint-disable-file SDB015: the column was unused since v2.3
+
+Without --env no table size is known: a hazard that grows with the table is a warning (an error
+with --env on a table of size, and in the deploy gate), unless the config sets the rule to error.
 
 Exit code: 0 no hazards (or info only), 1 warnings, 2 errors; 3 config or connection error, 4 usage.
 
@@ -105,7 +109,9 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     } else {
       const inputs = readInputs(ctx, config, args);
       performance.mark('stagedb:lint:read');
-      result = await lint.lintFiles(inputs, { ...options, separately: args.positionals.length === 0 });
+      // A history (no path, or only migrations folders: `stagedb lint prisma/migrations`) is reviewed one
+      // migration at a time, each as if the ones before it were deployed; named files deploy together.
+      result = await lint.lintFiles(inputs, { ...options, separately: isHistory(args.positionals, ctx.cwd) });
     }
 
     const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;
@@ -182,6 +188,19 @@ function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArg
   }
   // In name order: Prisma's migration names start with their timestamp.
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * Whether the paths name a migration history rather than migrations to deploy together: none (the
+ * project's folder), or only folders of migration directories. `stagedb lint` and `stagedb lint
+ * prisma/migrations` then agree (issue 13: the folder as an argument was judged as one deploy onto an
+ * empty database, 8 findings where the same history gave 930).
+ */
+function isHistory(positionals: string[], cwd: string): boolean {
+  return positionals.every((raw) => {
+    const p = resolve(cwd, raw);
+    return existsSync(p) && statSync(p).isDirectory() && !existsSync(join(p, 'migration.sql')) && readMigrations(p).some((m) => existsSync(m));
+  });
 }
 
 function readMigrations(dir: string): string[] {

@@ -41,6 +41,7 @@ export const RULE_NAMES: Readonly<Record<string, string>> = {
   SDB035: 'exclusion-constraint',
   SDB036: 'detach-partition-concurrently',
   SDB037: 'create-trigger',
+  SDB038: 'truncate',
   SDB090: 'lint-directive',
 };
 

@@ -14,6 +14,18 @@ export class BatchState {
   readonly columns = new Set<string>();
   /** `schema.table.column` → CHECK constraints added so far that read the column (name, the constraint as written). */
   readonly checks = new Map<string, Array<{ name: string; def: string }>>();
+  /** `schema.table` → foreign keys added so far (name, the table it references). */
+  readonly foreignKeys = new Map<string, Array<{ name: string; references: Rel }>>();
+  /** `schema.table.constraint` keys of constraints dropped so far. */
+  readonly droppedConstraints = new Set<string>();
+  /** `schema.table.constraint` keys of constraints validated so far (VALIDATE CONSTRAINT). */
+  readonly validated = new Set<string>();
+}
+
+/** `CHECK ((col IS NOT NULL))` as pg_get_constraintdef or a migration writes it: proves a column has no NULL once valid. */
+export function isNotNullCheck(def: string, column: string): boolean {
+  const flat = def.replace(/[()"]/g, ' ').replace(/\s+/g, ' ').trim().toLowerCase().replace(/ not valid$/, '');
+  return flat === `check ${column.toLowerCase()} is not null`;
 }
 
 /**
@@ -84,6 +96,51 @@ export class FileContext {
     const dot = t.indexOf('.');
     const schema = t.slice(0, dot);
     return schema === this.defaultSchema && !index.schema ? { name: t.slice(dot + 1) } : { schema, name: t.slice(dot + 1) };
+  }
+
+  /** A `schema.table` key as a Rel, without the schema when it is the default one and the SQL wrote none. */
+  private relOfKey(k: string, written?: Rel): Rel {
+    const dot = k.indexOf('.');
+    const schema = k.slice(0, dot);
+    return schema === this.defaultSchema && !written?.schema ? { name: k.slice(dot + 1) } : { schema, name: k.slice(dot + 1) };
+  }
+
+  /** The foreign keys of a table (from the target database and the linted files), not dropped since. */
+  foreignKeysOf(rel: Rel): Array<{ name: string; references: Rel }> {
+    const k = this.key(rel);
+    const out = [...(this.stats(rel)?.foreignKeys ?? []).map((f) => ({ name: f.name, references: this.relOfKey(f.references, rel) })), ...(this.batch.foreignKeys.get(k) ?? [])];
+    return out.filter((f, i) => !this.batch.droppedConstraints.has(`${k}.${f.name}`) && out.findIndex((o) => o.name === f.name) === i);
+  }
+
+  /**
+   * The CHECK constraints that read a column (from the target database and the linted files), not
+   * dropped since; `valid` once validated (added without NOT VALID, or by a VALIDATE CONSTRAINT since).
+   */
+  checksOn(rel: Rel, column: string): Array<{ name: string; def: string; valid: boolean }> {
+    const k = this.key(rel);
+    const all = [...(this.stats(rel)?.checks?.[column] ?? []), ...(this.batch.checks.get(`${k}.${column}`) ?? [])];
+    return all
+      .filter((c, i) => all.findIndex((o) => o.name === c.name) === i && !this.batch.droppedConstraints.has(`${k}.${c.name}`))
+      .map((c) => ({ ...c, valid: !/\bNOT\s+VALID\s*$/i.test(c.def) || this.batch.validated.has(`${k}.${c.name}`) }));
+  }
+
+  /** The partitions of a partitioned table, in the target database (all levels). */
+  partitionsOf(rel: Rel): Rel[] {
+    return (this.stats(rel)?.partitions ?? []).map((k) => this.relOfKey(k, rel));
+  }
+
+  /** The tables whose foreign keys reference this one, in the target database (one level). */
+  referencingTables(rel: Rel): Rel[] {
+    return (this.stats(rel)?.referencedBy ?? []).map((k) => this.relOfKey(k, rel));
+  }
+
+  /** Whether a constraint of this name exists on the table (target database or linted files): adding one fails with 42710. */
+  constraintTaken(rel: Rel, name: string): boolean {
+    const k = this.key(rel);
+    if (this.batch.droppedConstraints.has(`${k}.${name}`)) return false;
+    if (this.stats(rel)?.constraintNames?.includes(name)) return true;
+    for (const [key, list] of this.batch.checks) if (key.startsWith(`${k}.`) && list.some((c) => c.name === name)) return true;
+    return (this.batch.foreignKeys.get(k) ?? []).some((f) => f.name === name);
   }
 
   /** Whether the statement runs inside a transaction block (explicit or implicit). */

@@ -1,7 +1,7 @@
 import type { AlterTableCmd, AlterTableStmt, Constraint, CreateStmt, DropStmt, IndexStmt, Node, RenameStmt } from 'libpg-query';
 import type { FileContext } from './file-context.js';
 import { as, relOf, relOfNames, relSql, strings } from './sql.js';
-import type { LockMode, Rel, Statement } from './types.js';
+import type { Claim, LockClaim, LockMode, Rel, Statement } from './types.js';
 
 /** What each table lock does to the application's queries. */
 const EFFECT: Record<LockMode, string> = {
@@ -31,9 +31,55 @@ export function blocksApplication(mode: LockMode): boolean {
   return RANK[mode] >= RANK.SHARE;
 }
 
-export function lockText(mode: LockMode, rel: Rel | string, how?: string): string {
-  const on = typeof rel === 'string' ? rel : relSql(rel);
-  return `${mode} on ${on} (${EFFECT[mode]})${how ? ` ${how}` : ''}`;
+/** A lock to claim: on a relation (or, with `indexes`, on every index of a table). */
+export interface HeldLock {
+  on: Rel | string;
+  mode: LockMode;
+  indexes?: boolean;
+}
+
+/**
+ * The lock text of a finding and the claim behind it, written from the same facts so they cannot
+ * disagree: `SHARE on "Post" and ACCESS EXCLUSIVE on its indexes (blocks every read and write) for the
+ * whole rebuild`. Reads are blocked by ACCESS EXCLUSIVE on the table or on any of its indexes (the
+ * planner opens every index of a table it reads); writes by SHARE or stronger.
+ */
+export function held(locks: HeldLock[], opts: { how?: string; rewrites?: boolean; scans?: boolean; fails?: string } = {}): { lock: string; claim: Claim } {
+  const claims: LockClaim[] = locks.map((l) => ({ on: typeof l.on === 'string' ? l.on : relSql(l.on), mode: l.mode, ...(l.indexes ? { indexes: true } : {}) }));
+  const blocksReads = claims.some((l) => l.mode === 'ACCESS EXCLUSIVE');
+  const blocksWrites = claims.some((l) => RANK[l.mode] >= RANK.SHARE);
+  const strongest = claims.reduce<LockMode>((m, l) => stronger(m, l.mode), 'ACCESS SHARE');
+  const effect = claims.length === 1 ? EFFECT[strongest] : blocksReads ? EFFECT['ACCESS EXCLUSIVE'] : EFFECT[strongest];
+  // Same mode on several relations: "MODE on A and on B"; different modes: "M1 on A and M2 on B".
+  const parts: string[] = [];
+  claims.forEach((l, i) => {
+    const where = l.indexes ? (i > 0 && claims[0]!.on === l.on ? 'its indexes' : `the indexes of ${l.on}`) : l.on;
+    parts.push(i > 0 && claims[i - 1]!.mode === l.mode ? `on ${where}` : `${l.mode} on ${where}`);
+  });
+  const lock = `${parts.join(' and ')} (${effect})${opts.how ? ` ${opts.how}` : ''}`;
+  return {
+    lock,
+    claim: { locks: claims, rewrites: !!opts.rewrites, scans: !!opts.scans, blocksReads, blocksWrites, ...(opts.fails ? { fails: opts.fails } : {}) },
+  };
+}
+
+/**
+ * What a REINDEX without CONCURRENTLY holds, per PostgreSQL (checked by the lock oracle): SHARE on the
+ * table and ACCESS EXCLUSIVE on each index it rebuilds. Plain SELECTs wait too: the planner opens every
+ * index of a table it reads.
+ */
+export function reindexLocks(s: Statement, ctx: FileContext): HeldLock[] {
+  const r = (s.node as { ReindexStmt?: { kind?: string; relation?: never } }).ReindexStmt;
+  const rel = relOf(r?.relation);
+  if (!r || !rel) return [];
+  if (r.kind === 'REINDEX_OBJECT_INDEX') {
+    const table = ctx.tableOfIndex(rel);
+    return [...(table ? [{ on: table, mode: 'SHARE' as const }] : []), { on: rel, mode: 'ACCESS EXCLUSIVE' }];
+  }
+  return [
+    { on: rel, mode: 'SHARE' },
+    { on: rel, mode: 'ACCESS EXCLUSIVE', indexes: true },
+  ];
 }
 
 export interface TableLock {
@@ -109,6 +155,11 @@ export function tableLocks(s: Statement, ctx: FileContext): TableLock[] {
         if (!cmd) continue;
         add(rel, alterCmdLock(cmd));
         if (cmd.subtype === 'AT_AddConstraint') for (const r of referenced([cmd.def!])) add(r, 'SHARE ROW EXCLUSIVE');
+        // Dropping a foreign key drops its triggers on the referenced table too: ACCESS EXCLUSIVE there as well.
+        if (cmd.subtype === 'AT_DropConstraint' && rel && cmd.name) {
+          const fk = ctx.foreignKeysOf(rel).find((f) => f.name === cmd.name);
+          if (fk) add(fk.references, 'ACCESS EXCLUSIVE');
+        }
         if (cmd.subtype === 'AT_AddColumn') {
           const col = as<{ constraints?: Node[] }>(cmd.def, 'ColumnDef');
           for (const r of referenced(col?.constraints)) add(r, 'SHARE ROW EXCLUSIVE');
@@ -133,6 +184,8 @@ export function tableLocks(s: Statement, ctx: FileContext): TableLock[] {
         const rel = relOfNames(strings(as<{ items?: Node[] }>(o, 'List')?.items));
         if (!rel) continue;
         if (d.removeType === 'OBJECT_TABLE' || d.removeType === 'OBJECT_MATVIEW' || d.removeType === 'OBJECT_VIEW') add(rel, 'ACCESS EXCLUSIVE');
+        // A dropped table's foreign keys go with it, and with them their triggers on the referenced tables.
+        if (d.removeType === 'OBJECT_TABLE') for (const fk of ctx.foreignKeysOf(rel)) add(fk.references, 'ACCESS EXCLUSIVE');
         if (d.removeType === 'OBJECT_INDEX') add(ctx.tableOfIndex(rel) ?? rel, d.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE');
       }
       break;
@@ -163,7 +216,8 @@ export function tableLocks(s: Statement, ctx: FileContext): TableLock[] {
       const r = (s.node as { ReindexStmt: { kind?: string; relation?: never; params?: Node[] } }).ReindexStmt;
       const concurrent = (r.params ?? []).some((o) => as<{ defname?: string }>(o, 'DefElem')?.defname === 'concurrently');
       const rel = relOf(r.relation);
-      if (!concurrent && rel) add(r.kind === 'REINDEX_OBJECT_INDEX' ? (ctx.tableOfIndex(rel) ?? rel) : rel, r.kind === 'REINDEX_OBJECT_INDEX' ? 'ACCESS EXCLUSIVE' : 'SHARE');
+      // SHARE on the table (ACCESS EXCLUSIVE on each index it rebuilds: see blocking-maintenance).
+      if (!concurrent && rel) add(r.kind === 'REINDEX_OBJECT_INDEX' ? (ctx.tableOfIndex(rel) ?? rel) : rel, 'SHARE');
       break;
     }
     case 'CreatePolicyStmt':

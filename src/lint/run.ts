@@ -154,6 +154,7 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
         ...(hit.lock ? { lock: hit.lock } : {}),
         why: hit.why,
         ...(hit.fix ? { fix: hit.fix } : {}),
+        ...(hit.claim ? { claim: hit.claim } : {}),
         ...(hit.table ? { table: hit.table.schema ? `"${hit.table.schema}"."${hit.table.name}"` : `"${hit.table.name}"` } : {}),
         ...(resolved.note ? { note: resolved.note } : {}),
       };
@@ -215,13 +216,20 @@ function normalizeSeverities(input: Record<string, SeveritySetting>): Map<string
 /**
  * The finding's severity: the configured one, else the hit's own (a hazard that certainly fails),
  * else the rule's default. With a database, size-bound hazards on an empty or small table become
- * `info` and on a large table `error`, whatever the configured severity (`off` stays off).
+ * `info` and on a large table `error`, whatever the configured severity (`off` stays off). Without
+ * one, no size is known: a size-bound hazard at its default `error` is a `warning` (an index on the
+ * table the previous, still tiny, migration created is no outage), and an error only where a size says
+ * so — `lint --env` and the deploy gate — or where the config sets the rule to `error` (issue 13).
  */
 function resolveSeverity(rule: Rule, setting: SeveritySetting | undefined, hit: Hit, ctx: FileContext | undefined, small: number, large: number): { severity: Severity; note?: string } | undefined {
   const base = setting ?? hit.severity ?? rule.defaultSeverity;
   if (base === 'off') return undefined;
   let severity: Severity = base;
   let note = hit.note;
+  if (rule.sizeBound && hit.table && !ctx?.db && setting === undefined && hit.severity === undefined && base === 'error') {
+    severity = 'warning';
+    note = note ?? 'table size unknown without --env: an error on a large table (stagedb lint --env <name>, and the deploy gate, judge it by size)';
+  }
   if (rule.sizeBound && hit.table && ctx?.db) {
     const st = ctx.stats(hit.table);
     const size = ctx.sizeText(hit.table);
@@ -255,8 +263,17 @@ function applyEffects(s: Statement, ctx: FileContext, runnerLock: number, runner
   const { batch } = ctx;
   switch (s.kind) {
     case 'CreateStmt': {
-      const rel = relOf(as<CreateStmt>(s.node, 'CreateStmt')!.relation);
-      if (rel) batch.tables.add(ctx.key(rel));
+      const c = as<CreateStmt>(s.node, 'CreateStmt')!;
+      const rel = relOf(c.relation);
+      if (!rel) break;
+      batch.tables.add(ctx.key(rel));
+      // Its foreign keys: dropping the table (or one of them) later locks the referenced table too.
+      for (const e of c.tableElts ?? []) {
+        const col = as<{ colname?: string; constraints?: Node[] }>(e, 'ColumnDef');
+        for (const n of col?.constraints ?? []) addForeignKey(ctx, rel, as<Constraint>(n, 'Constraint'), col?.colname);
+        addForeignKey(ctx, rel, as<Constraint>(e, 'Constraint'));
+      }
+      for (const n of c.constraints ?? []) addForeignKey(ctx, rel, as<Constraint>(n, 'Constraint'));
       break;
     }
     case 'CreateTableAsStmt': {
@@ -286,11 +303,16 @@ function applyEffects(s: Statement, ctx: FileContext, runnerLock: number, runner
       if (!rel) break;
       for (const n of a.cmds ?? []) {
         const cmd = as<AlterTableCmd>(n, 'AlterTableCmd');
-        const col = cmd?.subtype === 'AT_AddColumn' ? as<{ colname?: string }>(cmd.def, 'ColumnDef') : undefined;
+        const col = cmd?.subtype === 'AT_AddColumn' ? as<{ colname?: string; constraints?: Node[] }>(cmd.def, 'ColumnDef') : undefined;
         if (col?.colname) batch.columns.add(`${ctx.key(rel)}.${col.colname}`);
+        for (const n of col?.constraints ?? []) addForeignKey(ctx, rel, as<Constraint>(n, 'Constraint'), col?.colname);
+        if (cmd?.subtype === 'AT_AddConstraint') addForeignKey(ctx, rel, as<Constraint>(cmd.def, 'Constraint'));
+        if (cmd?.subtype === 'AT_DropConstraint' && cmd.name) batch.droppedConstraints.add(`${ctx.key(rel)}.${cmd.name}`);
+        if (cmd?.subtype === 'AT_ValidateConstraint' && cmd.name) batch.validated.add(`${ctx.key(rel)}.${cmd.name}`);
         // A CHECK added to a table: a later type change of a column it reads re-checks every row (SDB033).
         const check = cmd?.subtype === 'AT_AddConstraint' ? as<Constraint>(cmd.def, 'Constraint') : undefined;
         if (check?.contype === 'CONSTR_CHECK') {
+          batch.droppedConstraints.delete(`${ctx.key(rel)}.${check.conname ?? `${rel.name}_check`}`);
           const def = { name: check.conname ?? `${rel.name}_check`, def: ctx.clauseAt(s, check.location)?.replace(/^CONSTRAINT\s+("(?:[^"]|"")*"|\S+)\s+/i, '') ?? 'CHECK (…)' };
           walk(check.raw_expr, (n) => {
             const f = strings(as<{ fields?: Node[] }>(n, 'ColumnRef')?.fields);
@@ -329,6 +351,18 @@ function applyEffects(s: Statement, ctx: FileContext, runnerLock: number, runner
   }
 }
 
+/** Records a FOREIGN KEY constraint the linted files add to `rel` (a no-op for other constraints). */
+function addForeignKey(ctx: FileContext, rel: Rel, c: Constraint | undefined, column?: string): void {
+  if (c?.contype !== 'CONSTR_FOREIGN') return;
+  const references = relOf(c.pktable);
+  if (!references) return;
+  const cols = strings(c.fk_attrs);
+  const name = c.conname ?? `${rel.name}_${(cols.length ? cols : [column ?? '']).join('_')}_fkey`;
+  const k = ctx.key(rel);
+  ctx.batch.droppedConstraints.delete(`${k}.${name}`);
+  ctx.batch.foreignKeys.set(k, [...(ctx.batch.foreignKeys.get(k) ?? []).filter((f) => f.name !== name), { name, references }]);
+}
+
 /** Every relation the files name, for the one catalog query. */
 function references(files: ParsedFile[]): References {
   const tables = new Map<string, Rel>();
@@ -345,6 +379,13 @@ function references(files: ParsedFile[]): References {
       });
       if (s.kind === 'DropStmt' || s.kind === 'ReindexStmt' || s.kind === 'RenameStmt') {
         const d = s.node as { DropStmt?: { removeType?: string; objects?: Node[] }; ReindexStmt?: { kind?: string; relation?: never }; RenameStmt?: { renameType?: string; relation?: never } };
+        // A dropped table is named by a list of strings, not a RangeVar: it is looked up all the same.
+        if (d.DropStmt?.removeType === 'OBJECT_TABLE') {
+          for (const o of d.DropStmt.objects ?? []) {
+            const rel = relOfNames(strings(as<{ items?: Node[] }>(o, 'List')?.items));
+            if (rel) tables.set(keyOf(rel), rel);
+          }
+        }
         if (d.DropStmt?.removeType === 'OBJECT_INDEX') {
           for (const o of d.DropStmt.objects ?? []) {
             const rel = relOfNames(strings(as<{ items?: Node[] }>(o, 'List')?.items));
@@ -357,7 +398,9 @@ function references(files: ParsedFile[]): References {
       if (s.kind === 'AlterTableStmt') {
         const a = as<AlterTableStmt>(s.node, 'AlterTableStmt')!;
         const rel = relOf(a.relation);
-        if (rel && (a.cmds ?? []).some((c) => as<AlterTableCmd>(c, 'AlterTableCmd')?.subtype === 'AT_AlterColumnType')) columnsOf.set(keyOf(rel), rel);
+        // Column types and CHECKs for a type change (SDB011, SDB033) and SET NOT NULL (a validated IS NOT NULL check means no scan), constraint names for the fixes.
+        const wanted = new Set(['AT_AlterColumnType', 'AT_SetNotNull', 'AT_AddConstraint']);
+        if (rel && (a.cmds ?? []).some((c) => wanted.has(as<AlterTableCmd>(c, 'AlterTableCmd')?.subtype ?? ''))) columnsOf.set(keyOf(rel), rel);
       }
     }
   }

@@ -41,6 +41,14 @@ export interface TableStats {
   columns?: Record<string, string>;
   /** Column name → the CHECK constraints that read it (name, pg_get_constraintdef), for the same tables. */
   checks?: Record<string, Array<{ name: string; def: string }>>;
+  /** Every constraint name on the table, for the same tables (a fix must not pick a taken one: 42710). */
+  constraintNames?: string[];
+  /** The table's foreign keys: name and the `schema.table` each references (dropping either locks both tables). */
+  foreignKeys?: Array<{ name: string; references: string }>;
+  /** The `schema.table`s whose foreign keys reference this one (TRUNCATE … CASCADE empties them). */
+  referencedBy?: string[];
+  /** For a partitioned table: every partition below it (`schema.table`), which its index builds and triggers lock too. */
+  partitions?: string[];
 }
 
 /** The target database as far as the lint needs it: which tables exist and how big they are. */
@@ -90,6 +98,8 @@ export interface Finding {
   fix?: string;
   /** The table the hazard is about, as written. */
   table?: string;
+  /** What the statement does to the database, as data: the same facts as `lock`, checked against PostgreSQL by the lock oracle. */
+  claim?: Claim;
   /** Why the severity differs from the rule's default (table size, run mode, …). */
   note?: string;
 }
@@ -172,11 +182,42 @@ export interface Statement {
   tx: number | null;
 }
 
+/** One lock a statement takes, as lint claims it. */
+export interface LockClaim {
+  /** The relation as the SQL names it (`"Post"`), or, with `indexes`, the table whose every index it locks. */
+  on: string;
+  mode: LockMode;
+  /** The lock is on every index of `on`, not on the table itself. */
+  indexes?: boolean;
+}
+
+/**
+ * What a finding says the statement does, as machine-readable facts: the lock text shown to the user is
+ * written from these, and test/integration/lint-oracle.test.ts runs the statement on PostgreSQL and
+ * checks each one (pg_locks, the relfilenode, pg_stat_xact_user_tables / DEBUG1, a blocked SELECT).
+ */
+export interface Claim {
+  /** The strongest lock it takes on each relation it names (others it takes are weaker than SHARE). */
+  locks: LockClaim[];
+  /** The table gets new storage (a new relfilenode): every row is written again (or, for TRUNCATE, none is kept). */
+  rewrites: boolean;
+  /** It reads every row of the table (a scan, an index build, a check) while it holds the locks. */
+  scans: boolean;
+  /** Plain SELECTs on the table wait while it holds its locks (ACCESS EXCLUSIVE on the table or one of its indexes). */
+  blocksReads: boolean;
+  /** INSERT, UPDATE and DELETE wait (SHARE or stronger). */
+  blocksWrites: boolean;
+  /** The SQLSTATE PostgreSQL fails it with, as it would run (e.g. `25001`), when the hazard is a certain failure. */
+  fails?: string;
+}
+
 /** What a rule reports; the runner adds position, severity and suppression. */
 export interface Hit {
   message: string;
   why: string;
   lock?: string;
+  /** The facts behind `lock` (see `held()` in locks.ts, which writes both). */
+  claim?: Claim;
   fix?: string;
   /** The table whose size decides the severity of size-bound rules. */
   table?: Rel;

@@ -84,7 +84,7 @@ describe('lint --env: the pending migrations, with the sizes of the tables they 
     expect(index!.note).toMatch(/^small table \(~20k rows, [\d.]+ MB on staging\): the lock lasts about as long as reading it$/);
     expect(index!.file).toBe('prisma/migrations/20240102000000_indexes/migration.sql');
     // The dropped index's table comes from the catalog.
-    expect(drop!.lock).toBe('ACCESS EXCLUSIVE on "Post" (blocks every read and write) until the drop commits');
+    expect(drop!.lock).toBe('ACCESS EXCLUSIVE on "Post" and on "Post_title_idx" (blocks every read and write) until the drop commits');
   });
   it('narrowing the column is judged from its current type', async () => {
     p.write('prisma/migrations/20240104000000_narrow/migration.sql', 'ALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE VARCHAR(50);\n');
@@ -138,6 +138,41 @@ describe('the deploy gate', () => {
       q.remove();
     } finally {
       await done.drop();
+    }
+  });
+});
+
+describe('the deploy gate and drops of live tables (issue 20: they were silent with --env)', () => {
+  it('reports a pending DROP INDEX and DROP TABLE with the severity their rules give them, as a role that is not a superuser', async () => {
+    const t = await freshDatabase('lint_gate_drop');
+    const q = createProject({ migrations: { '20240101000000_init': INIT } });
+    try {
+      await deploy({ env: environmentFor(t.url), migrationsDir: q.migrationsDir });
+      await query(t.url, `INSERT INTO "User" ("email") VALUES ('a@example.com'); INSERT INTO "Post" ("title", "authorId") SELECT 'post ' || g, 1 FROM generate_series(1, 100) g`);
+      // The gate connects as the application's role: not a superuser, not the owner of the tables.
+      const role = `app_${t.name}`.slice(0, 60);
+      await query(t.url, `CREATE ROLE "${role}" LOGIN PASSWORD 'app-secret'; GRANT SELECT ON "_prisma_migrations" TO "${role}"`);
+      const u = new URL(t.url);
+      u.username = role;
+      u.password = 'app-secret';
+      // Neither migration names its table in a way the old lookup saw: the index by its name, the table in a DROP.
+      q.addMigration('20240102000000_drop_index', '-- DropIndex\nDROP INDEX "Post_title_idx";\n');
+      q.addMigration('20240103000000_drop_post', '-- DropTable\nDROP TABLE "Post";\n');
+      const g = await lintGate({ env: environmentFor(u.toString(), 'staging'), migrationsDir: q.migrationsDir, cwd: q.dir, command: 'deploy' });
+      expect(g.result.findings.map((f) => [f.migration, f.code, f.severity, f.lock])).toEqual([
+        ['20240102000000_drop_index', 'SDB002', 'warning', 'ACCESS EXCLUSIVE on "Post" and on "Post_title_idx" (blocks every read and write) until the drop commits'],
+        // Its foreign key goes with it, and with it a lock on the table it references.
+        ['20240103000000_drop_post', 'SDB016', 'warning', 'ACCESS EXCLUSIVE on "Post" and on "User" (blocks every read and write) until it commits'],
+      ]);
+      expect(g.summary).toBe('lint: no errors, 2 warnings');
+      // Configured as errors, they block the deploy like any error-level hazard.
+      const err = await rejection(lintGate({ env: environmentFor(u.toString(), 'staging'), migrationsDir: q.migrationsDir, cwd: q.dir, command: 'deploy', lint: { severities: { SDB002: 'error', 'drop-table': 'error' } } }));
+      expect(err).toMatchObject({ code: 'E_LINT_BLOCKED', message: 'staging: the pending migrations have 2 zero-downtime hazards at error level (SDB002, SDB016); nothing was applied' });
+      expect(JSON.stringify(err)).not.toContain('app-secret');
+      await query(t.url, `DROP OWNED BY "${role}"; DROP ROLE "${role}"`);
+    } finally {
+      q.remove();
+      await t.drop();
     }
   });
 });

@@ -36,14 +36,14 @@ describe("Prisma's generated migrations", () => {
     const r = await lintFiles(history(ROOTS[0]!), { separately: true });
     expect(r.findings.map((f) => `${f.migration}:${f.line} ${f.code} ${f.severity}`)).toMatchInlineSnapshot(`
       [
-        "20240117093000_remove_editor_role:11 SDB019 error",
-        "20240118093000_post_indexes:8 SDB001 error",
-        "20240118093000_post_indexes:11 SDB001 error",
-        "20240118093000_post_indexes:14 SDB001 error",
-        "20240119093000_column_types:10 SDB011 error",
-        "20240119093000_column_types:11 SDB011 error",
-        "20240119093000_column_types:14 SDB007 error",
-        "20240119093000_column_types:16 SDB011 error",
+        "20240117093000_remove_editor_role:11 SDB019 warning",
+        "20240118093000_post_indexes:8 SDB001 warning",
+        "20240118093000_post_indexes:11 SDB001 warning",
+        "20240118093000_post_indexes:14 SDB001 warning",
+        "20240119093000_column_types:10 SDB011 warning",
+        "20240119093000_column_types:11 SDB011 warning",
+        "20240119093000_column_types:14 SDB007 warning",
+        "20240119093000_column_types:16 SDB011 warning",
       ]
     `);
     const guide = await lintFiles(history(ROOTS[1]!), { separately: true });

@@ -37,7 +37,7 @@ describe('parse errors', () => {
     const r = await lintFiles([{ path: 'm.sql', sql }]);
     expect(r.findings.map((f) => [f.code, f.line, f.severity])).toEqual([
       ['SDB000', 2, 'error'],
-      ['SDB001', 1, 'error'],
+      ['SDB001', 1, 'warning'],
       ['SDB002', 3, 'warning'],
     ]);
     expect(r.findings[0]!.message).toBe('PostgreSQL cannot parse this statement: syntax error at or near ";"');

@@ -79,12 +79,23 @@ describe('SDB029 truncate-cascade (R35)', () => {
     const fs = await lint('TRUNCATE "Session", "Token" RESTART IDENTITY CASCADE;');
     expect(codes(fs)).toEqual(['SDB029']);
     expect(fs[0]).toMatchObject({ severity: 'error', table: '"Session"', message: 'TRUNCATE "Session", "Token" CASCADE empties every table that references them too' });
-    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Session", "Token" (blocks every read and write) and on every table it reaches through foreign keys');
+    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Session" and on "Token" (blocks every read and write) and on every table it reaches through foreign keys');
     expect(fs[0]!.fix).toContain('TRUNCATE "Session", "Token" RESTART IDENTITY;');
   });
   it('is silent without CASCADE and for tables the same files create', async () => {
     expect(only(await lint('TRUNCATE "Session";'), 'SDB029')).toEqual([]);
     expect(only(await lint('CREATE TABLE "Session" ("id" TEXT);\nTRUNCATE "Session" CASCADE;'), 'SDB029')).toEqual([]);
+  });
+});
+
+describe('SDB038 truncate', () => {
+  it('flags a plain TRUNCATE of a live table (ACCESS EXCLUSIVE, its rows gone), not one the same files create, nor CASCADE (SDB029)', async () => {
+    const fs = await lint('TRUNCATE "Session";');
+    expect(fs.map((f) => [f.code, f.severity, f.message])).toEqual([['SDB038', 'warning', 'TRUNCATE empties live table "Session"']]);
+    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Session" (blocks every read and write) until the transaction commits');
+    expect(fs[0]!.claim).toMatchObject({ rewrites: true, scans: false, blocksReads: true });
+    expect(await lint('CREATE TABLE "T" ("id" INT);\nTRUNCATE "T";')).toEqual([]);
+    expect(codes(await lint('TRUNCATE "Session" CASCADE;'))).toEqual(['SDB029']);
   });
 });
 
@@ -94,14 +105,29 @@ describe('SDB030 domain-constraint (R36)', () => {
     expect(codes(fs)).toEqual(['SDB030', 'SDB030']);
     expect(fs[0]).toMatchObject({ severity: 'warning', line: 1, column: 26 });
     expect(fs[0]!.lock).toContain('SHARE on every table with a column of domain "Email"');
-    expect(fs[0]!.fix).toBe('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_check" CHECK (VALUE LIKE \'%@%\') NOT VALID;\n-- new and updated rows are checked from now on; then, in a later migration, check the old ones:\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "Email_check";');
+    expect(fs[0]!.fix).toBe(
+      [
+        'ALTER DOMAIN "Email" ADD CONSTRAINT "Email_check" CHECK (VALUE LIKE \'%@%\') NOT VALID;',
+        '-- new and updated rows are checked from now on (a quick catalog change); the old ones are not checked yet.',
+        '-- there is no online way to check "Email"\'s values: ALTER DOMAIN … VALIDATE CONSTRAINT also holds SHARE on every table',
+        "-- using it while it reads them (unlike a table's VALIDATE CONSTRAINT, which takes SHARE UPDATE EXCLUSIVE). To keep writes going,",
+        '-- check the columns instead: on each table with such a column, ADD CONSTRAINT … CHECK (<column> …) NOT VALID, then VALIDATE it',
+        '-- in the next migration; or run it at the lowest traffic if those tables are small.',
+        '-- (or, at the lowest traffic, in a later migration: ALTER DOMAIN "Email" VALIDATE CONSTRAINT "Email_check";)',
+      ].join('\n'),
+    );
     expect(fs[1]!.fix).toContain('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_not_null" CHECK (VALUE IS NOT NULL) NOT VALID;');
   });
   it("flags PostgreSQL 18's ADD NOT NULL like SET NOT NULL", async () => {
     expect((await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "Email_nn" NOT NULL;')).map((f) => f.message)).toEqual(['sets NOT NULL on domain "Email"']);
   });
-  it('is silent for NOT VALID, VALIDATE, and a domain created by the same files', async () => {
-    expect(await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\') NOT VALID;\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "c";')).toEqual([]);
+  it('flags VALIDATE CONSTRAINT too: a domain’s VALIDATE holds SHARE on every table using it (the lock oracle saw writes wait)', async () => {
+    const fs = await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\') NOT VALID;\nALTER DOMAIN "Email" VALIDATE CONSTRAINT "c";');
+    expect(fs.map((f) => [f.code, f.line, f.message])).toEqual([['SDB030', 2, 'validates constraint "c" of domain "Email"']]);
+    expect(fs[0]!.claim).toMatchObject({ locks: [{ on: 'every table with a column of domain "Email"', mode: 'SHARE' }], scans: true, blocksWrites: true, blocksReads: false });
+  });
+  it('is silent for NOT VALID, and a domain created by the same files', async () => {
+    expect(await lint('ALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\') NOT VALID;')).toEqual([]);
     expect(await lint('CREATE DOMAIN "Email" AS TEXT;\nALTER DOMAIN "Email" ADD CONSTRAINT "c" CHECK (VALUE <> \'\');')).toEqual([]);
   });
 });
@@ -116,7 +142,7 @@ describe('SDB031 table-rewrite (R38)', () => {
       'SET ACCESS METHOD "columnar" rewrites live table "Event"',
       'SET TABLESPACE "fast" rewrites live table "Event"',
     ]);
-    expect(fs[0]).toMatchObject({ severity: 'error', lock: 'ACCESS EXCLUSIVE on "Event" (blocks every read and write) for the whole rewrite' });
+    expect(fs[0]).toMatchObject({ severity: 'warning', lock: 'ACCESS EXCLUSIVE on "Event" (blocks every read and write) for the whole rewrite' });
     expect(fs[0]!.fix).toContain('CREATE UNLOGGED TABLE "Event_new" (LIKE "Event" INCLUDING ALL);');
     expect(fs[3]!.fix).toContain('pg_repack --tablespace');
   });
@@ -239,7 +265,7 @@ describe('SDB035 exclusion-constraint (R16)', () => {
     const fs = await lint(EXCLUDE);
     expect(codes(fs)).toEqual(['SDB035']);
     expect(fs[0]).toMatchObject({
-      severity: 'error',
+      severity: 'warning',
       line: 2,
       column: 27,
       table: '"Booking"',
@@ -255,6 +281,7 @@ describe('SDB035 exclusion-constraint (R16)', () => {
         '-- 2. in a maintenance window (or at the lowest traffic), in a migration of its own:',
         '-- (the lock_timeout in effect, 5 s, makes it give up rather than queue every query behind it)',
         "SET maintenance_work_mem = '1GB';   -- (what the server can spare) a faster index build: less time under the lock",
+        '-- stagedb-lint-disable-next-statement SDB035: planned maintenance window (the outage is accepted and recorded)',
         'ALTER TABLE "Booking" ADD CONSTRAINT "Booking_no_overlap" EXCLUDE USING gist ("roomId" WITH =, "during" WITH &&) WHERE (NOT "cancelled");',
         '-- or stay online: create a copy of "Booking" with the constraint, copy the rows in batches (a trigger keeps it current), and swap the names in one short transaction',
       ].join('\n'),
@@ -297,13 +324,13 @@ describe('SDB036 detach-partition-concurrently (R33)', () => {
       column: 38,
       table: '"Event"',
       message: 'DETACH PARTITION "Event_2020" from live table "Event" without CONCURRENTLY',
-      lock: 'ACCESS EXCLUSIVE on "Event" (blocks every read and write) and on "Event_2020", until the detach commits',
+      lock: 'ACCESS EXCLUSIVE on "Event" and on "Event_2020" (blocks every read and write) until the detach commits',
     });
     expect(fs[0]!.fix).toBe(
       [
         '-- stagedb runs a file with CONCURRENTLY outside a transaction, as it needs:',
         'ALTER TABLE "Event" DETACH PARTITION "Event_2020" CONCURRENTLY;',
-        '-- (it takes only SHARE UPDATE EXCLUSIVE on "Event": reads and writes go on; it is refused while "Event" has a DEFAULT partition)',
+        '-- (it takes SHARE UPDATE EXCLUSIVE on "Event" and "Event_2020": reads and writes go on; but its second transaction waits for every query that may use "Event_2020" and then takes ACCESS EXCLUSIVE on "Event_2020" for a moment, so queries of "Event_2020" itself queue briefly; it is refused while "Event" has a DEFAULT partition)',
         '-- if it is interrupted, the partition is left "detach pending"; finish it with:',
         '-- ALTER TABLE "Event" DETACH PARTITION "Event_2020" FINALIZE;',
       ].join('\n'),

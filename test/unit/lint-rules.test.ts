@@ -30,7 +30,7 @@ describe('SDB001 create-index-concurrently', () => {
   it("flags Prisma's @@index and @unique on a live table, with CONCURRENTLY as the alternative", async () => {
     const fs = await lint(`-- CreateIndex\nCREATE INDEX "Post_authorId_idx" ON "Post"("authorId");\n\n-- CreateIndex\nCREATE UNIQUE INDEX "User_email_key" ON "User"("email");\n`);
     expect(codes(fs)).toEqual(['SDB001', 'SDB001']);
-    expect(fs[0]).toMatchObject({ severity: 'error', line: 2, column: 1, lock: 'SHARE on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) for the whole build' });
+    expect(fs[0]).toMatchObject({ severity: 'warning', line: 2, column: 1, lock: 'SHARE on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) for the whole build' });
     expect(fs[0]!.fix).toContain('CREATE INDEX CONCURRENTLY "Post_authorId_idx" ON "Post"("authorId");');
     expect(fs[1]!.why).toContain('duplicates');
     expect(fs[1]!.fix).toContain('SELECT "email", count(*) FROM "User" GROUP BY "email" HAVING count(*) > 1');
@@ -65,7 +65,7 @@ describe('SDB002 drop-index-concurrently', () => {
   });
   it('names the table from the database, and is silent on CONCURRENTLY or an index on a new table', async () => {
     const fs = await lint('DROP INDEX "Post_authorId_idx";', { database: db({ Post: {} }, { indexes: new Map([['public.Post_authorId_idx', 'public.Post']]) }) });
-    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Post" (blocks every read and write) until the drop commits');
+    expect(fs[0]!.lock).toBe('ACCESS EXCLUSIVE on "Post" and on "Post_authorId_idx" (blocks every read and write) until the drop commits');
     expect(await lint('DROP INDEX CONCURRENTLY "Post_authorId_idx";')).toEqual([]);
     expect(await lint(`${CREATE_USER}\nCREATE INDEX "User_x" ON "User"("email");\nDROP INDEX "User_x";`)).toEqual([]);
   });
@@ -91,8 +91,8 @@ describe('SDB004 foreign-key-not-valid', () => {
   const FK = '-- AddForeignKey\nALTER TABLE "Comment" ADD CONSTRAINT "Comment_postId_fkey" FOREIGN KEY ("postId") REFERENCES "Post"("id") ON DELETE CASCADE ON UPDATE CASCADE;';
   it("flags Prisma's -- AddForeignKey on a live table, with NOT VALID + VALIDATE as the alternative", async () => {
     const fs = await lint(FK);
-    expect(fs).toMatchObject([{ code: 'SDB004', severity: 'error', line: 2, column: 27 }]);
-    expect(fs[0]!.lock).toBe('SHARE ROW EXCLUSIVE on "Comment" (blocks INSERT, UPDATE and DELETE; reads go on) and on "Post", while it checks every row');
+    expect(fs).toMatchObject([{ code: 'SDB004', severity: 'warning', line: 2, column: 27 }]);
+    expect(fs[0]!.lock).toBe('SHARE ROW EXCLUSIVE on "Comment" and on "Post" (blocks INSERT, UPDATE and DELETE; reads go on) while it checks every row');
     expect(fs[0]!.fix).toBe(
       'ALTER TABLE "Comment" ADD CONSTRAINT "Comment_postId_fkey" FOREIGN KEY ("postId") REFERENCES "Post"("id") ON DELETE CASCADE ON UPDATE CASCADE NOT VALID;\n' +
         '-- then in the next migration (its own transaction; VALIDATE takes only SHARE UPDATE EXCLUSIVE, so writes go on while it checks):\n' +
@@ -124,11 +124,31 @@ describe('SDB005 check-not-valid and SDB006 validate-in-same-transaction', () =>
 describe('SDB007 set-not-null', () => {
   it("flags Prisma's optional → required, with the CHECK NOT VALID path", async () => {
     const fs = await lint('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;');
-    expect(fs).toMatchObject([{ code: 'SDB007', severity: 'error', line: 2 }]);
-    expect(fs[0]!.fix).toContain('ALTER TABLE "User" ADD CONSTRAINT "User_name_not_null" CHECK ("name" IS NOT NULL) NOT VALID;');
+    expect(fs).toMatchObject([{ code: 'SDB007', severity: 'warning', line: 2 }]);
+    expect(fs[0]!.fix).toContain('ALTER TABLE "User" ADD CONSTRAINT "User_name_nn_check" CHECK ("name" IS NOT NULL) NOT VALID;');
   });
   it('is silent on a new table', async () => {
     expect(await lint(`${CREATE_USER}\nALTER TABLE "User" ALTER COLUMN "email" SET NOT NULL;`)).toEqual([]);
+  });
+  it('is silent once a CHECK (col IS NOT NULL) is validated: its own alternative passes, deployed as the migrations it says', async () => {
+    const fix = (await lint('ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;'))[0]!.fix!;
+    const steps = fix.split('\n').filter((l) => !l.startsWith('--'));
+    expect(steps).toHaveLength(4);
+    // Only the info that the helper CHECK is dropped at the end.
+    expect((await lint([steps[0]!, steps.slice(1).join('\n')])).map((f) => [f.code, f.severity])).toEqual([['SDB021', 'info']]);
+    // Not validated yet (or dropped again): the scan is still there.
+    expect(codes(await lint([steps[0]!, 'ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;']))).toEqual(['SDB007']);
+    expect(codes(await lint([steps[0]!, steps[1]!, steps[3]!, 'ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;']))).toEqual(['SDB021', 'SDB007']);
+  });
+  it('with the database: a validated check proves it; a NOT VALID one is validated first; a taken name is not picked again', async () => {
+    const checks = { name: [{ name: 'User_name_nn_check', def: 'CHECK ((length(name) > 0))' }] };
+    const taken = await lint('ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;', { database: db({ User: { checks, constraintNames: ['User_pkey', 'User_name_nn_check'] } }) });
+    expect(taken[0]!.fix).toContain('ADD CONSTRAINT "User_name_nn_check_1" CHECK ("name" IS NOT NULL) NOT VALID;');
+    const notValid = { name: [{ name: 'nn', def: 'CHECK ((name IS NOT NULL)) NOT VALID' }] };
+    const pending = await lint('ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;', { database: db({ User: { checks: notValid, constraintNames: ['nn'] } }) });
+    expect(pending[0]!.fix!.split('\n').slice(1)).toEqual(['ALTER TABLE "User" VALIDATE CONSTRAINT "nn";', 'ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;', 'ALTER TABLE "User" DROP CONSTRAINT "nn";']);
+    const valid = { name: [{ name: 'nn', def: 'CHECK ((name IS NOT NULL))' }] };
+    expect(await lint('ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;', { database: db({ User: { checks: valid } }) })).toEqual([]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { relSql, ident } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { addedConstraints, alterSql, alterTable, columnsSql, constraintName, ownMigration } from './util.js';
@@ -26,7 +26,7 @@ const rule: Rule = {
       hits.push({
         at: c.location,
         message: `adds primary key ${name} to live table ${relSql(a.rel)}, building its index under the lock`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for the index build (and a NOT NULL scan of columns that allow NULL)'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for the index build (and a NOT NULL scan of columns that allow NULL)', scans: true }),
         why: `Nothing can read or write ${relSql(a.rel)} while the unique index is built; it fails at the end on duplicates or NULLs.`,
         fix: [
           `${ownMigration(ctx)}`,

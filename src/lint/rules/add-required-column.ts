@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relSql, typeSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterSql, alterTable, columnDef, constantDefault, constraints, isSerial } from './util.js';
@@ -33,7 +33,8 @@ const rule: Rule = {
       hits.push({
         at: col.location,
         message: `adds required column ${name} ${type} to live table ${relSql(a.rel)} without a default`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'briefly'),
+        // With rows (known only from the database), PostgreSQL refuses it: 23502.
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'briefly', fails: st && !empty ? '23502' : undefined }),
         why: empty
           ? `${relSql(a.rel)} is empty on ${ctx.db!.env}, so it applies; but until every instance runs the new code, old app versions' INSERTs (which do not know ${name}) fail with a NOT NULL violation.`
           : `It fails if ${relSql(a.rel)} has any row (existing rows would be NULL), and once applied, old app versions' INSERTs fail until every instance runs the new code.`,

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { baseType, ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterSql, alterTable, columnDef, constraints, isSerial } from './util.js';
@@ -30,7 +30,7 @@ const rule: Rule = {
       hits.push({
         at: col.location,
         message: `adds ${identity ? 'identity' : baseType(col.typeName).toUpperCase()} column ${name} to live table ${relSql(a.rel)}`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for a rewrite of the whole table'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for a rewrite of the whole table', rewrites: true, scans: true }),
         why: `Every existing row gets its own value from the sequence (nextval is volatile), so ${relSql(a.rel)} and its indexes are rewritten while nothing can read or write them.`,
         fix: [
           `CREATE SEQUENCE ${seq};`,

@@ -1,5 +1,5 @@
 import type { InsertStmt, SelectStmt } from 'libpg-query';
-import { blocksApplication, lockText, tableLocks } from '../locks.js';
+import { blocksApplication, held, tableLocks } from '../locks.js';
 import { as, relOf, relSql } from '../sql.js';
 import type { Rule, Statement } from '../types.js';
 
@@ -39,7 +39,8 @@ const rule: Rule = {
     const verb = s.kind === 'InsertStmt' ? 'INSERT … SELECT' : s.kind.replace('Stmt', '').toUpperCase();
     return {
       message: `${verb}${target ? ` on ${relSql(target)}` : ''} runs in the same transaction as the DDL at line ${ddl.line}, which locks ${relSql(ddl.lock.rel)}`,
-      lock: lockText(ddl.lock.mode, ddl.lock.rel, `(from line ${ddl.line}) held until the backfill finishes and the transaction commits`),
+      // An UPDATE or DELETE of the locked table itself reads all of it (what is "not yet done" is found by reading).
+      ...held([{ on: ddl.lock.rel, mode: ddl.lock.mode }], { how: `(from line ${ddl.line}) held until the backfill finishes and the transaction commits`, scans: !!target && s.kind !== 'InsertStmt' && ctx.key(target) === ctx.key(ddl.lock.rel) }),
       why: `${ctx.model.reason}: the lock taken at line ${ddl.line} is held for as long as this statement runs; a backfill of a big table holds it for minutes, and its row locks block the app's writes to those rows too.`,
       fix: [
         '-- move the backfill to a migration of its own (each stagedb migration is its own transaction), or to a job,',

@@ -1,4 +1,5 @@
-import { lockText, tableLocks } from '../locks.js';
+import { held, reindexLocks, tableLocks } from '../locks.js';
+import { relSql } from '../sql.js';
 import type { Rule } from '../types.js';
 
 /** R32, R34: REINDEX without CONCURRENTLY, VACUUM FULL and CLUSTER on a live table. */
@@ -16,8 +17,10 @@ const rule: Rule = {
     const reindex = s.kind === 'ReindexStmt';
     return {
       message: `${reindex ? 'REINDEX without CONCURRENTLY' : s.kind === 'ClusterStmt' ? 'CLUSTER' : 'VACUUM FULL'} on live table`,
-      lock: lockText(lock.mode, lock.rel, 'for the whole rebuild'),
-      why: reindex ? 'Writes (and, for an index, reads that use it) wait until every index is rebuilt.' : 'The table is rewritten while nothing can read or write it.',
+      ...(reindex ? held(reindexLocks(s, ctx), { how: 'for the whole rebuild', scans: true }) : held([{ on: lock.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for the whole rewrite', rewrites: true, scans: true })),
+      why: reindex
+        ? `Every read and write of ${relSql(lock.rel)} waits until the rebuild ends: REINDEX holds ACCESS EXCLUSIVE on each index it rebuilds, and a plain SELECT opens every index of the table it reads.`
+        : 'The table is rewritten while nothing can read or write it.',
       fix: reindex
         ? `-- in a migration of its own (outside a transaction):\n${s.text.replace(/^REINDEX\s+(\([^)]*\)\s*)?(INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\b/i, (_m, opts, what) => `REINDEX ${opts ?? ''}${what} CONCURRENTLY`)};`
         : '-- use pg_repack (or PostgreSQL 19\'s REPACK CONCURRENTLY) outside the migration',

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { addedConstraints, alterSql, alterTable } from './util.js';
@@ -24,7 +24,7 @@ const rule: Rule = {
       hits.push({
         at: c.location,
         message: `adds CHECK constraint ${ident(name)} to live table ${relSql(a.rel)} without NOT VALID`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'while it checks every row'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'while it checks every row', scans: true }),
         why: `PostgreSQL reads every row of ${relSql(a.rel)} to check the constraint, and nothing can read or write the table meanwhile.`,
         fix: `${add} NOT VALID;\n-- then in the next migration (VALIDATE takes only SHARE UPDATE EXCLUSIVE):\n${alterSql(a.rel)} VALIDATE CONSTRAINT ${ident(name)};`,
         table: a.rel,

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { baseType, formatType, ident, relSql, typeSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterSql, alterTable, columnDef } from './util.js';
@@ -76,7 +76,7 @@ const rule: Rule = {
       hits.push({
         at: col.location,
         message: `changes ${relSql(a.rel)}.${name} ${from ? `from ${from} ` : ''}to ${type}: a table rewrite`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for a rewrite of the table and all its indexes'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for a rewrite of the table and all its indexes', rewrites: true, scans: true }),
         why: `PostgreSQL rewrites every row of ${relSql(a.rel)} and rebuilds its indexes while nothing can read or write the table${limit ? `, and fails if a value is longer than ${limit}` : ''}; app versions still running may not expect the new type.`,
         fix,
         table: a.rel,

@@ -1,5 +1,6 @@
 import type { AlterTableCmd, DropStmt, IndexStmt, Node } from 'libpg-query';
 import { as } from '../sql.js';
+import { held } from '../locks.js';
 import type { Rule, Statement } from '../types.js';
 import { alterTable } from './util.js';
 
@@ -50,6 +51,8 @@ const rule: Rule = {
       fix: ctx.runner === 'prisma'
         ? '-- move it to a migration file of its own, as its only statement:\n' + s.text + ';'
         : "-- move it to a migration file of its own, without BEGIN/COMMIT (stagedb then runs it outside a transaction):\n" + s.text + ';',
+      // The claim the oracle checks: PostgreSQL refuses it with 25001 when the file runs as modelled.
+      claim: held([], { fails: '25001' }).claim,
       severity: 'error',
     };
   },

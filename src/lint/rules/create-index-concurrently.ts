@@ -1,5 +1,5 @@
 import type { IndexStmt } from 'libpg-query';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { as, ident, relOf, relSql } from '../sql.js';
 import type { Rule } from '../types.js';
 import { ownMigration } from './util.js';
@@ -23,7 +23,7 @@ const rule: Rule = {
     if (ctx.stats(rel)?.kind === 'p') {
       return {
         message: `${what}${name} on partitioned table ${relSql(rel)}: cannot be CONCURRENTLY, and locks every partition`,
-        lock: lockText('SHARE', rel, 'and on every partition, for the whole build'),
+        ...held([rel, ...ctx.partitionsOf(rel)].map((on) => ({ on, mode: 'SHARE' as const })), { how: ctx.partitionsOf(rel).length ? 'for the whole build' : 'and on every partition, for the whole build', scans: true }),
         why: `Writes to every partition of ${relSql(rel)} wait until the index is built on all of them.`,
         fix: `-- build it per partition, then attach:\nCREATE INDEX${name} ON ONLY ${relSql(rel)} (…);  -- invalid until every partition's index is attached\nCREATE INDEX CONCURRENTLY "<partition>_idx" ON "<partition>" (…);\nALTER INDEX${name} ATTACH PARTITION "<partition>_idx";`,
         table: rel,
@@ -38,7 +38,7 @@ const rule: Rule = {
     const invalid = i.idxname ? `\n-- if it fails, it leaves an INVALID index behind: DROP INDEX CONCURRENTLY IF EXISTS ${ident(i.idxname)};` : '';
     return {
       message: `${what}${name} on live table ${relSql(rel)} without CONCURRENTLY`,
-      lock: lockText('SHARE', rel, 'for the whole build'),
+      ...held([{ on: rel, mode: 'SHARE' }], { how: 'for the whole build', scans: true }),
       why: `Every INSERT, UPDATE and DELETE on ${relSql(rel)} waits until the index is built, which takes as long as reading and sorting the whole table.${i.unique ? ' A unique index also fails at the end if existing rows have duplicates.' : ''}`,
       fix: `${ownMigration(ctx)}\n${concurrent};${dupCheck}${invalid}`,
       table: rel,

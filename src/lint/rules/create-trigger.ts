@@ -1,5 +1,5 @@
 import type { RangeVar } from 'libpg-query';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relOf, relSql } from '../sql.js';
 import type { Rule } from '../types.js';
 
@@ -34,7 +34,7 @@ const rule: Rule = {
     // Statements after it in the same transaction keep the lock until the transaction commits (its
     // own COMMIT and a RESET of a setting take no time).
     const after = ctx.sameTransaction(s).filter((o) => o.index > s.index && o.kind !== 'TransactionStmt' && o.kind !== 'VariableSetStmt').length;
-    const held = after
+    const heldOn = after
       ? `; here it then holds the lock until the transaction commits, through the ${after === 1 ? 'statement' : `${after} statements`} after it in this file`
       : '';
     const timeout =
@@ -43,8 +43,8 @@ const rule: Rule = {
         : "SET lock_timeout = '2s';  -- give up rather than stall writes, and run the migration again";
     return {
       message: `${what} on live table ${table}`,
-      lock: lockText('SHARE ROW EXCLUSIVE', rel, `${partitioned ? 'and on every partition, ' : ''}until the transaction commits`),
-      why: `Creating a trigger is a quick catalog change, but it first waits for every open transaction that has written to ${table} to end, and every INSERT, UPDATE and DELETE on ${table} queues behind it${held}.`,
+      ...held([rel, ...ctx.partitionsOf(rel)].map((on) => ({ on, mode: 'SHARE ROW EXCLUSIVE' as const })), { how: `${partitioned && !ctx.partitionsOf(rel).length ? 'and on every partition, ' : ''}until the transaction commits` }),
+      why: `Creating a trigger is a quick catalog change, but it first waits for every open transaction that has written to ${table} to end, and every INSERT, UPDATE and DELETE on ${table} queues behind it${heldOn}.`,
       fix: [
         `-- at the lowest traffic${after ? ', in a migration of its own (or as the last statement of its transaction)' : ''}:`,
         timeout,

@@ -1,6 +1,6 @@
 import type { AlterTableCmd, RangeVar } from 'libpg-query';
 import type { FileContext } from '../file-context.js';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { relOf, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterSql, alterTable, ownMigration } from './util.js';
@@ -58,7 +58,7 @@ const rule: Rule = {
       hits.push({
         at: p.name?.location,
         message: `DETACH PARTITION ${pt} from live table ${t} without CONCURRENTLY`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, `and on ${pt}, until the detach commits`),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }, ...(part ? [{ on: part, mode: 'ACCESS EXCLUSIVE' as const }] : [])], { how: 'until the detach commits' }),
         why: `The detach itself is quick, but it waits for every running query on ${t} (on any of its partitions) to finish, and every new query on ${t}, reads included, queues behind it.`,
         fix:
           v < 140000
@@ -70,7 +70,7 @@ const rule: Rule = {
             : [
                 where(ctx),
                 `${alter} CONCURRENTLY;`,
-                `-- (it takes only SHARE UPDATE EXCLUSIVE on ${t}: reads and writes go on; it is refused while ${t} has a DEFAULT partition)`,
+                `-- (it takes SHARE UPDATE EXCLUSIVE on ${t} and ${pt}: reads and writes go on; but its second transaction waits for every query that may use ${pt} and then takes ACCESS EXCLUSIVE on ${pt} for a moment, so queries of ${pt} itself queue briefly; it is refused while ${t} has a DEFAULT partition)`,
                 `-- if it is interrupted, the partition is left "detach pending"; finish it with:`,
                 `-- ${alter} FINALIZE;`,
               ].join('\n'),

@@ -1,17 +1,29 @@
 import type { Constraint, Node } from 'libpg-query';
+import { held } from '../locks.js';
 import { as, ident, relOfNames, relSql, strings } from '../sql.js';
 import type { Rule } from '../types.js';
 
+/** Where a domain's values can be checked without blocking writes: on each table, not on the domain. */
+const tableChecks = (name: string) =>
+  [
+    `-- there is no online way to check ${name}'s values: ALTER DOMAIN … VALIDATE CONSTRAINT also holds SHARE on every table`,
+    '-- using it while it reads them (unlike a table\'s VALIDATE CONSTRAINT, which takes SHARE UPDATE EXCLUSIVE). To keep writes going,',
+    '-- check the columns instead: on each table with such a column, ADD CONSTRAINT … CHECK (<column> …) NOT VALID, then VALIDATE it',
+    '-- in the next migration; or run it at the lowest traffic if those tables are small.',
+  ].join('\n');
+
 /**
- * R36: `ALTER DOMAIN … ADD CHECK` without NOT VALID, and `ALTER DOMAIN … SET NOT NULL` (or `ADD NOT NULL`): PostgreSQL
- * checks every column of every table that uses the domain, holding a lock that blocks writes to each
- * of them. Which tables use the domain is not in the migration, so this is a warning, whatever their
- * size. A domain created by the same files is used by no live table yet.
+ * R36: `ALTER DOMAIN … ADD CHECK` without NOT VALID, `ALTER DOMAIN … SET NOT NULL` (or `ADD NOT NULL`),
+ * and `ALTER DOMAIN … VALIDATE CONSTRAINT`: PostgreSQL checks every column of every table that uses the
+ * domain, holding SHARE on each of them (writes wait) — VALIDATE too, unlike a table's VALIDATE (the
+ * lock oracle caught the old advice, "NOT VALID, then VALIDATE", still blocking writes). Which tables
+ * use the domain is not in the migration, so this is a warning, whatever their size. A domain created
+ * by the same files is used by no live table yet.
  */
 const rule: Rule = {
   code: 'SDB030',
   name: 'domain-constraint',
-  summary: 'ALTER DOMAIN ADD CHECK without NOT VALID, or SET NOT NULL, checks every table using the domain under a lock',
+  summary: 'ALTER DOMAIN ADD CHECK without NOT VALID, SET NOT NULL or VALIDATE CONSTRAINT checks every table using the domain under a lock that blocks writes',
   defaultSeverity: 'warning',
   kinds: ['AlterDomainStmt'],
   check(s, ctx) {
@@ -19,7 +31,7 @@ const rule: Rule = {
     const dom = relOfNames(strings(d.typeName));
     if (!dom || ctx.batch.types.has(ctx.key(dom))) return;
     const name = relSql(dom);
-    const lock = `SHARE on every table with a column of domain ${name} (blocks INSERT, UPDATE and DELETE; reads go on) while it checks every row`;
+    const lock = held([{ on: `every table with a column of domain ${name}`, mode: 'SHARE' }], { how: 'while it checks every row', scans: true });
     // ADD CONSTRAINT … NOT NULL (PostgreSQL 18) checks like SET NOT NULL.
     const added = d.subtype === 'C' ? as<Constraint>(d.def, 'Constraint') : undefined;
     const subtype = added?.contype === 'CONSTR_NOTNULL' && !added.skip_validation ? 'O' : d.subtype;
@@ -30,18 +42,27 @@ const rule: Rule = {
       return {
         at: c.location,
         message: `adds CHECK constraint ${ident(con)} to domain ${name} without NOT VALID`,
-        lock,
+        ...lock,
         why: `PostgreSQL checks the new constraint against every value of ${name} in every table that uses it, and writes to those tables wait until it is done.`,
-        fix: `${s.text} NOT VALID;\n-- new and updated rows are checked from now on; then, in a later migration, check the old ones:\nALTER DOMAIN ${name} VALIDATE CONSTRAINT ${ident(con)};`,
+        fix: `${s.text} NOT VALID;\n-- new and updated rows are checked from now on (a quick catalog change); the old ones are not checked yet.\n${tableChecks(name)}\n-- (or, at the lowest traffic, in a later migration: ALTER DOMAIN ${name} VALIDATE CONSTRAINT ${ident(con)};)`,
+      };
+    }
+    if (subtype === 'V') {
+      const con = (d as { name?: string }).name ?? '?';
+      return {
+        message: `validates constraint ${ident(con)} of domain ${name}`,
+        ...lock,
+        why: `PostgreSQL checks every value of ${name} in every table that uses it, and writes to those tables wait until it is done: a domain's VALIDATE holds SHARE, not the SHARE UPDATE EXCLUSIVE of a table's.`,
+        fix: tableChecks(name),
       };
     }
     if (subtype === 'O') {
       const con = `${dom.name}_not_null`;
       return {
         message: `sets NOT NULL on domain ${name}`,
-        lock,
+        ...lock,
         why: `PostgreSQL checks every column of type ${name} in every table that uses it for NULLs, and writes to those tables wait until it is done.`,
-        fix: `ALTER DOMAIN ${name} ADD CONSTRAINT ${ident(con)} CHECK (VALUE IS NOT NULL) NOT VALID;\n-- then, in a later migration:\nALTER DOMAIN ${name} VALIDATE CONSTRAINT ${ident(con)};`,
+        fix: `ALTER DOMAIN ${name} ADD CONSTRAINT ${ident(con)} CHECK (VALUE IS NOT NULL) NOT VALID;\n-- new and updated rows are checked from now on; the old ones are not checked yet.\n${tableChecks(name)}\n-- (or, at the lowest traffic, in a later migration: ALTER DOMAIN ${name} VALIDATE CONSTRAINT ${ident(con)};)`,
       };
     }
     return;

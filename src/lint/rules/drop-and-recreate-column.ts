@@ -1,7 +1,7 @@
 import { ident, relSql, typeSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterSql, alterTable, columnDef } from './util.js';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 
 /**
  * R13: Prisma's "drop and recreate" for a change it cannot cast (`DROP COLUMN "c", ADD COLUMN "c" …`,
@@ -34,7 +34,7 @@ const rule: Rule = {
       const t = alterSql(a.rel);
       hits.push({
         message: `drops and recreates ${relSql(a.rel)}.${name} as ${type}: every value in it is lost`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'briefly'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'briefly' }),
         why: `Prisma writes a change it cannot cast as DROP COLUMN + ADD COLUMN: the column comes back empty (or with its default), and app versions still running read the wrong data.`,
         fix: [
           '-- keep the data: add the new column beside the old one and copy with a cast',

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterTable, columnDef } from './util.js';
@@ -24,7 +24,7 @@ const rule: Rule = {
       const name = ident(cmd.name);
       hits.push({
         message: `drops column ${relSql(a.rel)}.${name}`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'briefly'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'briefly' }),
         why: `Prisma Client names every column it selects, so app versions still running fail on their next query of ${relSql(a.rel)} once ${name} is gone; its data is lost.`,
         fix: `-- expand and contract: first deploy an app version whose schema.prisma no longer has the field,\n-- with this statement removed from the migration (prisma migrate dev --create-only, then edit);\n-- drop the column in a later release, once no running version reads it.\n-- a rename instead? keep the column and map the new field name to it: @map("${cmd.name.replaceAll('"', '\\"')}")`,
       });

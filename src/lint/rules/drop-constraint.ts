@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterTable } from './util.js';
@@ -17,11 +17,13 @@ const rule: Rule = {
     const hits: Hit[] = [];
     for (const cmd of a.cmds) {
       if (cmd.subtype !== 'AT_DropConstraint' || !cmd.name) continue;
-      const fk = /_fkey$/.test(cmd.name);
+      // A foreign key's triggers live on both tables: dropping it takes ACCESS EXCLUSIVE on the referenced one too.
+      const ref = ctx.foreignKeysOf(a.rel).find((f) => f.name === cmd.name)?.references;
+      const fk = !!ref || /_fkey$/.test(cmd.name);
       hits.push({
         message: `drops constraint ${ident(cmd.name)} on ${relSql(a.rel)}`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, fk ? 'briefly, and a lock on the referenced table' : 'briefly'),
-        why: `Until a replacement is in place, nothing enforces ${ident(cmd.name)}; the brief lock still queues behind long transactions (see SDB022).`,
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }, ...(ref ? [{ on: ref, mode: 'ACCESS EXCLUSIVE' as const }] : [])], { how: ref || !fk ? 'briefly' : 'briefly, and ACCESS EXCLUSIVE on the referenced table' }),
+        why: `Until a replacement is in place, nothing enforces ${ident(cmd.name)}; the brief lock still queues behind long transactions (see SDB022)${ref ? `, and on ${relSql(ref)} too: reads and writes of both tables wait` : ''}.`,
         fix: fk ? '-- when re-adding it with new actions, add the new one NOT VALID and VALIDATE it in the next migration (SDB004)' : undefined,
       });
     }

@@ -1,5 +1,5 @@
 import type { DropStmt, Node } from 'libpg-query';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { as, relOfNames, relSql, strings } from '../sql.js';
 import type { Rule } from '../types.js';
 import { ownMigration } from './util.js';
@@ -25,7 +25,7 @@ const rule: Rule = {
       const on = table ? relSql(table) : `the table of ${relSql(index)}`;
       hits.push({
         message: `DROP INDEX ${relSql(index)} without CONCURRENTLY`,
-        lock: lockText('ACCESS EXCLUSIVE', on, 'until the drop commits'),
+        ...held([{ on, mode: 'ACCESS EXCLUSIVE' }, { on: index, mode: 'ACCESS EXCLUSIVE' }], { how: 'until the drop commits' }),
         why: `The drop itself is quick, but it waits for every running query on ${on} to finish, and every new query, reads included, queues behind it.`,
         fix: `${ownMigration(ctx)}\nDROP INDEX CONCURRENTLY${d.missing_ok ? ' IF EXISTS' : ''} ${relSql(index)};`,
         table,

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterTable } from './util.js';
@@ -19,7 +19,7 @@ const rule: Rule = {
       if (cmd.subtype !== 'AT_DropNotNull' || !cmd.name) continue;
       hits.push({
         message: `makes ${relSql(a.rel)}.${ident(cmd.name)} nullable`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'briefly'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'briefly' }),
         why: `App versions still running were typed for a value that is always there; once the new code writes NULL, their reads get null where they expect a value.`,
         fix: '-- deploy the app that handles NULL before any code writes NULL into the column',
       });

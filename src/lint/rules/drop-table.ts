@@ -1,5 +1,5 @@
 import type { DropStmt, Node } from 'libpg-query';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { as, ident, relOfNames, relSql, strings } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 
@@ -30,10 +30,12 @@ const rule: Rule = {
     for (const o of d.objects ?? []) {
       const rel = relOfNames(strings(as<{ items?: Node[] }>(o, 'List')?.items));
       if (!rel || !ctx.live(rel)) continue;
+      // Its foreign keys go with it, and their triggers on the tables they reference: those are locked too.
+      const refs = ctx.foreignKeysOf(rel).map((f) => f.references).filter((r, i, all) => ctx.key(r) !== ctx.key(rel) && all.findIndex((o) => ctx.key(o) === ctx.key(r)) === i);
       hits.push({
         message: `drops live table ${relSql(rel)}${d.behavior === 'DROP_CASCADE' ? ' with CASCADE' : ''}`,
-        lock: lockText('ACCESS EXCLUSIVE', rel, 'until it commits'),
-        why: `App versions still running fail on their next query of ${relSql(rel)}, and its data is lost. A renamed model is a drop and a create in Prisma: the data does not move.`,
+        ...held([rel, ...refs].map((on) => ({ on, mode: 'ACCESS EXCLUSIVE' as const })), { how: 'until it commits' }),
+        why: `App versions still running fail on their next query of ${relSql(rel)}, and its data is lost. A renamed model is a drop and a create in Prisma: the data does not move.${refs.length ? ` Dropping its foreign key${refs.length > 1 ? 's' : ''} also locks ${refs.map(relSql).join(', ')}: every query there waits too.` : ''}`,
         fix: `-- two phases: deploy an app version that no longer uses ${relSql(rel)} first, drop it in a later release.\n-- a rename instead? keep the table and map the new model name to it: @@map("${rel.name.replaceAll('"', '\\"')}")`,
       });
     }

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { baseType, ident, relSql, typeSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterTable, columnDef } from './util.js';
@@ -28,7 +28,7 @@ const rule: Rule = {
       const old = type.replace(/_new$/, '');
       hits.push({
         message: `rewrites ${relSql(a.rel)} to move ${name} to the recreated enum ${typeSql(col.typeName)}`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for a rewrite of the table and all its indexes'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for a rewrite of the table and all its indexes', rewrites: true, scans: true }),
         why: `Changing a column's enum type rewrites every row of ${relSql(a.rel)} while nothing can read or write it, and fails if a row still holds a removed value; app versions still running may write the removed value.`,
         fix: [
           `-- keep the old value in ${ident(old)} for now (PostgreSQL cannot drop an enum value without this rewrite):`,

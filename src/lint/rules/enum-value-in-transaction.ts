@@ -1,4 +1,5 @@
 import type { AlterEnumStmt } from 'libpg-query';
+import { held } from '../locks.js';
 import { as, ident, strings, walk } from '../sql.js';
 import type { Rule, Statement } from '../types.js';
 
@@ -34,6 +35,7 @@ const rule: Rule = {
         message: `ALTER TYPE ${type} ADD VALUE inside a transaction block on PostgreSQL < 12`,
         why: 'Before PostgreSQL 12, ADD VALUE cannot run inside a transaction block: the migration fails.',
         fix: `-- move it to a migration file of its own:\n${s.text};`,
+        claim: held([], { fails: '25001' }).claim,
       };
     }
     const user = ctx.sameTransaction(s).find((o) => o.index > s.index && usesValue(o, e.newVal!));
@@ -42,6 +44,7 @@ const rule: Rule = {
       message: `uses new enum value '${e.newVal}' (line ${user.line}) in the transaction that adds it`,
       why: `PostgreSQL refuses a new enum value until the transaction that added it commits (55P04: unsafe use of new value); the migration fails at line ${user.line}.`,
       fix: `-- keep the ADD VALUE here and move line ${user.line}'s statement to the next migration:\n${s.text};`,
+      claim: held([], { fails: '55P04' }).claim,
     };
   },
 };

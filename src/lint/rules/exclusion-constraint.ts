@@ -1,5 +1,5 @@
 import type { Constraint, Node } from 'libpg-query';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { as, ident, relSql, strings } from '../sql.js';
 import type { Hit, Rel, Rule } from '../types.js';
 import { addedConstraints, alterSql, alterTable } from './util.js';
@@ -107,7 +107,7 @@ const rule: Rule = {
       hits.push({
         at: c.location,
         message: `adds exclusion constraint ${name} to live table ${t}, building its index under the lock`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for the whole index build and check'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for the whole index build and check', scans: true }),
         why: `Nothing can read or write ${t} while PostgreSQL builds the constraint's index and checks every row against the others, and it fails at the end if two rows conflict. Unlike CHECK and FOREIGN KEY, EXCLUDE cannot be added NOT VALID and validated later, nor attached to an index built CONCURRENTLY.`,
         fix: [
           '-- no form of this runs without the lock; keep the outage short and planned:',
@@ -119,6 +119,7 @@ const rule: Rule = {
             ? `-- (the lock_timeout in effect, ${ctx.lockTimeoutMs / 1000} s, makes it give up rather than queue every query behind it)`
             : "SET lock_timeout = '5s';            -- give up rather than queue every query behind it",
           "SET maintenance_work_mem = '1GB';   -- (what the server can spare) a faster index build: less time under the lock",
+          '-- stagedb-lint-disable-next-statement SDB035: planned maintenance window (the outage is accepted and recorded)',
           add,
           `-- or stay online: create a copy of ${t} with the constraint, copy the rows in batches (a trigger keeps it current), and swap the names in one short transaction`,
         ].join('\n'),

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relOf, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { addedConstraints, alterSql, alterTable, constraintName } from './util.js';
@@ -25,7 +25,7 @@ const rule: Rule = {
       hits.push({
         at: c.location,
         message: `adds foreign key ${ident(name)} to live table ${relSql(a.rel)} without NOT VALID`,
-        lock: `${lockText('SHARE ROW EXCLUSIVE', a.rel)}${ref ? ` and on ${relSql(ref)}` : ''}, while it checks every row`,
+        ...held([{ on: a.rel, mode: 'SHARE ROW EXCLUSIVE' }, ...(ref ? [{ on: ref, mode: 'SHARE ROW EXCLUSIVE' as const }] : [])], { how: 'while it checks every row', scans: true }),
         why: `PostgreSQL checks every existing row of ${relSql(a.rel)} against ${ref ? relSql(ref) : 'the referenced table'} before it commits; writes to both tables wait for the whole check.`,
         fix: `${add} NOT VALID;\n-- then in the next migration (its own transaction; VALIDATE takes only SHARE UPDATE EXCLUSIVE, so writes go on while it checks):\n${alterSql(a.rel)} VALIDATE CONSTRAINT ${ident(name)};`,
         table: a.rel,

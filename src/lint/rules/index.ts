@@ -37,6 +37,7 @@ import concurrentIndexPg14 from './concurrent-index-pg14.js';
 import exclusionConstraint from './exclusion-constraint.js';
 import detachPartitionConcurrently from './detach-partition-concurrently.js';
 import createTrigger from './create-trigger.js';
+import truncate from './truncate.js';
 import lintDirective from './lint-directive.js';
 
 /**
@@ -48,7 +49,7 @@ import lintDirective from './lint-directive.js';
  *   R15 SDB014 · R16 SDB035 · R17 SDB015 · R18, R19 SDB016 · R20, R21 SDB017 · R22, R24 SDB019 · R23 SDB018
  *   R25 SDB020 · R26 SDB021 · R27 SDB022 · R28 SDB027 (off by default) · R29 SDB023 · R30 SDB028 · R31 SDB024
  *   R32, R34 SDB025 · R33 SDB036 (and SDB003 for its CONCURRENTLY in a transaction) · R35 SDB029 · R36 SDB030
- *   R37 SDB037 · R38 SDB031 · R39 SDB001 · R40 SDB032 · R41 SDB033 · R42 SDB034 · R43 SDB026 (off by default)
+ *   R37 SDB037 · R38 SDB031 · SDB038 (plain TRUNCATE, not in the catalogue) · R39 SDB001 · R40 SDB032 · R41 SDB033 · R42 SDB034 · R43 SDB026 (off by default)
  * Not a rule, and why:
  *   R44 raw SQL a tool cannot inspect: every Prisma migration is SQL, and lint parses all of it.
  * Known only with a database (`--env`, the deploy gate): R41's CHECK constraints on live columns (and
@@ -94,5 +95,6 @@ export const RULES: readonly Rule[] = [
   exclusionConstraint,
   detachPartitionConcurrently,
   createTrigger,
+  truncate,
   lintDirective,
 ];

@@ -1,4 +1,4 @@
-import { blocksApplication, lockText, tableLocks } from '../locks.js';
+import { blocksApplication, held, tableLocks } from '../locks.js';
 import { relSql } from '../sql.js';
 import type { Rule } from '../types.js';
 
@@ -24,7 +24,7 @@ const rule: Rule = {
         : "the environment's DDL lock timeout is 0, so stagedb deploy sets none";
     return {
       message: `waits for ${lock.mode} on ${relSql(lock.rel)} with no lock_timeout (${runner})`,
-      lock: lockText(lock.mode, lock.rel),
+      ...held([{ on: lock.rel, mode: lock.mode }]),
       why: `If any transaction holds a lock on ${relSql(lock.rel)} — a long report, an idle-in-transaction session — this statement waits for it, and every later query on ${relSql(lock.rel)} queues behind this statement: a 30-second report becomes a 30-second outage.`,
       fix:
         ctx.runner === 'prisma'

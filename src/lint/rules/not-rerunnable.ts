@@ -1,5 +1,5 @@
 import type { AlterEnumStmt, CreateStmt, DropStmt, IndexStmt } from 'libpg-query';
-import { lockText, tableLocks } from '../locks.js';
+import { held, tableLocks } from '../locks.js';
 import { as, ident } from '../sql.js';
 import type { Rule, Statement } from '../types.js';
 import { alterTable } from './util.js';
@@ -84,7 +84,7 @@ const rule: Rule = {
     const again = s.kind === 'DropStmt' || /DROP/.test(m.what) ? 'does not exist' : 'already exists';
     return {
       message: `${m.what}: it commits on its own, before the rest of the file runs`,
-      ...(lock ? { lock: lockText(lock.mode, lock.rel) } : {}),
+      ...(lock ? held([{ on: lock.rel, mode: lock.mode }]) : {}),
       why: `${ctx.model.reason.replace(/^stagedb deploy: /, 'stagedb deploys this file ')}. If a later statement of this file fails, this one stays applied; once the file is fixed, deploying it again runs it again and it fails with "${again}", so the migration can only be finished by hand.`,
       fix: `${m.fix};`,
     };

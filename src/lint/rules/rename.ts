@@ -1,5 +1,5 @@
 import type { RenameStmt } from 'libpg-query';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { as, ident, relOf, relSql } from '../sql.js';
 import type { Rule } from '../types.js';
 
@@ -18,7 +18,7 @@ const rule: Rule = {
     if (r.renameType === 'OBJECT_COLUMN' && r.relationType === 'OBJECT_TABLE') {
       return {
         message: `renames column ${relSql(rel)}.${ident(r.subname ?? '?')} to ${ident(r.newname ?? '?')}`,
-        lock: lockText('ACCESS EXCLUSIVE', rel, 'briefly'),
+        ...held([{ on: rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'briefly' }),
         why: `App versions still running select ${ident(r.subname ?? '?')} by name and fail until every instance runs the new code.`,
         fix: `-- keep the column name and map the field in schema.prisma: newName String @map("${(r.subname ?? '').replaceAll('"', '\\"')}")\n-- or expand and contract: add ${ident(r.newname ?? '?')}, write both, backfill, switch reads, drop the old one later`,
       };
@@ -26,7 +26,7 @@ const rule: Rule = {
     if (r.renameType === 'OBJECT_TABLE') {
       return {
         message: `renames table ${relSql(rel)} to ${ident(r.newname ?? '?')}`,
-        lock: lockText('ACCESS EXCLUSIVE', rel, 'briefly'),
+        ...held([{ on: rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'briefly' }),
         why: `App versions still running query ${relSql(rel)} by name and fail until every instance runs the new code.`,
         fix: `-- keep the table name and map the model in schema.prisma: @@map("${rel.name.replaceAll('"', '\\"')}")\n-- or leave a view under the old name while old versions run: CREATE VIEW ${relSql(rel)} AS SELECT * FROM ${ident(r.newname ?? '?')};`,
       };

@@ -1,16 +1,17 @@
 import type { IndexStmt } from 'libpg-query';
-import { alterCmdLock, blocksApplication, lockText, tableLocks } from '../locks.js';
+import { alterCmdLock, blocksApplication, held, reindexLocks, tableLocks, type HeldLock } from '../locks.js';
 import { as, formatType, relOf, relSql } from '../sql.js';
 import type { LockMode, Rel, Rule, Statement } from '../types.js';
 import type { FileContext } from '../file-context.js';
 import { safeTypeChange } from './column-type-change.js';
+import { provenNotNull } from './set-not-null.js';
 import { alterTable, columnDef, constraintOf } from './util.js';
 
 /**
  * What a statement does to a live table for as long as the table is big, under a lock that blocks the
  * application: a scan or a rewrite. Undefined for everything that takes its lock only briefly.
  */
-function longUnderLock(s: Statement, ctx: FileContext): { rel: Rel; mode: LockMode; what: string } | undefined {
+function longUnderLock(s: Statement, ctx: FileContext): { rel: Rel; mode: LockMode; what: string; rewrites?: boolean; locks?: HeldLock[] } | undefined {
   if (s.kind === 'IndexStmt') {
     const i = as<IndexStmt>(s.node, 'IndexStmt')!;
     const rel = relOf(i.relation);
@@ -24,20 +25,28 @@ function longUnderLock(s: Statement, ctx: FileContext): { rel: Rel; mode: LockMo
       if (!blocksApplication(mode)) continue;
       const c = constraintOf(cmd);
       let what: string | undefined;
+      let rewrites = false;
       if (cmd.subtype === 'AT_AlterColumnType') {
         const from = cmd.name ? ctx.stats(a.rel)?.columns?.[cmd.name] : undefined;
-        if (from === undefined || !safeTypeChange(from, formatType(columnDef(cmd)?.typeName))) what = 'changes a column type (a rewrite or a scan)';
-      } else if (cmd.subtype === 'AT_SetNotNull') what = 'sets NOT NULL (a scan)';
+        if (from === undefined || !safeTypeChange(from, formatType(columnDef(cmd)?.typeName))) {
+          what = 'changes a column type (a rewrite or a scan)';
+          rewrites = from !== undefined;
+        }
+      } else if (cmd.subtype === 'AT_SetNotNull' && !(cmd.name && provenNotNull(ctx, a.rel, cmd.name))) what = 'sets NOT NULL (a scan)';
       else if (cmd.subtype === 'AT_AddConstraint' && (c?.contype === 'CONSTR_FOREIGN' || c?.contype === 'CONSTR_CHECK') && !c.skip_validation && c.initially_valid !== false) what = 'adds a constraint it checks against every row';
       else if (cmd.subtype === 'AT_AddConstraint' && (c?.contype === 'CONSTR_PRIMARY' || c?.contype === 'CONSTR_UNIQUE' || c?.contype === 'CONSTR_EXCLUSION') && !c.indexname) what = 'builds an index for a constraint';
-      else if (cmd.subtype === 'AT_SetLogged' || cmd.subtype === 'AT_SetUnLogged' || cmd.subtype === 'AT_SetAccessMethod' || cmd.subtype === 'AT_SetTableSpace') what = 'rewrites the table';
-      if (what) return { rel: a.rel, mode, what };
+      else if (cmd.subtype === 'AT_SetLogged' || cmd.subtype === 'AT_SetUnLogged' || cmd.subtype === 'AT_SetAccessMethod' || cmd.subtype === 'AT_SetTableSpace') {
+        what = 'rewrites the table';
+        rewrites = true;
+      }
+      if (what) return { rel: a.rel, mode, what, rewrites };
     }
     return undefined;
   }
   if (s.kind === 'ClusterStmt' || s.kind === 'VacuumStmt' || s.kind === 'ReindexStmt') {
     const lock = tableLocks(s, ctx).find((l) => blocksApplication(l.mode) && ctx.live(l.rel));
-    return lock ? { ...lock, what: s.kind === 'ReindexStmt' ? 'rebuilds indexes' : 'rewrites the table' } : undefined;
+    const reindex = s.kind === 'ReindexStmt';
+    return lock ? { ...lock, what: reindex ? 'rebuilds indexes' : 'rewrites the table', rewrites: !reindex, ...(reindex ? { locks: reindexLocks(s, ctx) } : {}) } : undefined;
   }
   return undefined;
 }
@@ -65,7 +74,7 @@ const rule: Rule = {
     const runner = ctx.runner === 'prisma' ? 'prisma migrate deploy sets none' : 'the environment sets no statementTimeout for stagedb deploy';
     return {
       message: `${long.what} on live table ${relSql(long.rel)} under ${long.mode} with no statement_timeout (${runner})`,
-      lock: lockText(long.mode, long.rel, 'until the statement ends'),
+      ...held(long.locks ?? [{ on: long.rel, mode: long.mode }], { how: 'until the statement ends', scans: true, rewrites: long.rewrites }),
       why: `How long ${relSql(long.rel)} stays locked depends on its size and on the server's load at deploy time; with no statement_timeout a migration that runs far longer than expected keeps the application waiting until someone cancels it by hand.`,
       fix: [
         '-- at the top of the file (a bound you can afford to have the table locked; the migration fails and rolls back beyond it):',

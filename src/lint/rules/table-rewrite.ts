@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterSql, alterTable } from './util.js';
@@ -34,7 +34,7 @@ const rule: Rule = {
       const copy = ident(`${a.rel.name}_new`);
       hits.push({
         message: `${w.clause} rewrites live table ${t}`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for the whole rewrite'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for the whole rewrite', rewrites: true, scans: true }),
         why: `${w.why}, and nothing can read or write ${t} until it is done.`,
         fix: [
           '-- no form of this runs without the lock: build a copy and swap it in',

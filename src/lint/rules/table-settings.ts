@@ -1,5 +1,5 @@
 import type { CreateStmt, Node } from 'libpg-query';
-import { alterCmdLock, lockText } from '../locks.js';
+import { alterCmdLock, held } from '../locks.js';
 import { as, ident, relOf, relSql, strings } from '../sql.js';
 import type { Hit, Rel, Rule } from '../types.js';
 import { alterSql, alterTable } from './util.js';
@@ -32,10 +32,10 @@ function autovacuumOff(options: Node[] | undefined): string | undefined {
   return undefined;
 }
 
-const autovacuumHit = (rel: Rel, param: string, lock: string, at?: number): Hit => ({
+const autovacuumHit = (rel: Rel, param: string, lock: ReturnType<typeof held>, at?: number): Hit => ({
   at,
   message: `turns ${param} off for ${relSql(rel)}`,
-  lock,
+  ...lock,
   why: `Dead rows in ${relSql(rel)} are no longer cleaned up and its statistics no longer refreshed: the table and its indexes bloat and plans go stale; only the emergency anti-wraparound vacuum still runs, late and unthrottled.`,
   fix: `-- keep autovacuum, and make it keep up instead:\n${alterSql(rel)} RESET (${param});\n${alterSql(rel)} SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_cost_limit = 1000);`,
   table: rel,
@@ -59,14 +59,14 @@ const rule: Rule = {
       const c = as<CreateStmt>(s.node, 'CreateStmt')!;
       const rel = relOf(c.relation);
       const param = autovacuumOff(c.options);
-      return rel && param ? autovacuumHit(rel, param, lockText('ACCESS EXCLUSIVE', rel, 'on a new table: nothing waits for it')) : undefined;
+      return rel && param ? autovacuumHit(rel, param, held([{ on: rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'on a new table: nothing waits for it' })) : undefined;
     }
     const a = alterTable(s);
     if (!a) return;
     const hits: Hit[] = [];
     const t = relSql(a.rel);
     for (const cmd of a.cmds) {
-      const lock = lockText(alterCmdLock(cmd), a.rel, 'briefly');
+      const lock = held([{ on: a.rel, mode: alterCmdLock(cmd) }], { how: 'briefly' });
       if (cmd.subtype === 'AT_SetRelOptions') {
         const param = autovacuumOff(as<{ items?: Node[] }>(cmd.def, 'List')?.items);
         if (param) hits.push(autovacuumHit(a.rel, param, lock));
@@ -80,14 +80,14 @@ const rule: Rule = {
         type === 'f'
           ? {
               message: `sets REPLICA IDENTITY FULL on ${t}`,
-              lock,
+              ...lock,
               why: `Every UPDATE and DELETE on ${t} then writes the whole old row to the WAL for logical replication and change-data capture: WAL volume grows with the row width, and a subscriber without a usable index scans its copy of the table for every change.`,
               fix,
               table: a.rel,
             }
           : {
               message: `sets REPLICA IDENTITY NOTHING on ${t}`,
-              lock,
+              ...lock,
               why: `If ${t} is in a publication that publishes updates or deletes, every UPDATE and DELETE on it fails ("cannot update table … because it does not have a replica identity and publishes updates").`,
               fix,
               table: a.rel,

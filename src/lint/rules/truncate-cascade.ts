@@ -1,5 +1,5 @@
 import type { Node, RangeVar } from 'libpg-query';
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { as, relOf, relSql } from '../sql.js';
 import type { Rel, Rule } from '../types.js';
 
@@ -17,11 +17,13 @@ const rule: Rule = {
     const live = rels.find((r) => ctx.live(r));
     if (!live) return;
     const list = rels.map(relSql).join(', ');
+    // The referencing tables the database knows of (one level; CASCADE follows further levels too).
+    const reached = rels.flatMap((r) => ctx.referencingTables(r)).filter((r, i, all) => !rels.some((o) => ctx.key(o) === ctx.key(r)) && all.findIndex((o) => ctx.key(o) === ctx.key(r)) === i);
     return {
       message: `TRUNCATE ${list} CASCADE empties every table that references ${rels.length > 1 ? 'them' : relSql(live)} too`,
-      lock: lockText('ACCESS EXCLUSIVE', list, 'and on every table it reaches through foreign keys'),
-      why: 'CASCADE follows foreign keys, recursively: tables the migration never names lose all their rows, with no list of them in the review, and every one of them is locked against reads and writes until the transaction ends.',
-      fix: `-- name every table to empty; without CASCADE PostgreSQL refuses if another table references one of them, and says which:\nTRUNCATE ${list}${t.restart_seqs ? ' RESTART IDENTITY' : ''};`,
+      ...held([...rels, ...reached].map((on) => ({ on, mode: 'ACCESS EXCLUSIVE' as const })), { how: reached.length ? '(and on every table further down the foreign keys)' : 'and on every table it reaches through foreign keys', rewrites: true }),
+      why: `CASCADE follows foreign keys, recursively: tables the migration never names${reached.length ? ` (here ${reached.map(relSql).join(', ')})` : ''} lose all their rows, with no list of them in the review, and every one of them is locked against reads and writes until the transaction ends.`,
+      fix: `-- name every table to empty; without CASCADE PostgreSQL refuses if another table references one of them, and says which:\nTRUNCATE ${[...rels, ...reached].map(relSql).join(', ')}${t.restart_seqs ? ' RESTART IDENTITY' : ''};`,
       table: live,
     };
   },

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { baseType, formatType, ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { likelyWidening, safeTypeChange } from './column-type-change.js';
@@ -32,7 +32,8 @@ const rule: Rule = {
       const from = ctx.stats(a.rel)?.columns?.[cmd.name];
       // A change that rewrites is SDB011's: the rewrite checks the constraints as it goes.
       if (!(from !== undefined ? safeTypeChange(from, to) : likelyWidening(to))) continue;
-      const checks = [...(ctx.stats(a.rel)?.checks?.[cmd.name] ?? []), ...(ctx.batch.checks.get(key) ?? [])].filter((c, i, all) => all.findIndex((o) => o.name === c.name) === i);
+      // Those a DROP CONSTRAINT before it removed (the first step of this rule's own fix) are not re-checked.
+      const checks = ctx.checksOn(a.rel, cmd.name);
       if (checks.length === 0) continue;
       const t = alterSql(a.rel);
       const names = checks.map((c) => ident(c.name)).join(', ');
@@ -40,7 +41,7 @@ const rule: Rule = {
       hits.push({
         at: col.location,
         message: `changes the type of ${ident(cmd.name)} on live table ${relSql(a.rel)}, which CHECK constraint${checks.length > 1 ? 's' : ''} ${names} read${checks.length > 1 ? '' : 's'}`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'while it checks every row'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'while it checks every row', scans: true }),
         why: `The type change itself needs no rewrite, but PostgreSQL re-adds ${names} and checks every row of ${relSql(a.rel)} against ${checks.length > 1 ? 'them' : 'it'}, while nothing can read or write the table.`,
         fix: [
           ...checks.map((c) => `${t} DROP CONSTRAINT ${ident(c.name)};`),

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { addedConstraints, alterSql, alterTable, columnsSql, constraintName, ownMigration } from './util.js';
@@ -23,7 +23,7 @@ const rule: Rule = {
       hits.push({
         at: c.location,
         message: `adds UNIQUE constraint ${name} to live table ${relSql(a.rel)}, building its index under the lock`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for the whole index build'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for the whole index build', scans: true }),
         why: `Nothing can read or write ${relSql(a.rel)} while the unique index is built, and it fails at the end if existing rows have duplicates.`,
         fix: [
           `${ownMigration(ctx)}`,

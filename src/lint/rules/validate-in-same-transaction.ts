@@ -1,4 +1,4 @@
-import { blocksApplication, lockText, tableLocks } from '../locks.js';
+import { blocksApplication, held, tableLocks } from '../locks.js';
 import { ident, relSql } from '../sql.js';
 import type { Rule } from '../types.js';
 import { alterSql, alterTable, constraintOf } from './util.js';
@@ -25,7 +25,7 @@ const rule: Rule = {
     const lock = tableLocks(locker, ctx).find((l) => ctx.key(l.rel) === key)!;
     return {
       message: `validates ${ident(validate.name ?? '?')} in the same transaction as ${addedHere ? 'its NOT VALID add' : `an earlier statement (line ${locker.line}) that locks ${relSql(a.rel)}`}`,
-      lock: lockText(lock.mode, a.rel, `(taken at line ${locker.line}) held through the whole scan`),
+      ...held([{ on: a.rel, mode: lock.mode }], { how: `(taken at line ${locker.line}) held through the whole scan`, scans: true }),
       why: `NOT VALID + VALIDATE avoids a long lock only when VALIDATE runs in a later transaction; here the lock taken at line ${locker.line} is still held while every row is checked.`,
       fix: `-- move it to the next migration (stagedb runs each migration in its own transaction):\n${alterSql(a.rel)} VALIDATE CONSTRAINT ${ident(validate.name ?? '?')};`,
       table: a.rel,

@@ -1,4 +1,4 @@
-import { lockText } from '../locks.js';
+import { held } from '../locks.js';
 import { ident, relSql, typeSql, volatileCall } from '../sql.js';
 import type { Hit, Rule } from '../types.js';
 import { alterSql, alterTable, columnDef, constraints } from './util.js';
@@ -37,7 +37,7 @@ const rule: Rule = {
         hits.push({
         at: col.location,
           message: `adds STORED generated column ${name} to live table ${relSql(a.rel)}`,
-          lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for a rewrite of the whole table'),
+          ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for a rewrite of the whole table', rewrites: true, scans: true }),
           why: `PostgreSQL computes the value for every existing row by rewriting ${relSql(a.rel)} and its indexes; nothing can read or write it meanwhile.`,
           fix: `${t} ADD COLUMN ${name} ${type};\n-- keep it filled with a BEFORE INSERT OR UPDATE trigger, and backfill existing rows in batches`,
           table: a.rel,
@@ -47,7 +47,7 @@ const rule: Rule = {
       hits.push({
         at: col.location,
         message: fn ? `adds ${name} to live table ${relSql(a.rel)} with volatile default ${fn}()` : `adds ${name} with a default to live table ${relSql(a.rel)} on PostgreSQL < 11`,
-        lock: lockText('ACCESS EXCLUSIVE', a.rel, 'for a rewrite of the whole table'),
+        ...held([{ on: a.rel, mode: 'ACCESS EXCLUSIVE' }], { how: 'for a rewrite of the whole table', rewrites: true, scans: true }),
         why: fn
           ? `A volatile default has a different value per row, so PostgreSQL writes it into every existing row: ${relSql(a.rel)} and its indexes are rewritten while nothing can read or write them.`
           : 'Before PostgreSQL 11 any default makes ADD COLUMN rewrite the table.',
