@@ -12,8 +12,8 @@ import { StagedbError, usageError } from '../errors.js';
 import { deploy } from '../history/deploy.js';
 import { readLocalHistory } from '../history/local.js';
 import { migrationNameSlug } from './name.js';
-import { recreateSchema } from './reset.js';
-import { engineOptionsFor, refuseOnProduction, refuseResetUnlessUnprotected, scriptOrEmpty, type DevelopEvent } from './shared.js';
+import { recreateSchemas } from './reset.js';
+import { engineOptionsFor, refuseOnProduction, refuseResetUnlessUnprotected, resetSchemas, scriptOrEmpty, type DevelopEvent } from './shared.js';
 
 /** Why the development database must be reset before a migration can be generated. */
 export type DevProblem =
@@ -42,11 +42,12 @@ export interface MigrateDevOptions {
   createOnly?: boolean;
   /**
    * Called when the dev database must be reset to continue (drift, failed/edited/missing migrations),
-   * like Prisma's migrate dev prompt. Return true to reset (all data in the schema is lost), false to
-   * abort (E_ABORTED, nothing changed). Never called on an environment whose protection is not
-   * 'none': there the reset is refused (E_REFUSED) instead.
+   * like Prisma's migrate dev prompt, with the schemas a reset drops (the URL's, and a multiSchema
+   * datasource's others). Return true to reset (all data in them is lost), false to abort (E_ABORTED,
+   * nothing changed). Never called on an environment whose protection is not 'none': there the reset
+   * is refused (E_REFUSED) instead.
    */
-  confirmReset: (problems: DevProblem[]) => Promise<boolean>;
+  confirmReset: (problems: DevProblem[], schemas: string[]) => Promise<boolean>;
   /**
    * Called with the data-loss warnings of the NEW migration before it is written; return false to
    * abort (E_ABORTED, no file written). Without it, warnings are refused (E_DATA_LOSS).
@@ -94,16 +95,17 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
     if (check.resetNeeded) {
       const problems = await describeProblems(engine, check.reason, existing.map((m) => m.name));
       emit({ type: 'reset-needed', env: env.name, problems, reason: check.reason });
-      refuseResetUnlessUnprotected(env, 'the reset migrate dev needs', problemLines(problems));
-      if (!(await o.confirmReset(problems))) {
+      const schemas = resetSchemas(env, o.schemaPath);
+      refuseResetUnlessUnprotected(env, 'the reset migrate dev needs', problemLines(problems), schemas);
+      if (!(await o.confirmReset(problems, schemas))) {
         throw new StagedbError('aborted', 'E_ABORTED', `${env.name}: migrate dev stopped: the database must be reset to continue, and the reset was declined; nothing was changed`, {
           details: problemLines(problems),
           fix: `keep the changes by adding them to schema.prisma and a migration (stagedb migrate dev --create-only, then edit it), or reset: stagedb migrate reset --env ${env.name}`,
         });
       }
-      await recreateSchema(env);
+      await recreateSchemas(env, schemas);
       reset = true;
-      emit({ type: 'reset', env: env.name, schema: env.directInfo.schema });
+      emit({ type: 'reset', env: env.name, schema: schemas[0], schemas });
     }
 
     const applied: string[] = [];
