@@ -33,9 +33,10 @@ ${ENV_HELP}`,
       const rows = losses.reduce((n, l) => n + l.tables.reduce((m, t) => m + t.rows, 0), 0);
       if (ctx.interactive) {
         for (const loss of losses) {
-          ctx.log(`${env.name}: a reset drops schema "${loss.schema}" with:${loss.tables.length + loss.otherObjects === 0 ? ' nothing in it' : ''}`);
+          ctx.log(`${env.name}: a reset drops schema "${loss.schema}" with:${loss.tables.length + loss.otherObjects + loss.extensions.length === 0 ? ' nothing in it' : ''}`);
           for (const t of loss.tables) ctx.log(`  ${t.name}: ${t.estimated ? '~' : ''}${t.rows} row${t.rows === 1 ? '' : 's'}`);
           if (loss.otherObjects) ctx.log(`  and ${loss.otherObjects} other object${loss.otherObjects === 1 ? '' : 's'} (views, sequences, types, functions)`);
+          if (loss.extensions.length) ctx.log(`  and extension${loss.extensions.length === 1 ? '' : 's'} ${loss.extensions.join(', ')} (created again only if a migration does)`);
         }
       }
       what = `drop ${schemaList(schemas)}: ${tables} table${tables === 1 ? '' : 's'} (${rows} row${rows === 1 ? '' : 's'}), and re-apply every migration`;

@@ -11,6 +11,7 @@ import type { SchemaEngine } from '../engine/index.js';
 import { StagedbError, usageError } from '../errors.js';
 import { deploy } from '../history/deploy.js';
 import { readLocalHistory } from '../history/local.js';
+import { refuseUnbaselinedDevDatabase } from './baseline.js';
 import { migrationNameSlug } from './name.js';
 import { recreateSchemas } from './reset.js';
 import { engineOptionsFor, refuseOnProduction, refuseResetUnlessUnprotected, resetSchemas, scriptOrEmpty, type DevelopEvent } from './shared.js';
@@ -107,6 +108,10 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
       reset = true;
       emit({ type: 'reset', env: env.name, schema: schemas[0], schemas });
     }
+
+    // Deploy's baseline check, before the first migration is written rather than when it is applied
+    // (with migrations in the folder, the deploy below makes it before anything is written).
+    if (existing.length === 0 && !reset && !o.createOnly) await refuseUnbaselinedDevDatabase(env);
 
     const applied: string[] = [];
     if (existing.length > 0) {

@@ -25,8 +25,10 @@ export interface LossReport {
     /** The count took longer than the time allowed: `rows` is PostgreSQL's estimate (pg_class.reltuples). */
     estimated?: boolean;
   }>;
-  /** Views, sequences not owned by a column, types, functions and procedures that go too. */
+  /** Views, sequences not owned by a column, types, functions and procedures that go too (an extension's own not counted). */
   otherObjects: number;
+  /** Extensions installed in the schema: DROP SCHEMA … CASCADE drops them too (a migration may create them again). */
+  extensions: string[];
 }
 
 /** Time allowed for all exact counts together; beyond it the rest are estimates. */
@@ -60,14 +62,17 @@ async function describeSchemaLoss(client: Client, schema: string, deadline: numb
       [schema, TABLE],
     )
   ).rows;
-  const other = await client.query<{ n: string }>(
+  const other = await client.query<{ n: string; extensions: string[] }>(
     `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = $1 AND (c.relkind IN ('v', 'm', 'f')
-                 OR (c.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))))
+                 OR (c.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))))
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))
           + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-              WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'c', 'r', 'm') AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid AND c.relkind <> 'c'))
+              WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'c', 'r', 'm') AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid AND c.relkind <> 'c')
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'))
           + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-              WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')) AS n`,
+              WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')) AS n,
+            ARRAY(SELECT e.extname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1 ORDER BY 1) AS extensions`,
     [schema],
   );
   const counted: LossReport['tables'] = [];
@@ -77,7 +82,7 @@ async function describeSchemaLoss(client: Client, schema: string, deadline: numb
     counted.push(exact === undefined ? { name: t.name, rows: Number(t.estimate), estimated: true } : { name: t.name, rows: exact });
   }
   counted.sort((a, b) => b.rows - a.rows || a.name.localeCompare(b.name));
-  return { schema, tables: counted, otherObjects: Number(other.rows[0]?.n ?? 0) };
+  return { schema, tables: counted, otherObjects: Number(other.rows[0]?.n ?? 0), extensions: other.rows[0]?.extensions ?? [] };
 }
 
 /** count(*) within `ms`, or undefined when it takes longer (or the table cannot be read). */

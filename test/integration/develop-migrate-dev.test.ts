@@ -504,3 +504,38 @@ describe('bad input', () => {
     `);
   });
 });
+
+describe('a database whose public schema holds only an extension\'s objects', () => {
+  it('counts as empty (pg_stat_statements in public): the first migration is created and applied', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    // Its views and functions live in public but belong to the extension (pg_depend deptype 'e'), as Prisma's engine sees it.
+    await query(a.url, 'CREATE EXTENSION pg_stat_statements');
+    const p = project(step('init'));
+    const r = await dev(p, env);
+    expect(r.created?.directoryName).toMatch(/^\d{14}_init$/);
+    expect(r.applied).toEqual([r.created!.directoryName]);
+    expect(await historyRows(a.url)).toEqual([{ migration_name: r.created!.directoryName, finished: true }]);
+    // Deploy agrees: a second database with only the extension takes the history too.
+    const b = await db();
+    await query(b.url, 'CREATE EXTENSION pg_stat_statements');
+    expect((await deploy({ env: environmentFor(b.url), migrationsDir: p.migrationsDir })).applied.map((m) => m.name)).toEqual([r.created!.directoryName]);
+  });
+
+  it('an object the engine does not diff (a plain view) and no history: refused before anything is written', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    await query(a.url, 'CREATE EXTENSION pg_stat_statements; CREATE VIEW legacy_report AS SELECT 1 AS one');
+    const p = project(step('init'));
+    expect(await rejection(dev(p, env), { [a.name]: '<db>' })).toMatchInlineSnapshot(`
+      {
+        "code": "E_NOT_BASELINED",
+        "fix": "this is a development database: drop it (stagedb migrate reset --env development drops everything in "public"), then run stagedb migrate dev again",
+        "kind": "history",
+        "message": "development: schema "public" already holds 1 object no migration created (view legacy_report) and has no _prisma_migrations table, so the first migration could not be applied there (Prisma P3005); nothing was written",
+      }
+    `);
+    expect(migrationDirs(p.migrationsDir)).toEqual([]);
+    expect(await query(a.url, `SELECT to_regclass('_prisma_migrations') IS NULL AS none`)).toEqual([{ none: true }]);
+  });
+});

@@ -43,7 +43,7 @@ describe('reset of public', () => {
     await deploy({ env, migrationsDir: MIGRATIONS });
     await query(d.url, `INSERT INTO "User" (email, name) VALUES ('ada@example.com', 'Ada'), ('alan@example.com', 'Alan'), ('grace@example.com', 'Grace')`);
     await query(d.url, `INSERT INTO "Post" (title, "authorId", "updatedAt") SELECT 'Hello from ' || name, id, now() FROM "User"`);
-    await query(d.url, `CREATE VIEW "PostTitles" AS SELECT title FROM "Post"; CREATE FUNCTION one() RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE SEQUENCE invoice_no`);
+    await query(d.url, `CREATE VIEW "PostTitles" AS SELECT title FROM "Post"; CREATE FUNCTION one() RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE SEQUENCE invoice_no; CREATE EXTENSION pg_stat_statements`);
   });
 
   it('describeLoss counts the rows of every table, and the other objects', async () => {
@@ -57,8 +57,10 @@ describe('reset of public', () => {
     expect(loss!.tables.every((t) => t.estimated === undefined)).toBe(true);
     expect(loss!.tables.map((t) => t.name)).not.toContain('_prisma_migrations');
     expect(loss!.tables.map((t) => t.name).sort()).toEqual(['Comment', 'Post', 'Profile', 'Tag', 'User', '_PostToTag']);
-    // Role and PostStatus enums, the view, the function and the sequence (the tables' own serial sequences do not count).
+    // Role and PostStatus enums, the view, the function and the sequence (the tables' own serial
+    // sequences do not count, nor the extension's views and functions: the extension is named instead).
     expect(loss!.otherObjects).toBe(5);
+    expect(loss!.extensions).toEqual(['pg_stat_statements']);
   });
 
   it('drops the data, keeps the schema\'s owner, grants and comment, and reapplies every migration', async () => {
@@ -211,10 +213,10 @@ ALTER TABLE "public"."Post" ADD CONSTRAINT "Post_accountId_fkey" FOREIGN KEY ("a
       const before = { public: await schemaIdentity(d.url), auth: await schemaIdentity(d.url, 'auth') };
 
       const loss = await describeLoss(env, { schemaPath: join(dir, 'schema.prisma') });
-      expect(loss.map((l) => ({ schema: l.schema, tables: l.tables, otherObjects: l.otherObjects }))).toEqual([
-        { schema: 'public', tables: [{ name: 'Post', rows: 2 }], otherObjects: 0 },
+      expect(loss).toEqual([
+        { schema: 'public', tables: [{ name: 'Post', rows: 2 }], otherObjects: 0, extensions: [] },
         // The Role enum and the function.
-        { schema: 'auth', tables: [{ name: 'Account', rows: 2 }], otherObjects: 2 },
+        { schema: 'auth', tables: [{ name: 'Account', rows: 2 }], otherObjects: 2, extensions: [] },
       ]);
 
       const events: Array<Record<string, unknown>> = [];
