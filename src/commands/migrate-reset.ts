@@ -7,12 +7,13 @@ import { baselineWasmOnly } from './wasm-tier.js';
 const command: Command = {
   usage: `Usage: stagedb migrate reset [--env <name>] [--force] [--skip-seed]
 
-The guide's db:migrate:reset, development only: drops the environment's schema with everything in it
-(the URL's ?schema=, default public, and every schema a multiSchema datasource names in schemas = [...];
-no other), recreates it with its owner and grants, re-applies every migration, then runs the seed. In a
-terminal it lists what will be lost in each schema (tables and row counts) and asks you to type the
-environment's name; without a terminal it needs --force. Refused on guarded and production
-environments, whatever the flags.
+The guide's db:migrate:reset, development only: drops the environment's schema with everything in it,
+re-applies every migration, then runs the seed. In a terminal it lists what will be lost (tables and row
+counts) and asks you to type the environment's name; without a terminal it needs --force. Refused on
+guarded and production environments, whatever the flags.
+
+Schemas reset: the URL's (?schema=, default public) and every one a multiSchema datasource names in
+schemas = [...], no other; each is recreated with its owner, grants and comment.
 
       --force       reset without asking (unprotected environments only)
       --skip-seed   do not run the seed afterwards

@@ -539,3 +539,23 @@ describe('a database whose public schema holds only an extension\'s objects', ()
     expect(await query(a.url, `SELECT to_regclass('_prisma_migrations') IS NULL AS none`)).toEqual([{ none: true }]);
   });
 });
+
+describe('a migration saved with a UTF-8 byte order mark', () => {
+  it('is named as the cause (PostgreSQL, and Prisma, fail on it at 1:1 with no hint), with nothing applied or written', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    const p = project(step('init'));
+    const { created } = await dev(p, env, { createOnly: true });
+    const file = join(p.migrationsDir, created!.directoryName, 'migration.sql');
+    const script = readFileSync(file, 'utf8');
+    // Prisma sends the file as it reads it; PostgreSQL takes the BOM for part of the first word.
+    expect(await query(a.url, `SELECT 1`).then(() => rejection(query(a.url, `\uFEFF${script}`)))).toMatchObject({ message: expect.stringMatching(/^syntax error at or near/) });
+    writeFileSync(file, `\uFEFF${script}`);
+    const r = await rejection(dev(p, env, { name: 'next' }), { [created!.directoryName]: '<init>' });
+    expect(r).toMatchObject({ kind: 'history', code: 'E_MIGRATION_BOM', fix: expect.stringMatching(/^save .*\/<init>\/migration\.sql as UTF-8 without BOM .*sed -i '1s\/\^\\xEF\\xBB\\xBF\/\/' .*\/<init>\/migration\.sql$/) });
+    expect(r.message).toMatchInlineSnapshot(`"migration <init> starts with a UTF-8 byte order mark (BOM, invisible in most editors): PostgreSQL would fail on it at line 1, column 1 ("syntax error at or near"), as it does under Prisma"`);
+    expect(migrationDirs(p.migrationsDir)).toEqual([created!.directoryName]);
+    // Nothing applied, and no failed row to resolve.
+    expect(await query(a.url, `SELECT to_regclass('"User"') IS NULL AND to_regclass('_prisma_migrations') IS NULL AS none`)).toEqual([{ none: true }]);
+  });
+});
