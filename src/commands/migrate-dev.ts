@@ -25,7 +25,7 @@ ${ENV_HELP}`,
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
     await baselineWasmOnly();
-    const { migrateDev, problemLines } = await import('../develop/migrate-dev.js');
+    const { migrateDev, problemLines, resetAlternatives } = await import('../develop/migrate-dev.js');
     const { schemaList } = await import('../develop/shared.js');
     const acceptDataLoss = Boolean(args.values['accept-data-loss']);
     const result = await runGuarded(ctx, {
@@ -43,13 +43,13 @@ ${ENV_HELP}`,
           createOnly: Boolean(args.values['create-only']),
           askName: () => ctx.ask('Name of the new migration', 'e.g. add_posts'),
           confirmReset: async (problems, schemas) => {
-            for (const line of problemLines(problems)) ctx.log(`  ${line}`);
             if (!ctx.interactive) {
-              throw new StagedbError('aborted', 'E_RESET_NEEDED', `${env.name}: the database must be reset before a migration can be created (above); without a terminal stagedb does not reset it`, {
-                details: problemLines(problems),
-                fix: `stagedb migrate reset --env ${env.name} --force   (drops every row), then: stagedb migrate dev`,
+              throw new StagedbError('aborted', 'E_RESET_NEEDED', `${env.name}: the database must be reset before a migration can be created; without a terminal stagedb does not reset it`, {
+                details: problemLines(problems, env.name),
+                fix: resetAlternatives(problems, env.name, config.migrationsDir, `stagedb migrate reset --env ${env.name} --force, then: stagedb migrate dev`),
               });
             }
+            for (const line of problemLines(problems, env.name)) ctx.log(`  ${line}`);
             return ctx.confirm(`${env.name}: reset the database? Every row in ${schemaList(schemas)} will be lost`);
           },
           confirmDataLoss: async (warnings) => {

@@ -73,19 +73,35 @@ describe('stagedb migrate dev', () => {
   });
 
   it('a drifted database needs a reset: without a terminal it stops (exit 6) and says how', async () => {
-    const { dev, cli } = await setup();
+    const { dev, p, cli } = await setup();
     expect((await cli('migrate', 'dev')).code).toBe(0);
     await query(dev.url, 'ALTER TABLE "User" ADD COLUMN "sneaky" TEXT');
     const r = await cli('migrate', 'dev', '--name', 'next');
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('the database must be reset before a migration can be created');
-    expect(r.stderr).toContain('fix: stagedb migrate reset --env development --force');
+    // The drift itself, as SQL (not "1 SQL line"), what keeps it, and the reset.
+    expect(r.stderr).toContain('    ALTER TABLE "public"."User" ADD COLUMN     "sneaky" TEXT;');
+    expect(r.stderr).toContain('fix: keep the drift as a migration: stagedb migrate diff --from migrations --to env:development > prisma/migrations/<timestamp>_<name>/migration.sql');
+    expect(r.stderr).toContain('Or reset (drops every row): stagedb migrate reset --env development --force, then: stagedb migrate dev');
+    expect(r.stderr.match(/ADD COLUMN/g)).toHaveLength(1);
     // Nothing was dropped.
     expect(await query(dev.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'sneaky'`)).toHaveLength(1);
     const status = await cli('status', '--drift');
     expect(status.code).toBe(2);
     expect(status.stdout).toContain('DRIFT');
     expect(status.stdout).toContain('"sneaky"');
+
+    // The fix works as written: the drift kept as a migration, then migrate dev goes on, with the data.
+    await query(dev.url, `INSERT INTO "User" (email, sneaky) VALUES ('kept@example.com', 'yes')`);
+    const diff = await cli('migrate', 'diff', '--from', 'migrations', '--to', 'env:development');
+    expect(diff.code, diff.stderr).toBe(0);
+    p.addMigration('20990101000000_sneaky', `${diff.stdout}\n`);
+    p.write('prisma/schema.prisma', DEFAULT_SCHEMA.replace('email String @unique', 'email  String  @unique\n  sneaky String?'));
+    expect((await cli('migrate', 'resolve', '--applied', '20990101000000_sneaky')).code).toBe(0);
+    const again = await cli('migrate', 'dev', '--name', 'next');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('schema.prisma matches the migrations; nothing to create');
+    expect(await query(dev.url, `SELECT email, sneaky FROM "User"`)).toEqual([{ email: 'kept@example.com', sneaky: 'yes' }]);
   });
 });
 

@@ -206,16 +206,17 @@ describe('drift in the development database', () => {
     p.write('prisma/schema.prisma', step('add_relation'));
     let problems: DevProblem[] = [];
     const events: string[] = [];
-    const r = await rejection(dev(p, env, { name: 'add_relation', confirmReset: async (x) => ((problems = x), false), onEvent: (e) => events.push(e.type) }));
+    const r = await rejection(dev(p, env, { name: 'add_relation', confirmReset: async (x) => ((problems = x), false), onEvent: (e) => events.push(e.type) }), { [relative(process.cwd(), p.dir)]: '<project>' });
     expect(problems).toEqual([{ kind: 'drift', script: '-- AlterTable\nALTER TABLE "public"."User" ADD COLUMN     "nickname" TEXT;\n' }]);
     expect(events).toEqual(['reset-needed']);
     expect(r).toMatchInlineSnapshot(`
       {
         "code": "E_ABORTED",
         "details": [
-          "drift: the database differs from what its migrations produce (1 SQL line)",
+          "drift: the database differs from what its migrations produce (changes made outside them, as SQL):",
+          "    ALTER TABLE "public"."User" ADD COLUMN     "nickname" TEXT;",
         ],
-        "fix": "keep the changes by adding them to schema.prisma and a migration (stagedb migrate dev --create-only, then edit it), or reset: stagedb migrate reset --env development",
+        "fix": "keep the drift as a migration: stagedb migrate diff --from migrations --to env:development > <project>/prisma/migrations/<timestamp>_<name>/migration.sql, add the change to schema.prisma, then stagedb migrate resolve --applied <timestamp>_<name> --env development; or undo it by hand; then run stagedb migrate dev again. Or reset (drops every row): stagedb migrate reset --env development",
         "kind": "aborted",
         "message": "development: migrate dev stopped: the database must be reset to continue, and the reset was declined; nothing was changed",
       }
@@ -233,7 +234,8 @@ describe('drift in the development database', () => {
       {
         "code": "E_REFUSED",
         "details": [
-          "drift: the database differs from what its migrations produce (1 SQL line)",
+          "drift: the database differs from what its migrations produce (changes made outside them, as SQL):",
+          "    ALTER TABLE "public"."User" ADD COLUMN     "nickname" TEXT;",
         ],
         "fix": "reset only development databases (protection 'none'); if staging really is one, set protection: 'none' for environments.staging in stagedb.config.ts",
         "kind": "guard",
