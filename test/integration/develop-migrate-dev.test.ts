@@ -561,3 +561,22 @@ describe('a migration saved with a UTF-8 byte order mark', () => {
     expect(await query(a.url, `SELECT to_regclass('"User"') IS NULL AND to_regclass('_prisma_migrations') IS NULL AS none`)).toEqual([{ none: true }]);
   });
 });
+
+describe('the reset migrate dev offers, on a multiSchema datasource', () => {
+  it('is asked with every schema the datasource names, and resets them all', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    const p = project(`datasource db {\n  provider = "postgresql"\n  schemas  = ["public", "auth"]\n}\n\nmodel Account {\n  id    Int    @id @default(autoincrement())\n  email String\n  @@schema("auth")\n}\n\nmodel Post {\n  id    Int    @id @default(autoincrement())\n  title String\n  @@schema("public")\n}\n`);
+    const first = await dev(p, env);
+    expect(first.applied).toEqual([first.created!.directoryName]);
+    await query(a.url, `INSERT INTO auth."Account" (email) VALUES ('ada@example.com'); INSERT INTO "Post" (title) VALUES ('hello'); ALTER TABLE auth."Account" ADD COLUMN sneaky text`);
+    let asked: string[] = [];
+    const events: Array<Record<string, unknown>> = [];
+    const r = await dev(p, env, { name: 'next', confirmReset: async (_problems, schemas) => ((asked = schemas), true), onEvent: (e) => events.push(e) });
+    expect(asked).toEqual(['public', 'auth']);
+    expect(r.reset).toBe(true);
+    expect(events.find((e) => e.type === 'reset')).toMatchObject({ schemas: ['public', 'auth'] });
+    expect(await query(a.url, `SELECT (SELECT count(*)::int FROM auth."Account") AS accounts, (SELECT count(*)::int FROM "Post") AS posts, (SELECT count(*)::int FROM information_schema.columns WHERE table_schema = 'auth' AND column_name = 'sneaky') AS sneaky`)).toEqual([{ accounts: 0, posts: 0, sneaky: 0 }]);
+    expect(await historyRows(a.url)).toEqual([{ migration_name: first.created!.directoryName, finished: true }]);
+  });
+});
