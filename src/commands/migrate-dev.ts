@@ -4,6 +4,7 @@ import { runSeed } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
+import { lossLines } from '../render/loss.js';
 
 const command: Command = {
   usage: `Usage: stagedb migrate dev [--name <name>] [--create-only] [--env <name>]
@@ -50,6 +51,8 @@ ${ENV_HELP}`,
               });
             }
             for (const line of problemLines(problems, env.name)) ctx.log(`  ${line}`);
+            const { describeLoss } = await import('../develop/reset.js');
+            for (const line of lossLines(env.name, await describeLoss(env, { schemaPath: config.schemaPath }))) ctx.log(line);
             return ctx.confirm(`${env.name}: reset the database? Every row in ${schemaList(schemas)} will be lost`);
           },
           confirmDataLoss: async (warnings) => {

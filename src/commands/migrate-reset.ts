@@ -3,6 +3,7 @@ import { runSeed } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
+import { lossLines } from '../render/loss.js';
 
 const command: Command = {
   usage: `Usage: stagedb migrate reset [--env <name>] [--force] [--skip-seed]
@@ -32,14 +33,7 @@ ${ENV_HELP}`,
       const losses = await describeLoss(env, { schemaPath: config.schemaPath });
       const tables = losses.reduce((n, l) => n + l.tables.length, 0);
       const rows = losses.reduce((n, l) => n + l.tables.reduce((m, t) => m + t.rows, 0), 0);
-      if (ctx.interactive) {
-        for (const loss of losses) {
-          ctx.log(`${env.name}: a reset drops schema "${loss.schema}" with:${loss.tables.length + loss.otherObjects + loss.extensions.length === 0 ? ' nothing in it' : ''}`);
-          for (const t of loss.tables) ctx.log(`  ${t.name}: ${t.estimated ? '~' : ''}${t.rows} row${t.rows === 1 ? '' : 's'}`);
-          if (loss.otherObjects) ctx.log(`  and ${loss.otherObjects} other object${loss.otherObjects === 1 ? '' : 's'} (views, sequences, types, functions)`);
-          if (loss.extensions.length) ctx.log(`  and extension${loss.extensions.length === 1 ? '' : 's'} ${loss.extensions.join(', ')} (created again only if a migration does)`);
-        }
-      }
+      if (ctx.interactive) for (const line of lossLines(env.name, losses)) ctx.log(line);
       what = `drop ${schemaList(schemas)}: ${tables} table${tables === 1 ? '' : 's'} (${rows} row${rows === 1 ? '' : 's'}), and re-apply every migration`;
     }
     const result = await runGuarded(ctx, {
