@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { ago, columns } from '../render/table.js';
 import { EXIT } from '../exit-codes.js';
 import { StagedbError } from '../errors.js';
@@ -102,7 +103,7 @@ ${ENV_HELP}`,
         })),
         exitCode,
       },
-      text: render(results, local.migrations.length, args.values.drift ? drift : undefined),
+      text: render(results, local.migrations.length, args.values.drift ? drift : undefined, relative(ctx.cwd, config.migrationsDir) || '.'),
     };
   },
 };
@@ -116,7 +117,7 @@ interface DriftOutcome {
 }
 
 /** `drift` is undefined when --drift was not asked for: there is no DRIFT column then, and a line says so. */
-function render(results: EnvStatus[], localCount: number, drift: Map<string, DriftOutcome> | undefined): string {
+function render(results: EnvStatus[], localCount: number, drift: Map<string, DriftOutcome> | undefined, migrationsDir: string): string {
   const driftCell = (env: string) => {
     const d = drift?.get(env);
     return !d ? '-' : !d.checked ? 'NOT CHECKED' : d.drifted ? 'yes' : 'no';
@@ -171,7 +172,7 @@ function render(results: EnvStatus[], localCount: number, drift: Map<string, Dri
         lines.push(
           '  DRIFT     the database differs from what its applied migrations produce (changes made outside them):',
           ...sql(d.report.migrationsToDatabase),
-          ...driftNextSteps(r.env),
+          ...driftNextSteps(r.env, migrationsDir),
         );
       } else lines.push('  no drift  the database is what its applied migrations produce');
       if (d.report.databaseToSchema) lines.push(`  schema.prisma differs from this database: ${sql(d.report.databaseToSchema).length} SQL line(s) (stagedb migrate diff --from env:${r.env} --to schema)`);
@@ -182,10 +183,10 @@ function render(results: EnvStatus[], localCount: number, drift: Map<string, Dri
 }
 
 /** What to do about drift: see it, keep it as a migration, or undo it. */
-function driftNextSteps(env: string): string[] {
+function driftNextSteps(env: string, migrationsDir: string): string[] {
   return [
     `  next:     see it as SQL: stagedb migrate diff --from migrations --to env:${env}`,
-    `            keep it: save that SQL as prisma/migrations/<timestamp>_<name>/migration.sql, add the change to schema.prisma,`,
+    `            keep it: save that SQL as ${migrationsDir}/<timestamp>_<name>/migration.sql, add the change to schema.prisma,`,
     `                     then record it as applied here: stagedb migrate resolve --applied <timestamp>_<name> --env ${env}`,
     `            undo it: revert the change by hand${env === 'development' ? ', or drop everything: stagedb migrate reset --env development' : ''}`,
   ];
