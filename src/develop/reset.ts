@@ -175,9 +175,10 @@ export async function recreateSchemas(env: ResolvedEnvironment, schemas: readonl
       await client.query('ROLLBACK').catch(() => {});
       const err = e as { code?: string; message?: string };
       if (err.code === '42501') {
-        const owners = [...new Set(existing.map((i) => i.owner!))];
+        // pg_database_owner (PostgreSQL 15's owner of public) stands for whoever owns the database.
+        const owners = existing.map((i) => `${i.schema}: ${i.owner === 'pg_database_owner' ? "the database's owner" : i.owner}`);
         throw new StagedbError('config', 'E_RESET_PERMISSION', `${env.name}: cannot reset ${schemaList(schemas)}: ${err.message}; nothing was dropped`, {
-          fix: `connect as the owner of ${schemaList(schemas)}${owners.length > 0 ? ` (${owners.join(', ')})` : ''} or of the database, or as a superuser`,
+          fix: `connect as a role that owns ${schemas.length === 1 ? 'it' : 'each of them'}${owners.length > 0 ? ` (${owners.join('; ')})` : ''}, or as a superuser`,
           cause: e,
         });
       }

@@ -236,4 +236,37 @@ ALTER TABLE "public"."Post" ADD CONSTRAINT "Post_accountId_fkey" FOREIGN KEY ("a
       await query(adminUrl(), `DROP ROLE ${role}; DROP ROLE ${owner}`);
     }
   });
+
+  it('a schema the role may not drop (another role owns auth): refused, with nothing dropped in any schema', async () => {
+    const d = await db();
+    const owner = `reset_owner2_${process.pid}`;
+    await query(adminUrl(), `DROP ROLE IF EXISTS ${owner}`);
+    await query(adminUrl(), `CREATE ROLE ${owner} LOGIN PASSWORD 'dev-only' NOCREATEDB`);
+    await query(adminUrl(), `ALTER DATABASE ${d.name} OWNER TO ${owner}`);
+    // As on Supabase: auth belongs to another role than the one migrating.
+    await query(d.url, `CREATE SCHEMA auth; CREATE TABLE auth.users (id int); CREATE TABLE public.keep (id int); INSERT INTO public.keep VALUES (1); ALTER TABLE public.keep OWNER TO ${owner}`);
+    const u = new URL(d.url);
+    u.username = owner;
+    u.password = 'dev-only';
+    const dir = mkdtempSync(join(tmpdir(), 'stagedb-reset-'));
+    try {
+      writeFileSync(join(dir, 'schema.prisma'), SCHEMA);
+      const r = await rejection(resetDatabase({ env: environmentFor(u.toString()), migrationsDir: join(dir, 'migrations'), schemaPath: join(dir, 'schema.prisma') }), { [owner]: '<owner>' });
+      expect(r).toMatchInlineSnapshot(`
+        {
+          "code": "E_RESET_PERMISSION",
+          "fix": "connect as a role that owns each of them (public: the database's owner; auth: postgres), or as a superuser",
+          "kind": "config",
+          "message": "development: cannot reset schemas "public", "auth": must be owner of schema auth; nothing was dropped",
+        }
+      `);
+      expect(await query(d.url, `SELECT id FROM public.keep`)).toEqual([{ id: 1 }]);
+      expect(await query(d.url, `SELECT to_regclass('auth.users') IS NOT NULL AS kept`)).toEqual([{ kept: true }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await d.drop();
+      databases.splice(databases.indexOf(d), 1);
+      await query(adminUrl(), `DROP ROLE ${owner}`);
+    }
+  });
 });
