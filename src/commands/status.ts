@@ -186,7 +186,7 @@ function render(results: EnvStatus[], localCount: number, drift: Map<string, Dri
 function driftNextSteps(env: string, migrationsDir: string): string[] {
   return [
     `  next:     see it as SQL: stagedb migrate diff --from migrations --to env:${env}`,
-    `            keep it: save that SQL as ${migrationsDir}/<timestamp>_<name>/migration.sql, add the change to schema.prisma,`,
+    `            keep it: save that SQL as ${migrationsDir}/<timestamp>_<name>/migration.sql (mkdir the folder first), add the change to schema.prisma,`,
     `                     then record it as applied here: stagedb migrate resolve --applied <timestamp>_<name> --env ${env}`,
     `            undo it: revert the change by hand${env === 'development' ? ', or drop everything: stagedb migrate reset --env development' : ''}`,
   ];

@@ -259,7 +259,7 @@ export function resetAlternatives(problems: DevProblem[], env: string, migration
   const ways = problems.map((p) => {
     switch (p.kind) {
       case 'drift':
-        return `keep the drift as a migration: stagedb migrate diff --from migrations --to env:${env} > ${dir}/<timestamp>_<name>/migration.sql, add the change to schema.prisma, then stagedb migrate resolve --applied <timestamp>_<name> --env ${env}; or undo it by hand`;
+        return `keep the drift as a migration: mkdir ${dir}/<timestamp>_<name> && stagedb migrate diff --from migrations --to env:${env} > ${dir}/<timestamp>_<name>/migration.sql, add the change to schema.prisma, then stagedb migrate resolve --applied <timestamp>_<name> --env ${env}; or undo it by hand`;
       case 'failed':
         return `undo what ${p.names.join(', ')} did, fix the file, then stagedb migrate resolve --rolled-back ${p.names[0]} --env ${env}`;
       case 'edited':

@@ -81,7 +81,7 @@ describe('stagedb migrate dev', () => {
     expect(r.stderr).toContain('the database must be reset before a migration can be created');
     // The drift itself, as SQL (not "1 SQL line"), what keeps it, and the reset.
     expect(r.stderr).toContain('    ALTER TABLE "public"."User" ADD COLUMN     "sneaky" TEXT;');
-    expect(r.stderr).toContain('fix: keep the drift as a migration: stagedb migrate diff --from migrations --to env:development > prisma/migrations/<timestamp>_<name>/migration.sql');
+    expect(r.stderr).toContain('fix: keep the drift as a migration: mkdir prisma/migrations/<timestamp>_<name> && stagedb migrate diff --from migrations --to env:development > prisma/migrations/<timestamp>_<name>/migration.sql');
     expect(r.stderr).toContain('Or reset (drops every row): stagedb migrate reset --env development --force, then: stagedb migrate dev');
     expect(r.stderr.match(/ADD COLUMN/g)).toHaveLength(1);
     // Nothing was dropped.

@@ -97,7 +97,7 @@ describe('status --drift', () => {
         DRIFT     the database differs from what its applied migrations produce (changes made outside them):
             ALTER TABLE "public"."User" ADD COLUMN     "sneaky" TEXT;
         next:     see it as SQL: stagedb migrate diff --from migrations --to env:staging
-                  keep it: save that SQL as prisma/migrations/<timestamp>_<name>/migration.sql, add the change to schema.prisma,
+                  keep it: save that SQL as prisma/migrations/<timestamp>_<name>/migration.sql (mkdir the folder first), add the change to schema.prisma,
                            then record it as applied here: stagedb migrate resolve --applied <timestamp>_<name> --env staging
                   undo it: revert the change by hand
         schema.prisma differs from this database: 1 SQL line(s) (stagedb migrate diff --from env:staging --to schema)"

@@ -216,7 +216,7 @@ describe('drift in the development database', () => {
           "drift: the database differs from what its migrations produce (changes made outside them, as SQL):",
           "    ALTER TABLE "public"."User" ADD COLUMN     "nickname" TEXT;",
         ],
-        "fix": "keep the drift as a migration: stagedb migrate diff --from migrations --to env:development > <project>/prisma/migrations/<timestamp>_<name>/migration.sql, add the change to schema.prisma, then stagedb migrate resolve --applied <timestamp>_<name> --env development; or undo it by hand; then run stagedb migrate dev again. Or reset (drops every row): stagedb migrate reset --env development",
+        "fix": "keep the drift as a migration: mkdir <project>/prisma/migrations/<timestamp>_<name> && stagedb migrate diff --from migrations --to env:development > <project>/prisma/migrations/<timestamp>_<name>/migration.sql, add the change to schema.prisma, then stagedb migrate resolve --applied <timestamp>_<name> --env development; or undo it by hand; then run stagedb migrate dev again. Or reset (drops every row): stagedb migrate reset --env development",
         "kind": "aborted",
         "message": "development: migrate dev stopped: the database must be reset to continue, and the reset was declined; nothing was changed",
       }
