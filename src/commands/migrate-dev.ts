@@ -4,6 +4,7 @@ import { runSeed } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
+import { lossLines } from '../render/loss.js';
 
 const command: Command = {
   usage: `Usage: stagedb migrate dev [--name <name>] [--create-only] [--env <name>]
@@ -25,7 +26,8 @@ ${ENV_HELP}`,
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
     await baselineWasmOnly();
-    const { migrateDev, problemLines } = await import('../develop/migrate-dev.js');
+    const { migrateDev, problemLines, resetAlternatives } = await import('../develop/migrate-dev.js');
+    const { schemaList } = await import('../develop/shared.js');
     const acceptDataLoss = Boolean(args.values['accept-data-loss']);
     const result = await runGuarded(ctx, {
       action: 'migrate-dev',
@@ -41,15 +43,17 @@ ${ENV_HELP}`,
           name: args.values.name as string | undefined,
           createOnly: Boolean(args.values['create-only']),
           askName: () => ctx.ask('Name of the new migration', 'e.g. add_posts'),
-          confirmReset: async (problems) => {
-            for (const line of problemLines(problems)) ctx.log(`  ${line}`);
+          confirmReset: async (problems, schemas) => {
             if (!ctx.interactive) {
-              throw new StagedbError('aborted', 'E_RESET_NEEDED', `${env.name}: the database must be reset before a migration can be created (above); without a terminal stagedb does not reset it`, {
-                details: problemLines(problems),
-                fix: `stagedb migrate reset --env ${env.name} --force   (drops every row), then: stagedb migrate dev`,
+              throw new StagedbError('aborted', 'E_RESET_NEEDED', `${env.name}: the database must be reset before a migration can be created; without a terminal stagedb does not reset it`, {
+                details: problemLines(problems, env.name),
+                fix: resetAlternatives(problems, env.name, config.migrationsDir, `stagedb migrate reset --env ${env.name} --force, then: stagedb migrate dev`),
               });
             }
-            return ctx.confirm(`${env.name}: reset the database? Every row in schema "${env.directInfo.schema}" will be lost`);
+            for (const line of problemLines(problems, env.name)) ctx.log(`  ${line}`);
+            const { describeLoss } = await import('../develop/reset.js');
+            for (const line of lossLines(env.name, await describeLoss(env, { schemaPath: config.schemaPath }))) ctx.log(line);
+            return ctx.confirm(`${env.name}: reset the database? Every row in ${schemaList(schemas)} will be lost`);
           },
           confirmDataLoss: async (warnings) => {
             for (const w of warnings) ctx.warn(`${env.name}: data loss: ${w}`);
@@ -62,7 +66,7 @@ ${ENV_HELP}`,
             return ctx.confirm(`${env.name}: create and apply it anyway?`);
           },
           onEvent: (e) => {
-            if (e.type === 'reset') ctx.log(`${env.name}: reset schema "${String(e.schema)}"`);
+            if (e.type === 'reset') ctx.log(`${env.name}: reset ${schemaList(e.schemas as string[])}`);
             else if (e.type === 'apply-done') ctx.log(`  applied  ${String(e.name)}`);
             else if (e.type === 'created') ctx.log(`${env.name}: created ${relative(ctx.cwd, String(e.path)) || String(e.path)}`);
             else if (e.type === 'lock-file') ctx.log(`${env.name}: wrote ${relative(ctx.cwd, String(e.path))}`);

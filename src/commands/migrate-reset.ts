@@ -3,6 +3,7 @@ import { runSeed } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
+import { lossLines } from '../render/loss.js';
 
 const command: Command = {
   usage: `Usage: stagedb migrate reset [--env <name>] [--force] [--skip-seed]
@@ -11,6 +12,9 @@ The guide's db:migrate:reset, development only: drops the environment's schema w
 re-applies every migration, then runs the seed. In a terminal it lists what will be lost (tables and row
 counts) and asks you to type the environment's name; without a terminal it needs --force. Refused on
 guarded and production environments, whatever the flags.
+
+Schemas reset: the URL's (?schema=, default public) and every one a multiSchema datasource names in
+schemas = [...], no other; each is recreated with its owner, grants and comment.
 
       --force       reset without asking (unprotected environments only)
       --skip-seed   do not run the seed afterwards
@@ -22,16 +26,15 @@ ${ENV_HELP}`,
     const env = resolveOne(ctx, config, names[0]!);
     await baselineWasmOnly();
     const { describeLoss, resetDatabase } = await import('../develop/reset.js');
-    let what = `drop schema "${env.directInfo.schema}" and re-apply every migration`;
+    const { resetSchemas, schemaList } = await import('../develop/shared.js');
+    const schemas = resetSchemas(env, config.schemaPath);
+    let what = `drop ${schemaList(schemas)} and re-apply every migration`;
     if (MATRIX.reset[env.protection] !== 'refuse') {
-      const loss = await describeLoss(env);
-      const rows = loss.tables.reduce((n, t) => n + t.rows, 0);
-      if (ctx.interactive) {
-        ctx.log(`${env.name}: a reset drops schema "${loss.schema}" with:`);
-        for (const t of loss.tables) ctx.log(`  ${t.name}: ${t.estimated ? '~' : ''}${t.rows} row${t.rows === 1 ? '' : 's'}`);
-        if (loss.otherObjects) ctx.log(`  and ${loss.otherObjects} other object${loss.otherObjects === 1 ? '' : 's'} (views, sequences, types, functions)`);
-      }
-      what = `drop ${loss.tables.length} table${loss.tables.length === 1 ? '' : 's'} (${rows} row${rows === 1 ? '' : 's'}) and re-apply every migration`;
+      const losses = await describeLoss(env, { schemaPath: config.schemaPath });
+      const tables = losses.reduce((n, l) => n + l.tables.length, 0);
+      const rows = losses.reduce((n, l) => n + l.tables.reduce((m, t) => m + t.rows, 0), 0);
+      if (ctx.interactive) for (const line of lossLines(env.name, losses)) ctx.log(line);
+      what = `drop ${schemaList(schemas)}: ${tables} table${tables === 1 ? '' : 's'} (${rows} row${rows === 1 ? '' : 's'}), and re-apply every migration`;
     }
     const result = await runGuarded(ctx, {
       action: 'reset',
@@ -44,8 +47,9 @@ ${ENV_HELP}`,
         const r = await resetDatabase({
           env,
           migrationsDir: config.migrationsDir,
+          schemaPath: config.schemaPath,
           onEvent: (e) => {
-            if (e.type === 'reset') ctx.log(`${env.name}: schema "${String(e.schema)}" dropped and recreated`);
+            if (e.type === 'reset') ctx.log(`${env.name}: ${schemaList(e.schemas as string[])} dropped and recreated`);
             if (e.type === 'apply-done') ctx.log(`  applied  ${String(e.name)}`);
           },
         });
@@ -60,7 +64,7 @@ ${ENV_HELP}`,
     }
     return {
       exitCode: 0,
-      data: { env: env.name, applied: result.applied, seeded },
+      data: { env: env.name, schemas: result.schemas, applied: result.applied, seeded },
       text: `${env.name}: reset done, ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} applied${seeded ? ', seeded' : ''}.`,
     };
   },

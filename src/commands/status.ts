@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { ago, columns } from '../render/table.js';
 import { EXIT } from '../exit-codes.js';
 import { StagedbError } from '../errors.js';
@@ -20,12 +21,14 @@ const command: Command = {
   usage: `Usage: stagedb status [--env <name>|all] [--json]
 
 Compares the migrations folder with _prisma_migrations in each environment (concurrently for --env all).
+It reads the history only: changes made to a database outside its migrations (drift) need --drift.
 Exit code: 0 up to date, 1 pending, 2 failed/modified/missing migrations, 3 config or connection error
 (the worst environment decides).
 
       --drift   also compare each live database with what its applied migrations produce (replayed
                 on a temporary shadow database: needs CREATEDB, or shadowDatabaseUrl) and with
-                schema.prisma, and print the SQL of each difference; drift exits 2
+                schema.prisma, and print the SQL of each difference; drift exits 2, and drift that
+                could not be checked exits 3 (never 0: not checked is not clean)
 ${ENV_HELP}`,
   options: { drift: { type: 'boolean' } },
   async run(ctx, args) {
@@ -62,17 +65,20 @@ ${ENV_HELP}`,
           if (r.state === 'error') return;
           try {
             const report = await detectDrift({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir });
-            drift.set(r.env, { report });
+            drift.set(r.env, { checked: true, drifted: report.drifted, report });
             if (report.drifted) r.state = 'blocked';
           } catch (e) {
             if (!(e instanceof StagedbError)) throw e;
-            drift.set(r.env, { error: { code: e.code, message: redact(e.message), fix: e.fix } });
+            drift.set(r.env, { checked: false, error: { code: e.code, message: redact(e.message), fix: e.fix } });
           }
         }),
       );
     }
+    // A drift check that could not run (no CREATEDB and no shadowDatabaseUrl, …) exits 3 like any
+    // config error: a CI gate on `status --drift` must not pass without having checked.
     const exitCode = Math.max(
       ...results.map((r) => (r.state === 'error' ? EXIT.config : r.state === 'blocked' ? EXIT.history : r.state === 'pending' ? EXIT.pending : EXIT.ok)),
+      ...[...drift.values()].map((d) => (d.checked ? EXIT.ok : EXIT.config)),
     );
     return {
       exitCode,
@@ -97,17 +103,25 @@ ${ENV_HELP}`,
         })),
         exitCode,
       },
-      text: render(results, local.migrations.length, drift),
+      text: render(results, local.migrations.length, args.values.drift ? drift : undefined, relative(ctx.cwd, config.migrationsDir) || '.'),
     };
   },
 };
 
+/** One environment's drift check (`--drift`): `checked: false` with the reason when it could not run. */
 interface DriftOutcome {
+  checked: boolean;
+  drifted?: boolean;
   report?: import('../develop/diff.js').DriftReport;
   error?: { code: string; message: string; fix?: string };
 }
 
-function render(results: EnvStatus[], localCount: number, drift: Map<string, DriftOutcome>): string {
+/** `drift` is undefined when --drift was not asked for: there is no DRIFT column then, and a line says so. */
+function render(results: EnvStatus[], localCount: number, drift: Map<string, DriftOutcome> | undefined, migrationsDir: string): string {
+  const driftCell = (env: string) => {
+    const d = drift?.get(env);
+    return !d ? '-' : !d.checked ? 'NOT CHECKED' : d.drifted ? 'yes' : 'no';
+  };
   const rows = results.map((r) => [
     r.env,
     r.protection,
@@ -116,14 +130,16 @@ function render(results: EnvStatus[], localCount: number, drift: Map<string, Dri
     r.history ? String(r.history.pending) : '-',
     r.history ? String(r.history.failed.length) : '-',
     r.history ? String(r.history.modified.length + r.history.missingLocally.length) : '-',
+    ...(drift ? [driftCell(r.env)] : []),
     r.history?.lastApplied ? `${r.history.lastApplied.name} (${ago(r.history.lastApplied.finishedAt)})` : r.history ? '(none)' : '-',
     r.serverVersion ? `PostgreSQL ${r.serverVersion.split(' ')[0]}` : '-',
   ]);
-  const out = [
-    columns(['ENVIRONMENT', 'PROTECTION', 'STATE', 'APPLIED', 'PENDING', 'FAILED', 'DRIFTED', 'LAST APPLIED', 'SERVER'], rows),
-    '',
-    `${localCount} migration${localCount === 1 ? '' : 's'} in the folder.`,
-  ];
+  // MODIFIED/MISSING: applied migrations whose file changed or is gone from the folder (the history's
+  // own differences); DRIFT: the database's differences from what its migrations produce.
+  const header = ['ENVIRONMENT', 'PROTECTION', 'STATE', 'APPLIED', 'PENDING', 'FAILED', 'MODIFIED/MISSING', ...(drift ? ['DRIFT'] : []), 'LAST APPLIED', 'SERVER'];
+  const out = [columns(header, rows), '', `${localCount} migration${localCount === 1 ? '' : 's'} in the folder.`];
+  // Plain status reads the history only (fast, no engine): say so rather than let "up to date" read as "no drift".
+  if (!drift && results.some((r) => r.state !== 'error')) out.push('History only: drift not checked (changes made outside the migrations): stagedb status --drift');
   for (const r of results) {
     const lines: string[] = [];
     if (r.error) {
@@ -148,17 +164,32 @@ function render(results: EnvStatus[], localCount: number, drift: Map<string, Dri
       }
       if (r.state === 'pending') lines.push(`  apply with: stagedb ${r.env === 'development' ? 'migrate deploy' : `deploy --env ${r.env}`}`);
     }
-    const d = drift.get(r.env);
-    if (d?.error) lines.push(`  drift: could not check: ${d.error.message}`, ...(d.error.fix ? [`  fix: ${d.error.fix}`] : []));
+    const d = drift?.get(r.env);
+    if (d?.error) lines.push(`  DRIFT NOT CHECKED: ${d.error.message}`, ...(d.error.fix ? [`  fix: ${d.error.fix}`] : []));
     if (d?.report) {
       const sql = (text: string) => text.trim().split('\n').filter((l) => l.trim() && !l.startsWith('--')).map((l) => `      ${l}`);
-      if (d.report.drifted) lines.push('  DRIFT     the database differs from what its applied migrations produce (changes made outside them):', ...sql(d.report.migrationsToDatabase));
-      else lines.push('  no drift  the database is what its applied migrations produce');
+      if (d.report.drifted) {
+        lines.push(
+          '  DRIFT     the database differs from what its applied migrations produce (changes made outside them):',
+          ...sql(d.report.migrationsToDatabase),
+          ...driftNextSteps(r.env, migrationsDir),
+        );
+      } else lines.push('  no drift  the database is what its applied migrations produce');
       if (d.report.databaseToSchema) lines.push(`  schema.prisma differs from this database: ${sql(d.report.databaseToSchema).length} SQL line(s) (stagedb migrate diff --from env:${r.env} --to schema)`);
     }
     if (lines.length > 0) out.push('', `${r.env} (${r.target || 'not resolved'}${r.directSource ? `, via ${r.directSource}` : ''}):`, ...lines);
   }
   return out.join('\n');
+}
+
+/** What to do about drift: see it, keep it as a migration, or undo it. */
+function driftNextSteps(env: string, migrationsDir: string): string[] {
+  return [
+    `  next:     see it as SQL: stagedb migrate diff --from migrations --to env:${env}`,
+    `            keep it: save that SQL as ${migrationsDir}/<timestamp>_<name>/migration.sql (mkdir the folder first), add the change to schema.prisma,`,
+    `                     then record it as applied here: stagedb migrate resolve --applied <timestamp>_<name> --env ${env}`,
+    `            undo it: revert the change by hand${env === 'development' ? ', or drop everything: stagedb migrate reset --env development' : ''}`,
+  ];
 }
 
 export default command;

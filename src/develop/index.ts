@@ -5,7 +5,8 @@
  */
 export { planPush, push, type PushPlan, type PushResult } from './push.js';
 export { migrateDev, problemLines, type DevProblem, type MigrateDevOptions, type MigrateDevResult } from './migrate-dev.js';
-export { describeLoss, resetDatabase, recreateSchema, type LossReport, type ResetOptions } from './reset.js';
+export { describeLoss, resetDatabase, recreateSchemas, type LossReport, type ResetOptions } from './reset.js';
+export { resetSchemas } from './shared.js';
 export { diffSchemas, detectDrift, type DiffSide, type DiffSchemasOptions, type DiffOutcome, type DriftReport } from './diff.js';
 export { migrationNameSlug } from './name.js';
 export type { DevelopEvent } from './shared.js';

@@ -5,15 +5,16 @@
  * every other environment, so development runs the same code path and the same transactions.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import type { SchemaEngine } from '../engine/index.js';
 import { StagedbError, usageError } from '../errors.js';
 import { deploy } from '../history/deploy.js';
 import { readLocalHistory } from '../history/local.js';
+import { refuseUnbaselinedDevDatabase } from './baseline.js';
 import { migrationNameSlug } from './name.js';
-import { recreateSchema } from './reset.js';
-import { engineOptionsFor, refuseOnProduction, refuseResetUnlessUnprotected, scriptOrEmpty, type DevelopEvent } from './shared.js';
+import { recreateSchemas } from './reset.js';
+import { engineOptionsFor, refuseOnProduction, refuseResetUnlessUnprotected, resetSchemas, scriptOrEmpty, type DevelopEvent } from './shared.js';
 
 /** Why the development database must be reset before a migration can be generated. */
 export type DevProblem =
@@ -42,11 +43,12 @@ export interface MigrateDevOptions {
   createOnly?: boolean;
   /**
    * Called when the dev database must be reset to continue (drift, failed/edited/missing migrations),
-   * like Prisma's migrate dev prompt. Return true to reset (all data in the schema is lost), false to
-   * abort (E_ABORTED, nothing changed). Never called on an environment whose protection is not
-   * 'none': there the reset is refused (E_REFUSED) instead.
+   * like Prisma's migrate dev prompt, with the schemas a reset drops (the URL's, and a multiSchema
+   * datasource's others). Return true to reset (all data in them is lost), false to abort (E_ABORTED,
+   * nothing changed). Never called on an environment whose protection is not 'none': there the reset
+   * is refused (E_REFUSED) instead.
    */
-  confirmReset: (problems: DevProblem[]) => Promise<boolean>;
+  confirmReset: (problems: DevProblem[], schemas: string[]) => Promise<boolean>;
   /**
    * Called with the data-loss warnings of the NEW migration before it is written; return false to
    * abort (E_ABORTED, no file written). Without it, warnings are refused (E_DATA_LOSS).
@@ -94,17 +96,22 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
     if (check.resetNeeded) {
       const problems = await describeProblems(engine, check.reason, existing.map((m) => m.name));
       emit({ type: 'reset-needed', env: env.name, problems, reason: check.reason });
-      refuseResetUnlessUnprotected(env, 'the reset migrate dev needs', problemLines(problems));
-      if (!(await o.confirmReset(problems))) {
+      const schemas = resetSchemas(env, o.schemaPath);
+      refuseResetUnlessUnprotected(env, 'the reset migrate dev needs', problemLines(problems, env.name), schemas);
+      if (!(await o.confirmReset(problems, schemas))) {
         throw new StagedbError('aborted', 'E_ABORTED', `${env.name}: migrate dev stopped: the database must be reset to continue, and the reset was declined; nothing was changed`, {
-          details: problemLines(problems),
-          fix: `keep the changes by adding them to schema.prisma and a migration (stagedb migrate dev --create-only, then edit it), or reset: stagedb migrate reset --env ${env.name}`,
+          details: problemLines(problems, env.name),
+          fix: resetAlternatives(problems, env.name, o.migrationsDir),
         });
       }
-      await recreateSchema(env);
+      await recreateSchemas(env, schemas);
       reset = true;
-      emit({ type: 'reset', env: env.name, schema: env.directInfo.schema });
+      emit({ type: 'reset', env: env.name, schema: schemas[0], schemas });
     }
+
+    // Deploy's baseline check, before the first migration is written rather than when it is applied
+    // (with migrations in the folder, the deploy below makes it before anything is written).
+    if (existing.length === 0 && !reset && !o.createOnly) await refuseUnbaselinedDevDatabase(env);
 
     const applied: string[] = [];
     if (existing.length > 0) {
@@ -212,23 +219,54 @@ function commentOut(text: string): string {
   return `${text.trim().split('\n').map((l) => `-- ${l}`.trimEnd()).join('\n')}\n`;
 }
 
-/** One line per problem, for error details. */
-export function problemLines(problems: DevProblem[]): string[] {
-  return problems.map((p) => {
+/** SQL lines of a drift shown in a message; the rest is a `migrate diff` away. */
+const DRIFT_LINES_SHOWN = 20;
+
+/**
+ * One line per problem, for error details; a drift is followed by its SQL (what Prisma prints as its
+ * drift summary), indented, at most {@link DRIFT_LINES_SHOWN} lines.
+ */
+export function problemLines(problems: DevProblem[], env = 'development'): string[] {
+  return problems.flatMap((p) => {
     switch (p.kind) {
-      case 'drift':
-        return `drift: the database differs from what its migrations produce (${sqlLines(p.script)})`;
+      case 'drift': {
+        const sql = p.script.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('--'));
+        // No SQL: the engine's own explanation, commented out by describeProblems.
+        const shown = sql.length > 0 ? sql : p.script.split('\n').filter((l) => l.trim() !== '').map((l) => l.replace(/^-- ?/, ''));
+        const more = shown.length - DRIFT_LINES_SHOWN;
+        return [
+          `drift: the database differs from what its migrations produce${sql.length > 0 ? ' (changes made outside them, as SQL)' : ''}:`,
+          ...shown.slice(0, DRIFT_LINES_SHOWN).map((l) => `    ${l}`),
+          ...(more > 0 ? [`    … ${more} more line${more === 1 ? '' : 's'}: stagedb migrate diff --from migrations --to env:${env}`] : []),
+        ];
+      }
       case 'failed':
-        return `failed: ${p.names.join(', ')}`;
+        return [`failed: ${p.names.join(', ')}`];
       case 'edited':
-        return `edited after being applied: ${p.names.join(', ')}`;
+        return [`edited after being applied: ${p.names.join(', ')}`];
       case 'missing':
-        return `applied but missing from the folder: ${p.names.join(', ')}`;
+        return [`applied but missing from the folder: ${p.names.join(', ')}`];
     }
   });
 }
 
-function sqlLines(script: string): string {
-  const n = script.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('--')).length;
-  return n === 0 ? 'see the engine\'s explanation' : `${n} SQL line${n === 1 ? '' : 's'}`;
+/**
+ * What works instead of the reset, problem by problem (a migration created with --create-only would
+ * meet the same check, so it is no way out), then the reset itself.
+ */
+export function resetAlternatives(problems: DevProblem[], env: string, migrationsDir = 'prisma/migrations', reset = `stagedb migrate reset --env ${env}`): string {
+  const dir = (isAbsolute(migrationsDir) ? relative(process.cwd(), migrationsDir) : migrationsDir) || '.';
+  const ways = problems.map((p) => {
+    switch (p.kind) {
+      case 'drift':
+        return `keep the drift as a migration: mkdir ${dir}/<timestamp>_<name> && stagedb migrate diff --from migrations --to env:${env} > ${dir}/<timestamp>_<name>/migration.sql, add the change to schema.prisma, then stagedb migrate resolve --applied <timestamp>_<name> --env ${env}; or undo it by hand`;
+      case 'failed':
+        return `undo what ${p.names.join(', ')} did, fix the file, then stagedb migrate resolve --rolled-back ${p.names[0]} --env ${env}`;
+      case 'edited':
+        return `restore the applied file${p.names.length === 1 ? '' : 's'} from git (git checkout -- ${dir}/${p.names[0]}/migration.sql)`;
+      case 'missing':
+        return `bring back ${p.names.join(', ')} into the migrations folder (pull the branch that added ${p.names.length === 1 ? 'it' : 'them'})`;
+    }
+  });
+  return `${ways.join('; ')}; then run stagedb migrate dev again. Or reset (drops every row): ${reset}`;
 }

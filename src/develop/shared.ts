@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import type { ResolvedEnvironment } from '../config/environments.js';
+import { schemaFiles } from '../config/prisma-project.js';
 import type { OpenEngineOptions } from '../engine/index.js';
+import { datasourceSchemas } from '../engine/schema.js';
 import { StagedbError } from '../errors.js';
 
 /**
@@ -29,10 +32,29 @@ export function refuseOnProduction(env: ResolvedEnvironment, command: string, wh
   throw new StagedbError('guard', 'E_REFUSED', `${env.name}: ${command} is refused on an environment with protection 'production': ${why}`, { fix });
 }
 
-/** Reset drops every row of the schema: only ever on `protection: 'none'`. */
-export function refuseResetUnlessUnprotected(env: ResolvedEnvironment, what: string, details: string[] = []): void {
+/**
+ * The schemas a reset drops and recreates, as Prisma's reset does: the URL's (`?schema=`, default
+ * `public`; it holds `_prisma_migrations`) first, then every other one a multiSchema datasource names
+ * (`schemas = ["public", "auth"]`). Dropping fewer would leave the others' tables, types and functions
+ * behind, and re-applying the history would then fail on them ("already exists"). Without a readable
+ * schema file, only the URL's.
+ */
+export function resetSchemas(env: ResolvedEnvironment, schemaPath?: string): string[] {
+  const own = env.directInfo.schema;
+  if (schemaPath === undefined) return [own];
+  const files = schemaFiles(schemaPath).map((path) => ({ path, content: readFileSync(path, 'utf8') }));
+  return [...new Set([own, ...(datasourceSchemas(files) ?? [])])];
+}
+
+/** `schema "public"`, `schemas "public", "auth"`: for messages. */
+export function schemaList(schemas: readonly string[]): string {
+  return `schema${schemas.length === 1 ? '' : 's'} ${schemas.map((s) => `"${s}"`).join(', ')}`;
+}
+
+/** Reset drops every row of the schemas: only ever on `protection: 'none'`. */
+export function refuseResetUnlessUnprotected(env: ResolvedEnvironment, what: string, details: string[] = [], schemas: readonly string[] = [env.directInfo.schema]): void {
   if (env.protection === 'none') return;
-  throw new StagedbError('guard', 'E_REFUSED', `${env.name}: ${what} is refused on an environment with protection '${env.protection}': it drops schema "${env.directInfo.schema}" with every row in it`, {
+  throw new StagedbError('guard', 'E_REFUSED', `${env.name}: ${what} is refused on an environment with protection '${env.protection}': it drops ${schemaList(schemas)} with every row in ${schemas.length === 1 ? 'it' : 'them'}`, {
     details,
     fix: `reset only development databases (protection 'none'); if ${env.name} really is one, set protection: 'none' for environments.${env.name} in stagedb.config.ts`,
   });

@@ -15,7 +15,7 @@ import type { SchemaFile, StrippedSetting } from './schema.js';
 export type { GeneratedMigration } from './migration-files.js';
 export { ensureMigrationLock, migrationLockToml, writeMigrationFiles } from './migration-files.js';
 export type { DatasourceProvider, SchemaFile, StrippedSetting, PreparedSchema } from './schema.js';
-export { assertPostgresSchema, datasourceProviders, prepareSchemaForEngine, ENGINE_PREVIEW_FEATURES } from './schema.js';
+export { assertPostgresSchema, datasourceProviders, datasourceSchemas, prepareSchemaForEngine, ENGINE_PREVIEW_FEATURES } from './schema.js';
 export { readSchemaFiles } from './schema-files.js';
 
 export { ENGINE_PACKAGE, ENGINE_PACKAGE_VERSION } from './package.js';

@@ -55,6 +55,16 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
       throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shown}/${name}) or delete the empty directory`);
     }
     const script = readFileSync(path, 'utf8');
+    // Some Windows editors save UTF-8 with a byte order mark. Prisma sends the file as it is, and
+    // PostgreSQL reads the mark as the start of the first word: "syntax error at or near" an invisible
+    // character at 1:1 that no one can see in the file. Neither tool can apply it, so say why, up front.
+    if (script.charCodeAt(0) === 0xfeff) {
+      throw historyError(
+        'E_MIGRATION_BOM',
+        `migration ${name} starts with a UTF-8 byte order mark (BOM, invisible in most editors): PostgreSQL would fail on it at line 1, column 1 ("syntax error at or near"), as it does under Prisma`,
+        `save ${shown}/${name}/migration.sql as UTF-8 without BOM (your editor's "Save with Encoding"), or: sed -i '1s/^\\xEF\\xBB\\xBF//' ${shown}/${name}/migration.sql`,
+      );
+    }
     migrations.push({ name, path, script, checksum: checksum(script) });
   }
   return { dir, migrations, lockProvider };

@@ -36,21 +36,30 @@ export function createTableSql(schema: string): string {
 export interface SchemaProbe {
   schemaExists: boolean;
   tableExists: boolean;
-  /** Relations, types and functions in the schema other than _prisma_migrations (for the baseline check). */
+  /**
+   * Relations and types in the schema other than _prisma_migrations (for the baseline check, Prisma's
+   * P3005). An extension's own objects do not count (the views of pg_stat_statements, PostGIS's
+   * spatial_ref_sys, …): as in Prisma's engine, a schema holding only those is empty.
+   */
   otherObjects: number;
   serverVersion: string;
   serverVersionNum: number;
 }
+
+/** Relations and types that make a schema non-empty for the baseline check; `$1` is the schema, `$3` the history table. */
+const OWN_RELATIONS = `FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = $1 AND c.relname <> $3 AND c.relkind IN ('r','p','v','m','f','S')
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
+const OWN_TYPES = `FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+               WHERE n.nspname = $1 AND t.typtype IN ('e','d','c') AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')`;
 
 /** One round trip: does the schema and history table exist, is the schema otherwise empty, which server. */
 export async function probe(client: Client, schema: string): Promise<SchemaProbe> {
   const r = await client.query<{ schema_exists: boolean; table_exists: boolean; other: string; v: string; vn: string }>(
     `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema_exists,
             to_regclass($2) IS NOT NULL AS table_exists,
-            (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-               WHERE n.nspname = $1 AND c.relname <> $3 AND c.relkind IN ('r','p','v','m','f','S'))
-          + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-               WHERE n.nspname = $1 AND t.typtype IN ('e','d','c') AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)) AS other,
+            (SELECT count(*) ${OWN_RELATIONS}) + (SELECT count(*) ${OWN_TYPES}) AS other,
             current_setting('server_version') AS v, current_setting('server_version_num') AS vn`,
     [schema, tableRef(schema), TABLE],
   );
@@ -62,6 +71,19 @@ export async function probe(client: Client, schema: string): Promise<SchemaProbe
     serverVersion: row.v,
     serverVersionNum: Number(row.vn),
   };
+}
+
+/** The objects `probe` counts in `otherObjects`, named (`view "v"`, `table "legacy"`), at most `limit`. */
+export async function listOtherObjects(client: Client, schema: string, limit = 10): Promise<string[]> {
+  const r = await client.query<{ what: string }>(
+    `SELECT what FROM (
+       SELECT (CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence' ELSE 'table' END) || ' ' || quote_ident(c.relname) AS what ${OWN_RELATIONS}
+       UNION ALL
+       SELECT (CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' ELSE 'type' END) || ' ' || quote_ident(t.typname) ${OWN_TYPES}
+     ) o ORDER BY what LIMIT $2`,
+    [schema, limit, TABLE],
+  );
+  return r.rows.map((row) => row.what);
 }
 
 export async function listRows(client: Client, schema: string): Promise<MigrationRow[]> {

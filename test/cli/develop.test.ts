@@ -16,7 +16,7 @@ const WITH_POSTS = DEFAULT_SCHEMA.replace(
   'model User {\n  id    Int    @id @default(autoincrement())\n  email String @unique\n  posts Post[]\n}\n\nmodel Post {\n  id       Int    @id @default(autoincrement())\n  title    String\n  authorId Int\n  author   User   @relation(fields: [authorId], references: [id])\n}',
 );
 
-async function setup(opts: { migrations?: Record<string, string>; seed?: boolean } = {}) {
+async function setup(opts: { migrations?: Record<string, string>; seed?: boolean; schema?: string } = {}) {
   const dev = await freshDatabase('cli_dev');
   const staging = await freshDatabase('cli_stg');
   forbidInOutput(passwordOf(dev.url));
@@ -28,7 +28,7 @@ async function setup(opts: { migrations?: Record<string, string>; seed?: boolean
       production: { url: { $env: 'STAGING_URL' }, ssl: 'disable' },
     },
   };
-  const p: TempProject = createProject({ configJson: config, migrations: opts.migrations ?? {} });
+  const p: TempProject = createProject({ configJson: config, migrations: opts.migrations ?? {}, ...(opts.schema ? { schema: opts.schema } : {}) });
   cleanups.push(() => dev.drop(), () => staging.drop(), () => p.remove());
   const env = { DEV_URL: dev.url, STAGING_URL: staging.url };
   return { dev, staging, p, cli: (...args: string[]) => runCli(args, { cwd: p.dir, env }) };
@@ -73,19 +73,35 @@ describe('stagedb migrate dev', () => {
   });
 
   it('a drifted database needs a reset: without a terminal it stops (exit 6) and says how', async () => {
-    const { dev, cli } = await setup();
+    const { dev, p, cli } = await setup();
     expect((await cli('migrate', 'dev')).code).toBe(0);
     await query(dev.url, 'ALTER TABLE "User" ADD COLUMN "sneaky" TEXT');
     const r = await cli('migrate', 'dev', '--name', 'next');
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('the database must be reset before a migration can be created');
-    expect(r.stderr).toContain('fix: stagedb migrate reset --env development --force');
+    // The drift itself, as SQL (not "1 SQL line"), what keeps it, and the reset.
+    expect(r.stderr).toContain('    ALTER TABLE "public"."User" ADD COLUMN     "sneaky" TEXT;');
+    expect(r.stderr).toContain('fix: keep the drift as a migration: mkdir prisma/migrations/<timestamp>_<name> && stagedb migrate diff --from migrations --to env:development > prisma/migrations/<timestamp>_<name>/migration.sql');
+    expect(r.stderr).toContain('Or reset (drops every row): stagedb migrate reset --env development --force, then: stagedb migrate dev');
+    expect(r.stderr.match(/ADD COLUMN/g)).toHaveLength(1);
     // Nothing was dropped.
     expect(await query(dev.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'sneaky'`)).toHaveLength(1);
     const status = await cli('status', '--drift');
     expect(status.code).toBe(2);
     expect(status.stdout).toContain('DRIFT');
     expect(status.stdout).toContain('"sneaky"');
+
+    // The fix works as written: the drift kept as a migration, then migrate dev goes on, with the data.
+    await query(dev.url, `INSERT INTO "User" (email, sneaky) VALUES ('kept@example.com', 'yes')`);
+    const diff = await cli('migrate', 'diff', '--from', 'migrations', '--to', 'env:development');
+    expect(diff.code, diff.stderr).toBe(0);
+    p.addMigration('20990101000000_sneaky', `${diff.stdout}\n`);
+    p.write('prisma/schema.prisma', DEFAULT_SCHEMA.replace('email String @unique', 'email  String  @unique\n  sneaky String?'));
+    expect((await cli('migrate', 'resolve', '--applied', '20990101000000_sneaky')).code).toBe(0);
+    const again = await cli('migrate', 'dev', '--name', 'next');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('schema.prisma matches the migrations; nothing to create');
+    expect(await query(dev.url, `SELECT email, sneaky FROM "User"`)).toEqual([{ email: 'kept@example.com', sneaky: 'yes' }]);
   });
 });
 
@@ -139,6 +155,22 @@ describe('stagedb migrate reset', () => {
     const prod = await cli('migrate', 'reset', '--env', 'staging', '--force');
     expect(prod.code).toBe(5);
     expect(prod.stderr).toContain('stagedb migrate reset is refused on staging (protection: guarded)');
+  });
+});
+
+describe('stagedb migrate reset of a multiSchema datasource', () => {
+  it('resets every schema the datasource names, says which, and leaves the others alone', async () => {
+    const schema = `datasource db {\n  provider = "postgresql"\n  schemas  = ["public", "auth"]\n}\n\nmodel Account {\n  id Int @id @default(autoincrement())\n  @@schema("auth")\n}\n\nmodel User {\n  id Int @id @default(autoincrement())\n  @@schema("public")\n}\n`;
+    const init = `CREATE SCHEMA IF NOT EXISTS "auth";\nCREATE TABLE "auth"."Account" ("id" SERIAL NOT NULL, CONSTRAINT "Account_pkey" PRIMARY KEY ("id"));\nCREATE TABLE "public"."User" ("id" SERIAL NOT NULL, CONSTRAINT "User_pkey" PRIMARY KEY ("id"));\n`;
+    const { dev, cli } = await setup({ schema, migrations: { '20240101000000_init': init } });
+    expect((await cli('deploy', '--skip-generate')).code).toBe(0);
+    await query(dev.url, `INSERT INTO auth."Account" DEFAULT VALUES; INSERT INTO "User" DEFAULT VALUES; ALTER TABLE auth."Account" ADD COLUMN extra int; CREATE SCHEMA other; CREATE TABLE other.keep (id int)`);
+    const r = await cli('migrate', 'reset', '--force', '--skip-seed');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('development: schemas "public", "auth" dropped and recreated');
+    expect(r.stdout).toContain('reset done, 1 migration applied.');
+    expect(await query(dev.url, `SELECT (SELECT count(*)::int FROM auth."Account") AS a, (SELECT count(*)::int FROM "User") AS u, to_regclass('other.keep') IS NOT NULL AS kept`)).toEqual([{ a: 0, u: 0, kept: true }]);
+    expect(await query(dev.url, `SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NULL`)).toEqual([{ n: 0 }]);
   });
 });
 

@@ -96,8 +96,8 @@ describe('connection settings', () => {
     const [text, json] = await both(p, ['status']);
     expect(text.code).toBe(3);
     expect(normalize(text.stdout)).toMatchInlineSnapshot(`
-      "ENVIRONMENT  PROTECTION  STATE  APPLIED  PENDING  FAILED  DRIFTED  LAST APPLIED  SERVER
-      development              ERROR  -        -        -       -        -             -
+      "ENVIRONMENT  PROTECTION  STATE  APPLIED  PENDING  FAILED  MODIFIED/MISSING  LAST APPLIED  SERVER
+      development              ERROR  -        -        -       -                 -             -
 
       1 migration in the folder.
 

@@ -206,16 +206,17 @@ describe('drift in the development database', () => {
     p.write('prisma/schema.prisma', step('add_relation'));
     let problems: DevProblem[] = [];
     const events: string[] = [];
-    const r = await rejection(dev(p, env, { name: 'add_relation', confirmReset: async (x) => ((problems = x), false), onEvent: (e) => events.push(e.type) }));
+    const r = await rejection(dev(p, env, { name: 'add_relation', confirmReset: async (x) => ((problems = x), false), onEvent: (e) => events.push(e.type) }), { [relative(process.cwd(), p.dir)]: '<project>' });
     expect(problems).toEqual([{ kind: 'drift', script: '-- AlterTable\nALTER TABLE "public"."User" ADD COLUMN     "nickname" TEXT;\n' }]);
     expect(events).toEqual(['reset-needed']);
     expect(r).toMatchInlineSnapshot(`
       {
         "code": "E_ABORTED",
         "details": [
-          "drift: the database differs from what its migrations produce (1 SQL line)",
+          "drift: the database differs from what its migrations produce (changes made outside them, as SQL):",
+          "    ALTER TABLE "public"."User" ADD COLUMN     "nickname" TEXT;",
         ],
-        "fix": "keep the changes by adding them to schema.prisma and a migration (stagedb migrate dev --create-only, then edit it), or reset: stagedb migrate reset --env development",
+        "fix": "keep the drift as a migration: mkdir <project>/prisma/migrations/<timestamp>_<name> && stagedb migrate diff --from migrations --to env:development > <project>/prisma/migrations/<timestamp>_<name>/migration.sql, add the change to schema.prisma, then stagedb migrate resolve --applied <timestamp>_<name> --env development; or undo it by hand; then run stagedb migrate dev again. Or reset (drops every row): stagedb migrate reset --env development",
         "kind": "aborted",
         "message": "development: migrate dev stopped: the database must be reset to continue, and the reset was declined; nothing was changed",
       }
@@ -233,7 +234,8 @@ describe('drift in the development database', () => {
       {
         "code": "E_REFUSED",
         "details": [
-          "drift: the database differs from what its migrations produce (1 SQL line)",
+          "drift: the database differs from what its migrations produce (changes made outside them, as SQL):",
+          "    ALTER TABLE "public"."User" ADD COLUMN     "nickname" TEXT;",
         ],
         "fix": "reset only development databases (protection 'none'); if staging really is one, set protection: 'none' for environments.staging in stagedb.config.ts",
         "kind": "guard",
@@ -502,5 +504,79 @@ describe('bad input', () => {
         "message": "production: migrate dev is refused on an environment with protection 'production': it generates migrations from the database it runs on and may offer to reset it",
       }
     `);
+  });
+});
+
+describe('a database whose public schema holds only an extension\'s objects', () => {
+  it('counts as empty (pg_stat_statements in public): the first migration is created and applied', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    // Its views and functions live in public but belong to the extension (pg_depend deptype 'e'), as Prisma's engine sees it.
+    await query(a.url, 'CREATE EXTENSION pg_stat_statements');
+    const p = project(step('init'));
+    const r = await dev(p, env);
+    expect(r.created?.directoryName).toMatch(/^\d{14}_init$/);
+    expect(r.applied).toEqual([r.created!.directoryName]);
+    expect(await historyRows(a.url)).toEqual([{ migration_name: r.created!.directoryName, finished: true }]);
+    // Deploy agrees: a second database with only the extension takes the history too.
+    const b = await db();
+    await query(b.url, 'CREATE EXTENSION pg_stat_statements');
+    expect((await deploy({ env: environmentFor(b.url), migrationsDir: p.migrationsDir })).applied.map((m) => m.name)).toEqual([r.created!.directoryName]);
+  });
+
+  it('an object the engine does not diff (a plain view) and no history: refused before anything is written', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    await query(a.url, 'CREATE EXTENSION pg_stat_statements; CREATE VIEW legacy_report AS SELECT 1 AS one');
+    const p = project(step('init'));
+    expect(await rejection(dev(p, env), { [a.name]: '<db>' })).toMatchInlineSnapshot(`
+      {
+        "code": "E_NOT_BASELINED",
+        "fix": "this is a development database: drop it (stagedb migrate reset --env development drops everything in "public"), then run stagedb migrate dev again",
+        "kind": "history",
+        "message": "development: schema "public" already holds 1 object no migration created (view legacy_report) and has no _prisma_migrations table, so the first migration could not be applied there (Prisma P3005); nothing was written",
+      }
+    `);
+    expect(migrationDirs(p.migrationsDir)).toEqual([]);
+    expect(await query(a.url, `SELECT to_regclass('_prisma_migrations') IS NULL AS none`)).toEqual([{ none: true }]);
+  });
+});
+
+describe('a migration saved with a UTF-8 byte order mark', () => {
+  it('is named as the cause (PostgreSQL, and Prisma, fail on it at 1:1 with no hint), with nothing applied or written', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    const p = project(step('init'));
+    const { created } = await dev(p, env, { createOnly: true });
+    const file = join(p.migrationsDir, created!.directoryName, 'migration.sql');
+    const script = readFileSync(file, 'utf8');
+    // Prisma sends the file as it reads it; PostgreSQL takes the BOM for part of the first word.
+    expect(await query(a.url, `SELECT 1`).then(() => rejection(query(a.url, `\uFEFF${script}`)))).toMatchObject({ message: expect.stringMatching(/^syntax error at or near/) });
+    writeFileSync(file, `\uFEFF${script}`);
+    const r = await rejection(dev(p, env, { name: 'next' }), { [created!.directoryName]: '<init>' });
+    expect(r).toMatchObject({ kind: 'history', code: 'E_MIGRATION_BOM', fix: expect.stringMatching(/^save .*\/<init>\/migration\.sql as UTF-8 without BOM .*sed -i '1s\/\^\\xEF\\xBB\\xBF\/\/' .*\/<init>\/migration\.sql$/) });
+    expect(r.message).toMatchInlineSnapshot(`"migration <init> starts with a UTF-8 byte order mark (BOM, invisible in most editors): PostgreSQL would fail on it at line 1, column 1 ("syntax error at or near"), as it does under Prisma"`);
+    expect(migrationDirs(p.migrationsDir)).toEqual([created!.directoryName]);
+    // Nothing applied, and no failed row to resolve.
+    expect(await query(a.url, `SELECT to_regclass('"User"') IS NULL AND to_regclass('_prisma_migrations') IS NULL AS none`)).toEqual([{ none: true }]);
+  });
+});
+
+describe('the reset migrate dev offers, on a multiSchema datasource', () => {
+  it('is asked with every schema the datasource names, and resets them all', async () => {
+    const a = await db();
+    const env = environmentFor(a.url);
+    const p = project(`datasource db {\n  provider = "postgresql"\n  schemas  = ["public", "auth"]\n}\n\nmodel Account {\n  id    Int    @id @default(autoincrement())\n  email String\n  @@schema("auth")\n}\n\nmodel Post {\n  id    Int    @id @default(autoincrement())\n  title String\n  @@schema("public")\n}\n`);
+    const first = await dev(p, env);
+    expect(first.applied).toEqual([first.created!.directoryName]);
+    await query(a.url, `INSERT INTO auth."Account" (email) VALUES ('ada@example.com'); INSERT INTO "Post" (title) VALUES ('hello'); ALTER TABLE auth."Account" ADD COLUMN sneaky text`);
+    let asked: string[] = [];
+    const events: Array<Record<string, unknown>> = [];
+    const r = await dev(p, env, { name: 'next', confirmReset: async (_problems, schemas) => ((asked = schemas), true), onEvent: (e) => events.push(e) });
+    expect(asked).toEqual(['public', 'auth']);
+    expect(r.reset).toBe(true);
+    expect(events.find((e) => e.type === 'reset')).toMatchObject({ schemas: ['public', 'auth'] });
+    expect(await query(a.url, `SELECT (SELECT count(*)::int FROM auth."Account") AS accounts, (SELECT count(*)::int FROM "Post") AS posts, (SELECT count(*)::int FROM information_schema.columns WHERE table_schema = 'auth' AND column_name = 'sneaky') AS sneaky`)).toEqual([{ accounts: 0, posts: 0, sneaky: 0 }]);
+    expect(await historyRows(a.url)).toEqual([{ migration_name: first.created!.directoryName, finished: true }]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENGINE_PREVIEW_FEATURES, prepareSchemaForEngine, type SchemaFile } from '../../src/engine/schema.js';
+import { datasourceSchemas, ENGINE_PREVIEW_FEATURES, prepareSchemaForEngine, type SchemaFile } from '../../src/engine/schema.js';
 
 const one = (content: string, path = 'prisma/schema.prisma') => prepareSchemaForEngine([{ path, content }]);
 const lines = (s: string) => s.split('\n');
@@ -172,5 +172,17 @@ model A {
     for (const f of ['metrics', 'esm', 'driverAdapters', 'queryCompiler', 'multiSchema', 'fullTextSearch', 'tracing', 'omitApi', 'prismaSchemaFolder', 'interactiveTransactions']) {
       expect(one(`generator client {\n  provider = "prisma-client-js"\n  previewFeatures = ["${f}"]\n}\n`).stripped).toHaveLength(1);
     }
+  });
+});
+
+describe('datasourceSchemas (what migrate reset drops besides the URL\'s schema)', () => {
+  const file = (content: string): SchemaFile[] => [{ path: 'schema.prisma', content }];
+  it('reads schemas = [...] of the datasource, over several lines, not from comments or other blocks', () => {
+    expect(datasourceSchemas(file('datasource db {\n  provider = "postgresql"\n  // schemas = ["old"]\n  schemas  = ["public",\n              "auth"] // two\n}\n'))).toEqual(['public', 'auth']);
+    expect(datasourceSchemas(file('generator client {\n  provider = "prisma-client"\n  schemas = ["x"]\n}\ndatasource db {\n  provider = "postgresql"\n}\n'))).toBeUndefined();
+    expect(datasourceSchemas(file('/* */\ndatasource db {\n  provider = "postgresql"\n}\n'))).toBeUndefined();
+  });
+  it('looks in every file of a schema folder', () => {
+    expect(datasourceSchemas([{ path: 'a.prisma', content: 'model A {\n  id Int @id\n  @@schema("auth")\n}\n' }, { path: 'b.prisma', content: 'datasource db {\n  provider = "postgresql"\n  schemas = ["auth", "public", "auth"]\n}\n' }])).toEqual(['auth', 'public']);
   });
 });
