@@ -133,7 +133,10 @@ export function resolveEnvironment(
   // Where a value came from, for an error about it: `environments.staging.url (DATABASE_URL from .env.staging)`.
   // A URL that does not parse is never shown, so this is all that tells the user which line to fix.
   const from = (key: string, value: ConfigValue | undefined): string => {
-    if (value === undefined || typeof value === 'string') return `${where(key)} (written in ${config.configFile ? basename(config.configFile) : 'the Prisma datasource'})`;
+    if (value === undefined || typeof value === 'string') {
+      const file = def.origins?.[key as keyof NonNullable<typeof def.origins>] ?? (config.configFile ? basename(config.configFile) : 'the Prisma datasource');
+      return `${where(key)} (written in ${file})`;
+    }
     const v = value.$env;
     const src = options.processEnv[v] ? 'the shell' : origin[v] !== undefined && vars[v] ? origin[v] : 'its default';
     return `${where(key)} (${v} from ${src})`;
