@@ -92,7 +92,9 @@ export async function clientConfig(url: string, options: ConnectOptions): Promis
     port: parsed.port ? Number(parsed.port) : 5432,
     user: (parsed.user as string) || undefined,
     password: (parsed.password as string) || undefined,
-    database: (parsed.database as string) || undefined,
+    // libpq decodes every %XX of the database name; pg-connection-string uses decodeURI, which keeps
+    // %24 ($), %23 (#), %2F (/) and the other reserved characters encoded, and names another database.
+    database: parsed.database ? databaseName(u) : undefined,
     // Never undefined: node-postgres would then read PGSSLMODE with its own meaning of the modes.
     ssl: mode === 'disable' || mode === 'allow' || mode === 'prefer' ? false : tls,
     application_name: options.purpose ? `${APPLICATION_NAME} ${options.purpose}` : APPLICATION_NAME,
@@ -104,6 +106,16 @@ export async function clientConfig(url: string, options: ConnectOptions): Promis
   const serverOptions = [typeof parsed.options === 'string' ? parsed.options : undefined, schema !== 'public' ? `-c search_path=${escapeOption(quoteIdent(schema))}` : undefined].filter(Boolean);
   if (serverOptions.length > 0) config.options = serverOptions.join(' ');
   return { config, sslmode: mode, schema, tls: mode === 'allow' || mode === 'prefer' ? tls : undefined };
+}
+
+/** The database name of a URL, every percent-escape decoded (as libpq does); a bad escape stays as written. */
+function databaseName(u: URL): string {
+  const raw = u.pathname.replace(/^\//, '');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function tlsSettings(params: URLSearchParams, label: string): { mode: SslModeValue; tls?: ConnectionOptions } {
