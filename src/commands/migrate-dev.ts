@@ -5,6 +5,7 @@ import { runSeed, seedsAfterReset } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
+import { shellQuote } from '../shell-quote.js';
 
 const command: Command = {
   usage: `Usage: stagedb migrate dev [--name <name>] [--create-only] [--env <name>]
@@ -58,7 +59,7 @@ ${ENV_HELP}`,
             if (acceptDataLoss) return true;
             if (!ctx.interactive) {
               throw new StagedbError('guard', 'E_DATA_LOSS', `${env.name}: the new migration would lose data (above); nothing was written`, {
-                fix: `stagedb migrate dev --env ${env.name} --accept-data-loss${args.values.name ? ` --name ${String(args.values.name)}` : ''}`,
+                fix: `stagedb migrate dev --env ${env.name} --accept-data-loss${args.values.name ? ` --name ${shellQuote(String(args.values.name))}` : ''}`,
               });
             }
             return ctx.confirm(`${env.name}: create and apply it anyway?`);

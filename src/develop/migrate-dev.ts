@@ -14,6 +14,7 @@ import { readLocalHistory } from '../history/local.js';
 import { migrationNameSlug } from './name.js';
 import { recreateSchema } from './reset.js';
 import { engineOptionsFor, refuseOnProduction, refuseResetUnlessUnprotected, scriptOrEmpty, type DevelopEvent } from './shared.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** Why the development database must be reset before a migration can be generated. */
 export type DevProblem =
@@ -119,7 +120,7 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
       if (!o.createOnly) {
         throw new StagedbError('history', 'E_MIGRATION_UNEXECUTABLE', `${env.name}: the next migration cannot run on this database as it is; no file was written`, {
           details: evaluation.unexecutable,
-          fix: `create it without applying it (stagedb migrate dev --create-only${o.name ? ` --name ${o.name}` : ''}), edit migration.sql to deal with the existing rows, then: stagedb migrate dev`,
+          fix: `create it without applying it (stagedb migrate dev --create-only${o.name ? ` --name ${shellQuote(o.name)}` : ''}), edit migration.sql to deal with the existing rows, then: stagedb migrate dev`,
         });
       }
       emit({ type: 'unexecutable', env: env.name, steps: evaluation.unexecutable });

@@ -4,6 +4,7 @@ import type { Client, ClientConfig } from 'pg';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
 import { quoteIdent } from './quote-ident.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** Every stagedb connection is named, so `pg_stat_activity` (and a lock holder report) shows who it is. */
 export const APPLICATION_NAME = 'stagedb';
@@ -264,7 +265,7 @@ function connectionError(e: unknown, label: string, cfg: ClientConfig, sslmode: 
       }
       return make('E_AUTH', msg, 'the server refuses this user/host combination: check pg_hba.conf or, on RDS, the user and sslmode');
     case '3D000':
-      return make('E_DB_MISSING', `database "${cfg.database}" does not exist on ${where}`, `create it: createdb -h ${cfg.host} -p ${cfg.port} -U ${cfg.user} ${cfg.database}`);
+      return make('E_DB_MISSING', `database "${cfg.database}" does not exist on ${where}`, `create it: createdb -h ${shellQuote(String(cfg.host))} -p ${cfg.port} -U ${shellQuote(String(cfg.user))} ${shellQuote(String(cfg.database))}`);
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return make(
         'E_TLS',
