@@ -71,6 +71,11 @@ describe.each(MALFORMED)('a malformed URL never shows its password: %s', (url) =
     expectMalformed(await runCli(['migrate', 'deploy', '--url', url], { cwd: p.dir }), /--url/);
   });
 
+  it('from --scratch-url', async () => {
+    const p = project({});
+    expectMalformed(await runCli(['backup', 'verify', '--deep', '--scratch-url', url], { cwd: p.dir }), /--scratch-url/);
+  });
+
   it('from prisma.config.ts (a literal url, and env() read from .env)', async () => {
     const literal = project({ files: { 'prisma.config.ts': `export default { schema: 'prisma/schema.prisma', datasource: { url: ${JSON.stringify(url)} } };\n` } });
     expectMalformed(await runCli(['status'], { cwd: literal.dir }), /environments\.development\.url \(written in prisma\.config\.ts\)/);
