@@ -157,12 +157,18 @@ describe('seeding follows the Prisma version of the project (issue 19.6)', () =>
       files: { 'prisma.config.ts': `import { defineConfig, env } from 'prisma/config';\nexport default defineConfig({ datasource: { url: env('DATABASE_URL') } });\n` },
       envFiles: { '.env': { DATABASE_URL: d.url } },
     });
+    const env = await runCli(['env'], { cwd: p.dir });
+    expect(env.stdout).toContain('prisma: 7 (prisma 7.1.0 in package.json): no seed after a reset (stagedb seed runs it)');
     const reset = await runCli(['migrate', 'reset', '--force'], { cwd: p.dir });
     expect(reset.code, reset.all).toBe(0);
     expect(existsSync(p.path('seeded.txt'))).toBe(false);
     const seed = await runCli(['seed'], { cwd: p.dir });
     expect(seed.code).toBe(3);
-    expect(seed.stderr).toContain('migrations.seed');
+    expect(seed.stderr).toMatchInlineSnapshot(`
+      "error: no seed command is configured; package.json "prisma.seed" is not read: this project uses Prisma 7 (prisma 7.1.0 in package.json), which reads the seed from migrations.seed in prisma.config.ts
+        fix: add migrations: { seed: 'tsx prisma/seed.ts' } to prisma.config.ts
+      "
+    `);
 
     // With migrations.seed: `stagedb seed` runs it; reset still does not.
     p.write('prisma.config.ts', `import { defineConfig, env } from 'prisma/config';\nexport default defineConfig({ migrations: { seed: ${JSON.stringify(seedWriting('config'))} }, datasource: { url: env('DATABASE_URL') } });\n`);
