@@ -1,5 +1,5 @@
 import { basename, isAbsolute, join, relative } from 'node:path';
-import { configError } from '../errors.js';
+import { configError, usageError } from '../errors.js';
 import { redact, registerSecret } from '../redact.js';
 import type { ConfigValue, Protection, SslMode } from './define.js';
 import { readEnvFile } from './env-files.js';
@@ -19,6 +19,10 @@ export function selectEnvironments(config: ResolvedConfig, flag: string | undefi
   const defined = Object.keys(config.environments);
   if (requested === 'all') return defined;
   const names = requested.split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0) {
+    // `--env ,` or STAGEDB_ENV=",": no environment at all (commands would run on none, and exit oddly).
+    throw usageError('E_USAGE', `no environment named in ${flag !== undefined ? `--env "${flag}"` : `STAGEDB_ENV="${requested}"`}`, 'name one: --env development (several: --env development,staging)');
+  }
   const selected = names.map((n) => {
     const name = Object.hasOwn(ALIASES, n) ? ALIASES[n]! : n;
     // Own keys only: `--env toString` must not find Object.prototype.toString.

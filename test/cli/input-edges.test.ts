@@ -38,6 +38,9 @@ describe('flags', () => {
       expect(r.stderr).toContain('--env');
       expect(r.all).not.toMatch(/\n\s+at /);
     }
+    const commas = await runCli(['status'], { cwd: p.dir, env: { ...env(), STAGEDB_ENV: ' , ' } });
+    expect(commas.code, commas.all).toBe(4);
+    expect(commas.stderr).toContain('no environment named in STAGEDB_ENV');
     expect((await runCli(['status', '--env', ''], { cwd: p.dir, env: env() })).stderr).toMatchInlineSnapshot(`
       "error: stagedb status: --env needs an environment name, and got ""
         fix: stagedb status --env development   (or leave --env out: STAGEDB_ENV, else development)
