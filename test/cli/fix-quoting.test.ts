@@ -66,6 +66,21 @@ describe.each(['20240102000000_x$(touch PWNED)', '20240102000000_x`touch PWNED`'
   });
 });
 
+describe('the git checkout fix line', () => {
+  it('a migration folder without migration.sql, named with $(…): the path pastes as itself', async () => {
+    const bad = '20240102000000_y$(touch PWNED)';
+    const p = createProject({ migrations: { '20240101000000_init': 'CREATE TABLE "A" (id int);\n', [bad]: null } });
+    cleanup.push(() => p.remove());
+    const r = await runCli(['migrate', 'deploy', '--url', db.url], { cwd: p.dir });
+    expect(r.code, r.all).toBe(2);
+    const line = /git checkout -- (.*)\) or delete/.exec(r.stderr)?.[0].replace(/\) or delete$/, '');
+    expect(line, r.stderr).toBeDefined();
+    const pasted = paste(line!, 'git');
+    expect(pasted.injected).toBe(false);
+    expect(pasted.args).toEqual(['checkout', '--', `prisma/migrations/${bad}`]);
+  });
+});
+
 describe('the createdb fix line', () => {
   it('a database name with $(…) pastes as that name and runs nothing', async () => {
     const name = 'app$(touch PWNED)';
