@@ -192,16 +192,24 @@ async function inferConfig(cwd: string): Promise<ResolvedConfig> {
   const shadow = pick('shadowDatabaseUrl');
   const directVar = typeof direct === 'object' ? direct.$env : undefined;
   const directUrlCandidates = [...new Set([directVar, 'DIRECT_URL', 'DIRECT_DATABASE_URL'].filter((v): v is string => !!v))];
-  const define = (): EnvironmentDefinition => ({
+  const development: EnvironmentDefinition = {
     url,
     ...(typeof direct === 'string' ? { directUrl: direct } : {}),
     directUrlCandidates,
     ...(shadow !== undefined ? { shadowDatabaseUrl: shadow } : {}),
     ...(Object.keys(origins).length ? { origins } : {}),
-  });
-  const environments: Record<string, EnvironmentDefinition> = { development: define() };
+  };
+  // A URL written into the schema or prisma.config.ts is one database: development's. Staging and
+  // production, defined by their own env files, read variables only (DATABASE_URL when the datasource
+  // names a literal), so they can never borrow development's database.
+  const other: EnvironmentDefinition = {
+    url: typeof url === 'string' ? { $env: 'DATABASE_URL' } : url,
+    directUrlCandidates,
+    ...(typeof shadow === 'object' ? { shadowDatabaseUrl: shadow } : {}),
+  };
+  const environments: Record<string, EnvironmentDefinition> = { development };
   for (const name of ['staging', 'production']) {
-    if (existsSync(join(root, `.env.${name}`))) environments[name] = define();
+    if (existsSync(join(root, `.env.${name}`))) environments[name] = { ...other };
   }
   return {
     root,

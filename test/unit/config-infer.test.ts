@@ -341,3 +341,15 @@ export default defineConfig({ datasource: { url: env(\`\${prefix}_URL\`), direct
     }
   });
 });
+
+describe('plain Prisma project: a URL written in the datasource', () => {
+  it('is development\'s only: staging and production read their env files', async () => {
+    const p = project({
+      'prisma/schema.prisma': `datasource db {\n  provider = "postgresql"\n  url      = "postgresql://app:pw@localhost:5432/dev"\n}\n`,
+      '.env.staging': `DATABASE_URL="${direct}"\n`,
+    });
+    const c = await loadConfig({ cwd: p.root });
+    expect(resolveEnvironment(c, 'development', { processEnv: {} }).directUrl).toBe('postgresql://app:pw@localhost:5432/dev');
+    expect(resolveEnvironment(c, 'staging', { processEnv: {} }).directUrl).toBe(direct);
+  });
+});
