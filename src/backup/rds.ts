@@ -3,6 +3,7 @@ import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
 import { stagedbVersion, type BackupActor } from './manifest.js';
+import { shellQuote } from '../shell-quote.js';
 
 /**
  * RDS snapshots, the optional driver of `backup --snapshot`: CreateDBSnapshot of the environment's
@@ -91,7 +92,7 @@ export async function createRdsSnapshot(o: RdsSnapshotOptions): Promise<RdsSnaps
     while (snap.status !== 'available') {
       if (['failed', 'error', 'deleted', 'deleting', 'incompatible-restore'].includes(snap.status)) {
         throw new StagedbError('backup', 'E_RDS_SNAPSHOT_FAILED', `RDS snapshot ${identifier} of ${rds.instance} ended "${snap.status}"`, {
-          fix: `see the instance's events: aws rds describe-events --source-identifier ${identifier} --source-type db-snapshot --region ${rds.region}`,
+          fix: `see the instance's events: aws rds describe-events --source-identifier ${shellQuote(identifier)} --source-type db-snapshot --region ${shellQuote(rds.region)}`,
         });
       }
       if (Date.now() - started >= timeoutMs) {
@@ -99,7 +100,7 @@ export async function createRdsSnapshot(o: RdsSnapshotOptions): Promise<RdsSnaps
           'backup',
           'E_RDS_TIMEOUT',
           `RDS snapshot ${identifier} of ${rds.instance} is still "${snap.status}"${snap.percent === undefined ? '' : ` (${snap.percent} %)`} after ${Math.round(timeoutMs / 1000)} s: stopped waiting (AWS goes on creating it)`,
-          { fix: `check it later: aws rds describe-db-snapshots --db-snapshot-identifier ${identifier} --region ${rds.region}   (or stagedb backup list --snapshots --env ${o.env.name})` },
+          { fix: `check it later: aws rds describe-db-snapshots --db-snapshot-identifier ${shellQuote(identifier)} --region ${shellQuote(rds.region)}   (or stagedb backup list --snapshots --env ${o.env.name})` },
         );
       }
       await sleep(Math.min(pollMs, Math.max(0, timeoutMs - (Date.now() - started))));
@@ -107,7 +108,7 @@ export async function createRdsSnapshot(o: RdsSnapshotOptions): Promise<RdsSnaps
       const found = d.DBSnapshots?.find((s) => s.DBSnapshotIdentifier === identifier);
       if (!found) {
         throw new StagedbError('backup', 'E_RDS_SNAPSHOT_FAILED', `RDS snapshot ${identifier} of ${rds.instance} disappeared while it was being created`, {
-          fix: `see the instance's events: aws rds describe-events --source-identifier ${rds.instance} --source-type db-instance --region ${rds.region}`,
+          fix: `see the instance's events: aws rds describe-events --source-identifier ${shellQuote(rds.instance)} --source-type db-instance --region ${shellQuote(rds.region)}`,
         });
       }
       snap = fromSdk(found, rds, tags, identifier);
@@ -231,7 +232,7 @@ function rdsError(e: unknown, doing: string, rds: { instance: string; region: st
   const message = redact(err.message ?? name);
   if (name === 'DBInstanceNotFound') {
     return new StagedbError('config', 'E_RDS_INSTANCE_NOT_FOUND', `there is no ${where}`, {
-      fix: `check backup.rds.instance and region in the config; the instances there: aws rds describe-db-instances --region ${rds.region} --query 'DBInstances[].DBInstanceIdentifier'`,
+      fix: `check backup.rds.instance and region in the config; the instances there: aws rds describe-db-instances --region ${shellQuote(rds.region)} --query 'DBInstances[].DBInstanceIdentifier'`,
       cause: e,
     });
   }

@@ -4,6 +4,7 @@ import type { ResolvedBackupStorage } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
 import { MANIFEST_FILE, VERIFY_FILE, isBackupId, parseManifest, timeOfId, type BackupManifest, type VerifyRecord } from './manifest.js';
 import { notFound, type BackupListing, type BackupStorage, type IncompleteBackup, type PendingBackup, type StoredBackup } from './storage.js';
+import { shellQuote } from '../shell-quote.js';
 
 type S3Settings = Extract<ResolvedBackupStorage, { kind: 's3' }> & { bucket: string };
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -232,7 +233,7 @@ function s3Error(e: unknown, doing: string, s: S3Settings): StagedbError {
   const status = err.$metadata?.httpStatusCode;
   if (name === 'NoSuchBucket') {
     return new StagedbError('config', 'E_STORAGE_BUCKET', `the bucket ${s.bucket} does not exist${s.endpoint ? ` at ${s.endpoint}` : ` in ${s.region}`}`, {
-      fix: `create it (aws s3 mb s3://${s.bucket}), or fix backup.storage.s3.bucket / region in the config`,
+      fix: `create it (aws s3 mb ${shellQuote(`s3://${s.bucket}`)}), or fix backup.storage.s3.bucket / region in the config`,
       cause: e,
     });
   }

@@ -89,9 +89,10 @@ export async function run(io: Io): Promise<number> {
       throw new StagedbError('usage', 'E_USAGE', `unknown command "${first}"`, { fix: close ? `did you mean: stagedb ${close}? (stagedb --help lists all)` : 'stagedb --help' });
     }
     const { default: command } = await entry.load();
+    const options = { ...GLOBAL_OPTIONS, ...command.options };
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: command.strict ?? true });
+      parsed = parseArgs({ args: negativeValues(rest, options), options, allowPositionals: true, strict: command.strict ?? true, tokens: true });
     } catch (e) {
       // Node's unknown-option text goes on to suggest '-- "--flag"' (with an unbalanced quote): for a
       // mistyped flag that advice misleads, so keep its first sentence only.
@@ -102,6 +103,7 @@ export async function run(io: Io): Promise<number> {
       print(`stagedb ${key} — ${entry.summary}\n\n${command.usage}`);
       return EXIT.ok;
     }
+    checkEnvFlag(key, parsed.tokens ?? [], parsed.values.env);
     if (!command.positionals && parsed.positionals.length > 0) {
       throw new StagedbError('usage', 'E_USAGE', `stagedb ${key} takes no argument "${parsed.positionals[0]}"`, { fix: `stagedb ${key} --help` });
     }
@@ -116,19 +118,19 @@ export async function run(io: Io): Promise<number> {
       confirm: async (message) => {
         if (!ctx.interactive) return false;
         const p = await import('@clack/prompts');
-        const answer = await p.confirm({ message: redact(message), initialValue: false });
+        const answer = await untilEof((signal) => p.confirm({ message: redact(message), initialValue: false, signal }));
         return answer === true;
       },
       ask: async (message, placeholder) => {
         if (!ctx.interactive) return undefined;
         const p = await import('@clack/prompts');
-        const answer = await p.text({ message: redact(message), placeholder });
+        const answer = await untilEof((signal) => p.text({ message: redact(message), placeholder, signal }));
         return typeof answer === 'string' && answer.trim() ? answer.trim() : undefined;
       },
       typeToConfirm: async (message, expected) => {
         if (!ctx.interactive) return false;
         const p = await import('@clack/prompts');
-        const answer = await p.text({ message: redact(message), placeholder: expected });
+        const answer = await untilEof((signal) => p.text({ message: redact(message), placeholder: expected, signal }));
         return typeof answer === 'string' && answer.trim() === expected;
       },
     };
@@ -138,6 +140,65 @@ export async function run(io: Io): Promise<number> {
     return out.exitCode;
   } catch (e) {
     return reportError(e, json, print, eprint);
+  }
+}
+
+/**
+ * Runs a prompt that ends as cancelled when the input ends: Ctrl-D (read as a key in the prompt's raw
+ * mode) or stdin closing. The prompt library waits for a key that never comes then, and Node, with
+ * nothing left to run, exited 13 with no message and no audit record of the abort.
+ */
+async function untilEof<T>(prompt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onKey = (_s: unknown, key?: { ctrl?: boolean; name?: string }) => {
+    if (key?.ctrl && key.name === 'd') ac.abort();
+  };
+  const onEnd = () => ac.abort();
+  process.stdin.on('keypress', onKey);
+  process.stdin.once('end', onEnd);
+  process.stdin.once('close', onEnd);
+  try {
+    return await prompt(ac.signal);
+  } finally {
+    process.stdin.off('keypress', onKey);
+    process.stdin.off('end', onEnd);
+    process.stdin.off('close', onEnd);
+  }
+}
+
+/**
+ * `--lock-timeout -5`: parseArgs refuses a value that starts with "-" as ambiguous (it might be a
+ * flag), and says so in words that do not help. A negative number after an option that takes a value is
+ * its value: joined as `--lock-timeout=-5`, it reaches the command, which says what values it takes.
+ */
+function negativeValues(args: string[], options: Record<string, { type: string; short?: string }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const long = /^--([^=]+)$/.exec(a)?.[1];
+    const short = /^-([a-zA-Z])$/.exec(a)?.[1];
+    const name = long ?? (short ? Object.keys(options).find((k) => options[k]!.short === short) : undefined);
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** `--env` once, naming at least one environment: `--env ""` crashed, and `--env a --env b` silently meant b. */
+function checkEnvFlag(key: string, tokens: Array<{ kind: string; name?: string }>, value: unknown): void {
+  const given = tokens.filter((t) => t.kind === 'option' && t.name === 'env').length;
+  if (given > 1) {
+    throw new StagedbError('usage', 'E_USAGE', `stagedb ${key}: --env is given ${given} times; it takes one value`, {
+      fix: `name one environment, or several in one comma list: stagedb ${key} --env development,staging`,
+    });
+  }
+  if (typeof value === 'string' && !value.split(',').some((n) => n.trim())) {
+    throw new StagedbError('usage', 'E_USAGE', `stagedb ${key}: --env needs an environment name, and got "${value}"`, {
+      fix: `stagedb ${key} --env development   (or leave --env out: STAGEDB_ENV, else development)`,
+    });
   }
 }
 

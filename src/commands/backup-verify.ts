@@ -24,6 +24,8 @@ ${ENV_HELP}`,
     if (args.positionals.length > 1) throw usageError('E_USAGE', 'backup verify takes one backup', 'stagedb backup verify latest');
     const scratchUrl = args.values['scratch-url'] as string | undefined;
     if (scratchUrl && !args.values.deep) throw usageError('E_USAGE', '--scratch-url is for --deep', 'stagedb backup verify --deep --scratch-url <url>');
+    // Parsed like every other URL: a malformed one is reported without being shown, and its password is masked from here on.
+    if (scratchUrl) (await import('../config/url.js')).parseDatabaseUrl(scratchUrl, '--scratch-url');
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
     const storage = await openStorage(env.backup.storage, env.name);

@@ -4,6 +4,7 @@ import { StagedbError, usageError } from '../errors.js';
 import { backupActor, jobsFlag, progressPrinter, shown } from './backup-common.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
+import { shellQuote } from '../shell-quote.js';
 
 const command: Command = {
   usage: `Usage: stagedb backup [--env <name>] [--format auto|custom|directory] [--jobs <n>] [--checksums | --no-checksums]
@@ -87,7 +88,7 @@ ${ENV_HELP}`,
       `${env.name}: backup ${r.id} stored in ${shown(ctx, r.location)}`,
       `  ${m.dump.format} format, ${formatBytes(m.size)} in ${formatDuration(m.durationMs)}, sha256 ${m.sha256.slice(0, 16)}…`,
       `  ${m.migrations.applied.length} applied migration${m.migrations.applied.length === 1 ? '' : 's'}${last ? ` (last ${last.name})` : ''}; ${m.tables.length} table${m.tables.length === 1 ? '' : 's'}${m.tables.every((t) => t.rows !== undefined) ? `, ${m.tables.reduce((n, t) => n + (t.rows ?? 0), 0)} rows` : ''}${m.checksums ? ', with content checksums' : ''}`,
-      `  restore with: stagedb restore ${r.id} --to <environment>`,
+      `  restore with: stagedb restore ${shellQuote(r.id)} --to <environment>`,
     ].join('\n');
     return { exitCode: 0, data: { env: env.name, id: r.id, location: r.location, storage: r.storage, manifest: m }, text };
   },
@@ -142,7 +143,7 @@ async function snapshot(ctx: CommandContext, args: ParsedArgs) {
     const text = [
       `${env.name}: RDS snapshot ${s.identifier} of ${s.instance} is available${s.allocatedStorage ? ` (${s.allocatedStorage} GB allocated)` : ''}`,
       ...(s.arn ? [`  ${s.arn}`] : []),
-      `  restore it as a new instance: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${s.identifier} --db-instance-identifier <new-instance> --region ${s.region}`,
+      `  restore it as a new instance: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${shellQuote(s.identifier)} --db-instance-identifier <new-instance> --region ${shellQuote(s.region)}`,
     ].join('\n');
     return { exitCode: 0, data: { env: env.name, snapshot: s }, text };
   } catch (e) {

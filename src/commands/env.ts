@@ -38,6 +38,7 @@ ${ENV_HELP}`,
       `config: ${config.configFile ?? '(none: plain Prisma project)'}`,
       `schema: ${config.schemaPath}`,
       `migrations: ${config.migrationsDir}`,
+      ...(config.prisma ? [`prisma: ${config.prisma.major} (${config.prisma.why}): ${config.prisma.seedsAfterReset ? 'migrate reset and migrate dev seed after a reset' : 'no seed after a reset (stagedb seed runs it)'}`] : []),
       '',
       columns(
         ['ENVIRONMENT', 'PROTECTION', 'APP URL', 'REPLICAS', 'STUDIO', 'DDL URL', 'FROM'],
@@ -47,7 +48,7 @@ ${ENV_HELP}`,
       ),
     ].join('\n');
     const bad = rows.some((r) => 'error' in r);
-    return { exitCode: bad ? 3 : 0, data: { configFile: config.configFile, schema: config.schemaPath, migrations: config.migrationsDir, environments: rows }, text };
+    return { exitCode: bad ? 3 : 0, data: { configFile: config.configFile, schema: config.schemaPath, migrations: config.migrationsDir, prisma: config.prisma, environments: rows }, text };
   },
 };
 

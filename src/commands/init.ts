@@ -13,7 +13,7 @@ db:deploy:staging, db:backup:staging, db:studio:production, db:deploy:production
       --force   overwrite an existing config file and scripts of the same name`,
   options: { force: { type: 'boolean' } },
   async run(ctx, args) {
-    const r = initProject(ctx.cwd, { force: Boolean(args.values.force) });
+    const r = await initProject(ctx.cwd, { force: Boolean(args.values.force) });
     const rel = relative(ctx.cwd, r.configFile);
     const lines = [r.wroteConfig ? `wrote ${rel}` : `kept the existing ${rel} (--force overwrites it)`];
     if (r.replacedConfig) lines.push(`removed ${relative(ctx.cwd, r.replacedConfig)} (replaced by ${rel})`);

@@ -27,13 +27,14 @@ ${ENV_HELP}`;
 
 /** Runs history deploy for the command's one environment, printing each step as it happens. */
 export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<{ result: DeployResult; text: string; config: ResolvedConfig }> {
-  const { config, names } = await loadTargets(ctx, args);
-  const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
+  // Bad flags are reported before the config is read: a usage error, whatever the config's state.
   const lockTimeout = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
   if (lockTimeout !== undefined && !(lockTimeout >= 0)) {
     const { usageError } = await import('../errors.js');
-    throw usageError('E_USAGE', `--lock-timeout must be a number of seconds, not "${args.values['lock-timeout']}"`, 'e.g. --lock-timeout 60');
+    throw usageError('E_USAGE', `--lock-timeout needs a non-negative number of seconds, not "${args.values['lock-timeout']}"`, `e.g. stagedb ${ctx.commandName} --lock-timeout 60   (0: do not wait for another run's deploy lock)`);
   }
+  const { config, names } = await loadTargets(ctx, args);
+  const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
   if (typeof args.values['allow-hazards'] === 'string' && args.values['allow-hazards'].trim() === '') {
     const { usageError } = await import('../errors.js');
     throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built in the maintenance window"`);

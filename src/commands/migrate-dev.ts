@@ -1,10 +1,12 @@
 import { relative } from 'node:path';
 import { StagedbError } from '../errors.js';
-import { runSeed } from '../project/seed.js';
+import { resolveSeed } from '../config/load.js';
+import { runSeed, seedsAfterReset } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
 import { lossLines } from '../render/loss.js';
+import { shellQuote } from '../shell-quote.js';
 
 const command: Command = {
   usage: `Usage: stagedb migrate dev [--name <name>] [--create-only] [--env <name>]
@@ -13,7 +15,8 @@ The guide's db:migrate: creates a migration from the changes to schema.prisma an
 development database, as Prisma's migrate dev does — with Prisma's own schema engine as WebAssembly (no
 native download), and files byte for byte what the Prisma CLI writes. It first applies pending migrations;
 when the database drifted from its history (or a migration failed, was edited or is missing) it explains
-why and offers to reset it, then runs the seed. Development only: refused on guarded and production
+why and offers to reset it, then runs the seed when the project's Prisma does (Prisma 6; not Prisma 7).
+Development only: refused on guarded and production
 environments (create migrations here, deploy them there).
 
       --name <name>          the migration's name (e.g. add_posts); asked for in a terminal
@@ -60,7 +63,7 @@ ${ENV_HELP}`,
             if (acceptDataLoss) return true;
             if (!ctx.interactive) {
               throw new StagedbError('guard', 'E_DATA_LOSS', `${env.name}: the new migration would lose data (above); nothing was written`, {
-                fix: `stagedb migrate dev --env ${env.name} --accept-data-loss${args.values.name ? ` --name ${String(args.values.name)}` : ''}`,
+                fix: `stagedb migrate dev --env ${env.name} --accept-data-loss${args.values.name ? ` --name ${shellQuote(String(args.values.name))}` : ''}`,
               });
             }
             return ctx.confirm(`${env.name}: create and apply it anyway?`);
@@ -77,10 +80,13 @@ ${ENV_HELP}`,
       },
     });
     let seeded = false;
-    if (result.reset && config.seed && !args.values['skip-seed']) {
-      ctx.log(`${env.name}: the database was reset: running seed \`${config.seed}\``);
-      await runSeed({ env, command: config.seed, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+    const seed = result.reset && !args.values['skip-seed'] ? await resolveSeed(config) : undefined;
+    if (seed && seedsAfterReset(config)) {
+      ctx.log(`${env.name}: the database was reset: running seed \`${seed}\``);
+      await runSeed({ env, command: seed, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
       seeded = true;
+    } else if (seed) {
+      ctx.log(`${env.name}: the database was reset and not seeded: Prisma ${config.prisma?.major} does not seed after a reset; to seed: stagedb seed --env ${env.name}`);
     }
     const text = result.created
       ? `${env.name}: ${args.values['create-only'] ? 'created' : 'created and applied'} ${result.created.directoryName}${seeded ? ' (database reset and seeded)' : ''}.`

@@ -1,5 +1,6 @@
 import { MATRIX, CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
-import { runSeed } from '../project/seed.js';
+import { resolveSeed } from '../config/load.js';
+import { runSeed, seedsAfterReset } from '../project/seed.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
@@ -9,7 +10,8 @@ const command: Command = {
   usage: `Usage: stagedb migrate reset [--env <name>] [--force] [--skip-seed]
 
 The guide's db:migrate:reset, development only: drops the environment's schema with everything in it,
-re-applies every migration, then runs the seed. In a terminal it lists what will be lost (tables and row
+re-applies every migration, then runs the seed when the project's Prisma does (Prisma 6: yes; Prisma 7:
+no, run stagedb seed). In a terminal it lists what will be lost (tables and row
 counts) and asks you to type the environment's name; without a terminal it needs --force. Refused on
 guarded and production environments, whatever the flags.
 
@@ -57,10 +59,15 @@ ${ENV_HELP}`,
       },
     });
     let seeded = false;
-    if (!args.values['skip-seed'] && config.seed) {
-      ctx.log(`${env.name}: running seed \`${config.seed}\``);
-      await runSeed({ env, command: config.seed, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
-      seeded = true;
+    if (!args.values['skip-seed']) {
+      const seed = await resolveSeed(config);
+      if (seed && seedsAfterReset(config)) {
+        ctx.log(`${env.name}: running seed \`${seed}\``);
+        await runSeed({ env, command: seed, root: config.root, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+        seeded = true;
+      } else if (seed) {
+        ctx.log(`${env.name}: not seeded: Prisma ${config.prisma?.major} does not seed after a reset (${config.prisma?.why}); to seed: stagedb seed --env ${env.name}`);
+      }
     }
     return {
       exitCode: 0,

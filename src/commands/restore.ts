@@ -11,6 +11,7 @@ import { selectEnvironments } from '../config/environments.js';
 import { age, backupsOf, jobsFlag, progressPrinter, shown } from './backup-common.js';
 import { loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
+import { shellQuote } from '../shell-quote.js';
 
 const command: Command = {
   usage: `Usage: stagedb restore <backup> --to <env> [--from <env>] [--jobs <n>] [--confirm <env>]
@@ -51,7 +52,7 @@ ${CONFIRM_HELP}
     const ref = args.positionals[0];
     if (!ref || args.positionals.length > 1) throw usageError('E_USAGE', 'restore takes one backup: an id from stagedb backup list, "latest", or a backup directory', 'stagedb restore latest --from production --to staging');
     const to = args.values.to as string | undefined;
-    if (!to) throw usageError('E_USAGE', 'restore needs the target environment: --to <env>', `stagedb restore ${ref} --to staging`);
+    if (!to) throw usageError('E_USAGE', 'restore needs the target environment: --to <env>', `stagedb restore ${shellQuote(ref)} --to staging`);
     const jobs = jobsFlag(args);
     // pg_restore is asked its version now, in another process, while the library and the config load.
     probeTools('pg_restore', { env: ctx.env });
@@ -124,8 +125,8 @@ ${CONFIRM_HELP}
       }).catch((e: unknown) => {
         // The protection matrix's own fix says --env; restore names its target with --to.
         if (e instanceof StagedbError && (e.code === 'E_CONFIRM_REQUIRED' || e.code === 'E_CONFIRM_MISMATCH')) {
-          const from = args.values.from === undefined ? '' : ` --from ${args.values.from as string}`;
-          throw new StagedbError(e.kind, e.code, e.message, { fix: `stagedb restore ${ref}${from} --to ${target.name} --confirm ${target.name}`, cause: e });
+          const from = args.values.from === undefined ? '' : ` --from ${shellQuote(args.values.from as string)}`;
+          throw new StagedbError(e.kind, e.code, e.message, { fix: `stagedb restore ${shellQuote(ref)}${from} --to ${target.name} --confirm ${target.name}`, cause: e });
         }
         throw e;
       });

@@ -9,6 +9,7 @@ import type { ResolvedEnvironment } from '../config/environments.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
+import { shellQuote } from '../shell-quote.js';
 
 const STATE_WORDS: Record<EnvStatus['state'], string> = {
   'up-to-date': 'up to date',
@@ -156,8 +157,8 @@ function render(results: EnvStatus[], localCount: number, drift: Map<string, Dri
           const logLines = e.logs?.trim().split('\n') ?? [];
           const first = logLines.find((l) => l.startsWith('ERROR')) ?? logLines.find((l) => l.trim().length > 0);
           if (first) lines.push(`            ${first}`);
-          lines.push(`            fix: undo its partial changes, fix the file, then stagedb migrate resolve --rolled-back ${e.name} --env ${r.env}`);
-          lines.push(`                 (or, if finished by hand: stagedb migrate resolve --applied ${e.name} --env ${r.env})`);
+          lines.push(`            fix: undo its partial changes, fix the file, then stagedb migrate resolve --rolled-back ${shellQuote(e.name)} --env ${r.env}`);
+          lines.push(`                 (or, if finished by hand: stagedb migrate resolve --applied ${shellQuote(e.name)} --env ${r.env})`);
         }
         if (e.state === 'modified') lines.push(`  MODIFIED  ${e.name}  (migration.sql changed after it was applied: restore it from git)`);
         if (e.state === 'missing-locally') lines.push(`  MISSING   ${e.name}  (applied here, but not in the migrations folder: pull the branch that added it)`);

@@ -1,5 +1,5 @@
-import { isAbsolute, join, relative } from 'node:path';
-import { configError } from '../errors.js';
+import { basename, isAbsolute, join, relative } from 'node:path';
+import { configError, usageError } from '../errors.js';
 import { redact, registerSecret } from '../redact.js';
 import type { ConfigValue, Protection, SslMode } from './define.js';
 import { readEnvFile } from './env-files.js';
@@ -19,6 +19,10 @@ export function selectEnvironments(config: ResolvedConfig, flag: string | undefi
   const defined = Object.keys(config.environments);
   if (requested === 'all') return defined;
   const names = requested.split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0) {
+    // `--env ,` or STAGEDB_ENV=",": no environment at all (commands would run on none, and exit oddly).
+    throw usageError('E_USAGE', `no environment named in ${flag !== undefined ? `--env "${flag}"` : `STAGEDB_ENV="${requested}"`}`, 'name one: --env development (several: --env development,staging)');
+  }
   const selected = names.map((n) => {
     const name = Object.hasOwn(ALIASES, n) ? ALIASES[n]! : n;
     // Own keys only: `--env toString` must not find Object.prototype.toString.
@@ -130,6 +134,17 @@ export function resolveEnvironment(
     vars[k] = v;
   }
   const lookedIn = ['the shell', ...fileNames].join(', ');
+  // Where a value came from, for an error about it: `environments.staging.url (DATABASE_URL from .env.staging)`.
+  // A URL that does not parse is never shown, so this is all that tells the user which line to fix.
+  const from = (key: string, value: ConfigValue | undefined): string => {
+    if (value === undefined || typeof value === 'string') {
+      const file = def.origins?.[key as keyof NonNullable<typeof def.origins>] ?? (config.configFile ? basename(config.configFile) : 'the Prisma datasource');
+      return `${where(key)} (written in ${file})`;
+    }
+    const v = value.$env;
+    const src = options.processEnv[v] ? 'the shell' : origin[v] !== undefined && vars[v] ? origin[v] : 'its default';
+    return `${where(key)} (${v} from ${src})`;
+  };
 
   const read = (key: string, value: ConfigValue | undefined, required: boolean): string | undefined => {
     if (value === undefined) return undefined;
@@ -146,18 +161,20 @@ export function resolveEnvironment(
 
   // With --url, the environment's own variables may all be unset: the flag is the connection.
   const rawUrl = read('url', def.url, def.directUrl === undefined && !options.urlOverride);
-  const urlInfo = rawUrl !== undefined ? parseDatabaseUrl(rawUrl, where('url')) : undefined;
+  const urlInfo = rawUrl !== undefined ? parseDatabaseUrl(rawUrl, from('url', def.url)) : undefined;
   // directUrl may stay unset only while url (or the api_key inside it) can serve DDL itself; otherwise
   // its missing variable is the problem to report, not the kind of url.
   const urlServesDdl = urlInfo?.kind === 'direct' || urlInfo?.embeddedDirectUrl !== undefined;
   let rawDirect = read('directUrl', def.directUrl, !options.urlOverride && !urlServesDdl);
   let directKey = 'directUrl';
+  let directFrom = from('directUrl', def.directUrl);
   if (rawDirect === undefined && def.directUrlCandidates) {
     for (const candidate of def.directUrlCandidates) {
       const v = vars[candidate];
       if (v) {
         rawDirect = v;
         directKey = `directUrl (env ${candidate})`;
+        directFrom = from('directUrl', { $env: candidate });
         break;
       }
     }
@@ -173,7 +190,7 @@ export function resolveEnvironment(
     directSource = '--url flag';
   } else if (rawDirect !== undefined) {
     directUrl = rawDirect;
-    directInfo = parseDatabaseUrl(rawDirect, where('directUrl'));
+    directInfo = parseDatabaseUrl(rawDirect, directFrom);
     directSource = directKey;
   } else if (urlInfo && urlInfo.kind === 'direct') {
     directUrl = rawUrl!;
@@ -221,14 +238,14 @@ export function resolveEnvironment(
     directInfo,
     directSource,
     ssl,
-    shadowDatabaseUrl: read('shadowDatabaseUrl', def.shadowDatabaseUrl, false),
+    shadowDatabaseUrl: parseOptionalUrl(read('shadowDatabaseUrl', def.shadowDatabaseUrl, false), from('shadowDatabaseUrl', def.shadowDatabaseUrl)),
     lockTimeoutMs: def.ddlLockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS,
     statementTimeoutMs: def.statementTimeout,
     lockRetries: def.lockRetries ?? DEFAULT_LOCK_RETRIES,
     backup: resolveBackup(config.root, name, protection, def, read, vars),
     studio: {
       mode: def.studio ?? (protection === 'production' ? 'read-only' : 'read-write'),
-      url: parseOptionalUrl(read('studioUrl', def.studioUrl, true), where('studioUrl')),
+      url: parseOptionalUrl(read('studioUrl', def.studioUrl, true), from('studioUrl', def.studioUrl)),
       urlSource: def.studioUrl === undefined ? undefined : typeof def.studioUrl === 'object' ? `studioUrl (env ${def.studioUrl.$env})` : 'studioUrl',
     },
     replicas: resolveReplicas(name, def.replicas, read, warnings),

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StagedbError, configError } from '../errors.js';
-import type { EnvironmentConfig, LintConfig, StagedbConfig } from './define.js';
-import { discoverPrismaProject, readDatasource, type DatasourceInfo } from './prisma-project.js';
+import type { ConfigValue, EnvironmentConfig, LintConfig, StagedbConfig } from './define.js';
+import { discoverPrismaProject, readDatasource, type DatasourceInfo, type PrismaVersion } from './prisma-project.js';
+import { importTsModule } from './ts-module.js';
 
 export const CONFIG_FILE_NAMES = [
   'stagedb.config.ts',
@@ -18,6 +19,8 @@ export const CONFIG_FILE_NAMES = [
 export interface EnvironmentDefinition extends EnvironmentConfig {
   /** For environments stagedb inferred without a config file: env vars that may hold a direct URL. */
   directUrlCandidates?: string[];
+  /** For values stagedb took from the Prisma project: the file each literal is written in, for messages. */
+  origins?: Partial<Record<'url' | 'directUrl' | 'shadowDatabaseUrl', string>>;
 }
 
 /** The validated, complete config every command works with. */
@@ -28,7 +31,16 @@ export interface ResolvedConfig {
   configFile?: string;
   schemaPath: string;
   migrationsDir: string;
+  /** The seed command, when known without evaluating prisma.config.ts (see `resolveSeed`). */
   seed?: string;
+  /** True when the seed may be in prisma.config.ts, which was not evaluated: `resolveSeed` reads it. */
+  seedUnresolved?: boolean;
+  /** The project's Prisma major: whose seeding rules apply (docs/prisma-compatibility.md). */
+  prisma?: PrismaVersion;
+  /** package.json's `prisma.seed` when the project's Prisma (7) ignores it: named in the missing-seed error. */
+  ignoredPackageSeed?: string;
+  /** The project's prisma.config.* file, when it has one. */
+  prismaConfigFile?: string;
   environments: Record<string, EnvironmentDefinition>;
   /** The datasource block of schema.prisma, when it has one. */
   datasource?: DatasourceInfo;
@@ -76,18 +88,10 @@ async function importConfigModule(file: string): Promise<unknown> {
   }
   try {
     if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
-      // jiti only for TypeScript configs: it is the heaviest thing config loading can pull in. Loaded
-      // with require (it is CommonJS; importing it from ESM runs the CJS export lexer over its bundle).
-      // fsCache keeps the transpiled config on disk: only transpiling is cached, never the evaluated
-      // config, so env vars the config reads at load time are always read afresh.
-      const { createRequire } = await import('node:module');
-      const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
       // `import { defineConfig, env } from 'stagedb'` resolves to the two helpers alone, not to the whole
       // library (which would load pg, zod and everything else before the command even starts).
       const helpers = fileURLToPath(new URL('../config/define.js', import.meta.url));
-      const jiti = createJiti(import.meta.url, { alias: { stagedb: helpers }, moduleCache: false, fsCache: true });
-      const mod = (await jiti.import(file)) as { default?: unknown };
-      return mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod;
+      return await importTsModule(file, { stagedb: helpers });
     }
     const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
     return mod.default ?? mod;
@@ -102,7 +106,7 @@ async function importConfigModule(file: string): Promise<unknown> {
 /** Loads, validates and completes the config. Without a config file, infers one from the Prisma project. */
 export async function loadConfig(options: { cwd: string; configFile?: string }): Promise<ResolvedConfig> {
   const file = findConfigFile(options.cwd, options.configFile);
-  if (!file) return inferConfig(options.cwd);
+  if (!file) return await inferConfig(options.cwd);
 
   const root = dirname(file);
   const raw = await importConfigModule(file);
@@ -115,7 +119,9 @@ export async function loadConfig(options: { cwd: string; configFile?: string }):
       fix: `edit ${file}`,
     });
   }
-  const project = discoverPrismaProject(root);
+  // prisma.config.ts is evaluated only when the stagedb config leaves to it something a command needs
+  // now: the schema's place. A seed it may name is read when a command runs the seed (resolveSeed).
+  const project = await discoverPrismaProject(root, { readPrismaConfig: !config.schema });
   const schemaPath = config.schema ? resolve(root, config.schema) : project.schemaPath;
   const migrationsDir = config.migrations
     ? resolve(root, config.migrations)
@@ -128,6 +134,10 @@ export async function loadConfig(options: { cwd: string; configFile?: string }):
     schemaPath,
     migrationsDir,
     seed: config.seed ?? project.seed,
+    ...(config.seed === undefined && config.schema && project.prismaConfigPath ? { seedUnresolved: true } : {}),
+    prisma: project.prisma,
+    ...(config.seed === undefined && project.ignoredPackageSeed ? { ignoredPackageSeed: project.ignoredPackageSeed } : {}),
+    ...(project.prismaConfigPath ? { prismaConfigFile: project.prismaConfigPath } : {}),
     environments: config.environments,
     datasource: safeDatasource(schemaPath),
     ...(config.lint ? { lint: config.lint } : {}),
@@ -143,28 +153,72 @@ function safeDatasource(schemaPath: string): DatasourceInfo | undefined {
   }
 }
 
+/** The seed command a command should run: the config's, or the one prisma.config.ts names (read now, if it was not yet). */
+export async function resolveSeed(config: ResolvedConfig): Promise<string | undefined> {
+  if (!config.seedUnresolved) return config.seed;
+  return (await discoverPrismaProject(config.root)).seed;
+}
+
 /**
- * A plain Prisma project: development reads DATABASE_URL (or whatever the datasource names), with
- * DIRECT_URL / DIRECT_DATABASE_URL for DDL when set. `.env.staging` / `.env.production` files, when
- * present, define those environments the same way.
+ * A plain Prisma project: development reads DATABASE_URL (or whatever the datasource names: prisma.config.ts
+ * first, then the schema's datasource block, a literal URL included), with DIRECT_URL / DIRECT_DATABASE_URL
+ * for DDL when set, and the shadow database the datasource names. `.env.staging` / `.env.production`
+ * files, when present, define those environments the same way.
  */
-function inferConfig(cwd: string): ResolvedConfig {
+async function inferConfig(cwd: string): Promise<ResolvedConfig> {
   const root = resolve(cwd);
-  const project = discoverPrismaProject(root);
+  const project = await discoverPrismaProject(root);
   const datasource = safeDatasource(project.schemaPath);
-  const urlVar = project.configDatasource?.url?.env ?? datasource?.url?.env ?? 'DATABASE_URL';
-  const directVar = project.configDatasource?.directUrl?.env ?? datasource?.directUrl?.env;
+  const configName = project.prismaConfigPath ? relative(root, project.prismaConfigPath) : undefined;
+  const schemaName = datasource?.file ? relative(root, datasource.file) : undefined;
+  const origins: NonNullable<EnvironmentDefinition['origins']> = {};
+  /** A datasource value as a config value, remembering which file a literal is written in. */
+  const pick = (key: 'url' | 'directUrl' | 'shadowDatabaseUrl'): ConfigValue | undefined => {
+    const fromConfig = project.configDatasource?.[key];
+    if (fromConfig !== undefined) {
+      if (typeof fromConfig === 'string' && configName) origins[key] = configName;
+      return fromConfig;
+    }
+    const fromSchema = datasource?.[key];
+    if (fromSchema?.env) return { $env: fromSchema.env };
+    if (fromSchema?.literal !== undefined) {
+      if (schemaName) origins[key] = schemaName;
+      return fromSchema.literal;
+    }
+    return undefined;
+  };
+  const url = pick('url') ?? { $env: 'DATABASE_URL' };
+  const direct = pick('directUrl');
+  const shadow = pick('shadowDatabaseUrl');
+  const directVar = typeof direct === 'object' ? direct.$env : undefined;
   const directUrlCandidates = [...new Set([directVar, 'DIRECT_URL', 'DIRECT_DATABASE_URL'].filter((v): v is string => !!v))];
-  const define = (): EnvironmentDefinition => ({ url: { $env: urlVar }, directUrlCandidates });
-  const environments: Record<string, EnvironmentDefinition> = { development: define() };
+  const development: EnvironmentDefinition = {
+    url,
+    ...(typeof direct === 'string' ? { directUrl: direct } : {}),
+    directUrlCandidates,
+    ...(shadow !== undefined ? { shadowDatabaseUrl: shadow } : {}),
+    ...(Object.keys(origins).length ? { origins } : {}),
+  };
+  // A URL written into the schema or prisma.config.ts is one database: development's. Staging and
+  // production, defined by their own env files, read variables only (DATABASE_URL when the datasource
+  // names a literal), so they can never borrow development's database.
+  const other: EnvironmentDefinition = {
+    url: typeof url === 'string' ? { $env: 'DATABASE_URL' } : url,
+    directUrlCandidates,
+    ...(typeof shadow === 'object' ? { shadowDatabaseUrl: shadow } : {}),
+  };
+  const environments: Record<string, EnvironmentDefinition> = { development };
   for (const name of ['staging', 'production']) {
-    if (existsSync(join(root, `.env.${name}`))) environments[name] = define();
+    if (existsSync(join(root, `.env.${name}`))) environments[name] = { ...other };
   }
   return {
     root,
     schemaPath: project.schemaPath,
     migrationsDir: project.migrationsDir,
     seed: project.seed,
+    prisma: project.prisma,
+    ...(project.ignoredPackageSeed ? { ignoredPackageSeed: project.ignoredPackageSeed } : {}),
+    ...(project.prismaConfigPath ? { prismaConfigFile: project.prismaConfigPath } : {}),
     environments,
     datasource,
     warnings: [],

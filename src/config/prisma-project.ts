@@ -1,11 +1,14 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { loadPrismaConfig, type PrismaConfigFile } from './prisma-config.js';
 
 /**
- * What stagedb can learn from a plain Prisma project without running any of its code: where the
- * schema and migrations are, the seed command, and which env vars the datasource reads. Prisma 6
- * schemas keep `url`/`directUrl` in the datasource block; Prisma 7 moved them to prisma.config.ts.
- * Both are read as text, so a project's config is never executed just to run `status`.
+ * What stagedb learns from a plain Prisma project: where the schema and migrations are, the seed
+ * command, which env vars the datasource reads, and which Prisma major the project uses. Prisma 6
+ * schemas keep `url`/`directUrl` in the datasource block (read as text: a schema is not code); Prisma
+ * 7 moved them to prisma.config.ts, which is code, and is evaluated (`loadPrismaConfig`) only when
+ * something needs it.
  */
 export interface DatasourceInfo {
   provider?: string;
@@ -15,38 +18,81 @@ export interface DatasourceInfo {
   shadowDatabaseUrl?: { env?: string; literal?: string };
   /** Line of the datasource block, for messages. */
   line?: number;
+  /** The .prisma file holding the datasource block. */
+  file?: string;
 }
 
 export interface PrismaProject {
   schemaPath: string;
   migrationsDir: string;
+  /** The seed command, by the rules of `prisma.major`. */
   seed?: string;
   /** prisma.config.* file, when one was found. */
   prismaConfigPath?: string;
-  /** Datasource URL env var names from prisma.config.* (Prisma 7) — take precedence over the schema's. */
-  configDatasource?: Pick<DatasourceInfo, 'url' | 'directUrl' | 'shadowDatabaseUrl'>;
+  /** Datasource URLs from prisma.config.* (Prisma 7): they take precedence over the schema's. */
+  configDatasource?: PrismaConfigFile['datasource'];
+  /** Which Prisma the project uses, and so whose seeding rules apply. */
+  prisma: PrismaVersion;
+  /** package.json's `prisma.seed`, when it is there but this Prisma major ignores it. */
+  ignoredPackageSeed?: string;
+}
+
+/** The project's Prisma major and how it was found (docs/prisma-compatibility.md, "Seeding"). */
+export interface PrismaVersion {
+  major: number;
+  /** e.g. "prisma 7.1.0 installed", "prisma ^6.19.0 in package.json". */
+  why: string;
+  /** Prisma 6 runs the seed after `migrate reset` and after `migrate dev` resets; Prisma 7 never does. */
+  seedsAfterReset: boolean;
 }
 
 const PRISMA_CONFIG_NAMES = [
   'prisma.config.ts',
   'prisma.config.mts',
+  'prisma.config.cts',
   'prisma.config.js',
   'prisma.config.mjs',
   'prisma.config.cjs',
   '.config/prisma.ts',
+  '.config/prisma.mts',
+  '.config/prisma.js',
+  '.config/prisma.mjs',
 ];
 
-function quoted(text: string, key: string): string | undefined {
-  const m = new RegExp(`\\b${key}\\s*:\\s*(['"\`])([^'"\`]+)\\1`).exec(text);
-  return m?.[2];
+/** The project's prisma.config.* file, if it has one (found, not read). */
+export function findPrismaConfig(root: string): string | undefined {
+  return PRISMA_CONFIG_NAMES.map((n) => join(root, n)).find((p) => existsSync(p));
 }
 
-function urlRef(text: string, key: string): { env?: string; literal?: string } | undefined {
-  const m = new RegExp(
-    `\\b${key}\\s*:\\s*(?:env\\(\\s*['"\`](\\w+)['"\`]\\s*\\)|process\\.env\\.(\\w+)|process\\.env\\[\\s*['"](\\w+)['"]\\s*\\])`,
-  ).exec(text);
-  if (!m) return undefined;
-  return { env: m[1] ?? m[2] ?? m[3] };
+interface PackageJson {
+  prisma?: { schema?: string; seed?: string };
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+/**
+ * The Prisma major a project uses: the `prisma` package installed for it (else `@prisma/client`), else
+ * the version its package.json asks for, else 7 when it has a prisma.config.* file (Prisma 7 needs
+ * one) and 6 when it has none. Nothing is executed: only package.json files are read.
+ */
+export function detectPrismaVersion(root: string, hasPrismaConfig: boolean, pkg?: PackageJson): PrismaVersion {
+  const make = (major: number, why: string): PrismaVersion => ({ major, why, seedsAfterReset: major < 7 });
+  const req = createRequire(join(root, 'package.json'));
+  for (const name of ['prisma', '@prisma/client']) {
+    try {
+      const version = (JSON.parse(readFileSync(req.resolve(`${name}/package.json`), 'utf8')) as { version?: string }).version;
+      const major = Number(/^(\d+)\./.exec(version ?? '')?.[1]);
+      if (major) return make(major, `${name} ${version} installed`);
+    } catch {
+      /* not installed for this project */
+    }
+  }
+  for (const name of ['prisma', '@prisma/client']) {
+    const range = pkg?.devDependencies?.[name] ?? pkg?.dependencies?.[name];
+    const major = Number(/(\d+)/.exec(range ?? '')?.[1]);
+    if (range && major) return make(major, `${name} ${range} in package.json`);
+  }
+  return hasPrismaConfig ? make(7, 'no prisma package found; prisma.config.ts exists') : make(6, 'no prisma package found, and no prisma.config.ts');
 }
 
 /** Reads the datasource block of a schema file (or the first file of a schema folder that has one). */
@@ -69,6 +115,7 @@ export function readDatasource(schemaPath: string): DatasourceInfo | undefined {
       directUrl: field('directUrl'),
       shadowDatabaseUrl: field('shadowDatabaseUrl'),
       line: text.slice(0, block.index).split('\n').length,
+      file,
     };
   }
   return undefined;
@@ -90,57 +137,35 @@ export function schemaFiles(schemaPath: string): string[] {
   return out;
 }
 
-/** Discovers a Prisma project's layout the way the Prisma CLI does, without executing anything. */
-export function discoverPrismaProject(root: string): PrismaProject {
-  let schema: string | undefined;
-  let migrations: string | undefined;
-  let seed: string | undefined;
-  let prismaConfigPath: string | undefined;
-  let configDatasource: PrismaProject['configDatasource'];
+/**
+ * Discovers a Prisma project's layout the way the Prisma CLI does. prisma.config.* is evaluated unless
+ * `readPrismaConfig` is false; then what only it could say (schema, migrations, seed, datasource) stays unset.
+ */
+export async function discoverPrismaProject(root: string, options: { readPrismaConfig?: boolean } = {}): Promise<PrismaProject> {
+  const prismaConfigPath = findPrismaConfig(root);
+  const fromConfig = prismaConfigPath && options.readPrismaConfig !== false ? await loadPrismaConfig(prismaConfigPath) : undefined;
+  let schema = fromConfig?.schema;
 
-  for (const name of PRISMA_CONFIG_NAMES) {
-    const p = join(root, name);
-    if (!existsSync(p)) continue;
-    prismaConfigPath = p;
-    const text = readFileSync(p, 'utf8');
-    const base = dirname(p);
-    const s = quoted(text, 'schema');
-    if (s) schema = resolve(base, s);
-    const migBlock = /\bmigrations\s*:\s*\{([\s\S]*?)\}/.exec(text)?.[1];
-    if (migBlock) {
-      const mp = quoted(migBlock, 'path');
-      if (mp) migrations = resolve(base, mp);
-      seed = quoted(migBlock, 'seed');
-    }
-    const dsBlock = /\bdatasource\s*:\s*\{([\s\S]*?)\}/.exec(text)?.[1];
-    if (dsBlock) {
-      configDatasource = {
-        url: urlRef(dsBlock, 'url'),
-        directUrl: urlRef(dsBlock, 'directUrl'),
-        shadowDatabaseUrl: urlRef(dsBlock, 'shadowDatabaseUrl'),
-      };
-    }
-    break;
-  }
-
+  let pkg: PackageJson | undefined;
   const pkgPath = join(root, 'package.json');
   if (existsSync(pkgPath)) {
     try {
-      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { prisma?: { schema?: string; seed?: string } };
-      if (!schema && pkg.prisma?.schema) schema = resolve(root, pkg.prisma.schema);
-      if (!seed && pkg.prisma?.seed) seed = pkg.prisma.seed;
+      pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as PackageJson;
     } catch {
       /* a broken package.json is not ours to report here */
     }
   }
+  const prisma = detectPrismaVersion(root, prismaConfigPath !== undefined, pkg);
+  if (!schema && pkg?.prisma?.schema) schema = resolve(root, pkg.prisma.schema);
+  // Prisma 7 reads the seed from prisma.config.ts alone; Prisma 6 falls back to package.json.
+  const packageSeed = pkg?.prisma?.seed;
+  const seed = fromConfig?.seed ?? (prisma.major < 7 ? packageSeed : undefined);
+  const ignoredPackageSeed = prisma.major >= 7 && packageSeed && !fromConfig?.seed ? packageSeed : undefined;
 
   if (!schema) {
     const candidates = [join(root, 'prisma', 'schema.prisma'), join(root, 'schema.prisma'), join(root, 'prisma', 'schema')];
     schema = candidates.find((c) => existsSync(c)) ?? candidates[0]!;
   }
-  if (!migrations) {
-    const isDir = existsSync(schema) && statSync(schema).isDirectory();
-    migrations = join(isDir ? schema : dirname(schema), 'migrations');
-  }
-  return { schemaPath: schema, migrationsDir: migrations, seed, prismaConfigPath, configDatasource };
+  const migrationsDir = fromConfig?.migrationsPath ?? join(existsSync(schema) && statSync(schema).isDirectory() ? schema : dirname(schema), 'migrations');
+  return { schemaPath: schema, migrationsDir, seed, prismaConfigPath, configDatasource: fromConfig?.datasource, prisma, ignoredPackageSeed };
 }

@@ -1,5 +1,5 @@
-import { configError } from '../errors.js';
-import { redact, registerSecret } from '../redact.js';
+import { configError, type StagedbError } from '../errors.js';
+import { registerSecret } from '../redact.js';
 
 /** How a URL reaches the database. Only `direct` URLs may run DDL, hold advisory locks or be dumped. */
 export type UrlKind = 'direct' | 'pooler' | 'accelerate';
@@ -24,28 +24,40 @@ export interface ParsedUrl {
  * `environments.staging.directUrl`) for a malformed URL; the message never contains the password.
  */
 export function parseDatabaseUrl(raw: string, where: string): ParsedUrl {
+  const text = raw.trim();
   let u: URL;
   try {
-    u = new URL(raw.trim());
+    u = new URL(text);
   } catch {
-    // What sits between user: and the last @ is the password even when the URL does not parse (a raw
-    // quote, space or # in it is the usual reason): register it so the message below cannot show it.
-    registerSecret(/^[^:]*:\/\/[^:/@]*:(.*)@/s.exec(raw.trim())?.[1]);
-    throw configError('E_URL_MALFORMED', `${where} is not a valid URL: ${redact(raw)}`, {
-      fix: 'use the form postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password)',
-    });
+    // What sits between user: and the last @ is the password even when the URL does not parse: register
+    // it so that no later message (a driver's, a log line) can show it either.
+    registerSecret(/^[^:]*:\/\/[^:/@]*:(.*)@/s.exec(text)?.[1]);
+    throw malformedUrl(where, text, 'is not a valid URL');
   }
   registerSecret(u.password);
   const apiKey = u.searchParams.get('api_key');
   registerSecret(apiKey);
   const protocol = u.protocol.replace(/:$/, '');
+  // A URL without "//" after its scheme (`postgresql:/app:pw@host/db`, `app:pw@host/db`) parses, with
+  // everything after the scheme as its path: the password is somewhere in there, so none of it is shown.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    registerSecret(/^[^:]*:\/*[^:/@]*:(.*)@/s.exec(text)?.[1]);
+    throw malformedUrl(where, text, /^postgres(ql)?:\/(?!\/)/i.test(text) ? 'has one slash after postgresql: where two belong' : 'is not a URL of the form postgresql://…');
+  }
+  // A # ends the host part, and an @ after the host means the password held one: either way the
+  // parser has taken part of the password for the host or the database name.
+  const afterHost = `${u.pathname}${u.search}`;
+  if (u.hash || afterHost.includes('@')) {
+    registerSecret(/^[^:]*:\/\/[^:/@]*:(.*)@/s.exec(text)?.[1]);
+    throw malformedUrl(where, text, 'is not a valid URL');
+  }
   const port = u.port ? Number(u.port) : 5432;
   // WHATWG URL keeps a bad escape such as %zz as written; decoding it would throw a bare URIError.
   const decode = (part: string) => {
     try {
       return decodeURIComponent(part);
     } catch {
-      throw configError('E_URL_MALFORMED', `${where} has an invalid percent-escape: ${redact(raw)}`, {
+      throw configError('E_URL_MALFORMED', `${where} has an invalid percent-escape (the URL is not shown: it may hold a password)`, {
         fix: 'percent-encode special characters in the user, password and database name (% itself is %25)',
       });
     }
@@ -68,18 +80,39 @@ export function parseDatabaseUrl(raw: string, where: string): ParsedUrl {
     };
   }
   if (protocol !== 'postgresql' && protocol !== 'postgres') {
-    throw configError('E_URL_PROTOCOL', `${where} uses ${protocol}://, which is not PostgreSQL: ${redact(raw)}`, {
+    throw configError('E_URL_PROTOCOL', `${where} uses ${protocol}://, which is not PostgreSQL`, {
       fix: 'use a postgresql:// URL (or prisma+postgres:// for Accelerate, with a directUrl beside it)',
     });
   }
   if (!base.host) {
-    throw configError('E_URL_MALFORMED', `${where} has no host: ${redact(raw)}`, {
-      fix: 'use the form postgresql://USER:PASSWORD@HOST:5432/DATABASE',
+    throw configError('E_URL_MALFORMED', `${where} has no host (the URL is not shown: it may hold a password)`, {
+      fix: `use the form ${URL_SHAPE}`,
     });
   }
   const pooler = poolerReason(u, base.host, port);
   if (pooler) return { ...base, kind: 'pooler', reason: pooler };
   return { ...base, kind: 'direct', reason: 'postgresql:// URL to the server itself' };
+}
+
+const URL_SHAPE = 'postgresql://USER:PASSWORD@HOST:5432/DATABASE';
+
+/**
+ * The error for a URL that does not parse, or parses into something other than what was written.
+ * The URL itself is never part of it: when a URL does not parse, nothing can say reliably which part
+ * of it is the password, so the message names where the value came from (`where`) and what in it is
+ * the likely cause, found by looking at its characters, never by showing them.
+ */
+function malformedUrl(where: string, text: string, what: string): StagedbError {
+  const hints: string[] = [];
+  // After "scheme://": the user, password and host (and the rest), where @ and / are the separators.
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/(.*)$/is.exec(text)?.[1] ?? '';
+  if (/\s/.test(text)) hints.push('it contains a space (a URL has none: percent-encode one in the password as %20)');
+  if (text.includes('#')) hints.push('it contains a # (percent-encode # as %23 in the password)');
+  if ((authority.match(/@/g) ?? []).length > 1) hints.push('it contains more than one @ (percent-encode @ as %40 in the password)');
+  if (/^[^@/]*\/[^@]*@/.test(authority)) hints.push('a / comes before the @ (percent-encode / as %2F in the password)');
+  return configError('E_URL_MALFORMED', `${where} ${what} (it is not shown: it may hold a password)${hints.length ? `: ${hints.join('; ')}` : ''}`, {
+    fix: `write it as ${URL_SHAPE}, with these percent-encoded in the user and password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, a space as %20`,
+  });
 }
 
 function poolerReason(u: URL, host: string, port: number): string | undefined {

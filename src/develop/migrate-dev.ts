@@ -15,6 +15,7 @@ import { refuseUnbaselinedDevDatabase } from './baseline.js';
 import { migrationNameSlug } from './name.js';
 import { recreateSchemas } from './reset.js';
 import { engineOptionsFor, refuseOnProduction, refuseResetUnlessUnprotected, resetSchemas, scriptOrEmpty, type DevelopEvent } from './shared.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** Why the development database must be reset before a migration can be generated. */
 export type DevProblem =
@@ -126,7 +127,7 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
       if (!o.createOnly) {
         throw new StagedbError('history', 'E_MIGRATION_UNEXECUTABLE', `${env.name}: the next migration cannot run on this database as it is; no file was written`, {
           details: evaluation.unexecutable,
-          fix: `create it without applying it (stagedb migrate dev --create-only${o.name ? ` --name ${o.name}` : ''}), edit migration.sql to deal with the existing rows, then: stagedb migrate dev`,
+          fix: `create it without applying it (stagedb migrate dev --create-only${o.name ? ` --name ${shellQuote(o.name)}` : ''}), edit migration.sql to deal with the existing rows, then: stagedb migrate dev`,
         });
       }
       emit({ type: 'unexecutable', env: env.name, steps: evaluation.unexecutable });

@@ -1,4 +1,5 @@
 import { StagedbError, type ErrorKind } from '../errors.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** What the engine throws: `SchemaConnectorError` (with a Prisma `code` when it has one), or a `RuntimeError` for a Rust panic. */
 interface EngineThrown {
@@ -110,7 +111,7 @@ export function engineError(e: unknown, ctx: EngineCallContext): StagedbError {
     const reason = lines.filter((l) => l.trim() !== '' && l !== 'external connector error').join(': ');
     return new StagedbError('migration', 'E_MIGRATION_FAILED', `${ctx.label}: ${what} failed while the schema engine applied it: ${reason}`, {
       details: ['committed: the schema engine runs a migration statement by statement, so the statements before the failing one were committed'],
-      fix: `undo those statements and fix migration.sql, then: stagedb migrate resolve --rolled-back ${ctx.migration ?? '<name>'}${envFlag}   (or, if you complete it by hand: stagedb migrate resolve --applied ${ctx.migration ?? '<name>'}${envFlag})`,
+      fix: `undo those statements and fix migration.sql, then: stagedb migrate resolve --rolled-back ${ctx.migration ? shellQuote(ctx.migration) : '<name>'}${envFlag}   (or, if you complete it by hand: stagedb migrate resolve --applied ${ctx.migration ? shellQuote(ctx.migration) : '<name>'}${envFlag})`,
       cause: e,
     });
   }
@@ -127,7 +128,7 @@ function fixFor(code: string, details: string[], envFlag: string): string | unde
     case 'E_SCHEMA_INVALID':
       return 'fix the schema where shown (stagedb already removed the datasource url/directUrl and the preview features this engine does not know)';
     case 'E_FAILED_MIGRATION':
-      return `after undoing its partial changes and fixing the file: stagedb migrate resolve --rolled-back ${failed ?? '<name>'}${envFlag}; if you finished it by hand instead: stagedb migrate resolve --applied ${failed ?? '<name>'}${envFlag}`;
+      return `after undoing its partial changes and fixing the file: stagedb migrate resolve --rolled-back ${failed ? shellQuote(failed) : '<name>'}${envFlag}; if you finished it by hand instead: stagedb migrate resolve --applied ${failed ? shellQuote(failed) : '<name>'}${envFlag}`;
     case 'E_NOT_BASELINED':
       return `baseline it: stagedb migrate resolve --applied <first-migration>${envFlag}   (for each migration already reflected in the database), then deploy again`;
     case 'E_LOCKED':

@@ -101,7 +101,7 @@ export async function enforce(input: GuardInput): Promise<void> {
     });
   }
   const ok = await input.typeToConfirm(`${input.what ? `${input.what} on` : `stagedb ${cmd} on`} ${env.name} (protection: ${env.protection}). Type "${env.name}" to continue`, env.name);
-  if (!ok) throw new StagedbError('aborted', 'E_ABORTED', `stagedb ${cmd} on ${env.name}: not confirmed, nothing was changed`);
+  if (!ok) throw new StagedbError('aborted', 'E_ABORTED', `stagedb ${cmd} on ${env.name}: aborted (not confirmed); nothing was changed`);
 }
 
 /** Shared flag definitions and help for commands the matrix can ask to confirm. */

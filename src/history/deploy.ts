@@ -11,6 +11,7 @@ import { chooseMode, type ApplyMode } from './mode.js';
 import type { SqlStatement } from './split.js';
 import { compareHistory, type HistoryState } from './state.js';
 import { createTableSql, listRows, probe, tableRef } from './table.js';
+import { shellQuote } from '../shell-quote.js';
 
 export interface DeployOptions {
   env: ResolvedEnvironment;
@@ -114,7 +115,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
           'history',
           'E_NOT_BASELINED',
           `${env.name}: schema "${schema}" already has ${p.otherObjects} objects but no _prisma_migrations table, so stagedb cannot tell which migrations it already has (Prisma P3005)`,
-          { fix: `baseline it: stagedb migrate resolve --applied ${first} --env ${env.name}   (for each migration already reflected in the database), then deploy again` },
+          { fix: `baseline it: stagedb migrate resolve --applied ${shellQuote(first)} --env ${env.name}   (for each migration already reflected in the database), then deploy again` },
         );
       }
       if (!p.schemaExists) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
@@ -260,14 +261,14 @@ function refuseBlockedHistory(state: HistoryState, options: DeployOptions): void
       `${env}: migration ${f.name} failed${f.startedAt ? ` (started ${f.startedAt.toISOString()})` : ''} and blocks new deploys (Prisma P3009)`,
       {
         details: f.logs ? f.logs.trim().split('\n').slice(0, 8) : [],
-        fix: `after undoing its partial changes and fixing the file: stagedb migrate resolve --rolled-back ${f.name} --env ${env}; if you finished it by hand instead: stagedb migrate resolve --applied ${f.name} --env ${env}`,
+        fix: `after undoing its partial changes and fixing the file: stagedb migrate resolve --rolled-back ${shellQuote(f.name)} --env ${env}; if you finished it by hand instead: stagedb migrate resolve --applied ${shellQuote(f.name)} --env ${env}`,
       },
     );
   }
   if (state.modified.length > 0 && !options.allowModified) {
     const names = state.modified.map((m) => m.name);
     throw new StagedbError('history', 'E_MODIFIED_MIGRATION', `${env}: applied migration${names.length > 1 ? 's' : ''} ${names.join(', ')} changed on disk since ${names.length > 1 ? 'they were' : 'it was'} applied`, {
-      fix: `restore the file from version control (git log -p -- ${options.migrationsDir}/${names[0]}/migration.sql) and put new changes in a new migration; to deploy anyway: stagedb deploy --env ${env} --allow-modified`,
+      fix: `restore the file from version control (git log -p -- ${shellQuote(`${options.migrationsDir}/${names[0]}/migration.sql`)}) and put new changes in a new migration; to deploy anyway: stagedb deploy --env ${env} --allow-modified`,
     });
   }
   if (state.missingLocally.length > 0 && !options.allowMissing) {
@@ -509,12 +510,12 @@ function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailu
   details.push(`committed: ${committed}`);
   if (ctx.applied.length > 0) details.push(`applied before it in this run: ${ctx.applied.map((a) => a.name).join(', ')}`);
   if (ctx.restorePoint) details.push(`restore point: backup ${ctx.restorePoint}, taken just before this deploy`);
-  const again = `stagedb migrate resolve --rolled-back ${m.name} --env ${env} && stagedb deploy --env ${env}`;
+  const again = `stagedb migrate resolve --rolled-back ${shellQuote(m.name)} --env ${env} && stagedb deploy --env ${env}`;
   const fix = lock
     ? `the migration itself is fine: another session held a lock it needs. When that session is done${lock.blocker ? ` (or ended: SELECT pg_terminate_backend(${lock.blocker.pid});)` : ''}: ${again}${committedStatements > 0 ? '   (its committed statements run again: undo them first, or make them IF NOT EXISTS)' : ''}; or raise ddlLockTimeout / lockRetries for ${env} in the stagedb config`
-    : `fix migration.sql, then: ${again}   (or, if you complete it by hand: stagedb migrate resolve --applied ${m.name} --env ${env})`;
+    : `fix migration.sql, then: ${again}   (or, if you complete it by hand: stagedb migrate resolve --applied ${shellQuote(m.name)} --env ${env})`;
   // Rolling the whole deploy back (to before the migrations this run applied) is the backup's job.
-  const back = ctx.restorePoint ? `; to go back to before this deploy instead: stagedb restore ${ctx.restorePoint} --to ${env}` : '';
+  const back = ctx.restorePoint ? `; to go back to before this deploy instead: stagedb restore ${shellQuote(ctx.restorePoint)} --to ${env}` : '';
   return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix: `${fix}${back}` });
 }
 

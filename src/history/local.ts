@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { StagedbError } from '../errors.js';
 import { checksum } from './checksum.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** One `prisma/migrations/<timestamp>_<name>/migration.sql`. */
 export interface LocalMigration {
@@ -30,14 +31,14 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
     throw historyError('E_MIGRATIONS_MISSING', `migrations folder ${shown} does not exist`, 'create the first migration: stagedb migrate dev --name init   (or set migrations in stagedb.config.ts to the folder)');
   }
   if (!statSync(dir).isDirectory()) {
-    throw historyError('E_MIGRATIONS_CORRUPT', `${shown} is a file, not a migrations folder`, `move it away and restore the folder from version control: git checkout -- ${shown}`);
+    throw historyError('E_MIGRATIONS_CORRUPT', `${shown} is a file, not a migrations folder`, `move it away and restore the folder from version control: git checkout -- ${shellQuote(shown)}`);
   }
   let lockProvider: string | undefined;
   const lockPath = join(dir, 'migration_lock.toml');
   if (existsSync(lockPath)) {
     const m = /^\s*provider\s*=\s*"([^"]*)"/m.exec(readFileSync(lockPath, 'utf8'));
     if (!m) {
-      throw historyError('E_MIGRATIONS_CORRUPT', `${shown}/migration_lock.toml has no provider line`, `restore it: git checkout -- ${shown}/migration_lock.toml   (it should say provider = "postgresql")`);
+      throw historyError('E_MIGRATIONS_CORRUPT', `${shown}/migration_lock.toml has no provider line`, `restore it: git checkout -- ${shellQuote(`${shown}/migration_lock.toml`)}   (it should say provider = "postgresql")`);
     }
     lockProvider = m[1];
     if (lockProvider !== 'postgresql') {
@@ -52,7 +53,7 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
   for (const name of entries) {
     const path = join(dir, name, 'migration.sql');
     if (!existsSync(path)) {
-      throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shown}/${name}) or delete the empty directory`);
+      throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shellQuote(`${shown}/${name}`)}) or delete the empty directory`);
     }
     const script = readFileSync(path, 'utf8');
     // Some Windows editors save UTF-8 with a byte order mark. Prisma sends the file as it is, and

@@ -5,6 +5,7 @@ import { redact } from '../redact.js';
 import type { LocalHistory } from './local.js';
 import { compareHistory, type HistoryState } from './state.js';
 import { listRows, probe } from './table.js';
+import { shellQuote } from '../shell-quote.js';
 
 export type EnvState = 'up-to-date' | 'pending' | 'blocked' | 'error';
 
@@ -47,7 +48,7 @@ export async function environmentStatus(env: ResolvedEnvironment, local: LocalHi
       ? {
           code: 'E_NOT_BASELINED',
           message: `schema "${i.schema}" has ${p.otherObjects} objects but no _prisma_migrations table: deploy cannot tell which migrations it already has`,
-          fix: `baseline it: stagedb migrate resolve --applied ${local.migrations[0]?.name ?? '<first-migration>'} --env ${env.name}   (for each migration already reflected in the database)`,
+          fix: `baseline it: stagedb migrate resolve --applied ${local.migrations[0] ? shellQuote(local.migrations[0].name) : '<first-migration>'} --env ${env.name}   (for each migration already reflected in the database)`,
         }
       : undefined;
     return { ...base, serverVersion: p.serverVersion, state, history, uninitialized: !p.tableExists, error, ms: performance.now() - t0 };

@@ -21,6 +21,7 @@ import { registerSecret } from '../redact.js';
 import { execCapture, type ExecOptions } from './exec.js';
 import { findPgBinDir, majorOf, type PgBinaries } from './find-binaries.js';
 import { quoteIdent } from './quote-ident.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** How to find or create a cluster. */
 export interface ClusterOptions {
@@ -187,7 +188,7 @@ async function assertReachable(user: ServerUser | undefined, dir: string): Promi
     'config',
     'E_PG_DIR_NOT_REACHABLE',
     `PostgreSQL runs as the OS user ${user.name} (stagedb runs as root), and that user cannot reach ${dir}: ${blocker} is not searchable by it.`,
-    { fix: `chmod o+x ${blocker}   (or keep the cluster under a directory ${user.name} can reach)` },
+    { fix: `chmod o+x ${shellQuote(blocker)}   (or keep the cluster under a directory ${user.name} can reach)` },
   );
 }
 
@@ -505,7 +506,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
         'config',
         'E_PG_CLUSTER_STATE_MISSING',
         `The cluster in ${l.dataDir} exists but ${l.stateFile} is missing, so its superuser password is unknown.`,
-        { fix: `rm -rf ${l.dataDir}   (throws the local cluster away; it is re-created on the next start)` },
+        { fix: `rm -rf ${shellQuote(l.dataDir)}   (throws the local cluster away; it is re-created on the next start)` },
       );
     }
     assertSameCredentials(l, state, opts);
@@ -557,7 +558,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   await stopCluster(l.dataDir).catch(() => undefined);
   throw new StagedbError('connection', 'E_PG_START_FAILED', `PostgreSQL ${bins.version} did not start from ${l.dataDir}.`, {
     details: lastLines(lastOutput),
-    fix: `tail -n 50 ${l.logFile}`,
+    fix: `tail -n 50 ${shellQuote(l.logFile)}`,
   });
 }
 

@@ -4,6 +4,7 @@ import type { Client, ClientConfig } from 'pg';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
 import { quoteIdent } from './quote-ident.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** Every stagedb connection is named, so `pg_stat_activity` (and a lock holder report) shows who it is. */
 export const APPLICATION_NAME = 'stagedb';
@@ -92,7 +93,9 @@ export async function clientConfig(url: string, options: ConnectOptions): Promis
     port: parsed.port ? Number(parsed.port) : 5432,
     user: (parsed.user as string) || undefined,
     password: (parsed.password as string) || undefined,
-    database: (parsed.database as string) || undefined,
+    // libpq decodes every %XX of the database name; pg-connection-string uses decodeURI, which keeps
+    // %24 ($), %23 (#), %2F (/) and the other reserved characters encoded, and names another database.
+    database: parsed.database ? databaseName(u) : undefined,
     // Never undefined: node-postgres would then read PGSSLMODE with its own meaning of the modes.
     ssl: mode === 'disable' || mode === 'allow' || mode === 'prefer' ? false : tls,
     application_name: options.purpose ? `${APPLICATION_NAME} ${options.purpose}` : APPLICATION_NAME,
@@ -104,6 +107,16 @@ export async function clientConfig(url: string, options: ConnectOptions): Promis
   const serverOptions = [typeof parsed.options === 'string' ? parsed.options : undefined, schema !== 'public' ? `-c search_path=${escapeOption(quoteIdent(schema))}` : undefined].filter(Boolean);
   if (serverOptions.length > 0) config.options = serverOptions.join(' ');
   return { config, sslmode: mode, schema, tls: mode === 'allow' || mode === 'prefer' ? tls : undefined };
+}
+
+/** The database name of a URL, every percent-escape decoded (as libpq does); a bad escape stays as written. */
+function databaseName(u: URL): string {
+  const raw = u.pathname.replace(/^\//, '');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function tlsSettings(params: URLSearchParams, label: string): { mode: SslModeValue; tls?: ConnectionOptions } {
@@ -252,7 +265,7 @@ function connectionError(e: unknown, label: string, cfg: ClientConfig, sslmode: 
       }
       return make('E_AUTH', msg, 'the server refuses this user/host combination: check pg_hba.conf or, on RDS, the user and sslmode');
     case '3D000':
-      return make('E_DB_MISSING', `database "${cfg.database}" does not exist on ${where}`, `create it: createdb -h ${cfg.host} -p ${cfg.port} -U ${cfg.user} ${cfg.database}`);
+      return make('E_DB_MISSING', `database "${cfg.database}" does not exist on ${where}`, `create it: createdb -h ${shellQuote(String(cfg.host))} -p ${cfg.port} -U ${shellQuote(String(cfg.user))} ${shellQuote(String(cfg.database))}`);
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return make(
         'E_TLS',

@@ -35,8 +35,8 @@ export interface InitResult {
   replaced: string[];
 }
 
-function configTemplate(root: string): string {
-  const p = discoverPrismaProject(root);
+async function configTemplate(root: string): Promise<string> {
+  const p = await discoverPrismaProject(root);
   const rel = (x: string) => relative(root, x).split('\\').join('/');
   return `import { defineConfig, env } from 'stagedb';
 
@@ -61,7 +61,7 @@ ${p.seed ? `  seed: '${p.seed.replace(/'/g, "\\'")}',\n` : `  // seed: 'node pri
  * Existing scripts with other content are kept unless `force`; nothing is written when the
  * package.json cannot be read.
  */
-export function initProject(root: string, options: { force?: boolean } = {}): InitResult {
+export async function initProject(root: string, options: { force?: boolean } = {}): Promise<InitResult> {
   const pkgPath = join(root, 'package.json');
   if (!existsSync(pkgPath)) {
     throw new StagedbError('usage', 'E_NO_PACKAGE_JSON', `no package.json in ${root}`, { fix: 'run stagedb init from the project root (or create one: npm init -y)' });
@@ -97,7 +97,7 @@ export function initProject(root: string, options: { force?: boolean } = {}): In
   const indent = /^(\s+)"/m.exec(raw)?.[1] ?? '  ';
   const next = `${JSON.stringify({ ...pkg, scripts }, null, indent)}\n`;
   // Write both files via temp + rename so an interrupted init leaves no half-written file.
-  if (wroteConfig) writeAtomic(configFile, configTemplate(root));
+  if (wroteConfig) writeAtomic(configFile, await configTemplate(root));
   if (replacedConfig) rmSync(replacedConfig);
   if (next !== raw) writeAtomic(pkgPath, next);
   return { configFile, replacedConfig, wroteConfig, added, kept, replaced };

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
 import type { ResolvedEnvironment } from '../config/environments.js';
+import type { ResolvedConfig } from '../config/load.js';
 import { StagedbError } from '../errors.js';
 
 export interface SeedResult {
@@ -47,4 +49,26 @@ export async function runSeed(options: { env: ResolvedEnvironment; command: stri
     });
   }
   return { env: env.name, command: options.command, ms: performance.now() - t0 };
+}
+
+/** No seed command: says where this project's Prisma looks for one (package.json is not read by Prisma 7). */
+export function seedMissing(config: ResolvedConfig): StagedbError {
+  const prisma7 = (config.prisma?.major ?? 6) >= 7;
+  const where = config.configFile
+    ? `add seed: 'node prisma/seed.mjs' to ${basename(config.configFile)}`
+    : prisma7
+      ? `add migrations: { seed: 'tsx prisma/seed.ts' } to ${config.prismaConfigFile ? basename(config.prismaConfigFile) : 'prisma.config.ts'}`
+      : `add "prisma": { "seed": "node prisma/seed.mjs" } to package.json, or seed: '…' to stagedb.config.ts (stagedb init writes one)`;
+  const ignored = config.ignoredPackageSeed
+    ? `; package.json "prisma.seed" is not read: this project uses Prisma ${config.prisma?.major} (${config.prisma?.why}), which reads the seed from migrations.seed in prisma.config.ts`
+    : '';
+  return new StagedbError('config', 'E_SEED_MISSING', `no seed command is configured${ignored}`, { fix: where });
+}
+
+/**
+ * Whether `migrate reset` (and `migrate dev` after a reset) runs the seed on its own: as the project's
+ * Prisma does. Prisma 6 seeds after a reset; Prisma 7 never does (run `stagedb seed`).
+ */
+export function seedsAfterReset(config: ResolvedConfig): boolean {
+  return config.prisma?.seedsAfterReset ?? true;
 }

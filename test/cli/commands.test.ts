@@ -112,7 +112,7 @@ describe('usage errors (exit 4)', () => {
     try {
       const r = await runCli(['migrate', 'deploy', '--lock-timeout', 'soon'], { cwd: p.dir });
       expect(r.code).toBe(4);
-      expect(r.stderr).toContain('--lock-timeout must be a number of seconds, not "soon"');
+      expect(r.stderr).toContain('--lock-timeout needs a non-negative number of seconds, not "soon"');
     } finally {
       p.remove();
     }

@@ -102,8 +102,8 @@ describe('connection settings', () => {
       1 migration in the folder.
 
       development (not resolved):
-        error: environments.development.url is not a valid URL: postgresql://app:****@db.internal:5432:5433/app
-        fix: use the form postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password)"
+        error: environments.development.url (DATABASE_URL from .env) is not a valid URL (it is not shown: it may hold a password)
+        fix: write it as postgresql://USER:PASSWORD@HOST:5432/DATABASE, with these percent-encoded in the user and password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, a space as %20"
     `);
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout).environments[0].error).toMatchObject({ code: 'E_URL_MALFORMED' });
@@ -114,7 +114,7 @@ describe('connection settings', () => {
     const r = await runCli(['migrate', 'deploy'], { cwd: p.dir });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatchInlineSnapshot(`
-      "error: environments.development.url uses mysql://, which is not PostgreSQL: mysql://root:****@localhost:3306/app
+      "error: environments.development.url (DATABASE_URL from .env) uses mysql://, which is not PostgreSQL
         fix: use a postgresql:// URL (or prisma+postgres:// for Accelerate, with a directUrl beside it)
       "
     `);

@@ -335,7 +335,7 @@ describe('a step that cannot run on the rows there', () => {
         "details": [
           "Added the required column \`slug\` to the \`Post\` table without a default value. There are 1 rows in this table, it is not possible to execute this step.",
         ],
-        "fix": "create it without applying it (stagedb migrate dev --create-only --name post slug), edit migration.sql to deal with the existing rows, then: stagedb migrate dev",
+        "fix": "create it without applying it (stagedb migrate dev --create-only --name 'post slug'), edit migration.sql to deal with the existing rows, then: stagedb migrate dev",
         "kind": "history",
         "message": "development: the next migration cannot run on this database as it is; no file was written",
       }

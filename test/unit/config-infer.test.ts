@@ -1,7 +1,7 @@
 /**
- * With no stagedb.config.*, stagedb runs on a plain Prisma project as it stands. Nothing in the project is
- * executed: prisma.config.ts below imports modules that do not exist here, so reading it as text is the
- * only way these tests can pass.
+ * With no stagedb.config.*, stagedb runs on a plain Prisma project as it stands. prisma.config.ts is
+ * evaluated as the TypeScript it is, with 'prisma/config' and 'dotenv' provided by stagedb: the projects
+ * below have neither installed, and that must not matter.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveEnvironment } from '../../src/config/environments.js';
@@ -66,7 +66,8 @@ describe('plain Prisma project: layout', () => {
       migrationsDir: p.path('prisma/migrations'),
       seed: undefined,
       environments: { development: { url: { $env: 'DATABASE_URL' }, directUrlCandidates: ['DIRECT_URL', 'DIRECT_DATABASE_URL'] } },
-      datasource: { provider: 'postgresql', url: undefined, directUrl: undefined, shadowDatabaseUrl: undefined, line: 6 },
+      datasource: { provider: 'postgresql', url: undefined, directUrl: undefined, shadowDatabaseUrl: undefined, line: 6, file: p.path('prisma/schema.prisma') },
+      prisma: { major: 6, why: 'no prisma package found, and no prisma.config.ts', seedsAfterReset: true },
       warnings: [],
     });
     expect(c.configFile).toBeUndefined();
@@ -80,9 +81,9 @@ describe('plain Prisma project: layout', () => {
     expect(c.datasource).toBeUndefined();
   });
 
-  it('finds a schema.prisma at the project root', () => {
+  it('finds a schema.prisma at the project root', async () => {
     const p = project({ 'schema.prisma': PRISMA7_SCHEMA });
-    expect(discoverPrismaProject(p.root)).toMatchObject({ schemaPath: p.path('schema.prisma'), migrationsDir: p.path('migrations') });
+    expect(await discoverPrismaProject(p.root)).toMatchObject({ schemaPath: p.path('schema.prisma'), migrationsDir: p.path('migrations') });
   });
 
   it('reads schema, migrations.path, migrations.seed and the datasource from prisma.config.ts', async () => {
@@ -110,11 +111,12 @@ export default defineConfig({
     expect(c.migrationsDir).toBe(p.path('db/history'));
     expect(c.seed).toBe('tsx db/seed.ts');
     expect(c.environments).toEqual({
-      development: { url: { $env: 'APP_DATABASE_URL' }, directUrlCandidates: ['DIRECT_URL', 'DIRECT_DATABASE_URL'] },
+      development: { url: { $env: 'APP_DATABASE_URL' }, directUrlCandidates: ['DIRECT_URL', 'DIRECT_DATABASE_URL'], shadowDatabaseUrl: { $env: 'SHADOW_URL' } },
     });
-    expect(discoverPrismaProject(p.root)).toMatchObject({
+    expect(await discoverPrismaProject(p.root)).toMatchObject({
       prismaConfigPath: p.path('prisma.config.ts'),
-      configDatasource: { url: { env: 'APP_DATABASE_URL' }, directUrl: undefined, shadowDatabaseUrl: { env: 'SHADOW_URL' } },
+      configDatasource: { url: { $env: 'APP_DATABASE_URL' }, directUrl: undefined, shadowDatabaseUrl: { $env: 'SHADOW_URL' } },
+      prisma: { major: 7, seedsAfterReset: false },
     });
   });
 
@@ -139,14 +141,18 @@ export default defineConfig({
     expect(c.seed).toBe('node database/seed.mjs');
   });
 
-  it('prisma.config.ts wins over package.json for the schema; package.json still gives the seed', async () => {
-    const p = project({
+  it('prisma.config.ts wins over package.json for the schema; package.json gives the seed only to Prisma 6', async () => {
+    const files = {
       'package.json': JSON.stringify({ name: 'app', prisma: { schema: 'other/schema.prisma', seed: 'node seed.mjs' } }),
       'prisma.config.ts': `export default { schema: 'db/schema.prisma' };\n`,
-    });
-    const c = await loadConfig({ cwd: p.root });
-    expect(c.schemaPath).toBe(p.path('db/schema.prisma'));
-    expect(c.seed).toBe('node seed.mjs');
+    };
+    // No prisma package, and a prisma.config.ts: Prisma 7, which reads no seed from package.json.
+    const c = await loadConfig({ cwd: project(files).root });
+    expect(c.schemaPath).toMatch(/db\/schema\.prisma$/);
+    expect(c).toMatchObject({ seed: undefined, ignoredPackageSeed: 'node seed.mjs', prisma: { major: 7, seedsAfterReset: false } });
+    // The same project asking for Prisma 6 in package.json.
+    const six = project({ ...files, 'package.json': JSON.stringify({ name: 'app', devDependencies: { prisma: '~6.19.0' }, prisma: { seed: 'node seed.mjs' } }) });
+    expect(await loadConfig({ cwd: six.root })).toMatchObject({ seed: 'node seed.mjs', prisma: { major: 6, why: 'prisma ~6.19.0 in package.json', seedsAfterReset: true } });
   });
 
   it('a broken package.json is ignored here', async () => {
@@ -162,6 +168,7 @@ describe('plain Prisma project: Prisma 6 datasource', () => {
     expect(c.environments.development).toEqual({
       url: { $env: 'POOLED_DATABASE_URL' },
       directUrlCandidates: ['UNPOOLED_DATABASE_URL', 'DIRECT_URL', 'DIRECT_DATABASE_URL'],
+      shadowDatabaseUrl: { $env: 'SHADOW_URL' },
     });
     expect(c.datasource).toEqual({
       provider: 'postgresql',
@@ -169,6 +176,7 @@ describe('plain Prisma project: Prisma 6 datasource', () => {
       directUrl: { env: 'UNPOOLED_DATABASE_URL' },
       shadowDatabaseUrl: { env: 'SHADOW_URL' },
       line: 7,
+      file: p.path('prisma/schema.prisma'),
     });
     const r = resolveEnvironment(c, 'development', { processEnv: { POOLED_DATABASE_URL: pooler, UNPOOLED_DATABASE_URL: direct } });
     expect(r).toMatchObject({ url: pooler, directUrl: direct, directSource: 'directUrl (env UNPOOLED_DATABASE_URL)', protection: 'none' });
@@ -183,7 +191,7 @@ describe('plain Prisma project: Prisma 6 datasource', () => {
   it('prisma.config.ts datasource beats the schema datasource', async () => {
     const p = project({
       'prisma/schema.prisma': PRISMA6_SCHEMA,
-      'prisma.config.ts': `export default { datasource: { url: env('CONFIG_URL') } };\n`,
+      'prisma.config.ts': `import { env } from 'prisma/config';\nexport default { datasource: { url: env('CONFIG_URL') } };\n`,
     });
     const c = await loadConfig({ cwd: p.root });
     expect(c.environments.development?.url).toEqual({ $env: 'CONFIG_URL' });
@@ -257,5 +265,91 @@ describe('plain Prisma project: a multi-file schema folder', () => {
     expect(c.schemaPath).toBe(p.path('db'));
     expect(c.migrationsDir).toBe(p.path('db/migrations'));
     expect(c.datasource?.provider).toBe('postgresql');
+  });
+});
+
+describe('prisma.config.ts is read as TypeScript, never by pattern (issue 19.3)', () => {
+  it('commented-out schema, seed and url lines do not count', async () => {
+    const p = project({
+      'prisma.config.ts': `import 'dotenv/config';
+import { defineConfig, env } from 'prisma/config';
+
+export default defineConfig({
+  // schema: 'old/schema.prisma',
+  schema: 'db/schema.prisma',
+  migrations: {
+    // path: 'old/migrations',
+    /* seed: 'node wipe-everything.mjs', */
+    // seed: 'node old-seed.mjs',
+    seed: 'node db/seed.mjs',
+    path: 'db/migrations',
+  },
+  datasource: {
+    // url: env('OTHER_DATABASE_URL'),
+    url: env('APP_DATABASE_URL'),
+    // shadowDatabaseUrl: env('OLD_SHADOW_URL'),
+  },
+});
+`,
+      'db/schema.prisma': PRISMA7_SCHEMA,
+    });
+    const c = await loadConfig({ cwd: p.root });
+    expect(c).toMatchObject({ schemaPath: p.path('db/schema.prisma'), migrationsDir: p.path('db/migrations'), seed: 'node db/seed.mjs' });
+    expect(c.environments.development).toEqual({ url: { $env: 'APP_DATABASE_URL' }, directUrlCandidates: ['DIRECT_URL', 'DIRECT_DATABASE_URL'] });
+  });
+
+  it('names computed in code count; a literal URL is a literal; dotenv does not touch this process', async () => {
+    const p = project({
+      'prisma.config.ts': `import { config } from 'dotenv';
+import { defineConfig, env } from 'prisma/config';
+config();
+const prefix = 'TENANT';
+export default defineConfig({ datasource: { url: env(\`\${prefix}_URL\`), directUrl: 'postgresql://app@db.internal/app' } });
+`,
+      '.env': 'STAGEDB_TEST_SHOULD_NOT_LEAK="yes"\n',
+    });
+    const c = await loadConfig({ cwd: p.root });
+    expect(c.environments.development).toMatchObject({ url: { $env: 'TENANT_URL' }, directUrl: 'postgresql://app@db.internal/app', origins: { directUrl: 'prisma.config.ts' } });
+    expect(process.env.STAGEDB_TEST_SHOULD_NOT_LEAK).toBeUndefined();
+  });
+
+  it('process.env.X in a template is refused (one variable per URL), not guessed', async () => {
+    const p = project({ 'prisma.config.ts': 'export default { datasource: { url: `postgresql://${process.env.DB_USER}@db/app` } };\n' });
+    await expect(loadConfig({ cwd: p.root })).rejects.toMatchObject({ code: 'E_PRISMA_CONFIG_VALUE' });
+  });
+
+  it('a config that throws is a config error naming the file', async () => {
+    const p = project({ 'prisma.config.ts': "throw new Error('boom from config');\n" });
+    await expect(loadConfig({ cwd: p.root })).rejects.toMatchObject({ code: 'E_PRISMA_CONFIG_LOAD', message: 'could not load prisma.config.ts: boom from config' });
+  });
+
+  it('beside a stagedb config that names the schema, prisma.config.ts is not evaluated until the seed is needed', async () => {
+    const { resolveSeed } = await import('../../src/config/load.js');
+    const p = project({
+      'stagedb.config.json': JSON.stringify({ schema: 'prisma/schema.prisma', environments: { development: { url: 'postgresql://a@b/c' } } }),
+      'prisma/schema.prisma': PRISMA7_SCHEMA,
+      // Evaluating it would throw: loadConfig must not.
+      'prisma.config.ts': "if (!globalThis.__stagedbSeedWanted) throw new Error('evaluated too early');\nexport default { migrations: { seed: 'node seed.mjs' } };\n",
+    });
+    const c = await loadConfig({ cwd: p.root });
+    expect(c.seedUnresolved).toBe(true);
+    (globalThis as Record<string, unknown>).__stagedbSeedWanted = true;
+    try {
+      expect(await resolveSeed(c)).toBe('node seed.mjs');
+    } finally {
+      delete (globalThis as Record<string, unknown>).__stagedbSeedWanted;
+    }
+  });
+});
+
+describe('plain Prisma project: a URL written in the datasource', () => {
+  it('is development\'s only: staging and production read their env files', async () => {
+    const p = project({
+      'prisma/schema.prisma': `datasource db {\n  provider = "postgresql"\n  url      = "postgresql://app:pw@localhost:5432/dev"\n}\n`,
+      '.env.staging': `DATABASE_URL="${direct}"\n`,
+    });
+    const c = await loadConfig({ cwd: p.root });
+    expect(resolveEnvironment(c, 'development', { processEnv: {} }).directUrl).toBe('postgresql://app:pw@localhost:5432/dev');
+    expect(resolveEnvironment(c, 'staging', { processEnv: {} }).directUrl).toBe(direct);
   });
 });

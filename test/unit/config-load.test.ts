@@ -42,6 +42,7 @@ describe('loadConfig: config files', () => {
       schemaPath: p.path('db/schema.prisma'),
       migrationsDir: p.path('db/migrations'),
       seed: 'node db/seed.mjs',
+      prisma: { major: 6, why: 'no prisma package found, and no prisma.config.ts', seedsAfterReset: true },
       environments: ENVS,
       datasource: undefined,
       warnings: [],

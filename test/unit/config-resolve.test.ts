@@ -310,7 +310,7 @@ describe('resolveEnvironment: which URL runs DDL', () => {
     const { config } = setup({ staging: stagingEnv });
     const e = thrown(() => resolveEnvironment(config, 'staging', { processEnv: { DATABASE_URL: 'postgresql://app:hunter2-pw@db:port/app' } }));
     expect(e.code).toBe('E_URL_MALFORMED');
-    expect(e.message).toMatchInlineSnapshot(`"environments.staging.url is not a valid URL: postgresql://app:****@db:port/app"`);
+    expect(e.message).toMatchInlineSnapshot(`"environments.staging.url (DATABASE_URL from the shell) is not a valid URL (it is not shown: it may hold a password)"`);
     expect(e.message).not.toContain('hunter2-pw');
   });
 });

@@ -115,9 +115,9 @@ describe('parseDatabaseUrl: bad input', () => {
     expect(thrown(() => parseDatabaseUrl('postgresql://app:Hunter2-pw@db:port/app', 'environments.staging.url'))).toMatchInlineSnapshot(`
       {
         "code": "E_URL_MALFORMED",
-        "fix": "use the form postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password)",
+        "fix": "write it as postgresql://USER:PASSWORD@HOST:5432/DATABASE, with these percent-encoded in the user and password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, a space as %20",
         "kind": "config",
-        "message": "environments.staging.url is not a valid URL: postgresql://app:****@db:port/app",
+        "message": "environments.staging.url is not a valid URL (it is not shown: it may hold a password)",
       }
     `);
   });
@@ -144,19 +144,19 @@ describe('parseDatabaseUrl: bad input', () => {
         "code": "E_URL_MALFORMED",
         "fix": "percent-encode special characters in the user, password and database name (% itself is %25)",
         "kind": "config",
-        "message": "environments.development.url has an invalid percent-escape: postgresql://app:****@db:5432/%zz",
+        "message": "environments.development.url has an invalid percent-escape (the URL is not shown: it may hold a password)",
       }
     `);
     expect(thrown(() => parseDatabaseUrl('postgresql://%zz:pw-pct@db:5432/app', 'x')).code).toBe('E_URL_MALFORMED');
   });
 
   it('something that is not a URL at all', () => {
-    expect(thrown(() => parseDatabaseUrl('localhost:5432/app', 'x')).message).toMatchInlineSnapshot(`"x uses localhost://, which is not PostgreSQL: localhost:5432/app"`);
-    expect(thrown(() => parseDatabaseUrl('db.example.com', 'x')).message).toMatchInlineSnapshot(`"x is not a valid URL: db.example.com"`);
+    expect(thrown(() => parseDatabaseUrl('localhost:5432/app', 'x')).message).toMatchInlineSnapshot(`"x is not a URL of the form postgresql://… (it is not shown: it may hold a password)"`);
+    expect(thrown(() => parseDatabaseUrl('db.example.com', 'x')).message).toMatchInlineSnapshot(`"x is not a valid URL (it is not shown: it may hold a password)"`);
   });
 
   it('a URL without a host', () => {
-    expect(thrown(() => parseDatabaseUrl('postgresql:///app', 'x')).message).toMatchInlineSnapshot(`"x has no host: postgresql:///app"`);
+    expect(thrown(() => parseDatabaseUrl('postgresql:///app', 'x')).message).toMatchInlineSnapshot(`"x has no host (the URL is not shown: it may hold a password)"`);
   });
 
   it('a non-PostgreSQL protocol is refused, password masked', () => {
@@ -165,7 +165,7 @@ describe('parseDatabaseUrl: bad input', () => {
         "code": "E_URL_PROTOCOL",
         "fix": "use a postgresql:// URL (or prisma+postgres:// for Accelerate, with a directUrl beside it)",
         "kind": "config",
-        "message": "environments.production.url uses mysql://, which is not PostgreSQL: mysql://root:****@db:3306/app",
+        "message": "environments.production.url uses mysql://, which is not PostgreSQL",
       }
     `);
   });
@@ -173,5 +173,60 @@ describe('parseDatabaseUrl: bad input', () => {
   it('registers the password, so a driver error that echoes it is redacted later', () => {
     parseDatabaseUrl('postgresql://app:Echoed%21pw@db:5432/app', 'x');
     expect(redact('FATAL: bad password "Echoed!pw" / Echoed%21pw')).toBe('FATAL: bad password "****" / ****');
+  });
+});
+
+describe('parseDatabaseUrl: a URL that cannot be parsed is never echoed (issue 12.4)', () => {
+  // Each case's secret parts are distinctive tokens: not one of them may reach the message or the fix.
+  const cases: Array<[string, string[]]> = [
+    ['postgresql:/app:Pw1Alpha@host/db', ['Pw1Alpha']],
+    ['not a url Pw2Bravo', ['Pw2Bravo']],
+    ['postgresql://app:Pw3Charlie@Pw3Delta#Pw3Echo@host/db', ['Pw3Charlie', 'Pw3Delta', 'Pw3Echo']],
+    ['postgresql://app:Pw4Fox#Pw4Golf@host/db', ['Pw4Fox', 'Pw4Golf']],
+    ['postgresql://app:Pw5Hotel@Pw5India/Pw5Juliet@host/db', ['Pw5Hotel', 'Pw5India', 'Pw5Juliet']],
+    ['app:Pw6Kilo@host/db', ['Pw6Kilo']],
+    ['postgresql://app:Pw7Lima@/db', ['Pw7Lima']],
+    ['postgresql://app:Pw8Mike@host/%zz', ['Pw8Mike']],
+  ];
+  it.each(cases)('%s', (url, secrets) => {
+    const e = thrown(() => parseDatabaseUrl(url, 'environments.development.url (DATABASE_URL from .env)'));
+    expect(e.code).toMatch(/^E_URL_/);
+    expect(e.message).toContain('environments.development.url (DATABASE_URL from .env)');
+    for (const s of secrets) {
+      expect(e.message, s).not.toContain(s);
+      expect(e.fix ?? '', s).not.toContain(s);
+      expect(redact(`${e.message} ${e.fix}`), s).not.toContain(s);
+    }
+  });
+
+  it('says what shape was expected and what to percent-encode', () => {
+    expect(thrown(() => parseDatabaseUrl('postgresql://app:Pw9a@Pw9b#Pw9c@host/db', 'environments.staging.url (DATABASE_URL from .env.staging)'))).toMatchInlineSnapshot(`
+      {
+        "code": "E_URL_MALFORMED",
+        "fix": "write it as postgresql://USER:PASSWORD@HOST:5432/DATABASE, with these percent-encoded in the user and password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, a space as %20",
+        "kind": "config",
+        "message": "environments.staging.url (DATABASE_URL from .env.staging) is not a valid URL (it is not shown: it may hold a password): it contains a # (percent-encode # as %23 in the password); it contains more than one @ (percent-encode @ as %40 in the password)",
+      }
+    `);
+    expect(thrown(() => parseDatabaseUrl('postgresql:/app:Pw10a@host/db', 'x'))).toMatchInlineSnapshot(`
+      {
+        "code": "E_URL_MALFORMED",
+        "fix": "write it as postgresql://USER:PASSWORD@HOST:5432/DATABASE, with these percent-encoded in the user and password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, a space as %20",
+        "kind": "config",
+        "message": "x has one slash after postgresql: where two belong (it is not shown: it may hold a password)",
+      }
+    `);
+    expect(thrown(() => parseDatabaseUrl('not a url Pw11a', 'x'))).toMatchInlineSnapshot(`
+      {
+        "code": "E_URL_MALFORMED",
+        "fix": "write it as postgresql://USER:PASSWORD@HOST:5432/DATABASE, with these percent-encoded in the user and password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, a space as %20",
+        "kind": "config",
+        "message": "x is not a valid URL (it is not shown: it may hold a password): it contains a space (a URL has none: percent-encode one in the password as %20)",
+      }
+    `);
+  });
+
+  it('decodes every percent-escape of the database name as libpq does (%24 is $)', () => {
+    expect(parseDatabaseUrl('postgresql://app:pw@db:5432/shop%24test', 'x').database).toBe('shop$test');
   });
 });

@@ -3,6 +3,7 @@ import { readLocalHistory } from '../../history/local.js';
 import { compareHistory } from '../../history/state.js';
 import { listRows, tableRef } from '../../history/table.js';
 import type { DoctorCheck } from '../types.js';
+import { shellQuote } from '../../shell-quote.js';
 
 /** DOC013: `_prisma_migrations` has no failed row (a failed row blocks every deploy until it is resolved). */
 export const migrations: DoctorCheck = {
@@ -27,7 +28,7 @@ export const migrations: DoctorCheck = {
     if (h.failed.length > 0) {
       const names = h.failed.map((f) => f.name);
       const fix = names
-        .map((n) => `stagedb migrate resolve --rolled-back ${n} --env ${env.name}   (after undoing its partial changes; or --applied ${n} if you finished it by hand)`)
+        .map((n) => `stagedb migrate resolve --rolled-back ${shellQuote(n)} --env ${env.name}   (after undoing its partial changes; or --applied ${shellQuote(n)} if you finished it by hand)`)
         .join('; ');
       return { status: 'fail', detail: `${names.length} failed migration${names.length === 1 ? '' : 's'} block deploys: ${names.join(', ')}`, fix };
     }

@@ -1,0 +1,15 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Imports a TypeScript (or JavaScript) config module with jiti, `alias` mapping bare imports to files.
+ * jiti is the heaviest thing config loading can pull in, so it is loaded only here, with require (it is
+ * CommonJS; importing it from ESM runs the CJS export lexer over its bundle). fsCache keeps the
+ * transpiled file on disk: only transpiling is cached, never the evaluated module, so env vars a config
+ * reads at load time are always read afresh. Returns the module's default export (or the module).
+ */
+export async function importTsModule(file: string, alias: Record<string, string>): Promise<unknown> {
+  const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
+  const jiti = createJiti(import.meta.url, { alias, moduleCache: false, fsCache: true });
+  const mod = (await jiti.import(file)) as { default?: unknown };
+  return mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod;
+}
