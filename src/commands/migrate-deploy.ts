@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config/load.js';
+import type { ResolvedEnvironment } from '../config/environments.js';
 import { deploy, type DeployEvent, type DeployResult } from '../history/deploy.js';
 import { readLocalHistory } from '../history/local.js';
 import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
@@ -26,7 +27,10 @@ ${CONFIRM_HELP}
 ${ENV_HELP}`;
 
 /** Runs history deploy for the command's one environment, printing each step as it happens. */
-export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<{ result: DeployResult; text: string; config: ResolvedConfig }> {
+export async function runDeploy(
+  ctx: CommandContext,
+  args: ParsedArgs,
+): Promise<{ result: DeployResult; text: string; config: ResolvedConfig; env: ResolvedEnvironment }> {
   const { config, names } = await loadTargets(ctx, args);
   const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
   const lockTimeout = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
@@ -79,7 +83,7 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
     result.applied.length === 0
       ? `${env.name}: already up to date (${result.alreadyApplied} applied).`
       : `${env.name}: applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} (${result.alreadyApplied} already applied before).`;
-  return { result, text, config };
+  return { result, text, config, env };
 }
 
 function eventLine(e: DeployEvent): string | undefined {
