@@ -137,7 +137,7 @@ export async function run(io: Io): Promise<number> {
     else if (out.text) print(out.text);
     return out.exitCode;
   } catch (e) {
-    return reportError(e, json, print, eprint);
+    return reportError(e, json, print, eprint, io);
   }
 }
 
@@ -145,7 +145,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value instanceof Map ? Object.fromEntries(value) : value;
 }
 
-function reportError(e: unknown, json: boolean, print: (s: string) => void, eprint: (s: string) => void): number {
+async function reportError(e: unknown, json: boolean, print: (s: string) => void, eprint: (s: string) => void, io: Io): Promise<number> {
   const err =
     e instanceof StagedbError
       ? e
@@ -153,12 +153,22 @@ function reportError(e: unknown, json: boolean, print: (s: string) => void, epri
           fix: 'this is a bug in stagedb: please report it with the command you ran (add STAGEDB_DEBUG=1 for a stack trace)',
         });
   const code = exitCodeFor(err.kind);
+  // The fix as the project's own script too (`yarn run db:deploy:production --confirm production`): a guide
+  // user runs the scripts, not stagedb. Read only now, on the error path.
+  let fixScripts: string[] = [];
+  if (err.fix && err.fix.includes('stagedb ')) {
+    const { readProjectScripts, scriptForms } = await import('../project/scripts.js');
+    const project = readProjectScripts(io.cwd, io.env.npm_config_user_agent);
+    fixScripts = project ? scriptForms(err.fix, project) : [];
+  }
   if (json) {
-    print(JSON.stringify({ error: { kind: err.kind, code: err.code, message: err.message, details: err.details, fix: err.fix, exitCode: code } }, null, 2));
+    const fixScript = fixScripts.length ? { fixScripts } : {};
+    print(JSON.stringify({ error: { kind: err.kind, code: err.code, message: err.message, details: err.details, fix: err.fix, ...fixScript, exitCode: code } }, null, 2));
   } else {
     eprint(`error: ${err.message}`);
     for (const d of err.details) eprint(`  ${d}`);
     if (err.fix) eprint(`  fix: ${err.fix}`);
+    for (const s of fixScripts) eprint(`   or: ${s}`);
   }
   if (process.env.STAGEDB_DEBUG && e instanceof Error && e.stack) eprint(e.stack);
   return code;
