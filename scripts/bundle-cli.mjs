@@ -32,9 +32,10 @@ const { metafile } = await build({
   target: 'node20',
   packages: 'external',
   charset: 'utf8',
-  // Stack traces name src/*.ts lines (STAGEDB_DEBUG=1 turns the maps on, see bin/stagedb.js); the maps carry
-  // the sources, since src/ is not in the package.
+  // Stack traces name src/*.ts lines (STAGEDB_DEBUG=1 turns the maps on, see bin/stagedb.js). Mapping a
+  // stack trace needs no source text: without it the maps are a third of the size (0.6 vs 1.5 MB).
   sourcemap: true,
+  sourcesContent: false,
   metafile: true,
   logLevel: 'warning',
 });
