@@ -134,11 +134,30 @@ export async function run(io: Io): Promise<number> {
     };
     const out: CommandOutput = await command.run(ctx, parsed as never);
     if (json) print(JSON.stringify(out.data, jsonReplacer, 2));
-    else if (out.text) print(out.text);
+    else if (out.text) print(await withScriptForms(out.text, io));
     return out.exitCode;
   } catch (e) {
     return reportError(e, json, print, eprint, io);
   }
+}
+
+/**
+ * A command's `fix: stagedb …` and `apply with: stagedb …` lines (status, doctor) get the project's own
+ * script beside them, as errors do (see reportError). The scripts are read only when such a line exists.
+ */
+async function withScriptForms(text: string, io: Io): Promise<string> {
+  const hint = /^(\s*)(?:fix|apply with): (.*\bstagedb .*)$/;
+  if (!text.split('\n').some((l) => hint.test(l))) return text;
+  const { readProjectScripts, scriptForms } = await import('../project/scripts.js');
+  const project = readProjectScripts(io.cwd, io.env.npm_config_user_agent);
+  if (!project) return text;
+  return text
+    .split('\n')
+    .flatMap((line) => {
+      const m = hint.exec(line);
+      return m ? [line, ...scriptForms(m[2]!, project).map((s) => `${m[1]}   or: ${s}`)] : [line];
+    })
+    .join('\n');
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {
