@@ -10,6 +10,7 @@
  *   each is a chunk loaded on demand, so `--help` and `status` still load no engine, parser or AWS SDK.
  * - The output sits two levels below the package root like dist/cli/main.js, so every
  *   `new URL('../../…', import.meta.url)` (package.json, bin/, dist/studio/) still finds its file.
+ * - A source map beside each chunk, so a stack trace (STAGEDB_DEBUG=1) names src/*.ts lines.
  */
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,10 @@ const { metafile } = await build({
   target: 'node20',
   packages: 'external',
   charset: 'utf8',
+  // Stack traces name src/*.ts lines (STAGEDB_DEBUG=1 turns the maps on, see bin/stagedb.js). Mapping a
+  // stack trace needs no source text: without it the maps are a third of the size (0.6 vs 1.5 MB).
+  sourcemap: true,
+  sourcesContent: false,
   metafile: true,
   logLevel: 'warning',
 });

@@ -5,8 +5,9 @@
 // 2. gives it three databases — development, staging, production — and writes the app's
 //    .env / .env.staging / .env.production the way the guide lays them out (staging and production
 //    use Accelerate-style prisma+postgres:// URLs for the app and a direct URL for migrations),
-// 3. runs the app's own package.json scripts (db:status, db:migrate:deploy, db:seed, db:deploy:staging,
-//    db:backup:production, db:deploy:production, db:studio:production, …) through the stagedb binary, printing each,
+// 3. runs the commands of the app's own package.json scripts (db:status, db:migrate:deploy, db:seed,
+//    db:deploy:staging, db:backup:production, db:deploy:production, db:studio:production, …) with this
+//    clone's stagedb binary, printing each command as it runs it and the script it comes from,
 // 4. stops the server (its data stays under examples/guide-app/.stagedb; `stagedb dev up` restarts it).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,16 +25,20 @@ const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
 const dim = (s) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[22m` : s);
 const say = (s) => console.log(`\n${bold(`▸ ${s}`)}`);
 
-/** Runs one of the guide-app's scripts, exactly as written in its package.json, with the stagedb binary. */
-function yarnRun(script, extra = []) {
+/**
+ * Runs one of the guide-app's scripts: the command its package.json gives it, with the extra arguments,
+ * run by this clone's bin/stagedb.js. The line printed is the command that runs, and the script's name
+ * beside it (in the app, after `npm install` there, `npm run <script>` runs the same command).
+ */
+function runScript(script, extra = []) {
   const line = scripts[script];
   if (!line) throw new Error(`guide-app has no script ${script}`);
   const args = [...line.replace(/^stagedb\s+/, '').split(/\s+/), ...extra];
-  console.log(dim(`$ yarn run ${script}   # ${line}${extra.length ? ` ${extra.join(' ')}` : ''}`));
-  return stagedb(args);
+  return stagedb(args, `the app's ${script}${extra.length ? `, plus ${extra.join(' ')}` : ''}`);
 }
 
-function stagedb(args) {
+function stagedb(args, note) {
+  console.log(dim(`$ stagedb ${args.join(' ')}${note ? `   # ${note}` : ''}`));
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: app, encoding: 'utf8', env: { ...process.env, STAGEDB_ENV: '' } });
   const out = `${r.stdout}${r.stderr}`.trimEnd();
   if (out) console.log(out.replace(/^/gm, '  '));
@@ -55,7 +60,7 @@ function must(status, what) {
 async function studioRun(script) {
   const line = scripts[script];
   const args = [...line.replace(/^stagedb\s+/, '').split(/\s+/), '--browser', 'none'];
-  console.log(dim(`$ yarn run ${script} --browser none   # ${line}; stopped with Ctrl-C once its page loads`));
+  console.log(dim(`$ stagedb ${args.join(' ')}   # the app's ${script}, plus --browser none; stopped like Ctrl-C once its page loads`));
   const child = spawn(process.execPath, [bin, ...args], { cwd: app, env: { ...process.env, STAGEDB_ENV: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -86,6 +91,9 @@ const fail = (e) => {
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
+console.log(dim('Each "$ stagedb …" line below is the command that runs (this clone\'s bin/stagedb.js, in examples/guide-app),'));
+console.log(dim("with the app's package.json script it comes from: after `npm install` in examples/guide-app, `npm run <script>` runs it."));
+
 say('Starting the embedded local PostgreSQL for examples/guide-app (stagedb dev up)');
 const databases = ['guide_development', 'guide_staging', 'guide_production'];
 let server = await devUp(app, {});
@@ -113,25 +121,25 @@ say('Status of every environment before anything is deployed (exit 1 = pending)'
 stagedb(['status', '--env', 'all']);
 
 say('Development: apply the migrations, then seed');
-must(yarnRun('db:migrate:deploy'), 'db:migrate:deploy');
-must(yarnRun('db:seed'), 'db:seed');
+must(runScript('db:migrate:deploy'), 'db:migrate:deploy');
+must(runScript('db:seed'), 'db:seed');
 console.log(dim("  db:migrate runs Prisma's schema engine (WebAssembly, no download): schema.prisma already matches the migrations"));
-must(yarnRun('db:migrate'), 'db:migrate');
-must(yarnRun('db:status'), 'db:status');
+must(runScript('db:migrate'), 'db:migrate');
+must(runScript('db:status'), 'db:status');
 
 say('Staging release: check status, then deploy');
-yarnRun('db:status:staging');
-must(yarnRun('db:deploy:staging'), 'db:deploy:staging');
+runScript('db:status:staging');
+must(runScript('db:deploy:staging'), 'db:deploy:staging');
 
 say('Production release: backup first, then deploy');
-must(yarnRun('db:backup:production'), 'db:backup:production');
+must(runScript('db:backup:production'), 'db:backup:production');
 console.log(dim('  production needs typed confirmation: in a terminal stagedb asks you to type "production";'));
 console.log(dim('  without a terminal (CI, this demo) it refuses unless --confirm production says it ahead:'));
-yarnRun('db:deploy:production');
-must(yarnRun('db:deploy:production', ['--confirm', 'production']), 'db:deploy:production');
+runScript('db:deploy:production');
+must(runScript('db:deploy:production', ['--confirm', 'production']), 'db:deploy:production');
 
 say('Seed staging too; production is protected, so seeding it is refused (exit 5)');
-yarnRun('db:seed:staging', ['--confirm', 'staging']);
+runScript('db:seed:staging', ['--confirm', 'staging']);
 stagedb(['seed', '--env', 'production']);
 
 say("Production Studio is read-only, enforced by PostgreSQL itself (db:studio:production)");

@@ -136,10 +136,10 @@ export async function run(io: Io): Promise<number> {
     };
     const out: CommandOutput = await command.run(ctx, parsed as never);
     if (json) print(JSON.stringify(out.data, jsonReplacer, 2));
-    else if (out.text) print(out.text);
+    else if (out.text) print(await withScriptForms(out.text, io));
     return out.exitCode;
   } catch (e) {
-    return reportError(e, json, print, eprint);
+    return reportError(e, json, print, eprint, io);
   }
 }
 
@@ -202,11 +202,30 @@ function checkEnvFlag(key: string, tokens: Array<{ kind: string; name?: string }
   }
 }
 
+/**
+ * A command's `fix: stagedb …` and `apply with: stagedb …` lines (status, doctor) get the project's own
+ * script beside them, as errors do (see reportError). The scripts are read only when such a line exists.
+ */
+async function withScriptForms(text: string, io: Io): Promise<string> {
+  const hint = /^(\s*)(?:fix|apply with): (.*\bstagedb .*)$/;
+  if (!text.split('\n').some((l) => hint.test(l))) return text;
+  const { readProjectScripts, scriptForms } = await import('../project/scripts.js');
+  const project = readProjectScripts(io.cwd, io.env.npm_config_user_agent);
+  if (!project) return text;
+  return text
+    .split('\n')
+    .flatMap((line) => {
+      const m = hint.exec(line);
+      return m ? [line, ...scriptForms(m[2]!, project).map((s) => `${m[1]}   or: ${s}`)] : [line];
+    })
+    .join('\n');
+}
+
 function jsonReplacer(_key: string, value: unknown): unknown {
   return value instanceof Map ? Object.fromEntries(value) : value;
 }
 
-function reportError(e: unknown, json: boolean, print: (s: string) => void, eprint: (s: string) => void): number {
+async function reportError(e: unknown, json: boolean, print: (s: string) => void, eprint: (s: string) => void, io: Io): Promise<number> {
   const err =
     e instanceof StagedbError
       ? e
@@ -214,12 +233,22 @@ function reportError(e: unknown, json: boolean, print: (s: string) => void, epri
           fix: 'this is a bug in stagedb: please report it with the command you ran (add STAGEDB_DEBUG=1 for a stack trace)',
         });
   const code = exitCodeFor(err.kind);
+  // The fix as the project's own script too (`yarn run db:deploy:production --confirm production`): a guide
+  // user runs the scripts, not stagedb. Read only now, on the error path.
+  let fixScripts: string[] = [];
+  if (err.fix && err.fix.includes('stagedb ')) {
+    const { readProjectScripts, scriptForms } = await import('../project/scripts.js');
+    const project = readProjectScripts(io.cwd, io.env.npm_config_user_agent);
+    fixScripts = project ? scriptForms(err.fix, project) : [];
+  }
   if (json) {
-    print(JSON.stringify({ error: { kind: err.kind, code: err.code, message: err.message, details: err.details, fix: err.fix, exitCode: code } }, null, 2));
+    const fixScript = fixScripts.length ? { fixScripts } : {};
+    print(JSON.stringify({ error: { kind: err.kind, code: err.code, message: err.message, details: err.details, fix: err.fix, ...fixScript, exitCode: code } }, null, 2));
   } else {
     eprint(`error: ${err.message}`);
     for (const d of err.details) eprint(`  ${d}`);
     if (err.fix) eprint(`  fix: ${err.fix}`);
+    for (const s of fixScripts) eprint(`   or: ${s}`);
   }
   if (process.env.STAGEDB_DEBUG && e instanceof Error && e.stack) eprint(e.stack);
   return code;

@@ -14,10 +14,13 @@ project has no Prisma CLI).
 ${DEPLOY_HELP}`,
   options: { ...DEPLOY_OPTIONS, 'skip-generate': { type: 'boolean' } },
   async run(ctx, args) {
-    const { result, text, config } = await runDeploy(ctx, args);
+    const { result, text, config, env } = await runDeploy(ctx, args);
     if (args.values['skip-generate']) return { exitCode: 0, data: { ...result, generate: { done: false, reason: '--skip-generate' } }, text };
     try {
-      const g = await generateClient({ root: config.root, schemaPath: config.schemaPath, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
+      // The environment's URLs as DATABASE_URL / DIRECT_URL, as `stagedb generate --env` passes them: a
+      // Prisma 7 prisma.config.ts that reads env('DATABASE_URL') fails to load without it (stagedb read
+      // .env.<name>; the Prisma CLI reads no env file).
+      const g = await generateClient({ root: config.root, schemaPath: config.schemaPath, env, processEnv: ctx.env, onLine: (l) => ctx.log(`  ${l}`) });
       return {
         exitCode: 0,
         data: { ...result, generate: { done: true, prismaVersion: g.prismaVersion } },

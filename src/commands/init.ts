@@ -9,6 +9,7 @@ Writes stagedb.config.ts (development, staging, production) and adds the guide's
 package.json: db:push, db:migrate, db:seed, db:studio, db:status, db:migrate:reset, db:migrate:deploy,
 db:push:staging, db:migrate:staging, db:seed:staging, db:studio:staging, db:status:staging,
 db:deploy:staging, db:backup:staging, db:studio:production, db:deploy:production, db:backup:production.
+Adds .env*, !.env.example and .stagedb/ to .gitignore when they are not there (env files hold passwords).
 
       --force   overwrite an existing config file and scripts of the same name`,
   options: { force: { type: 'boolean' } },
@@ -20,7 +21,14 @@ db:deploy:staging, db:backup:staging, db:studio:production, db:deploy:production
     if (r.added.length) lines.push(`added ${r.added.length} scripts to package.json: ${r.added.join(', ')}`);
     if (r.replaced.length) lines.push(`replaced scripts: ${r.replaced.join(', ')}`);
     for (const k of r.kept) lines.push(`kept your script ${k.name} ("${k.existing}"); --force replaces it`);
-    lines.push('next: put DATABASE_URL in .env, and DATABASE_URL + DIRECT_URL in .env.staging / .env.production; then: stagedb status --env all');
+    if (r.gitignoreAdded.length) lines.push(`added to .gitignore: ${r.gitignoreAdded.join(' ')}`);
+    lines.push(
+      'next:',
+      '  stagedb dev up --write-env   a local PostgreSQL for development; writes DATABASE_URL to .env',
+      '  stagedb migrate dev          creates and applies a migration from schema.prisma',
+      '  .env.staging, .env.production: DATABASE_URL, and DIRECT_URL when DATABASE_URL is not a direct postgresql:// URL',
+      '  stagedb status --env all     every environment at a glance',
+    );
     return { exitCode: 0, data: r, text: lines.join('\n') };
   },
 };

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config/load.js';
+import type { ResolvedEnvironment } from '../config/environments.js';
 import { deploy, type DeployEvent, type DeployResult } from '../history/deploy.js';
 import { readLocalHistory } from '../history/local.js';
 import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
@@ -26,7 +27,10 @@ ${CONFIRM_HELP}
 ${ENV_HELP}`;
 
 /** Runs history deploy for the command's one environment, printing each step as it happens. */
-export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<{ result: DeployResult; text: string; config: ResolvedConfig }> {
+export async function runDeploy(
+  ctx: CommandContext,
+  args: ParsedArgs,
+): Promise<{ result: DeployResult; text: string; config: ResolvedConfig; env: ResolvedEnvironment }> {
   // Bad flags are reported before the config is read: a usage error, whatever the config's state.
   const lockTimeout = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
   if (lockTimeout !== undefined && !(lockTimeout >= 0)) {
@@ -80,7 +84,7 @@ export async function runDeploy(ctx: CommandContext, args: ParsedArgs): Promise<
     result.applied.length === 0
       ? `${env.name}: already up to date (${result.alreadyApplied} applied).`
       : `${env.name}: applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} (${result.alreadyApplied} already applied before).`;
-  return { result, text, config };
+  return { result, text, config, env };
 }
 
 function eventLine(e: DeployEvent): string | undefined {

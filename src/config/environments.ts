@@ -145,6 +145,7 @@ export function resolveEnvironment(
     const src = options.processEnv[v] ? 'the shell' : origin[v] !== undefined && vars[v] ? origin[v] : 'its default';
     return `${where(key)} (${v} from ${src})`;
   };
+  const protection = def.protection ?? DEFAULT_PROTECTION[name] ?? 'guarded';
 
   const read = (key: string, value: ConfigValue | undefined, required: boolean): string | undefined => {
     if (value === undefined) return undefined;
@@ -154,8 +155,13 @@ export function resolveEnvironment(
     if (value.default !== undefined) return value.default;
     if (!required) return undefined;
     const target = explicitFiles?.[0] ?? `.env.${name}`;
+    const addIt = `add ${value.$env}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`;
+    // A new project's first `migrate dev` lands here: the local server that `dev up --write-env` starts
+    // writes exactly this variable into .env. Only for an unprotected environment's DATABASE_URL: that
+    // is the one variable it writes, and a local server is no answer for staging or production.
+    const local = value.$env === 'DATABASE_URL' && protection === 'none';
     throw configError('E_ENV_VAR_MISSING', `${where(key)}: environment variable ${value.$env} is not set (looked in ${lookedIn})`, {
-      fix: `add ${value.$env}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`,
+      fix: local ? `stagedb dev up --write-env   (starts a local PostgreSQL and writes DATABASE_URL to .env), or ${addIt}` : addIt,
     });
   };
 
@@ -216,7 +222,6 @@ export function resolveEnvironment(
     });
   }
 
-  const protection = def.protection ?? DEFAULT_PROTECTION[name] ?? 'guarded';
   const ssl = def.ssl ?? (protection === 'production' ? 'require' : undefined);
   if (ssl) {
     const have = directInfo.sslmode ?? 'prefer';

@@ -33,6 +33,31 @@ export interface InitResult {
   added: string[];
   kept: Array<{ name: string; existing: string }>;
   replaced: string[];
+  /** Lines added to .gitignore (none when every one was there already). */
+  gitignoreAdded: string[];
+}
+
+/**
+ * What must never reach git: env files hold the databases' passwords, .stagedb/ the local server's data
+ * and its password, the audit log and local backups. `.env.example`, a template teams commit, stays in.
+ */
+export const GITIGNORE_LINES: readonly string[] = ['.env*', '!.env.example', '.stagedb/'];
+
+/** A .gitignore line as git matches it for a top-level entry: `/.stagedb/` and `.stagedb` ignore the same. */
+const ignoreKey = (line: string) => line.trim().replace(/^\//, '').replace(/\/$/, '');
+
+/**
+ * Appends the GITIGNORE_LINES that `.gitignore` lacks, keeping the user's lines and order as they are;
+ * running it again adds nothing.
+ */
+export function gitignoreAdditions(existing: string): { text: string; added: string[] } {
+  const have = new Set(existing.split(/\r?\n/).map(ignoreKey));
+  // The exception only comes with the rule it excepts from: a user's own `.env*` keeps its meaning.
+  const added = GITIGNORE_LINES.filter((l) => !have.has(ignoreKey(l)) && (l !== '!.env.example' || !have.has('.env*')));
+  if (added.length === 0) return { text: existing, added };
+  const sep = existing === '' || existing.endsWith('\n') ? '' : '\n';
+  const gap = existing === '' ? '' : '\n';
+  return { text: `${existing}${sep}${gap}# stagedb: env files hold database passwords; .stagedb/ the local PostgreSQL and backups\n${added.join('\n')}\n`, added };
 }
 
 async function configTemplate(root: string): Promise<string> {
@@ -57,7 +82,8 @@ ${p.seed ? `  seed: '${p.seed.replace(/'/g, "\\'")}',\n` : `  // seed: 'node pri
 }
 
 /**
- * `stagedb init`: writes stagedb.config.ts and adds the guide's db:* scripts to package.json.
+ * `stagedb init`: writes stagedb.config.ts, adds the guide's db:* scripts to package.json and keeps env
+ * files and .stagedb/ out of git (.gitignore).
  * Existing scripts with other content are kept unless `force`; nothing is written when the
  * package.json cannot be read.
  */
@@ -100,7 +126,11 @@ export async function initProject(root: string, options: { force?: boolean } = {
   if (wroteConfig) writeAtomic(configFile, await configTemplate(root));
   if (replacedConfig) rmSync(replacedConfig);
   if (next !== raw) writeAtomic(pkgPath, next);
-  return { configFile, replacedConfig, wroteConfig, added, kept, replaced };
+  const gitignorePath = join(root, '.gitignore');
+  const gitignore = existsSync(gitignorePath) ? readFileSync(gitignorePath, 'utf8') : '';
+  const ignore = gitignoreAdditions(gitignore);
+  if (ignore.added.length) writeAtomic(gitignorePath, ignore.text);
+  return { configFile, replacedConfig, wroteConfig, added, kept, replaced, gitignoreAdded: ignore.added };
 }
 
 function writeAtomic(path: string, text: string): void {

@@ -222,7 +222,12 @@ describe('init', () => {
         "kept the existing stagedb.config.json (--force overwrites it)
         added 16 scripts to package.json: db:migrate, db:seed, db:studio, db:status, db:migrate:reset, db:migrate:deploy, db:push:staging, db:migrate:staging, db:seed:staging, db:studio:staging, db:status:staging, db:deploy:staging, db:backup:staging, db:studio:production, db:deploy:production, db:backup:production
         kept your script db:push ("prisma db push --skip-generate"); --force replaces it
-        next: put DATABASE_URL in .env, and DATABASE_URL + DIRECT_URL in .env.staging / .env.production; then: stagedb status --env all
+        added to .gitignore: .env* !.env.example .stagedb/
+        next:
+          stagedb dev up --write-env   a local PostgreSQL for development; writes DATABASE_URL to .env
+          stagedb migrate dev          creates and applies a migration from schema.prisma
+          .env.staging, .env.production: DATABASE_URL, and DIRECT_URL when DATABASE_URL is not a direct postgresql:// URL
+          stagedb status --env all     every environment at a glance
         "
       `);
       let pkg = JSON.parse(readFileSync(p.path('package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -259,6 +264,47 @@ describe('init', () => {
       expect(r.code).toBe(3);
     } finally {
       p.remove();
+    }
+  });
+
+  it('keeps env files and .stagedb/ out of git: adds only the missing lines, keeps the user\'s, twice adds nothing', async () => {
+    const p = createProject({ files: { '.gitignore': 'node_modules\n/.stagedb\ndist' } });
+    try {
+      const r = await runCli(['init'], { cwd: p.dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('added to .gitignore: .env* !.env.example\n');
+      expect(readFileSync(p.path('.gitignore'), 'utf8')).toMatchInlineSnapshot(`
+        "node_modules
+        /.stagedb
+        dist
+
+        # stagedb: env files hold database passwords; .stagedb/ the local PostgreSQL and backups
+        .env*
+        !.env.example
+        "
+      `);
+      const before = readFileSync(p.path('.gitignore'), 'utf8');
+      const again = await runCli(['init'], { cwd: p.dir });
+      expect(again.stdout).not.toContain('.gitignore');
+      expect(readFileSync(p.path('.gitignore'), 'utf8')).toBe(before);
+    } finally {
+      p.remove();
+    }
+    // No .gitignore yet: one is written. A user's own `.env*` gets no exception added to it.
+    const fresh = createProject();
+    const own = createProject({ files: { '.gitignore': '.env*\n' } });
+    try {
+      await runCli(['init'], { cwd: fresh.dir });
+      expect(readFileSync(fresh.path('.gitignore'), 'utf8')).toBe(
+        '# stagedb: env files hold database passwords; .stagedb/ the local PostgreSQL and backups\n.env*\n!.env.example\n.stagedb/\n',
+      );
+      await runCli(['init'], { cwd: own.dir });
+      expect(readFileSync(own.path('.gitignore'), 'utf8')).toBe(
+        '.env*\n\n# stagedb: env files hold database passwords; .stagedb/ the local PostgreSQL and backups\n.stagedb/\n',
+      );
+    } finally {
+      fresh.remove();
+      own.remove();
     }
   });
 

@@ -27,6 +27,9 @@ describe('npm run demo', () => {
       const out = `${r.stdout}${r.stderr}`;
       expect(r.status, out).toBe(0);
       expect(out).toContain('seeded 3 users, 2 posts, 3 tags');
+      // What it prints is what it runs: the command, and the app's script it comes from.
+      expect(out).toContain("$ stagedb deploy --env production --confirm production   # the app's db:deploy:production, plus --confirm production");
+      expect(out).not.toContain('yarn run');
       expect(out).toContain('stagedb seed is refused on production (protection: production)');
       expect(out).toMatch(/ok +deploy --env production/);
       // db:studio:production from the guide app: read-only by the database, its page served, stopped by SIGTERM.

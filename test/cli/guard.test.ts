@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { forbidInOutput, passwordOf, runCli } from '../helpers/cli.js';
 import { freshDatabase, query } from '../helpers/db.js';
 import { createProject, type TempProject } from '../helpers/project.js';
+import { GUIDE_SCRIPTS } from '../../src/project/init.js';
 
 /** Protection through the built binary: the matrix, the marker stored in the database, the audit trail. */
 const INIT = `-- CreateTable\nCREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT NOT NULL);\n`;
@@ -30,6 +31,29 @@ async function setup() {
 }
 
 describe('protection through the CLI', () => {
+  it("a refusal's fix names the project's own script too, with the runner its lock file shows (the guide runs yarn run db:deploy:production)", async () => {
+    const db = await freshDatabase('cli_guard_scripts');
+    forbidInOutput(passwordOf(db.url));
+    const p = createProject({
+      packageJson: { name: 'app', private: true, scripts: Object.fromEntries(GUIDE_SCRIPTS) },
+      configJson: { environments: { production: { url: { $env: 'PROD_URL' }, ssl: 'disable' } } },
+      migrations: { '20240101000000_init': INIT },
+      files: { 'yarn.lock': '' },
+    });
+    cleanups.push(() => db.drop(), () => p.remove());
+    const r = await runCli(['deploy', '--env', 'production', '--skip-generate'], { cwd: p.dir, env: { PROD_URL: db.url } });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: stagedb deploy on production (protection: production) needs confirmation, and there is no terminal to ask in
+        fix: stagedb deploy --env production --confirm production
+         or: yarn run db:deploy:production --confirm production
+      "
+    `);
+    // Run by npm (npm_config_user_agent), the same hint in npm's form, and in --json as fixScripts.
+    const npm = await runCli(['deploy', '--env', 'production', '--skip-generate', '--json'], { cwd: p.dir, env: { PROD_URL: db.url, npm_config_user_agent: 'npm/11.19.1 node/v20.20.2 linux x64' } });
+    expect((JSON.parse(npm.stdout) as { error: { fixScripts: string[] } }).error.fixScripts).toEqual(['npm run db:deploy:production -- --confirm production']);
+  });
+
   it('production deploy needs --confirm; afterwards the database is marked and a development config pointing at it is refused', async () => {
     const { db, cli, password } = await setup();
 

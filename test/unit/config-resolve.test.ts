@@ -127,6 +127,23 @@ describe('resolveEnvironment: where env() values come from', () => {
     `);
   });
 
+  it("development's missing DATABASE_URL points at the local server that writes it (a new project's first migrate dev)", () => {
+    const { config, project } = setup({ development: { url: env('DATABASE_URL') }, staging: stagingEnv }, { '.env': 'OTHER=1\n' });
+    expect(thrown(() => resolveEnvironment(config, 'development', { processEnv: {} }), project.root)).toMatchInlineSnapshot(`
+      {
+        "code": "E_ENV_VAR_MISSING",
+        "fix": "stagedb dev up --write-env   (starts a local PostgreSQL and writes DATABASE_URL to .env), or add DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.development, or export it",
+        "kind": "config",
+        "message": "environments.development.url: environment variable DATABASE_URL is not set (looked in the shell, .env, .env.development)",
+      }
+    `);
+    // Not for staging (above), nor for a variable `dev up --write-env` does not write.
+    const other = setup({ development: { url: env('APP_DB') } });
+    expect(thrown(() => resolveEnvironment(other.config, 'development', { processEnv: {} })).fix).toBe(
+      'add APP_DB="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.development, or export it',
+    );
+  });
+
   it('with an explicit envFile, the fix names that file', () => {
     const { config } = setup({ production: { url: env('PROD_URL'), envFile: ['deploy/prod.env'] } }, { 'deploy/prod.env': 'X=1\n' });
     const e = thrown(() => resolveEnvironment(config, 'production', { processEnv: {} }));
