@@ -228,7 +228,7 @@ describe('stagedb studio: running and stopping', () => {
       const studio = startStudioCli(['--browser', 'none'], { cwd: project.dir, env: { DATABASE_URL: marked.url } });
       studios.push(studio);
       const address = await studio.address;
-      expect(studio.output()).toMatch(/mode: read-only — the database is marked "production" \(stagedb\.protection\), although development has protection none: check its URL/);
+      expect(studio.output()).toMatch(/mode: read-only — the database is marked "production" \(its protection marker\), although development has protection none: check its URL/);
       expect(await throughStudio(address, 'CREATE TABLE t (id int)')).toMatchObject({ code: '25006' });
       expect((await studio.stop()).code).toBe(0);
     } finally {

@@ -66,8 +66,8 @@ describe('the protection matrix', () => {
         expect(plain).toEqual({ result: 'E_CONFIRM_REQUIRED', asked: 0 });
         expect(confirmed).toEqual({ result: 'ran', asked: 0 });
         expect(wrongName).toEqual({ result: 'E_CONFIRM_MISMATCH', asked: 0 });
-        // --force never reaches a guarded or production environment.
-        expect(forced).toEqual(level === 'none' ? { result: 'ran', asked: 0 } : { result: 'E_CONFIRM_REQUIRED', asked: 0 });
+        // --force never reaches a guarded or production environment, nor the marker anywhere.
+        expect(forced).toEqual(level === 'none' && action !== 'marker' ? { result: 'ran', asked: 0 } : { result: 'E_CONFIRM_REQUIRED', asked: 0 });
         expect(typed).toEqual({ result: 'ran', asked: 1 });
         expect(declined).toEqual({ result: 'E_ABORTED', asked: 1 });
       }

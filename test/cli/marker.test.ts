@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { forbidInOutput, runCli } from '../helpers/cli.js';
+import { adminUrl, freshDatabase, query } from '../helpers/db.js';
+import { createProject, type TempProject } from '../helpers/project.js';
+
+/**
+ * The production marker with the roles users really have: a database owner that is not a superuser
+ * (the RDS master user) and an application role that does not own the database.
+ */
+const INIT = `-- CreateTable\nCREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT NOT NULL);\nINSERT INTO "User" ("email") VALUES ('a@example.com');\n`;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A login role (not a superuser) and its URL on `database`. */
+async function role(database: string, attrs: string): Promise<{ name: string; url: string; password: string }> {
+  const name = `r_${randomBytes(4).toString('hex')}`;
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  await query(adminUrl(), `CREATE ROLE ${name} LOGIN PASSWORD '${password}' ${attrs}`);
+  cleanups.push(async () => {
+    await query(adminUrl(), `DROP OWNED BY ${name} CASCADE`).catch(() => {});
+    await query(adminUrl(), `DROP ROLE IF EXISTS ${name}`).catch(() => {});
+  });
+  forbidInOutput(password);
+  const u = new URL(adminUrl());
+  u.username = name;
+  u.password = password;
+  u.pathname = `/${database}`;
+  return { name, url: u.toString(), password };
+}
+
+/** A database owned by a CREATEDB, NOSUPERUSER role, as on RDS. */
+async function ownedDatabase() {
+  const db = await freshDatabase('cli_marker');
+  const owner = await role(db.name, 'CREATEDB NOSUPERUSER');
+  await query(adminUrl(), `ALTER DATABASE ${db.name} OWNER TO ${owner.name}`);
+  // The drop runs after the role's own cleanup (reverse order): give the database back first.
+  cleanups.push(() => db.drop());
+  return { db, owner };
+}
+
+function project(config: unknown, env: Record<string, string>): { p: TempProject; cli: (...args: string[]) => ReturnType<typeof runCli> } {
+  const p = createProject({ configJson: config, migrations: { '20240101000000_init': INIT } });
+  cleanups.push(() => p.remove());
+  return { p, cli: (...args: string[]) => runCli(args, { cwd: p.dir, env }) };
+}
+
+const BOTH = {
+  environments: {
+    development: { url: { $env: 'DEV_URL' } },
+    production: { url: { $env: 'PROD_URL' }, ssl: 'disable' },
+  },
+};
+
+describe('the marker, stored by a database owner that is not a superuser', () => {
+  it('a production deploy by the owner marks the database; a development config pointing at it is then refused reset', async () => {
+    const { db, owner } = await ownedDatabase();
+    const { cli } = project(BOTH, { DEV_URL: owner.url, PROD_URL: owner.url });
+
+    const deploy = await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production');
+    expect(deploy.code, deploy.stderr).toBe(0);
+    expect(deploy.stderr).not.toContain('protection marker');
+
+    const reset = await cli('migrate', 'reset', '--force', '--env', 'development');
+    expect(reset.code, reset.stdout).toBe(5);
+    expect(reset.stderr).toContain('this database is marked "production" (environment production), but environment development has protection "none"');
+    expect(await query(db.url, `SELECT count(*)::int AS n FROM "User"`)).toEqual([{ n: 1 }]);
+  });
+});
+
+/** An application role that logs in to `database` and may use schema public, but owns nothing. */
+async function appRole(db: { name: string; url: string }, owner: { name: string }) {
+  const app = await role(db.name, 'NOCREATEDB NOSUPERUSER');
+  await query(adminUrl(), `REVOKE CREATE ON DATABASE ${db.name} FROM PUBLIC`);
+  await query(db.url, `SET ROLE ${owner.name}; GRANT USAGE, CREATE ON SCHEMA public TO ${app.name}`);
+  return app;
+}
+
+describe('the marker, with an application role that does not own the database', () => {
+  it('production: the deploy is refused before anything changes, with the fix; the owner marks it once and the application role deploys', async () => {
+    const { db, owner } = await ownedDatabase();
+    const app = await appRole(db, owner);
+    const { cli } = project(BOTH, { DEV_URL: app.url, PROD_URL: app.url });
+
+    const refused = await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production');
+    expect(refused.code).toBe(5);
+    const port = new URL(adminUrl()).port;
+    expect(refused.stderr.replaceAll(db.name, '<db>').replaceAll(app.name, '<app>').replaceAll(owner.name, '<owner>').replace(`:${port}/`, ':<port>/')).toMatchInlineSnapshot(`
+      "warning: production: could not record the audit entry (audit table "stagedb"."audit_log": permission denied for database <db>)
+      error: production: could not store the protection marker in <db> (permission denied for database <db>); nothing was changed: without the marker, a config whose URL points here by mistake could treat it as development
+        fix: mark it once as the database owner: stagedb marker set --env production --url "postgresql://<owner>:PASSWORD@127.0.0.1:<port>/<db>" --confirm production   (or let <app> write it: GRANT CREATE ON DATABASE "<db>" TO "<app>";  (as the database owner, <owner>))
+      "
+    `);
+    expect(await query(db.url, `SELECT to_regclass('public."User"') IS NULL AS absent`)).toEqual([{ absent: true }]);
+
+    // The fix, as printed, with the owner's password in place of PASSWORD.
+    const fix = /fix: mark it once as the database owner: stagedb (marker set --env production --url "([^"]+)" --confirm production)/.exec(refused.stderr);
+    expect(fix).not.toBeNull();
+    const ownerUrl = fix![2]!.replace('PASSWORD', encodeURIComponent(owner.password));
+    const marked = await cli('marker', 'set', '--env', 'production', '--url', ownerUrl, '--confirm', 'production');
+    expect(marked.code, marked.stderr).toBe(0);
+    expect(marked.stdout).toContain('is marked "production" (environment production) (was none)');
+
+    const deployed = await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production');
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stderr).not.toContain('marker');
+    const reset = await cli('migrate', 'reset', '--force', '--env', 'development');
+    expect(reset.code).toBe(5);
+    expect(await query(db.url, `SELECT count(*)::int AS n FROM "User"`)).toEqual([{ n: 1 }]);
+  });
+
+  it('guarded: the deploy goes on with a warning that says how to store the marker', async () => {
+    const { db, owner } = await ownedDatabase();
+    const app = await appRole(db, owner);
+    const { cli } = project({ environments: { staging: { url: { $env: 'STAGING_URL' } } } }, { STAGING_URL: app.url });
+    const r = await cli('deploy', '--env', 'staging', '--skip-generate');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: staging: could not store the protection marker in ${db.name} (permission denied for database ${db.name})`);
+    expect(r.stderr).toContain(`fix: mark it once as the database owner: stagedb marker set --env staging --url "postgresql://${owner.name}:PASSWORD@`);
+  });
+});
