@@ -122,3 +122,139 @@ describe('the marker, with an application role that does not own the database', 
     expect(r.stderr).toContain(`fix: mark it once as the database owner: stagedb marker set --env staging --url "postgresql://${owner.name}:PASSWORD@`);
   });
 });
+
+describe('stagedb marker: show, set, clear', () => {
+  it('a development database wrongly marked as staging: show says so, clear takes "staging" typed ahead, and development works again', async () => {
+    const db = await freshDatabase('cli_marker_dev');
+    cleanups.push(() => db.drop());
+    // Staging's config borrows development's URL: its deploy marks development's database as staging.
+    const { cli } = project(
+      { environments: { development: { url: { $env: 'DEV_URL' } }, staging: { url: { $env: 'DEV_URL' } } } },
+      { DEV_URL: db.url },
+    );
+    expect((await cli('deploy', '--env', 'staging', '--skip-generate')).code).toBe(0);
+    const refused = await cli('migrate', 'reset', '--force', '--env', 'development');
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('fix: check development\'s URL; to act on staging, use --env staging (if this database really is development\'s, see stagedb marker --env development)');
+
+    const show = await cli('marker', '--env', 'development');
+    expect(show.code).toBe(0);
+    expect(show.stdout.replace(/set \S+ by \w+/, 'set <time> by <role>').replaceAll(db.name, '<db>').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:<port>')).toMatchInlineSnapshot(`
+      "development: <db> on 127.0.0.1:<port> (via url (env DEV_URL), protection none)
+        marker: "guarded" (environment staging)
+          stagedb.marker: guarded (environment staging), set <time> by <role>
+        DOES NOT MATCH: development: this database is marked "guarded" (environment staging), but environment development has protection "none": its URL probably points at the wrong database
+      "
+    `);
+
+    const unconfirmed = await cli('marker', 'clear', '--env', 'development');
+    expect(unconfirmed.code).toBe(5);
+    expect(unconfirmed.stderr).toMatchInlineSnapshot(`
+      "error: stagedb marker on development (protection: none) needs confirmation, and there is no terminal to ask in
+        fix: stagedb marker clear --env development --confirm staging
+      "
+    `);
+    const wrongName = await cli('marker', 'clear', '--env', 'development', '--confirm', 'development');
+    expect(wrongName.code).toBe(5);
+    expect(wrongName.stderr).toContain('--confirm development does not name the environment this database says it is (staging)');
+    expect(await query(db.url, 'SELECT environment FROM stagedb.marker')).toEqual([{ environment: 'staging' }]);
+
+    const cleared = await cli('marker', 'clear', '--env', 'development', '--confirm', 'staging');
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toContain('has no protection marker now (was "guarded" (environment staging))');
+    expect(await query(db.url, 'SELECT count(*)::int AS n FROM stagedb.marker')).toEqual([{ n: 0 }]);
+    const reset = await cli('migrate', 'reset', '--force', '--env', 'development', '--skip-seed');
+    expect(reset.code, reset.stderr).toBe(0);
+
+    // The change is in the audit trail, with the refusals before it.
+    const history = JSON.parse((await cli('history', '--env', 'development', '--json')).stdout).records as Array<{ outcome: string; command: string; summary: string }>;
+    expect(history.slice(0, 4).map((r) => [r.outcome, r.command])).toEqual([
+      ['ok', 'migrate reset --env development'],
+      ['ok', 'marker clear --env development'],
+      ['refused', 'marker clear --env development'],
+      ['refused', 'marker clear --env development'],
+    ]);
+    expect(history[1]!.summary).toBe('cleared the marker; was "guarded" (environment staging)');
+  });
+
+  it('set takes no level other than the environment\'s own', async () => {
+    const db = await freshDatabase('cli_marker_lvl');
+    cleanups.push(() => db.drop());
+    const { cli } = project({ environments: { staging: { url: { $env: 'S' } } } }, { S: db.url });
+    const r = await cli('marker', 'set', 'production', '--env', 'staging');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: the marker records staging's own level, "guarded", not "production"
+        fix: set protection: 'production' for environments.staging in the config, then: stagedb marker set --env staging
+      "
+    `);
+    const ok = await cli('marker', 'set', 'guarded', '--env', 'staging', '--confirm', 'staging');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await query(db.url, 'SELECT protection, environment FROM stagedb.marker')).toEqual([{ protection: 'guarded', environment: 'staging' }]);
+  });
+});
+
+describe('the old marker (ALTER DATABASE … SET stagedb.protection)', () => {
+  it('still counts; a non-superuser owner cannot remove it, and clear changes nothing then', async () => {
+    const { db, owner } = await ownedDatabase();
+    await query(adminUrl(), `ALTER DATABASE ${db.name} SET stagedb.protection = 'production'; ALTER DATABASE ${db.name} SET stagedb.environment = 'production'`);
+    const { cli } = project(BOTH, { DEV_URL: owner.url, PROD_URL: owner.url });
+    const reset = await cli('migrate', 'reset', '--force', '--env', 'development');
+    expect(reset.code).toBe(5);
+    expect(reset.stderr).toContain('this database is marked "production" (environment production)');
+
+    // A production deploy by the owner stores the new marker beside it.
+    expect((await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production')).code).toBe(0);
+    expect(await query(db.url, 'SELECT protection, environment FROM stagedb.marker')).toEqual([{ protection: 'production', environment: 'production' }]);
+
+    const clear = await cli('marker', 'clear', '--env', 'production', '--confirm', 'production');
+    expect(clear.code).toBe(5);
+    expect(clear.stderr.replaceAll(db.name, '<db>')).toMatchInlineSnapshot(`
+      "error: production: the database also carries the old marker setting stagedb.protection = production (environment production), which this role may not remove (permission denied to set parameter "stagedb.protection"); nothing was changed
+        fix: as a superuser, run: ALTER DATABASE "<db>" RESET stagedb.protection; ALTER DATABASE "<db>" RESET stagedb.environment; then run this command again
+      "
+    `);
+    expect(await query(db.url, 'SELECT protection FROM stagedb.marker')).toEqual([{ protection: 'production' }]);
+
+    // A superuser can: the old settings go with the row.
+    const admin = new URL(adminUrl());
+    admin.pathname = `/${db.name}`;
+    const asAdmin = await cli('marker', 'clear', '--env', 'production', '--url', admin.toString(), '--confirm', 'production');
+    expect(asAdmin.code, asAdmin.stderr).toBe(0);
+    const fresh = await cli('marker', '--env', 'development', '--json');
+    expect(JSON.parse(fresh.stdout).marker).toEqual({});
+  });
+});
+
+describe('a restore never carries the source\'s marker', () => {
+  it('production restored into a new staging database and into development: each is marked as itself', async () => {
+    const [prod, staging, dev] = await Promise.all([freshDatabase('cli_mk_prod'), freshDatabase('cli_mk_stg'), freshDatabase('cli_mk_dev')]);
+    cleanups.push(() => prod.drop(), () => staging.drop(), () => dev.drop());
+    const { cli } = project(
+      {
+        environments: {
+          development: { url: { $env: 'DEV_URL' } },
+          staging: { url: { $env: 'STAGING_URL' } },
+          production: { url: { $env: 'PROD_URL' }, ssl: 'disable', backupBeforeDeploy: false },
+        },
+      },
+      { DEV_URL: dev.url, STAGING_URL: staging.url, PROD_URL: prod.url },
+    );
+    expect((await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production')).code).toBe(0);
+    const backup = await cli('backup', '--env', 'production');
+    expect(backup.code, backup.stderr).toBe(0);
+
+    const toStaging = await cli('restore', 'latest', '--from', 'production', '--to', 'staging', '--confirm', 'staging');
+    expect(toStaging.code, toStaging.stderr).toBe(0);
+    expect(await query(staging.url, 'SELECT protection, environment FROM stagedb.marker')).toEqual([{ protection: 'guarded', environment: 'staging' }]);
+    expect(await query(staging.url, `SELECT count(*)::int AS n FROM "User"`)).toEqual([{ n: 1 }]);
+
+    const toDev = await cli('restore', 'latest', '--from', 'production', '--to', 'development');
+    expect(toDev.code, toDev.stderr).toBe(0);
+    expect(await query(dev.url, 'SELECT count(*)::int AS n FROM stagedb.marker')).toEqual([{ n: 0 }]);
+    const reset = await cli('migrate', 'reset', '--force', '--env', 'development', '--skip-seed');
+    expect(reset.code, reset.stderr).toBe(0);
+    // Production itself is untouched by all this.
+    expect(await query(prod.url, 'SELECT protection, environment FROM stagedb.marker')).toEqual([{ protection: 'production', environment: 'production' }]);
+  });
+});
