@@ -1,6 +1,7 @@
 import { columns } from '../render/table.js';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
+import { environmentsSharingDatabase, sameDatabaseError } from '../config/same-database.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 
@@ -19,6 +20,8 @@ ${ENV_HELP}`,
     const rows = names.map((name) => {
       try {
         const e = resolveOne(ctx, config, name);
+        const others = environmentsSharingDatabase(config, e, ctx.env);
+        if (others.length > 0) throw sameDatabaseError(e, others);
         return {
           env: name,
           protection: e.protection,

@@ -4,6 +4,7 @@ import { auth } from './checks/auth.js';
 import { connectionHeadroom } from './checks/connection-headroom.js';
 import { database } from './checks/database.js';
 import { directUrl } from './checks/direct-url.js';
+import { distinctDatabase } from './checks/distinct-database.js';
 import { dns } from './checks/dns.js';
 import { envVars } from './checks/env-vars.js';
 import { migrations } from './checks/migrations.js';
@@ -36,6 +37,7 @@ export const CHECKS: readonly DoctorCheck[] = [
   migrations,
   connectionHeadroom,
   readReplicas,
+  distinctDatabase,
 ];
 
 /** One environment's doctor report. */

@@ -6,7 +6,8 @@ import type { LocalHistory } from './local.js';
 import { compareHistory, type HistoryState } from './state.js';
 import { listRows, probe } from './table.js';
 
-export type EnvState = 'up-to-date' | 'pending' | 'blocked' | 'error';
+/** `not-configured`: the environment has no URL of its own yet (its variable is not set). */
+export type EnvState = 'up-to-date' | 'pending' | 'blocked' | 'error' | 'not-configured';
 
 export interface EnvStatus {
   env: string;
