@@ -100,6 +100,11 @@ describe('the marker in the database', () => {
     expect(() => checkMarker({ protection: 'guarded' }, { name: 'development', protection: 'none' })).toThrow(/marked "guarded"/);
   });
 
+  it('refuses an environment of the same level that is not the one the database names', () => {
+    expect(() => checkMarker({ protection: 'production', environment: 'production-eu' }, { name: 'production', protection: 'production' })).toThrowErrorMatchingInlineSnapshot(`[StagedbError: production: this database is marked as environment production-eu ("production"), not production: its URL probably points at the wrong database]`);
+    expect(() => checkMarker({ protection: 'guarded', environment: 'staging' }, { name: 'staging', protection: 'production' })).not.toThrow();
+  });
+
   it('lets equal or stricter environments through, and unmarked databases', () => {
     for (const p of LEVELS) {
       expect(() => checkMarker({}, { name: 'x', protection: p })).not.toThrow();
