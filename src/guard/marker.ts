@@ -229,8 +229,8 @@ export async function resetOldSetting(client: Client): Promise<void> {
   await client.query(`ALTER DATABASE ${quoteIdent(db)} RESET stagedb.environment`);
 }
 
-/** Who may not write what, and the exact way out. */
-async function unstoredError(client: Client, env: MarkTarget, cause: unknown, afterwards = false): Promise<StagedbError> {
+/** Who may not write what, and the exact way out (exported for doctor's DOC017). */
+export async function unstoredError(client: Client, env: MarkTarget, cause: unknown, afterwards = false): Promise<StagedbError> {
   const who = await client
     .query<{ u: string; d: string; owner: string }>(
       `SELECT current_user AS u, current_database() AS d, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database()`,
@@ -313,4 +313,26 @@ export async function changeMarker(client: Client, env: MarkTarget, to: { protec
     throw await unstoredError(client, { ...env, protection: to?.protection ?? env.protection }, e);
   }
   return { before, after: await readMarker(client), oldSettingReset, warnings };
+}
+
+/**
+ * Whether this role could store the marker now, without trying: the reason it could not, in the words
+ * PostgreSQL would use (for doctor, which must not write).
+ */
+export async function markerWritable(client: Client): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const r = await client.query<{ schema: boolean; schema_create: boolean | null; tbl: boolean; table_write: boolean | null; db_create: boolean; db: string }>(
+    `SELECT n.oid IS NOT NULL AS schema,
+            CASE WHEN n.oid IS NULL THEN NULL ELSE has_schema_privilege(n.oid, 'USAGE') AND has_schema_privilege(n.oid, 'CREATE') END AS schema_create,
+            c.oid IS NOT NULL AS tbl,
+            CASE WHEN c.oid IS NULL THEN NULL ELSE has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'INSERT,UPDATE') END AS table_write,
+            has_database_privilege(current_database(), 'CREATE') AS db_create, current_database() AS db
+       FROM (SELECT 1) one
+       LEFT JOIN pg_namespace n ON n.nspname = $1
+       LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'marker'`,
+    [MARKER_SCHEMA],
+  );
+  const x = r.rows[0]!;
+  if (!x.schema) return x.db_create ? { ok: true } : { ok: false, reason: `permission denied for database ${x.db}` };
+  if (!x.tbl) return x.schema_create ? { ok: true } : { ok: false, reason: `permission denied for schema ${MARKER_SCHEMA}` };
+  return x.table_write ? { ok: true } : { ok: false, reason: 'permission denied for table marker' };
 }

@@ -117,6 +117,7 @@ describe('stagedb doctor', () => {
       'DOC014 connection-headroom ok',
       'DOC015 read-replicas ok',
       'DOC016 distinct-database ok',
+      'DOC017 marker ok',
     ]);
     expect(report.checks.find((c) => c.code === 'DOC013')!.detail).toBe('2 applied, 0 pending, none failed');
   });
@@ -156,7 +157,8 @@ describe('stagedb doctor', () => {
         skip  DOC013  migrations           skipped: DOC005 tcp failed
         skip  DOC014  connection-headroom  skipped: DOC005 tcp failed
         ok    DOC015  read-replicas        no read replicas configured (reads go to the primary)
-        ok    DOC016  distinct-database    no other environment (of 6) resolves to this database"
+        ok    DOC016  distinct-database    no other environment (of 6) resolves to this database
+        skip  DOC017  marker               skipped: DOC005 tcp failed"
     `);
   });
 

@@ -96,6 +96,12 @@ describe('the marker, with an application role that does not own the database', 
     `);
     expect(await query(db.url, `SELECT to_regclass('public."User"') IS NULL AS absent`)).toEqual([{ absent: true }]);
 
+    // doctor says so before anyone deploys (DOC017), with the same fix.
+    const doctor = await cli('doctor', '--env', 'production', '--json');
+    const doc017 = () => doctor.stdout && (JSON.parse(doctor.stdout).environments[0].checks as Array<{ code: string; status: string; detail: string; fix: string }>).find((c) => c.code === 'DOC017')!;
+    expect(doc017()).toMatchObject({ status: 'fail', detail: `not marked, and role ${app.name} may not store the marker (permission denied for database ${db.name}): deploys to production are refused until it is stored` });
+    expect(doc017().fix).toContain('mark it once as the database owner: stagedb marker set --env production --url');
+
     // The fix, as printed, with the owner's password in place of PASSWORD.
     const fix = /fix: mark it once as the database owner: stagedb (marker set --env production --url "([^"]+)" --confirm production)/.exec(refused.stderr);
     expect(fix).not.toBeNull();
@@ -104,6 +110,8 @@ describe('the marker, with an application role that does not own the database', 
     expect(marked.code, marked.stderr).toBe(0);
     expect(marked.stdout).toContain('is marked "production" (environment production) (was none)');
 
+    const after = JSON.parse((await cli('doctor', '--env', 'production', '--json')).stdout).environments[0].checks.find((c: { code: string }) => c.code === 'DOC017');
+    expect(after).toMatchObject({ status: 'ok', detail: 'marked "production" (environment production), as the config says' });
     const deployed = await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production');
     expect(deployed.code, deployed.stderr).toBe(0);
     expect(deployed.stderr).not.toContain('marker');
