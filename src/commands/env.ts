@@ -10,7 +10,8 @@ const command: Command = {
 
 Shows how each environment resolves: protection, which URL DDL uses and where it came from, the
 application URL's kind (direct, pooler, Accelerate), how Studio opens it, its read replicas and the
-env files read. Passwords are masked.
+env files read. Passwords are masked. Two environments that reach the same database, and guarded or
+production ones whose URL is only in the shared .env ("not configured"), are errors (exit 3).
 Without --env, shows all.
 
 ${ENV_HELP}`,

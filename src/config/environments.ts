@@ -140,7 +140,8 @@ export function resolveEnvironment(
   const sharedIsOwn = protection === 'none' || (explicitFiles?.includes('.env') ?? false);
   const skipped = new Set<string>();
   const urlVar = (k: string): string | undefined => {
-    if (!sharedIsOwn && origin[k] === '.env' && !fromShell.has(k) && vars[k]) {
+    // A shell value identical to .env's is .env's, exported into the shell (direnv, `set -a; . .env`).
+    if (!sharedIsOwn && origin[k] === '.env' && (!fromShell.has(k) || vars[k] === fileVars[k]) && vars[k]) {
       skipped.add(k);
       return undefined;
     }

@@ -79,6 +79,17 @@ async function appRole(db: { name: string; url: string }, owner: { name: string 
   return app;
 }
 
+describe('the marker is invisible to Prisma', () => {
+  it('no drift after a production deploy marked the database', async () => {
+    const { owner } = await ownedDatabase();
+    const { cli } = project({ environments: { production: { url: { $env: 'PROD_URL' }, ssl: 'disable' } } }, { PROD_URL: owner.url });
+    expect((await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production')).code).toBe(0);
+    const status = await cli('status', '--env', 'production', '--drift');
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    expect(status.stdout).toContain('no drift  the database is what its applied migrations produce');
+  });
+});
+
 describe('the marker, with an application role that does not own the database', () => {
   it('production: the deploy is refused before anything changes, with the fix; the owner marks it once and the application role deploys', async () => {
     const { db, owner } = await ownedDatabase();

@@ -104,6 +104,8 @@ describe('resolveEnvironment: where env() values come from', () => {
         "message": "production is not configured: environments.production.url reads DATABASE_URL, which is set only in .env, the file every environment shares: a production-level environment never takes its URL from there",
       }
     `);
+    // .env's own value exported into the shell (direnv, `set -a; . .env`) is still .env's.
+    expect(thrown(() => resolveEnvironment(config, 'production', { processEnv: { DATABASE_URL: dbUrl('dotenv') } })).message).toMatch(/^production is not configured: /);
     // The shell and the environment's own file still count; other variables still come from .env.
     const shell = resolveEnvironment(config, 'production', { processEnv: { DATABASE_URL: `${dbUrl('shell')}?sslmode=require` } });
     expect(shell.directUrl).toBe(`${dbUrl('shell')}?sslmode=require`);
