@@ -109,7 +109,7 @@ describe('the marker, with an application role that does not own the database', 
 
     // doctor says so before anyone deploys (DOC017), with the same fix.
     const doctor = await cli('doctor', '--env', 'production', '--json');
-    const doc017 = () => doctor.stdout && (JSON.parse(doctor.stdout).environments[0].checks as Array<{ code: string; status: string; detail: string; fix: string }>).find((c) => c.code === 'DOC017')!;
+    const doc017 = () => (JSON.parse(doctor.stdout).environments[0].checks as Array<{ code: string; status: string; detail: string; fix: string }>).find((c) => c.code === 'DOC017')!;
     expect(doc017()).toMatchObject({ status: 'fail', detail: `not marked, and role ${app.name} may not store the marker (permission denied for database ${db.name}): deploys to production are refused until it is stored` });
     expect(doc017().fix).toContain('mark it once as the database owner: stagedb marker set --env production --url');
 
