@@ -64,7 +64,8 @@ beforeAll(async () => {
       '.env': { DATABASE_URL: db.url },
       '.env.production': { DATABASE_URL: tls.toString() },
       '.env.staging': { DATABASE_URL: ACCELERATE },
-      '.env.reporting': { STUDIO_URL: readerUrl() },
+      // A production-level environment takes no URL from the shared .env: its own file names it.
+      '.env.reporting': { DATABASE_URL: db.url, STUDIO_URL: readerUrl() },
     },
     // A Prisma config that cannot load here (its variable is set nowhere): Studio must not depend on it.
     files: { 'prisma.config.ts': `import { defineConfig, env } from 'prisma/config';\nexport default defineConfig({ datasource: { url: env('ONLY_SET_IN_THE_CLOUD') } });\n` },
