@@ -67,7 +67,7 @@ export async function readMarker(client: Client): Promise<Marker> {
     if (!row.readable) {
       const who = (await client.query<{ u: string; d: string }>('SELECT current_user AS u, current_database() AS d')).rows[0]!;
       throw new StagedbError('guard', 'E_MARKER_UNREADABLE', `this database has a protection marker (${MARKER_TABLE}) that role ${who.u} may not read: stagedb cannot tell which environment it is`, {
-        fix: `as the database owner: GRANT USAGE ON SCHEMA ${MARKER_SCHEMA} TO PUBLIC; GRANT SELECT ON ${MARKER_TABLE} TO PUBLIC;  (in database ${who.d})`,
+        fix: `as the owner of ${MARKER_TABLE} (the role that created it, usually the database owner): GRANT USAGE ON SCHEMA ${MARKER_SCHEMA} TO PUBLIC; GRANT SELECT ON ${MARKER_TABLE} TO PUBLIC;  (in database ${who.d})`,
       });
     }
     const t = await client.query<{ protection: string; environment: string; set_at: Date | null; set_by: string | null }>(

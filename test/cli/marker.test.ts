@@ -131,6 +131,24 @@ describe('the marker, with an application role that does not own the database', 
     expect(await query(db.url, `SELECT count(*)::int AS n FROM "User"`)).toEqual([{ n: 1 }]);
   });
 
+  it('a marker this role may not read is not taken for "unmarked": refused, with the GRANT', async () => {
+    const { db, owner } = await ownedDatabase();
+    const app = await appRole(db, owner);
+    const { cli } = project(BOTH, { DEV_URL: app.url, PROD_URL: owner.url });
+    expect((await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production')).code).toBe(0);
+    await query(db.url, `SET ROLE ${owner.name}; REVOKE SELECT ON stagedb.marker FROM PUBLIC`);
+    const r = await cli('migrate', 'reset', '--force', '--env', 'development');
+    expect(r.code).toBe(5);
+    expect(r.stderr.replaceAll(db.name, '<db>').replaceAll(app.name, '<app>').split('\n').filter((l) => !l.startsWith('warning:'))).toMatchInlineSnapshot(`
+      [
+        "error: this database has a protection marker ("stagedb"."marker") that role <app> may not read: stagedb cannot tell which environment it is",
+        "  fix: as the owner of "stagedb"."marker" (the role that created it, usually the database owner): GRANT USAGE ON SCHEMA stagedb TO PUBLIC; GRANT SELECT ON "stagedb"."marker" TO PUBLIC;  (in database <db>)",
+        "",
+      ]
+    `);
+    expect(await query(db.url, `SELECT count(*)::int AS n FROM "User"`)).toEqual([{ n: 1 }]);
+  });
+
   it('guarded: the deploy goes on with a warning that says how to store the marker', async () => {
     const { db, owner } = await ownedDatabase();
     const app = await appRole(db, owner);
