@@ -38,6 +38,7 @@ export const COMMANDS: Record<string, Entry> = {
   history: { group: 'history', summary: 'the audit trail: who changed an environment, what, when, outcome', load: () => import('../commands/history.js') },
   init: { group: 'project', summary: "write stagedb.config.ts and the guide's db:* scripts", load: () => import('../commands/init.js') },
   env: { group: 'project', summary: 'show how each environment resolves (URLs redacted)', load: () => import('../commands/env.js') },
+  marker: { group: 'project', summary: "show, set or clear a database's protection marker (confirmed, audited)", load: () => import('../commands/marker.js') },
 };
 
 /** Commands whose first word groups subcommands (`migrate deploy`, `dev up`). */

@@ -1,6 +1,7 @@
 import { columns } from '../render/table.js';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
+import { environmentsSharingDatabase, sameDatabaseError } from '../config/same-database.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 
@@ -9,7 +10,8 @@ const command: Command = {
 
 Shows how each environment resolves: protection, which URL DDL uses and where it came from, the
 application URL's kind (direct, pooler, Accelerate), how Studio opens it, its read replicas and the
-env files read. Passwords are masked.
+env files read. Passwords are masked. Two environments that reach the same database, and guarded or
+production ones whose URL is only in the shared .env ("not configured"), are errors (exit 3).
 Without --env, shows all.
 
 ${ENV_HELP}`,
@@ -19,6 +21,8 @@ ${ENV_HELP}`,
     const rows = names.map((name) => {
       try {
         const e = resolveOne(ctx, config, name);
+        const others = environmentsSharingDatabase(config, e, ctx.env);
+        if (others.length > 0) throw sameDatabaseError(e, others);
         return {
           env: name,
           protection: e.protection,

@@ -54,20 +54,31 @@ export interface GuardedRun<T> {
   what?: string;
   /** The command itself; `client` is the guard's connection to the target, free to use (runGuarded closes it). */
   run: (client: Client) => Promise<{ value: T; summary: string }>;
+  /** `stagedb marker` changes the marker itself: no check against it, no marking around it. */
+  ownMarker?: boolean;
+  /** The name to confirm with, when not the environment's (see `GuardInput.confirmAs`). */
+  confirmAs?: string;
+  /** The command line a confirmation fix repeats, when not `stagedb <command> --env <env>`. */
+  retry?: string;
 }
+
+/** Commands that only read the target: they check its marker but never write it. */
+const READ_ONLY: ReadonlySet<Action> = new Set(['backup', 'status', 'diff', 'generate', 'studio']);
 
 /**
  * Every mutating command goes through here: the protection matrix (may ask, or refuse), the marker in
- * the target database (refuses when the database is marked stricter than this environment), the
- * command itself, then the audit record — whatever the outcome. Guarded and production environments
- * are marked after a successful run.
+ * the target database (refuses when the database is marked stricter than this environment, or as
+ * another environment), the command itself, then the audit record — whatever the outcome. A guarded
+ * or production environment's database is marked before the command changes anything (for
+ * production, a marker that cannot be stored refuses the command), and the marker is settled
+ * afterwards: what a restore brought in with the source's data is replaced by the target's own.
  */
 export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Promise<T> {
   const started = Date.now();
   const { enforce } = await import('../guard/protection.js');
   const audit = await import('../guard/audit.js');
   const { connect } = await import('../pg/connect.js');
-  const { readMarker, checkMarker, markDatabase } = await import('../guard/marker.js');
+  const { readMarker, checkMarker, ensureMarker, settleMarker } = await import('../guard/marker.js');
   const record = async (outcome: import('../guard/audit.js').Outcome, summary: string, client?: Client) => {
     const warning = await audit.recordAudit({
       env: g.env,
@@ -78,6 +89,7 @@ export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Prom
     if (warning) ctx.warn(warning);
   };
   let client: Client | undefined;
+  let ran: import('../guard/marker.js').Marker | undefined;
   try {
     await enforce({
       action: g.action,
@@ -87,17 +99,34 @@ export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Prom
       interactive: ctx.interactive,
       typeToConfirm: ctx.typeToConfirm,
       what: g.what,
+      confirmAs: g.confirmAs,
+      retry: g.retry,
     });
     client = await connect(g.env.directUrl, { label: `${g.env.name} (${g.env.directSource})`, purpose: 'guard' });
-    const marker = await readMarker(client);
-    checkMarker(marker, g.env);
+    const marks = !g.ownMarker && !READ_ONLY.has(g.action);
+    const marker = g.ownMarker ? undefined : await readMarker(client);
+    if (marker) checkMarker(marker, g.env);
+    // A restore replaces the target's schema stagedb when the target has none (a new database after a
+    // disaster gets its audit trail back from the backup): marking it first would prevent that, so a
+    // restore is marked afterwards, by settleMarker.
+    if (marker && marks && g.action !== 'restore') {
+      const { warning } = await ensureMarker(client, g.env, marker);
+      if (warning) ctx.warn(warning);
+    }
+    ran = marker && marks ? marker : undefined;
     const { value, summary } = await g.run(client);
-    const warning = await markDatabase(client, g.env, marker);
-    if (warning) ctx.warn(warning);
+    if (ran) {
+      const warning = await settleMarker(client, g.env, ran);
+      ran = undefined;
+      if (warning) ctx.warn(warning);
+    }
     await record('ok', summary, client);
     return value;
   } catch (e) {
     if (e instanceof StagedbError && e.kind === 'connection' && !client) throw e; // nothing reached the database
+    // A command that failed midway (a restore that had already brought in the source's schema stagedb)
+    // leaves the marker as the target's own, as far as the connection still allows.
+    if (ran && client) await settleMarker(client, g.env, ran).catch(() => undefined);
     const outcome = e instanceof StagedbError ? (e.kind === 'guard' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed') : 'failed';
     await record(outcome, e instanceof Error ? e.message : String(e), client).catch(() => {});
     throw e;

@@ -6,6 +6,7 @@ import { readLocalHistory } from '../history/local.js';
 import { environmentStatus, type EnvStatus } from '../history/status.js';
 import { redact } from '../redact.js';
 import type { ResolvedEnvironment } from '../config/environments.js';
+import { environmentsSharingDatabase, sameDatabaseError } from '../config/same-database.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
@@ -16,7 +17,11 @@ const STATE_WORDS: Record<EnvStatus['state'], string> = {
   pending: 'pending',
   blocked: 'BLOCKED',
   error: 'ERROR',
+  'not-configured': 'not configured',
 };
+
+/** Resolution errors that mean "no URL of its own yet", not "a URL that is wrong". */
+const NOT_CONFIGURED = new Set(['E_ENV_VAR_MISSING', 'E_ENV_FILE_MISSING']);
 
 const command: Command = {
   usage: `Usage: stagedb status [--env <name>|all] [--json]
@@ -24,7 +29,8 @@ const command: Command = {
 Compares the migrations folder with _prisma_migrations in each environment (concurrently for --env all).
 It reads the history only: changes made to a database outside its migrations (drift) need --drift.
 Exit code: 0 up to date, 1 pending, 2 failed/modified/missing migrations, 3 config or connection error
-(the worst environment decides).
+(the worst environment decides). Under --env all, an environment with no URL of its own yet shows as
+"not configured" (with the variable to set) without failing the others; named alone, it exits 3.
 
       --drift   also compare each live database with what its applied migrations produce (replayed
                 on a temporary shadow database: needs CREATEDB, or shadowDatabaseUrl) and with
@@ -40,6 +46,8 @@ ${ENV_HELP}`,
       names.map(async (name): Promise<EnvStatus> => {
         try {
           const env = resolveOne(ctx, config, name);
+          const others = environmentsSharingDatabase(config, env, ctx.env);
+          if (others.length > 0) throw sameDatabaseError(env, others);
           resolved.set(name, env);
           return await environmentStatus(env, local);
         } catch (e) {
@@ -49,7 +57,7 @@ ${ENV_HELP}`,
             protection: '',
             target: '',
             directSource: '',
-            state: 'error',
+            state: NOT_CONFIGURED.has(e.code) ? 'not-configured' : 'error',
             error: { code: e.code, message: redact(e.message), fix: e.fix },
             ms: 0,
           };
@@ -63,7 +71,7 @@ ${ENV_HELP}`,
       const { detectDrift } = await import('../develop/diff.js');
       await Promise.all(
         results.map(async (r) => {
-          if (r.state === 'error') return;
+          if (r.state === 'error' || r.state === 'not-configured') return;
           try {
             const report = await detectDrift({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir });
             drift.set(r.env, { checked: true, drifted: report.drifted, report });
@@ -75,10 +83,20 @@ ${ENV_HELP}`,
         }),
       );
     }
-    // A drift check that could not run (no CREATEDB and no shadowDatabaseUrl, …) exits 3 like any
-    // config error: a CI gate on `status --drift` must not pass without having checked.
+    // An environment not configured yet (production in a new project) does not fail the others'
+    // status under --env all; named on its own, it is the config error it is. A drift check that could
+    // not run (no CREATEDB and no shadowDatabaseUrl, …) exits 3 like any config error: a CI gate on
+    // `status --drift` must not pass without having checked.
     const exitCode = Math.max(
-      ...results.map((r) => (r.state === 'error' ? EXIT.config : r.state === 'blocked' ? EXIT.history : r.state === 'pending' ? EXIT.pending : EXIT.ok)),
+      ...results.map((r) =>
+        r.state === 'error' || (r.state === 'not-configured' && names.length === 1)
+          ? EXIT.config
+          : r.state === 'blocked'
+            ? EXIT.history
+            : r.state === 'pending'
+              ? EXIT.pending
+              : EXIT.ok,
+      ),
       ...[...drift.values()].map((d) => (d.checked ? EXIT.ok : EXIT.config)),
     );
     return {
@@ -178,7 +196,7 @@ function render(results: EnvStatus[], localCount: number, drift: Map<string, Dri
       } else lines.push('  no drift  the database is what its applied migrations produce');
       if (d.report.databaseToSchema) lines.push(`  schema.prisma differs from this database: ${sql(d.report.databaseToSchema).length} SQL line(s) (stagedb migrate diff --from env:${r.env} --to schema)`);
     }
-    if (lines.length > 0) out.push('', `${r.env} (${r.target || 'not resolved'}${r.directSource ? `, via ${r.directSource}` : ''}):`, ...lines);
+    if (lines.length > 0) out.push('', `${r.env} (${r.target || (r.state === 'not-configured' ? 'not configured' : 'not resolved')}${r.directSource ? `, via ${r.directSource}` : ''}):`, ...lines);
   }
   return out.join('\n');
 }

@@ -125,6 +125,7 @@ export function resolveEnvironment(
     }
   }
   const fileVars = { ...vars };
+  const fromShell = new Set<string>();
   for (const [k, v] of Object.entries(options.processEnv)) {
     // An empty shell variable (`DATABASE_URL=`) does not hide an env file's value.
     if (v === undefined || v === '') continue;
@@ -132,8 +133,27 @@ export function resolveEnvironment(
       warnings.push(`${k} is set in the shell and differs from ${origin[k]}; the shell's value wins (unset it to use the file)`);
     }
     vars[k] = v;
+    fromShell.add(k);
   }
-  const lookedIn = ['the shell', ...fileNames].join(', ');
+  const protection = def.protection ?? DEFAULT_PROTECTION[name] ?? 'guarded';
+  // A guarded or production environment never takes a URL from the shared `.env`: that file is every
+  // environment's, and in practice development's. Borrowing its DATABASE_URL made a new project's
+  // staging "up to date" on the development database, and its deploy marked development as staging.
+  // Its URLs come from its own env file(s), the shell, or the config (a literal, or env()'s default);
+  // `.env` still counts when the config lists it in envFile itself.
+  const sharedIsOwn = protection === 'none' || (explicitFiles?.includes('.env') ?? false);
+  const skipped = new Set<string>();
+  const urlVar = (k: string): string | undefined => {
+    // A shell value identical to .env's is .env's, exported into the shell (direnv, `set -a; . .env`).
+    if (!sharedIsOwn && origin[k] === '.env' && (!fromShell.has(k) || vars[k] === fileVars[k]) && vars[k]) {
+      skipped.add(k);
+      return undefined;
+    }
+    return vars[k];
+  };
+  const ownFiles = sharedIsOwn ? fileNames : fileNames.filter((f) => f !== '.env');
+  const lookedIn = ['the shell', ...ownFiles].join(', ');
+  const target = explicitFiles?.[0] ?? `.env.${name}`;
   // Where a value came from, for an error about it: `environments.staging.url (DATABASE_URL from .env.staging)`.
   // A URL that does not parse is never shown, so this is all that tells the user which line to fix.
   const from = (key: string, value: ConfigValue | undefined): string => {
@@ -145,22 +165,33 @@ export function resolveEnvironment(
     const src = options.processEnv[v] ? 'the shell' : origin[v] !== undefined && vars[v] ? origin[v] : 'its default';
     return `${where(key)} (${v} from ${src})`;
   };
-  const protection = def.protection ?? DEFAULT_PROTECTION[name] ?? 'guarded';
 
   const read = (key: string, value: ConfigValue | undefined, required: boolean): string | undefined => {
     if (value === undefined) return undefined;
     if (typeof value === 'string') return value;
-    const v = vars[value.$env];
+    const v = isConnectionKey(key) ? urlVar(value.$env) : vars[value.$env];
     if (v !== undefined && v !== '') return v;
     if (value.default !== undefined) return value.default;
     if (!required) return undefined;
-    const target = explicitFiles?.[0] ?? `.env.${name}`;
-    const addIt = `add ${value.$env}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`;
+    if (isConnectionKey(key)) throw notConfigured(key, value.$env);
+    throw configError('E_ENV_VAR_MISSING', `${where(key)}: environment variable ${value.$env} is not set (looked in ${['the shell', ...fileNames].join(', ')})`, {
+      fix: `add ${value.$env}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`,
+    });
+  };
+  /** The environment has no connection of its own: say so, and which variable to set where. */
+  const notConfigured = (key: string, variable: string) => {
+    // When url's variable was passed over (it is only in .env), that is the one to set: a direct url serves DDL too.
+    const urlRef = typeof def.url === 'object' ? def.url.$env : undefined;
+    const [k, v] = urlRef && skipped.has(urlRef) ? ['url', urlRef] : [key, variable];
+    const why = skipped.has(v)
+      ? `${where(k)} reads ${v}, which is set only in .env, the file every environment shares: a ${protection}-level environment never takes its URL from there`
+      : `${where(k)}: environment variable ${v} is not set (looked in ${lookedIn})`;
+    const addIt = `add ${v}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`;
     // A new project's first `migrate dev` lands here: the local server that `dev up --write-env` starts
     // writes exactly this variable into .env. Only for an unprotected environment's DATABASE_URL: that
     // is the one variable it writes, and a local server is no answer for staging or production.
-    const local = value.$env === 'DATABASE_URL' && protection === 'none';
-    throw configError('E_ENV_VAR_MISSING', `${where(key)}: environment variable ${value.$env} is not set (looked in ${lookedIn})`, {
+    const local = v === 'DATABASE_URL' && protection === 'none';
+    return configError('E_ENV_VAR_MISSING', `${name} is not configured: ${why}`, {
       fix: local ? `stagedb dev up --write-env   (starts a local PostgreSQL and writes DATABASE_URL to .env), or ${addIt}` : addIt,
     });
   };
@@ -176,7 +207,7 @@ export function resolveEnvironment(
   let directFrom = from('directUrl', def.directUrl);
   if (rawDirect === undefined && def.directUrlCandidates) {
     for (const candidate of def.directUrlCandidates) {
-      const v = vars[candidate];
+      const v = urlVar(candidate);
       if (v) {
         rawDirect = v;
         directKey = `directUrl (env ${candidate})`;
@@ -377,6 +408,11 @@ function resolveBackup(
     beforeDeploy,
     rds,
   };
+}
+
+/** Config keys that name a database connection: never read from the shared `.env` for a protected environment. */
+function isConnectionKey(key: string): boolean {
+  return key === 'url' || key === 'directUrl' || key === 'shadowDatabaseUrl' || key === 'studioUrl' || key.startsWith('replicas.');
 }
 
 function isUrlVar(k: string): boolean {

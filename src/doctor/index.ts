@@ -4,6 +4,8 @@ import { auth } from './checks/auth.js';
 import { connectionHeadroom } from './checks/connection-headroom.js';
 import { database } from './checks/database.js';
 import { directUrl } from './checks/direct-url.js';
+import { distinctDatabase } from './checks/distinct-database.js';
+import { marker } from './checks/marker.js';
 import { dns } from './checks/dns.js';
 import { envVars } from './checks/env-vars.js';
 import { migrations } from './checks/migrations.js';
@@ -36,6 +38,8 @@ export const CHECKS: readonly DoctorCheck[] = [
   migrations,
   connectionHeadroom,
   readReplicas,
+  distinctDatabase,
+  marker,
 ];
 
 /** One environment's doctor report. */

@@ -32,8 +32,12 @@ export interface AuditRecord {
 
 export const AUDIT_SCHEMA = 'stagedb';
 export const AUDIT_TABLE = `"${AUDIT_SCHEMA}"."audit_log"`;
-const CREATE = `CREATE SCHEMA IF NOT EXISTS "${AUDIT_SCHEMA}";
-CREATE TABLE IF NOT EXISTS ${AUDIT_TABLE} (
+const CREATE_SCHEMA = `CREATE SCHEMA IF NOT EXISTS "${AUDIT_SCHEMA}"; GRANT USAGE ON SCHEMA "${AUDIT_SCHEMA}" TO PUBLIC`;
+/**
+ * Every role that connects may read the trail and add to it (an application role records its own
+ * deploys in a table the owner created, and its pg_dump can read it); none may change or delete it.
+ */
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${AUDIT_TABLE} (
   id           BIGSERIAL PRIMARY KEY,
   at           TIMESTAMPTZ NOT NULL DEFAULT now(),
   environment  TEXT NOT NULL,
@@ -46,7 +50,9 @@ CREATE TABLE IF NOT EXISTS ${AUDIT_TABLE} (
   git_author   TEXT,
   ci           TEXT,
   stagedb_version TEXT NOT NULL
-)`;
+);
+GRANT SELECT, INSERT ON ${AUDIT_TABLE} TO PUBLIC;
+GRANT USAGE, SELECT ON SEQUENCE "${AUDIT_SCHEMA}"."audit_log_id_seq" TO PUBLIC`;
 
 /** The CI job, when one is detected from the usual variables. */
 export function detectCi(env: NodeJS.ProcessEnv): string | undefined {
@@ -112,11 +118,32 @@ export async function recordAudit(options: { env: ResolvedEnvironment; root: str
       client = await connect(options.env.directUrl, { label: options.env.name, purpose: 'audit' });
       own = true;
     }
-    await client.query(CREATE);
-    await client.query(
-      `INSERT INTO ${AUDIT_TABLE} (at, environment, command, outcome, duration_ms, summary, os_user, host, git_author, ci, stagedb_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [r.at, r.env, r.command, r.outcome, Math.round(r.durationMs), r.summary, r.osUser, r.host, r.gitAuthor ?? null, r.ci ?? null, r.stagedbVersion],
-    );
+    const c = client;
+    const insert = () =>
+      c.query(
+        `INSERT INTO ${AUDIT_TABLE} (at, environment, command, outcome, duration_ms, summary, os_user, host, git_author, ci, stagedb_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [r.at, r.env, r.command, r.outcome, Math.round(r.durationMs), r.summary, r.osUser, r.host, r.gitAuthor ?? null, r.ci ?? null, r.stagedbVersion],
+      );
+    try {
+      await insert();
+    } catch (e) {
+      // Created on first use only: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when
+      // the schema exists, which an application role usually lacks.
+      const code = (e as { code?: string }).code;
+      if (code !== '3F000' && code !== '42P01') throw e;
+      await c.query('BEGIN');
+      try {
+        await c.query(`SELECT pg_advisory_xact_lock(hashtext('stagedb.audit_log'))`);
+        const schema = await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [AUDIT_SCHEMA]);
+        if (schema.rowCount === 0) await c.query(CREATE_SCHEMA);
+        await c.query(CREATE_TABLE);
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+      await insert();
+    }
   } catch (e) {
     warnings.push(`audit table ${AUDIT_TABLE}: ${redact((e as Error).message)}`);
   } finally {

@@ -19,7 +19,8 @@ export type Action =
   | 'push'
   | 'migrate-dev'
   | 'reset'
-  | 'restore';
+  | 'restore'
+  | 'marker';
 
 export type Rule = 'free' | 'confirm' | 'refuse';
 
@@ -36,6 +37,8 @@ export const MATRIX: Record<Action, Record<Protection, Rule>> = {
   'migrate-dev': { none: 'free', guarded: 'refuse', production: 'refuse' },
   reset: { none: 'confirm', guarded: 'refuse', production: 'refuse' },
   restore: { none: 'free', guarded: 'confirm', production: 'confirm' },
+  // Changing or clearing the marker is what protects a database from a wrong URL: asked everywhere.
+  marker: { none: 'confirm', guarded: 'confirm', production: 'confirm' },
 };
 
 /** What to run instead, for each refusal. */
@@ -59,6 +62,7 @@ export const COMMAND_OF: Record<Action, string> = {
   'migrate-dev': 'migrate dev',
   reset: 'migrate reset',
   restore: 'restore',
+  marker: 'marker',
 };
 
 export interface GuardInput {
@@ -73,6 +77,13 @@ export interface GuardInput {
   typeToConfirm: (message: string, expected: string) => Promise<boolean>;
   /** What will happen, shown in the question (e.g. "apply 2 migrations"). */
   what?: string;
+  /**
+   * The name to type (or give to --confirm) when it is not the target environment's: `stagedb marker`
+   * asks for the name of the environment the database says it is, when that is another one.
+   */
+  confirmAs?: string;
+  /** The command line to repeat with --confirm, when it is not `stagedb <command> --env <env>`. */
+  retry?: string;
 }
 
 /** Applies the matrix. Resolves when the command may go on; throws a `guard` or `aborted` error otherwise. */
@@ -87,20 +98,27 @@ export async function enforce(input: GuardInput): Promise<void> {
       fix: (INSTEAD[action] ?? 'run it on an environment with lower protection').replace('<env>', env.name),
     });
   }
+  const expected = input.confirmAs ?? env.name;
+  const retry = input.retry ?? `stagedb ${cmd} --env ${env.name}`;
   if (input.confirmFlag !== undefined) {
-    if (input.confirmFlag === env.name) return;
-    throw new StagedbError('guard', 'E_CONFIRM_MISMATCH', `--confirm ${input.confirmFlag} does not name the target environment (${env.name})`, {
-      fix: `stagedb ${cmd} --env ${env.name} --confirm ${env.name}`,
-    });
+    if (input.confirmFlag === expected) return;
+    throw new StagedbError(
+      'guard',
+      'E_CONFIRM_MISMATCH',
+      expected === env.name
+        ? `--confirm ${input.confirmFlag} does not name the target environment (${env.name})`
+        : `--confirm ${input.confirmFlag} does not name the environment this database says it is (${expected})`,
+      { fix: `${retry} --confirm ${expected}` },
+    );
   }
   // --force only ever skips the question on unprotected environments: it never reaches staging or production.
-  if (input.force && env.protection === 'none') return;
+  if (input.force && env.protection === 'none' && action !== 'marker') return;
   if (!input.interactive) {
     throw new StagedbError('guard', 'E_CONFIRM_REQUIRED', `stagedb ${cmd} on ${env.name} (protection: ${env.protection}) needs confirmation, and there is no terminal to ask in`, {
-      fix: env.protection === 'none' ? `stagedb ${cmd} --env ${env.name} --force` : `stagedb ${cmd} --env ${env.name} --confirm ${env.name}`,
+      fix: env.protection === 'none' && action !== 'marker' ? `${retry} --force` : `${retry} --confirm ${expected}`,
     });
   }
-  const ok = await input.typeToConfirm(`${input.what ? `${input.what} on` : `stagedb ${cmd} on`} ${env.name} (protection: ${env.protection}). Type "${env.name}" to continue`, env.name);
+  const ok = await input.typeToConfirm(`${input.what ? `${input.what} on` : `stagedb ${cmd} on`} ${env.name} (protection: ${env.protection}). Type "${expected}" to continue`, expected);
   if (!ok) throw new StagedbError('aborted', 'E_ABORTED', `stagedb ${cmd} on ${env.name}: aborted (not confirmed); nothing was changed`);
 }
 

@@ -7,7 +7,8 @@ import { compareHistory, type HistoryState } from './state.js';
 import { listRows, probe } from './table.js';
 import { shellQuote } from '../shell-quote.js';
 
-export type EnvState = 'up-to-date' | 'pending' | 'blocked' | 'error';
+/** `not-configured`: the environment has no URL of its own yet (its variable is not set). */
+export type EnvState = 'up-to-date' | 'pending' | 'blocked' | 'error' | 'not-configured';
 
 export interface EnvStatus {
   env: string;

@@ -75,7 +75,7 @@ function decideMode(env: ResolvedEnvironment, marker: string | undefined, forceR
   // A database marked production is read-only in Studio whatever the config says about this
   // environment: a development config whose URL points at production must not open it read-write.
   if (marker === 'production' && env.protection !== 'production') {
-    return { mode: 'read-only', reason: `the database is marked "production" (stagedb.protection), although ${env.name} has protection ${env.protection}: check its URL` };
+    return { mode: 'read-only', reason: `the database is marked "production" (its protection marker), although ${env.name} has protection ${env.protection}: check its URL` };
   }
   if (env.studio.mode === 'read-only') {
     return { mode: 'read-only', reason: env.protection === 'production' ? `${env.name} has protection production` : `the config sets studio: 'read-only' for ${env.name}` };

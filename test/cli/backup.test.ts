@@ -51,12 +51,13 @@ describe('stagedb backup, list, verify, restore', () => {
 
     const b = await cli('backup', '--env', 'production');
     expect(b.code, b.stderr).toBe(0);
+    // 4 tables: User, _prisma_migrations, and stagedb's audit_log and marker (one row each).
     expect(b.stderr).toBe('');
     expect(shown(b.stdout)).toMatchInlineSnapshot(`
       "production: pg_dump <version> of PostgreSQL <version> (<size>): custom format → .stagedb/backups/production
       production: backup <id> stored in .stagedb/backups/production
         custom format, <size> in <time>, sha256 <sha>…
-        1 applied migration (last 20240101000000_init); 3 tables, 502 rows
+        1 applied migration (last 20240101000000_init); 4 tables, 503 rows
         restore with: stagedb restore <id> --to <environment>"
     `);
     const [id] = ids(b.stdout);
@@ -97,7 +98,7 @@ describe('stagedb backup, list, verify, restore', () => {
       "staging: restoring <id> (production, <size>, taken <ago>) from .stagedb/backups/production
         checked: 1 file, sha256 as recorded; pg_restore <version> reads it
         staging: cleared <staging-db> for the restore
-        staging: restored 3 tables
+        staging: restored 4 tables
       staging: restored backup <id> of production into <staging-db> in <time> (1 job)
         _prisma_migrations matches the backup: 1 applied, last 20240101000000_init
         staging kept its own audit trail (stagedb history --env staging)"

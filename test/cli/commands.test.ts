@@ -259,8 +259,9 @@ describe('init', () => {
       const r = await runCli(['env'], { cwd: p.dir, env: { DATABASE_URL: 'postgresql://u@localhost:5432/x' } });
       expect(r.stderr).not.toContain('is not valid JSON');
       expect(r.stdout).toContain('stagedb.config.ts');
-      // The template's development environment resolves; staging/production lack DIRECT_URL here (exit 3).
-      expect(r.stdout).toMatch(/development\s+none\s+direct/);
+      // The template's environments resolve: development and staging both take the shell's DATABASE_URL
+      // here, which is one database for two environments (exit 3); production lacks sslmode=require.
+      expect(r.stdout).toMatch(/development\s+error: development and staging resolve to the same database \(localhost:5432\/x\)/);
       expect(r.code).toBe(3);
     } finally {
       p.remove();

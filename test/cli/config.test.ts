@@ -151,13 +151,21 @@ describe('connection precedence (README, "Connection precedence")', () => {
     },
   };
 
-  it('for an env var: the shell > .env.<name> > .env', async () => {
-    const p = project({ configJson: config, envFiles: { '.env': { DATABASE_URL: marker('from_dotenv') }, '.env.staging': { DATABASE_URL: marker('from_env_staging') } } });
-    const pick = async (env: Record<string, string>) => (await envRows(p, env, ['--env', 'staging']))[0]!.direct!.replace(/.*\//, '');
+  it('for an env var: the shell > .env.<name> > .env, and a guarded environment\'s URL never from .env', async () => {
+    const p = project({
+      configJson: { environments: { staging: config.environments.staging, preview: { url: { $env: 'PREVIEW_URL' }, protection: 'none' } } },
+      envFiles: { '.env': { DATABASE_URL: marker('from_dotenv'), PREVIEW_URL: marker('preview_from_dotenv') }, '.env.staging': { DATABASE_URL: marker('from_env_staging') } },
+    });
+    const row = async (env: Record<string, string>, name = 'staging') => (await envRows(p, env, ['--env', name]))[0]!;
+    const pick = async (env: Record<string, string>, name = 'staging') => (await row(env, name)).direct!.replace(/.*\//, '');
     expect(await pick({ DATABASE_URL: marker('from_shell') })).toBe('from_shell');
     expect(await pick({})).toBe('from_env_staging');
+    // An unprotected environment takes .env's value; staging (guarded) does not: it is not configured.
+    expect(await pick({}, 'preview')).toBe('preview_from_dotenv');
     p.write('.env.staging', '# empty\n');
-    expect(await pick({})).toBe('from_dotenv');
+    expect((await row({})).error).toBe(
+      'staging is not configured: environments.staging.url reads DATABASE_URL, which is set only in .env, the file every environment shares: a guarded-level environment never takes its URL from there',
+    );
   });
 
   it('the shell winning over an env file is said out loud', async () => {

@@ -25,12 +25,14 @@ async function setup(opts: { migrations?: Record<string, string>; seed?: boolean
     environments: {
       development: { url: { $env: 'DEV_URL' } },
       staging: { url: { $env: 'STAGING_URL' } },
-      production: { url: { $env: 'STAGING_URL' }, ssl: 'disable' },
+      // Its own database name (never created: production is only ever refused here); sharing staging's
+      // would make status report two environments on one database.
+      production: { url: { $env: 'PROD_URL' }, ssl: 'disable' },
     },
   };
   const p: TempProject = createProject({ configJson: config, migrations: opts.migrations ?? {}, ...(opts.schema ? { schema: opts.schema } : {}) });
   cleanups.push(() => dev.drop(), () => staging.drop(), () => p.remove());
-  const env = { DEV_URL: dev.url, STAGING_URL: staging.url };
+  const env = { DEV_URL: dev.url, STAGING_URL: staging.url, PROD_URL: staging.url.replace(`/${staging.name}`, '/never_created_production') };
   return { dev, staging, p, cli: (...args: string[]) => runCli(args, { cwd: p.dir, env }) };
 }
 

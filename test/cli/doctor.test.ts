@@ -60,7 +60,9 @@ beforeAll(async () => {
   vars = {
     DEV_URL: healthy.url,
     DEAD_URL: `postgresql://app:${DEAD_PW}@127.0.0.1:${deadPort}/app`,
-    WRONG_URL: withPassword(healthy.url, WRONG_PW),
+    // Another database name: a wrong password fails before the name matters, and two environments on
+    // one database would fail development's DOC016.
+    WRONG_URL: withPassword(healthy.url, WRONG_PW).replace(`/${healthy.name}`, '/wrongpw_db'),
     NODB_URL: nodb.toString(),
     BROKEN_URL: failed.url,
     ACCEL_URL: `prisma+postgres://accelerate.prisma-data.net/?api_key=${API_KEY}`,
@@ -114,6 +116,8 @@ describe('stagedb doctor', () => {
       'DOC013 migrations ok',
       'DOC014 connection-headroom ok',
       'DOC015 read-replicas ok',
+      'DOC016 distinct-database ok',
+      'DOC017 marker ok',
     ]);
     expect(report.checks.find((c) => c.code === 'DOC013')!.detail).toBe('2 applied, 0 pending, none failed');
   });
@@ -152,7 +156,9 @@ describe('stagedb doctor', () => {
         skip  DOC012  pg-dump-version      skipped: DOC005 tcp failed
         skip  DOC013  migrations           skipped: DOC005 tcp failed
         skip  DOC014  connection-headroom  skipped: DOC005 tcp failed
-        ok    DOC015  read-replicas        no read replicas configured (reads go to the primary)"
+        ok    DOC015  read-replicas        no read replicas configured (reads go to the primary)
+        ok    DOC016  distinct-database    no other environment (of 6) resolves to this database
+        skip  DOC017  marker               skipped: DOC005 tcp failed"
     `);
   });
 

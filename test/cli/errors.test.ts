@@ -85,7 +85,7 @@ describe('connection settings', () => {
     const prod = await runCli(['migrate', 'deploy', '--env', 'production'], { cwd: p.dir });
     expect(prod.code).toBe(3);
     expect(prod.stderr).toMatchInlineSnapshot(`
-      "error: environments.production.directUrl: environment variable DIRECT_URL is not set (looked in the shell, .env, .env.production)
+      "error: production is not configured: environments.production.directUrl: environment variable DIRECT_URL is not set (looked in the shell, .env.production)
         fix: add DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.production, or export it
       "
     `);

@@ -68,10 +68,7 @@ describe('protection through the CLI', () => {
 
     const ok = await cli('deploy', '--env', 'production', '--skip-generate', '--confirm', 'production');
     expect(ok.code, ok.stderr).toBe(0);
-    const [marker] = await query<{ p: string; e: string }>(
-      db.url,
-      `SELECT current_setting('stagedb.protection', true) AS p, current_setting('stagedb.environment', true) AS e`,
-    );
+    const [marker] = await query<{ p: string; e: string }>(db.url, `SELECT protection AS p, environment AS e FROM stagedb.marker`);
     expect(marker).toEqual({ p: 'production', e: 'production' });
 
     // The development config now reaches a database that says it is production.

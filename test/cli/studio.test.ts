@@ -64,7 +64,8 @@ beforeAll(async () => {
       '.env': { DATABASE_URL: db.url },
       '.env.production': { DATABASE_URL: tls.toString() },
       '.env.staging': { DATABASE_URL: ACCELERATE },
-      '.env.reporting': { STUDIO_URL: readerUrl() },
+      // A production-level environment takes no URL from the shared .env: its own file names it.
+      '.env.reporting': { DATABASE_URL: db.url, STUDIO_URL: readerUrl() },
     },
     // A Prisma config that cannot load here (its variable is set nowhere): Studio must not depend on it.
     files: { 'prisma.config.ts': `import { defineConfig, env } from 'prisma/config';\nexport default defineConfig({ datasource: { url: env('ONLY_SET_IN_THE_CLOUD') } });\n` },
@@ -228,7 +229,7 @@ describe('stagedb studio: running and stopping', () => {
       const studio = startStudioCli(['--browser', 'none'], { cwd: project.dir, env: { DATABASE_URL: marked.url } });
       studios.push(studio);
       const address = await studio.address;
-      expect(studio.output()).toMatch(/mode: read-only — the database is marked "production" \(stagedb\.protection\), although development has protection none: check its URL/);
+      expect(studio.output()).toMatch(/mode: read-only — the database is marked "production" \(its protection marker\), although development has protection none: check its URL/);
       expect(await throughStudio(address, 'CREATE TABLE t (id int)')).toMatchObject({ code: '25006' });
       expect((await studio.stop()).code).toBe(0);
     } finally {

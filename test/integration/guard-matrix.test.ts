@@ -66,8 +66,8 @@ describe('the protection matrix', () => {
         expect(plain).toEqual({ result: 'E_CONFIRM_REQUIRED', asked: 0 });
         expect(confirmed).toEqual({ result: 'ran', asked: 0 });
         expect(wrongName).toEqual({ result: 'E_CONFIRM_MISMATCH', asked: 0 });
-        // --force never reaches a guarded or production environment.
-        expect(forced).toEqual(level === 'none' ? { result: 'ran', asked: 0 } : { result: 'E_CONFIRM_REQUIRED', asked: 0 });
+        // --force never reaches a guarded or production environment, nor the marker anywhere.
+        expect(forced).toEqual(level === 'none' && action !== 'marker' ? { result: 'ran', asked: 0 } : { result: 'E_CONFIRM_REQUIRED', asked: 0 });
         expect(typed).toEqual({ result: 'ran', asked: 1 });
         expect(declined).toEqual({ result: 'E_ABORTED', asked: 1 });
       }
@@ -98,6 +98,11 @@ describe('the marker in the database', () => {
       `[StagedbError: development: this database is marked "production" (environment production), but environment development has protection "none": its URL probably points at the wrong database]`,
     );
     expect(() => checkMarker({ protection: 'guarded' }, { name: 'development', protection: 'none' })).toThrow(/marked "guarded"/);
+  });
+
+  it('refuses an environment of the same level that is not the one the database names', () => {
+    expect(() => checkMarker({ protection: 'production', environment: 'production-eu' }, { name: 'production', protection: 'production' })).toThrowErrorMatchingInlineSnapshot(`[StagedbError: production: this database is marked as environment production-eu ("production"), not production: its URL probably points at the wrong database]`);
+    expect(() => checkMarker({ protection: 'guarded', environment: 'staging' }, { name: 'staging', protection: 'production' })).not.toThrow();
   });
 
   it('lets equal or stricter environments through, and unmarked databases', () => {

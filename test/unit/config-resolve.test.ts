@@ -76,11 +76,45 @@ describe('resolveEnvironment: where env() values come from', () => {
     expect(r.warnings).toEqual([]);
   });
 
-  it('.env alone is enough, and a missing default .env.<name> is not an error', () => {
-    const { config, project } = setup({ staging: stagingEnv }, { '.env': files['.env'] });
-    const r = resolveEnvironment(config, 'staging', { processEnv: {} });
+  it('for an unprotected environment .env alone is enough, and a missing default .env.<name> is not an error', () => {
+    const { config, project } = setup({ preview: { ...stagingEnv, protection: 'none' } }, { '.env': files['.env'] });
+    const r = resolveEnvironment(config, 'preview', { processEnv: {} });
     expect(r.url).toBe(dbUrl('dotenv'));
     expect(r.envFiles).toEqual([project.path('.env')]);
+  });
+
+  it("a guarded or production environment never takes its URL from the shared .env (issue 12): it is not configured", () => {
+    const { config, project } = setup(
+      { staging: { url: env('DATABASE_URL'), directUrl: env('DIRECT_URL'), backup: { storage: { s3: { bucket: env('ONLY_IN_DOTENV') } } } }, production: stagingEnv },
+      { '.env': `${files['.env']}DIRECT_URL="${dbUrl('dotenv-direct')}"\n` },
+    );
+    expect(thrown(() => resolveEnvironment(config, 'staging', { processEnv: {} }), project.root)).toMatchInlineSnapshot(`
+      {
+        "code": "E_ENV_VAR_MISSING",
+        "fix": "add DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.staging, or export it",
+        "kind": "config",
+        "message": "staging is not configured: environments.staging.url reads DATABASE_URL, which is set only in .env, the file every environment shares: a guarded-level environment never takes its URL from there",
+      }
+    `);
+    expect(thrown(() => resolveEnvironment(config, 'production', { processEnv: {} }), project.root)).toMatchInlineSnapshot(`
+      {
+        "code": "E_ENV_VAR_MISSING",
+        "fix": "add DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.production, or export it",
+        "kind": "config",
+        "message": "production is not configured: environments.production.url reads DATABASE_URL, which is set only in .env, the file every environment shares: a production-level environment never takes its URL from there",
+      }
+    `);
+    // .env's own value exported into the shell (direnv, `set -a; . .env`) is still .env's.
+    expect(thrown(() => resolveEnvironment(config, 'production', { processEnv: { DATABASE_URL: dbUrl('dotenv') } })).message).toMatch(/^production is not configured: /);
+    // The shell and the environment's own file still count; other variables still come from .env.
+    const shell = resolveEnvironment(config, 'production', { processEnv: { DATABASE_URL: `${dbUrl('shell')}?sslmode=require` } });
+    expect(shell.directUrl).toBe(`${dbUrl('shell')}?sslmode=require`);
+    project.write('.env.staging', `DATABASE_URL="${dbUrl('envfile')}"\n`);
+    const own = resolveEnvironment(config, 'staging', { processEnv: {} });
+    expect([own.directUrl, own.backup.storage.kind === 's3' && own.backup.storage.bucket]).toEqual([dbUrl('envfile'), 'from-dotenv']);
+    // Listing .env in envFile makes it the environment's own file.
+    const listed = setup({ staging: { ...stagingEnv, envFile: '.env' } }, { '.env': files['.env'] });
+    expect(resolveEnvironment(listed.config, 'staging', { processEnv: {} }).url).toBe(dbUrl('dotenv'));
   });
 
   it("another environment's file is never read", () => {
@@ -122,7 +156,7 @@ describe('resolveEnvironment: where env() values come from', () => {
         "code": "E_ENV_VAR_MISSING",
         "fix": "add DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.staging, or export it",
         "kind": "config",
-        "message": "environments.staging.url: environment variable DATABASE_URL is not set (looked in the shell, .env, .env.staging)",
+        "message": "staging is not configured: environments.staging.url: environment variable DATABASE_URL is not set (looked in the shell, .env.staging)",
       }
     `);
   });
@@ -148,7 +182,7 @@ describe('resolveEnvironment: where env() values come from', () => {
     const { config } = setup({ production: { url: env('PROD_URL'), envFile: ['deploy/prod.env'] } }, { 'deploy/prod.env': 'X=1\n' });
     const e = thrown(() => resolveEnvironment(config, 'production', { processEnv: {} }));
     expect(e.code).toBe('E_ENV_VAR_MISSING');
-    expect(e.message).toBe('environments.production.url: environment variable PROD_URL is not set (looked in the shell, .env, deploy/prod.env)');
+    expect(e.message).toBe('production is not configured: environments.production.url: environment variable PROD_URL is not set (looked in the shell, deploy/prod.env)');
     expect(e.fix).toBe('add PROD_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to deploy/prod.env, or export it');
   });
 
@@ -268,7 +302,7 @@ describe('resolveEnvironment: which URL runs DDL', () => {
         "code": "E_ENV_VAR_MISSING",
         "fix": "add DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.staging, or export it",
         "kind": "config",
-        "message": "environments.staging.directUrl: environment variable DIRECT_URL is not set (looked in the shell, .env, .env.staging)",
+        "message": "staging is not configured: environments.staging.directUrl: environment variable DIRECT_URL is not set (looked in the shell, .env.staging)",
       }
     `);
   });
@@ -280,7 +314,7 @@ describe('resolveEnvironment: which URL runs DDL', () => {
         "code": "E_ENV_VAR_MISSING",
         "fix": "add DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.staging, or export it",
         "kind": "config",
-        "message": "environments.staging.directUrl: environment variable DIRECT_URL is not set (looked in the shell, .env, .env.staging)",
+        "message": "staging is not configured: environments.staging.directUrl: environment variable DIRECT_URL is not set (looked in the shell, .env.staging)",
       }
     `);
   });

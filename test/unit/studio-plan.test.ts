@@ -115,7 +115,7 @@ describe('planStudio: which mode, and why', () => {
     const dev = envOf('development', { url: 'postgresql://u@h/db' });
     expect(planStudio(dev, { cwd: '/', databaseMarker: 'production' })).toMatchObject({
       mode: 'read-only',
-      reason: 'the database is marked "production" (stagedb.protection), although development has protection none: check its URL',
+      reason: 'the database is marked "production" (its protection marker), although development has protection none: check its URL',
     });
     expect(planStudio(dev, { cwd: '/', databaseMarker: 'guarded' }).mode).toBe('read-write');
     expect(planStudio(dev, { cwd: '/', forceReadOnly: true })).toMatchObject({ mode: 'read-only', reason: '--read-only' });
