@@ -42,12 +42,13 @@ describe('a new project with only .env', () => {
     // development's own state decides: 1 pending; the unconfigured ones do not fail it.
     expect(all.code, all.stderr).toBe(1);
     expect(shown(all.stdout)).toMatchInlineSnapshot(`
-      "ENVIRONMENT  PROTECTION  STATE           APPLIED  PENDING  FAILED  DRIFTED  LAST APPLIED  SERVER
-      development  none        pending         0        1        0       0        (none)        PostgreSQL <version>
-      staging                  not configured  -        -        -       -        -             -
-      production               not configured  -        -        -       -        -             -
+      "ENVIRONMENT  PROTECTION  STATE           APPLIED  PENDING  FAILED  MODIFIED/MISSING  LAST APPLIED  SERVER
+      development  none        pending         0        1        0       0                 (none)        PostgreSQL <version>
+      staging                  not configured  -        -        -       -                 -             -
+      production               not configured  -        -        -       -                 -             -
 
       1 migration in the folder.
+      History only: drift not checked (changes made outside the migrations): stagedb status --drift
 
       development (127.0.0.1:<port>/<dev-db>, via url (env DATABASE_URL)):
         pending   20240101000000_init

@@ -69,6 +69,7 @@ describe('a standby stopped and restarted under concurrent reads', () => {
     const { db, heard } = await makeClient(replicaUrl, { replicaRetryMs: 1000 });
     expect(await onStandby(db)).toBe(true);
     let failed = 0;
+    const errors: string[] = [];
     let reads = 0;
     let stop = false;
     const loops = Array.from({ length: 16 }, async () => {
@@ -76,8 +77,9 @@ describe('a standby stopped and restarted under concurrent reads', () => {
         try {
           await db.item.count();
           reads++;
-        } catch {
+        } catch (e) {
           failed++;
+          errors.push(String((e as Error).message).slice(0, 300));
         }
       }
     });
@@ -94,7 +96,7 @@ describe('a standby stopped and restarted under concurrent reads', () => {
       await new Promise((r) => setTimeout(r, 500));
       stop = true;
       await Promise.all(loops);
-      expect(failed).toBe(0);
+      expect({ failed, errors }).toEqual({ failed: 0, errors: [] });
       expect(reads).toBeGreaterThan(50);
       expect(heard.warn).toHaveLength(1);
       expect(heard.warn[0]).toMatch(/^stagedb\/client \(staging\): read replica 1 \(postgresql:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/app\) is unreachable — /);

@@ -168,7 +168,7 @@ describe('resolveEnvironment: where env() values come from', () => {
         "code": "E_ENV_VAR_MISSING",
         "fix": "stagedb dev up --write-env   (starts a local PostgreSQL and writes DATABASE_URL to .env), or add DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to .env.development, or export it",
         "kind": "config",
-        "message": "environments.development.url: environment variable DATABASE_URL is not set (looked in the shell, .env, .env.development)",
+        "message": "development is not configured: environments.development.url: environment variable DATABASE_URL is not set (looked in the shell, .env, .env.development)",
       }
     `);
     // Not for staging (above), nor for a variable `dev up --write-env` does not write.
