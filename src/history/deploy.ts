@@ -133,6 +133,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     // Lock retries so far, per migration; and which migrations were announced (a retried batch is re-sent).
     const lockAttempts = new Map<string, number>();
     const started = new Set<string>();
+    // Sizes imposed on the next batches after a syntax error stopped a whole batch (see applyTransactional).
+    const caps: number[] = [];
     for (let i = 0; i < plans.length; ) {
       const { m, choice } = plans[i]!;
       if (choice.mode !== 'transaction') {
@@ -148,7 +150,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       // Consecutive transactional migrations go to the server together (bounded, so progress keeps flowing).
       let j = i;
       let bytes = 0;
-      while (j < plans.length && plans[j]!.choice.mode === 'transaction' && j - i < BATCH_MAX_MIGRATIONS && bytes < BATCH_MAX_BYTES) {
+      const cap = caps.shift() ?? BATCH_MAX_MIGRATIONS;
+      while (j < plans.length && plans[j]!.choice.mode === 'transaction' && j - i < cap && bytes < BATCH_MAX_BYTES) {
         bytes += plans[j]!.m.script.length;
         j++;
       }
@@ -158,12 +161,15 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
         started.add(b.m.name);
         options.onEvent?.({ type: 'apply-start', env: env.name, name: b.m.name, mode: 'transaction', reason: b.choice.reason });
       }
-      const retryFrom = await applyTransactional(ctx, batch, lockAttempts, (name, ms) => {
+      const outcome = await applyTransactional(ctx, batch, lockAttempts, (name, ms) => {
         applied.push({ name, mode: 'transaction', ms });
         options.onEvent?.({ type: 'apply-done', env: env.name, name, ms });
       });
+      if (outcome === undefined) i = j;
       // The batch's first `retryFrom` migrations committed; the next one was cancelled by lock_timeout.
-      i = retryFrom === undefined ? j : i + retryFrom;
+      else if ('retryFrom' in outcome) i += outcome.retryFrom;
+      // Nothing ran: the files before `splitAt` go again together, then the one that did not parse alone.
+      else caps.unshift(...(outcome.splitAt > 0 ? [outcome.splitAt, 1] : [1]));
     }
     return { env: env.name, serverVersion: p.serverVersion, applied, alreadyApplied: state.applied };
   } finally {
@@ -285,6 +291,7 @@ function refuseBlockedHistory(state: HistoryState, options: DeployOptions): void
 }
 
 const BATCH_MAX_MIGRATIONS = 50;
+const BEGIN_LINE = 'BEGIN;\n';
 
 function codePoints(text: string): number {
   let n = text.length;
@@ -312,7 +319,7 @@ async function applyTransactional(
   batch: Array<{ m: LocalMigration; choice: ReturnType<typeof chooseMode> }>,
   lockAttempts: Map<string, number>,
   done: (name: string, ms: number) => void,
-): Promise<number | undefined> {
+): Promise<{ retryFrom: number } | { splitAt: number } | undefined> {
   const { client } = ctx;
   const table = tableRef(ctx.schema);
   const lit = (v: string) => client.escapeLiteral(v);
@@ -321,9 +328,9 @@ async function applyTransactional(
   let message = '';
   let chars = 0;
   for (const { m } of batch) {
-    message += 'BEGIN;\n';
-    starts.push(chars + 7);
-    chars += 7 + codePoints(m.script);
+    message += BEGIN_LINE;
+    starts.push(chars + BEGIN_LINE.length);
+    chars += BEGIN_LINE.length + codePoints(m.script);
     const suffix = `\n;INSERT INTO ${table} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) VALUES (${lit(randomUUID())}, ${lit(m.checksum)}, now(), clock_timestamp(), ${lit(m.name)}, 1);COMMIT;\n`;
     message += m.script + suffix;
     chars += codePoints(suffix);
@@ -332,6 +339,9 @@ async function applyTransactional(
   try {
     await client.query(message);
   } catch (e) {
+    // 'E': failed inside one of the files' transactions; 'I': never entered one (the message did not
+    // parse) or a COMMIT failed.
+    const inTransaction = client.getTransactionStatus() !== 'I';
     await client.query('ROLLBACK').catch(() => {});
     const names = batch.map((b) => b.m.name);
     const committed = new Set(
@@ -339,6 +349,20 @@ async function applyTransactional(
     );
     const k = batch.findIndex((b) => !committed.has(b.m.name));
     if (k < 0) throw e; // every migration committed: the error is not one of theirs
+    if (k === 0 && batch.length > 1 && !inTransaction) {
+      // Nothing of the batch committed and the session never entered (or already left) a transaction:
+      // PostgreSQL parses the whole message before running any of it, so a syntax error anywhere stops
+      // all of it. Its `position` names the file; the files before that one parsed and go again
+      // together, the one that failed alone, so the failure and its row fall on the right file. With
+      // no position (a COMMIT that failed on a deferred constraint, a rare parse error without one),
+      // the first file goes alone, which runs it again, only on this failure path.
+      const p = Number((e as { position?: string }).position);
+      if (!(p >= 1)) return { splitAt: 0 };
+      let j = 0;
+      while (j + 1 < batch.length && starts[j + 1]! - BEGIN_LINE.length <= p - 1) j++;
+      if (j > 0) return { splitAt: j };
+      // In the first file: it is the one to blame, located below like any other error.
+    }
     const share = (performance.now() - t0) / Math.max(1, k + 1);
     for (const b of batch.slice(0, k)) done(b.m.name, share);
     const { m, choice } = batch[k]!;
@@ -346,7 +370,7 @@ async function applyTransactional(
     if (isLockTimeout(e) && tries < ctx.lock.retries) {
       lockAttempts.set(m.name, tries + 1);
       await backOff(ctx, m.name, tries + 1, m.script);
-      return k;
+      return { retryFrom: k };
     }
     const lock = await lockGiveUp(ctx, e, tries + 1, m.script);
     const f = await locateFailure(client, e, m, choice.statements, starts[k]!, lock ? Math.min(ctx.lock.timeoutMs, REPLAY_LOCK_TIMEOUT_MS) : undefined);
@@ -472,7 +496,9 @@ async function locateFailure(client: Client, e: unknown, m: LocalMigration, stat
   const err = e as { position?: string };
   if (err.position !== undefined) {
     const position = Number(err.position) - prefixLength;
-    if (position < 1 || position > m.script.length) return describeFailure(Object.assign(Object.create(e as object), { position: undefined }), m.script, statements, undefined);
+    // Past the end of the file: the file ended inside a statement and the error came at the INSERT
+    // that follows it; describeFailure stops at the file's end, which is where the problem is.
+    if (position < 1) return describeFailure(Object.assign(Object.create(e as object), { position: undefined }), m.script, statements, undefined);
     return describeFailure(Object.assign(Object.create(e as object), { position: String(position) }), m.script, statements, undefined);
   }
   // A BEGIN ATOMIC body is kept whole by the lexer, but a misread one must never be run in pieces.

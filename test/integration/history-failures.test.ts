@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/history/deploy.js';
 import { readLocalHistory } from '../../src/history/local.js';
+import { resolveMigration } from '../../src/history/resolve.js';
 import { environmentStatus } from '../../src/history/status.js';
 import { freshDatabase, type FreshDatabase, query } from '../helpers/db.js';
 import { createProject, environmentFor, rejection, type ProjectSpec, type TempProject } from '../helpers/project.js';
@@ -351,5 +352,71 @@ UPDATE "User" SET "age" = 1 / 0;
     expect(err.details).toContain('statement: UPDATE "User" SET "age" = 1 / 0');
     const columns = await query<{ column_name: string }>(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' ORDER BY 1`);
     expect(columns.map((c) => c.column_name)).toEqual(['email', 'id']);
+  });
+});
+
+describe('a syntax error in a later migration of a batch (issue 19 item 1)', () => {
+  // PostgreSQL parses a whole simple-query message before running any of it: a syntax error in the
+  // third file used to stop the whole batch, and the blame (and a failed row) fell on the first.
+  it('applies the migrations before it, blames the right file, line and column, and its advice works', async () => {
+    const { db, project, run } = await setup({
+      migrations: {
+        '20240101000000_init': INIT,
+        '20240102000000_posts': `CREATE TABLE "Post" ("id" SERIAL PRIMARY KEY);\n`,
+        '20240103000000_typo': `-- CreateTable\nCREAT TABLE "Tag" ("id" SERIAL PRIMARY KEY);\n`,
+        '20240104000000_after': `CREATE TABLE "After" ("id" INT);\n`,
+      },
+    });
+    const err = await rejection(run(), shown(project));
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_FAILED",
+        "details": [
+          "at 20240103000000_typo/migration.sql:2:1",
+          "statement: CREAT TABLE "Tag" ("id" SERIAL PRIMARY KEY)",
+          "PostgreSQL error 42601",
+          "committed: nothing of it was committed (it ran in one transaction)",
+          "applied before it in this run: 20240101000000_init, 20240102000000_posts",
+        ],
+        "fix": "fix migration.sql, then: stagedb migrate resolve --rolled-back 20240103000000_typo --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240103000000_typo --env development)",
+        "kind": "migration",
+        "message": "development: migration 20240103000000_typo failed: syntax error at or near "CREAT"",
+      }
+    `);
+    // Prisma would apply the first two and fail on the third: so does stagedb.
+    expect(await tables(db.url)).toEqual(['Post', 'User', '_prisma_migrations']);
+    const recorded = await rows(db.url);
+    expect(recorded.map((r) => [r.migration_name, r.finished_at === null])).toEqual([
+      ['20240101000000_init', false],
+      ['20240102000000_posts', false],
+      ['20240103000000_typo', true],
+    ]);
+    expect(recorded[2]!.logs).toContain('Position: line 2, column 1');
+
+    // The advice works: fix the file, mark the attempt rolled back, deploy again.
+    project.addMigration('20240103000000_typo', `-- CreateTable\nCREATE TABLE "Tag" ("id" SERIAL PRIMARY KEY);\n`);
+    await resolveMigration({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, name: '20240103000000_typo', as: 'rolled-back' });
+    const again = await run();
+    expect(again.applied.map((a) => a.name)).toEqual(['20240103000000_typo', '20240104000000_after']);
+  });
+
+  it('a syntax error in the first file of the batch still commits nothing and blames the first', async () => {
+    const { db, run } = await setup({
+      migrations: { '20240101000000_typo': `CREATE TABLE "A" ("id" INT);\nALTER TABLE "A" ADD COLUMN "b" INT NOT NUL;\n`, '20240102000000_next': `CREATE TABLE "B" ("id" INT);\n` },
+    });
+    const err = await rejection(run());
+    expect(err.message).toContain('migration 20240101000000_typo failed: syntax error at or near "NUL"');
+    expect(err.details).toContain('at 20240101000000_typo/migration.sql:2:40');
+    expect(await tables(db.url)).toEqual(['_prisma_migrations']);
+  });
+
+  it('a file that ends inside an unfinished statement is blamed, not the file after it', async () => {
+    const { db, run } = await setup({
+      migrations: { '20240101000000_ok': INIT, '20240102000000_cut': `CREATE TABLE "Cut" ("id" INT,\n`, '20240103000000_next': `CREATE TABLE "B" ("id" INT);\n` },
+    });
+    const err = await rejection(run());
+    expect(err.message).toContain('migration 20240102000000_cut failed: syntax error');
+    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
+    expect((await rows(db.url)).map((r) => r.migration_name)).toEqual(['20240101000000_ok', '20240102000000_cut']);
   });
 });
