@@ -10,7 +10,9 @@ import { readLocalHistory, type LocalMigration } from './local.js';
 import { chooseMode, type ApplyMode } from './mode.js';
 import type { SqlStatement } from './split.js';
 import { compareHistory, type HistoryState } from './state.js';
-import { createTableSql, listRows, probe, tableRef } from './table.js';
+import { createTableSql, listRows, probe, tableRef, type MigrationRow } from './table.js';
+import { fixCommand } from './fix.js';
+import { redact } from '../redact.js';
 
 export interface DeployOptions {
   env: ResolvedEnvironment;
@@ -129,53 +131,135 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 
     const applied: AppliedMigration[] = [];
     const ctx: ApplyContext = { client, schema, env: env.name, applied, lock, restorePoint: options.restorePoint, emit: (e) => options.onEvent?.(e) };
-    const plans = pending.map((m) => ({ m, choice: chooseMode(m.script, p.serverVersionNum) }));
-    // Lock retries so far, per migration; and which migrations were announced (a retried batch is re-sent).
-    const lockAttempts = new Map<string, number>();
-    const started = new Set<string>();
-    // Sizes imposed on the next batches after a syntax error stopped a whole batch (see applyTransactional).
-    const caps: number[] = [];
-    for (let i = 0; i < plans.length; ) {
-      const { m, choice } = plans[i]!;
-      if (choice.mode !== 'transaction') {
-        options.onEvent?.({ type: 'apply-start', env: env.name, name: m.name, mode: choice.mode, reason: choice.reason });
-        const t0 = performance.now();
-        await applyOne(ctx, m, choice);
-        const ms = performance.now() - t0;
-        applied.push({ name: m.name, mode: choice.mode, ms });
-        options.onEvent?.({ type: 'apply-done', env: env.name, name: m.name, ms });
-        i++;
-        continue;
-      }
-      // Consecutive transactional migrations go to the server together (bounded, so progress keeps flowing).
-      let j = i;
-      let bytes = 0;
-      const cap = caps.shift() ?? BATCH_MAX_MIGRATIONS;
-      while (j < plans.length && plans[j]!.choice.mode === 'transaction' && j - i < cap && bytes < BATCH_MAX_BYTES) {
-        bytes += plans[j]!.m.script.length;
-        j++;
-      }
-      const batch = plans.slice(i, j);
-      for (const b of batch) {
-        if (started.has(b.m.name)) continue;
-        started.add(b.m.name);
-        options.onEvent?.({ type: 'apply-start', env: env.name, name: b.m.name, mode: 'transaction', reason: b.choice.reason });
-      }
-      const outcome = await applyTransactional(ctx, batch, lockAttempts, (name, ms) => {
-        applied.push({ name, mode: 'transaction', ms });
-        options.onEvent?.({ type: 'apply-done', env: env.name, name, ms });
-      });
-      if (outcome === undefined) i = j;
-      // The batch's first `retryFrom` migrations committed; the next one was cancelled by lock_timeout.
-      else if ('retryFrom' in outcome) i += outcome.retryFrom;
-      // Nothing ran: the files before `splitAt` go again together, then the one that did not parse alone.
-      else caps.unshift(...(outcome.splitAt > 0 ? [outcome.splitAt, 1] : [1]));
+    try {
+      await applyPending(ctx, pending, p.serverVersionNum, options);
+    } catch (e) {
+      if (isConnectionLost(e)) throw await connectionLost(ctx, options, pending, e);
+      throw e;
     }
     return { env: env.name, serverVersion: p.serverVersion, applied, alreadyApplied: state.applied };
   } finally {
     if (locked) await releaseWorkflowLock(client).catch(() => {});
     await client.end().catch(() => {});
   }
+}
+
+/** Applies `pending` in order, batching consecutive transactional files; fills `ctx.applied`. */
+async function applyPending(ctx: ApplyContext, pending: LocalMigration[], serverVersionNum: number, options: DeployOptions): Promise<void> {
+  const { env } = options;
+  const applied = ctx.applied;
+  const plans = pending.map((m) => ({ m, choice: chooseMode(m.script, serverVersionNum) }));
+  // Lock retries so far, per migration; and which migrations were announced (a retried batch is re-sent).
+  const lockAttempts = new Map<string, number>();
+  const started = new Set<string>();
+  // Sizes imposed on the next batches after a syntax error stopped a whole batch (see applyTransactional).
+  const caps: number[] = [];
+  for (let i = 0; i < plans.length; ) {
+    const { m, choice } = plans[i]!;
+    if (choice.mode !== 'transaction') {
+      ctx.current = { name: m.name, mode: choice.mode };
+      options.onEvent?.({ type: 'apply-start', env: env.name, name: m.name, mode: choice.mode, reason: choice.reason });
+      const t0 = performance.now();
+      await applyOne(ctx, m, choice);
+      const ms = performance.now() - t0;
+      applied.push({ name: m.name, mode: choice.mode, ms });
+      options.onEvent?.({ type: 'apply-done', env: env.name, name: m.name, ms });
+      i++;
+      continue;
+    }
+    // Consecutive transactional migrations go to the server together (bounded, so progress keeps flowing).
+    let j = i;
+    let bytes = 0;
+    const cap = caps.shift() ?? BATCH_MAX_MIGRATIONS;
+    while (j < plans.length && plans[j]!.choice.mode === 'transaction' && j - i < cap && bytes < BATCH_MAX_BYTES) {
+      bytes += plans[j]!.m.script.length;
+      j++;
+    }
+    const batch = plans.slice(i, j);
+    ctx.current = { name: batch[0]!.m.name, mode: 'transaction' };
+    for (const b of batch) {
+      if (started.has(b.m.name)) continue;
+      started.add(b.m.name);
+      options.onEvent?.({ type: 'apply-start', env: env.name, name: b.m.name, mode: 'transaction', reason: b.choice.reason });
+    }
+    const outcome = await applyTransactional(ctx, batch, lockAttempts, (name, ms) => {
+      applied.push({ name, mode: 'transaction', ms });
+      options.onEvent?.({ type: 'apply-done', env: env.name, name, ms });
+    });
+    if (outcome === undefined) i = j;
+    // The batch's first `retryFrom` migrations committed; the next one was cancelled by lock_timeout.
+    else if ('retryFrom' in outcome) i += outcome.retryFrom;
+    // Nothing ran: the files before `splitAt` go again together, then the one that did not parse alone.
+    else caps.unshift(...(outcome.splitAt > 0 ? [outcome.splitAt, 1] : [1]));
+  }
+  ctx.current = undefined;
+}
+
+/**
+ * The connection itself is gone: the server ended the session (pg_terminate_backend, a restart, a
+ * failover: SQLSTATE class 57P0x, 08xxx) or the socket broke. Nothing more can be learnt on it.
+ */
+export function isConnectionLost(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (/^(57P0[1-3]|08...)$/.test(code) || ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH'].includes(code)) return true;
+  const message = typeof err?.message === 'string' ? err.message : '';
+  return /Connection terminated|connection error and is not queryable|Client was closed and is not queryable/i.test(message);
+}
+
+/**
+ * The report for a deploy whose connection was lost: what this run committed and what it did not,
+ * read on a new connection (the server's word, not this process's guess), and how to go on.
+ */
+async function connectionLost(ctx: ApplyContext, options: DeployOptions, pending: LocalMigration[], e: unknown): Promise<StagedbError> {
+  const { env } = options;
+  const current = ctx.current;
+  const cause = e as { code?: string; message?: string };
+  const why = redact(`${cause.message ?? String(e)}${cause.code && /^[0-9A-Z]{5}$/.test(cause.code) ? `, PostgreSQL error ${cause.code}` : ''}`);
+  const details: string[] = [];
+  let rows: MigrationRow[] | undefined;
+  let reconnectError: string | undefined;
+  try {
+    const c = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'deploy', connectTimeoutMs: 5_000 });
+    try {
+      rows = await listRows(c, ctx.schema);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  } catch (again) {
+    reconnectError = redact((again as Error).message ?? String(again));
+  }
+  const status = fixCommand(env, 'status');
+  const resume = fixCommand(env, 'deploy');
+  if (!rows) {
+    details.push(`could not reconnect to see what was committed (${reconnectError})`);
+    if (ctx.applied.length > 0) details.push(`committed before the connection was lost: ${ctx.applied.map((a) => a.name).join(', ')}`);
+    return new StagedbError('connection', 'E_CONNECTION_LOST', `${env.name}: the connection to the database was lost${current ? ` during migration ${current.name}` : ''} (${why})`, {
+      details,
+      fix: `once the database accepts connections again, see what was committed: ${status}; then resume: ${resume}`,
+      cause: e,
+    });
+  }
+  const live = rows.filter((r) => r.rolled_back_at === null);
+  const finished = new Set(live.filter((r) => r.finished_at !== null).map((r) => r.migration_name));
+  const committed = pending.filter((m) => finished.has(m.name)).map((m) => m.name);
+  const notCommitted = pending.filter((m) => !finished.has(m.name)).map((m) => m.name);
+  details.push(`committed in this run: ${committed.length > 0 ? committed.join(', ') : 'none'}`);
+  if (notCommitted.length > 0) details.push(`not committed: ${notCommitted.join(', ')}`);
+  const half = current && current.mode !== 'transaction' && !finished.has(current.name) && live.some((r) => r.migration_name === current.name && r.finished_at === null);
+  if (current && !finished.has(current.name)) {
+    details.push(
+      current.mode === 'transaction'
+        ? `${current.name} ran in one transaction: the server rolled it back, nothing of it was committed`
+        : `${current.name} does not run in one transaction: its row is left failed; see which of its statements were committed: ${status}`,
+    );
+  }
+  if (ctx.restorePoint) details.push(`restore point: backup ${ctx.restorePoint}, taken just before this deploy`);
+  return new StagedbError('connection', 'E_CONNECTION_LOST', `${env.name}: the connection to the database was lost${current ? ` during migration ${current.name}` : ''} (${why})`, {
+    details,
+    fix: half ? `see what of ${current!.name} was committed and follow its advice: ${status}` : `resume (it applies what was not committed): ${resume}`,
+    cause: e,
+  });
 }
 
 /** PostgreSQL's timeouts are int4 milliseconds. */
@@ -227,6 +311,8 @@ interface ApplyContext {
   /** The backup taken before this deploy, for the failure report. */
   restorePoint?: string;
   emit: (event: DeployEvent) => void;
+  /** The migration being applied (for a batch: its first not yet committed), for a lost connection's report. */
+  current?: { name: string; mode: ApplyMode };
 }
 
 /** SQLSTATE 55P03 lock_not_available: `lock_timeout` fired (or a NOWAIT lock was taken; also only a matter of waiting). */
@@ -339,9 +425,10 @@ async function applyTransactional(
   try {
     await client.query(message);
   } catch (e) {
+    if (isConnectionLost(e)) throw e;
     // 'E': failed inside one of the files' transactions; 'I': never entered one (the message did not
     // parse) or a COMMIT failed.
-    const inTransaction = client.getTransactionStatus() !== 'I';
+    const inTransaction = (client as Client & { getTransactionStatus(): string | null }).getTransactionStatus() !== 'I';
     await client.query('ROLLBACK').catch(() => {});
     const names = batch.map((b) => b.m.name);
     const committed = new Set(
@@ -411,6 +498,7 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ReturnType
         await client.query(m.script);
         break;
       } catch (e) {
+        if (isConnectionLost(e)) throw e;
         // A failure inside the file's own BEGIN leaves the session in an aborted transaction.
         await client.query('ROLLBACK').catch(() => {});
         if (retryable && isLockTimeout(e) && attempt < ctx.lock.retries) {
@@ -435,6 +523,7 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ReturnType
           await client.query(s.text);
           break;
         } catch (e) {
+          if (isConnectionLost(e)) throw e;
           if (isLockTimeout(e) && attempt < ctx.lock.retries) {
             attempt++;
             leftover ||= CREATE_INDEX_CONCURRENTLY.test(s.head);

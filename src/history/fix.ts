@@ -1,0 +1,50 @@
+import type { ResolvedEnvironment } from '../config/environments.js';
+
+/**
+ * The one place that writes the stagedb commands a message tells the user to run ("fix lines").
+ * Every one of them must act on the database the failed command acted on: `--env <name>` alone
+ * would send a run that was pointed elsewhere with `--url` to the environment's own database, so a
+ * `--url` target is carried over (issue 19 item 9) — without its password, which is never printed:
+ * the line asks for it from PGPASSWORD (or ~/.pgpass), as libpq and node-postgres both read it.
+ *
+ * Names go through `shellArg` so a pasted line runs what it says and nothing else. (Another change
+ * brings a shared shell-quoting helper; this is the function to point at it.)
+ */
+export function fixCommand(env: Pick<ResolvedEnvironment, 'name' | 'directSource' | 'directUrl'>, ...args: string[]): string {
+  return ['stagedb', ...args.map(shellArg), ...targetArgs(env)].join(' ');
+}
+
+/** The flags that name the same target database: `--env <name>`, plus the `--url` the run was given. */
+export function targetArgs(env: Pick<ResolvedEnvironment, 'name' | 'directSource' | 'directUrl'>): string[] {
+  const out = ['--env', shellArg(env.name)];
+  if (env.directSource === '--url flag') out.push('--url', shellArg(withoutPassword(env.directUrl)));
+  return out;
+}
+
+/** Whether the run's `--url` carried a password that the fix lines leave out. */
+export function urlPasswordLeftOut(env: Pick<ResolvedEnvironment, 'directSource' | 'directUrl'>): boolean {
+  if (env.directSource !== '--url flag') return false;
+  try {
+    return new URL(env.directUrl).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '';
+    return u.toString();
+  } catch {
+    // Not parseable as a WHATWG URL (it was parsed by stagedb's own parser): never echo it.
+    return '<the same --url>';
+  }
+}
+
+/** A word as the shell reads it: bare when it is plainly safe, else in single quotes. */
+export function shellArg(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
