@@ -1,4 +1,8 @@
 import type { ResolvedEnvironment } from '../config/environments.js';
+import type { Progress } from './progress.js';
+
+/** What a fix line needs to know of the environment it points at. */
+export type FixTarget = Pick<ResolvedEnvironment, 'name' | 'directSource' | 'directUrl'>;
 
 /**
  * The one place that writes the stagedb commands a message tells the user to run ("fix lines").
@@ -10,12 +14,12 @@ import type { ResolvedEnvironment } from '../config/environments.js';
  * Names go through `shellArg` so a pasted line runs what it says and nothing else. (Another change
  * brings a shared shell-quoting helper; this is the function to point at it.)
  */
-export function fixCommand(env: Pick<ResolvedEnvironment, 'name' | 'directSource' | 'directUrl'>, ...args: string[]): string {
+export function fixCommand(env: FixTarget, ...args: string[]): string {
   return ['stagedb', ...args.map(shellArg), ...targetArgs(env)].join(' ');
 }
 
 /** The flags that name the same target database: `--env <name>`, plus the `--url` the run was given. */
-export function targetArgs(env: Pick<ResolvedEnvironment, 'name' | 'directSource' | 'directUrl'>): string[] {
+export function targetArgs(env: FixTarget): string[] {
   const out = ['--env', shellArg(env.name)];
   if (env.directSource === '--url flag') out.push('--url', shellArg(withoutPassword(env.directUrl)));
   return out;
@@ -47,4 +51,30 @@ function withoutPassword(url: string): string {
 export function shellArg(s: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The two ways on from a migration some of whose statements were committed: undo them and run it
+ * again, or finish the rest by hand and record it as applied. Prisma's own choice (P3009), with
+ * the statements named.
+ */
+export function partialAdvice(target: FixTarget, name: string, p: Progress | undefined): string {
+  const rolledBack = `${fixCommand(target, 'migrate', 'resolve', '--rolled-back', name)} && ${fixCommand(target, 'deploy')}`;
+  const applied = fixCommand(target, 'migrate', 'resolve', '--applied', name);
+  if (!p || p.unknown || p.mode === 'transaction') {
+    return `undo its partial changes, then: ${rolledBack}; or, if you finish it by hand: ${applied}`;
+  }
+  // Statements 1 … upTo may have changed the database; the rest did not run.
+  const upTo = p.uncertain !== undefined ? p.uncertain + 1 : p.committed;
+  const span = (a: number, b: number) => (a === b ? `statement ${a}` : `statements ${a}–${b}`);
+  const undo = span(1, upTo);
+  const last = p.statements;
+  const rest =
+    p.uncertain === undefined
+      ? span(p.committed + 1, last)
+      : p.uncertain + 1 === last
+        ? `statement ${last} if it did not commit`
+        : `${span(p.uncertain + 1, last)} (from ${p.uncertain + 2} if statement ${p.uncertain + 1} did commit)`;
+  const maybe = p.uncertain !== undefined ? ` (statement ${p.uncertain + 1} may not have committed)` : '';
+  return `either undo what ${undo} did${maybe}, then: ${rolledBack}   (the whole file runs again); or finish it by hand — run ${rest} — then: ${applied}`;
 }

@@ -18,6 +18,15 @@ export interface LocalHistory {
   lockProvider?: string;
 }
 
+/**
+ * The order of migration folders: Prisma's (packages/migrate listMigrations sorts with `localeCompare`,
+ * and the engine applies the unapplied ones in that order). Every reader of the folder sorts with this.
+ */
+export const compareMigrationNames = (a: string, b: string): number => a.localeCompare(b);
+
+/** `YYYYMMDDHHMMSS_…`, as `migrate dev` names folders: only such names say when a migration was made. */
+export const hasTimestamp = (name: string): boolean => /^\d{14}(?:_|$)/.test(name);
+
 const historyError = (code: string, message: string, fix: string) => new StagedbError('history', code, message, { fix });
 
 /**
@@ -48,7 +57,7 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
   const entries = readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
-    .sort();
+    .sort(compareMigrationNames);
   for (const name of entries) {
     const path = join(dir, name, 'migration.sql');
     if (!existsSync(path)) {

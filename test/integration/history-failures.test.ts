@@ -3,7 +3,6 @@ import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/history/deploy.js';
 import { readLocalHistory } from '../../src/history/local.js';
-import { resolveMigration } from '../../src/history/resolve.js';
 import { environmentStatus } from '../../src/history/status.js';
 import { freshDatabase, type FreshDatabase, query } from '../helpers/db.js';
 import { createProject, environmentFor, rejection, type ProjectSpec, type TempProject } from '../helpers/project.js';
@@ -27,11 +26,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(spec: ProjectSpec): Promise<{ db: FreshDatabase; project: TempProject; run: (o?: Partial<Parameters<typeof deploy>[0]>) => ReturnType<typeof deploy> }> {
+async function setup(spec: ProjectSpec): Promise<{ db: FreshDatabase; project: TempProject; run: ((o?: Partial<Parameters<typeof deploy>[0]>) => ReturnType<typeof deploy>) & { db: () => Promise<FreshDatabase> } }> {
   const db = await freshDatabase('fail');
   const project = createProject(spec);
   cleanups.push(() => db.drop(), () => project.remove());
-  return { db, project, run: (o = {}) => deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, ...o }) };
+  const run = Object.assign((o: Partial<Parameters<typeof deploy>[0]> = {}) => deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, ...o }), { db: async () => db });
+  return { db, project, run };
 }
 
 /** The library shows paths relative to the process's working directory, as a user in a shell sees them. */
@@ -60,7 +60,7 @@ ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey"
           "committed: nothing of it was committed (it ran in one transaction)",
           "applied before it in this run: 20240101000000_init",
         ],
-        "fix": "fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_posts --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_posts --env development)",
+        "fix": "fix migration.sql, then: stagedb deploy --env development   (nothing of it was committed: deploy runs it again; if you complete it by hand instead: stagedb migrate resolve --applied 20240102000000_posts --env development)",
         "kind": "migration",
         "message": "development: migration 20240102000000_posts failed: relation "Author" does not exist",
       }
@@ -79,7 +79,10 @@ ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey"
 
       Position: line 5, column 1
       Statement: ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey"
-          FOREIGN KEY ("authorId") REFERENCES "Author"("id")"
+          FOREIGN KEY ("authorId") REFERENCES "Author"("id")
+
+      stagedb: nothing of it was committed (it ran in one transaction)
+      stagedb-progress: {"v":1,"mode":"transaction","statements":2,"committed":0}"
     `);
   });
 
@@ -99,10 +102,10 @@ CREATE TABLE "Never" ("id" INT);
           "at 20240102000000_tags/migration.sql:4:1",
           "statement: ALTER TABLE "Tag" ALTER COLUMN "name" TYPE INTEGER USING "name"::integer",
           "PostgreSQL error 22P02",
-          "committed: its first 3 statements were committed; the rest were not",
+          "committed: statements 1–3 of 5 (lines 1–3) were committed; statements 4–5 (lines 4–5) were not",
           "applied before it in this run: 20240101000000_init",
         ],
-        "fix": "fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_tags --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_tags --env development)",
+        "fix": "fix migration.sql, then either undo what statements 1–3 did, then: stagedb migrate resolve --rolled-back 20240102000000_tags --env development && stagedb deploy --env development   (the whole file runs again); or finish it by hand — run statements 4–5 — then: stagedb migrate resolve --applied 20240102000000_tags --env development",
         "kind": "migration",
         "message": "development: migration 20240102000000_tags failed: invalid input syntax for type integer: "a"",
       }
@@ -122,7 +125,7 @@ CREATE TABLE "Never" ("id" INT);
         "at 20240101000000_idx/migration.sql:1:1",
         "statement: CREATE INDEX CONCURRENTLY "x_idx" ON "Missing" ("id")",
         "PostgreSQL error 42P01",
-        "committed: no statement of it was committed",
+        "committed: its one statement was not committed",
       ]
     `);
   });
@@ -158,8 +161,10 @@ CREATE TABLE "Never" ("id" INT);
     expect(err.code).toBe('E_MIGRATION_FAILED');
     expect(err.details).toMatchInlineSnapshot(`
       [
+        "at 20240101000000_half/migration.sql:3:1",
+        "statement: SELECT 1/0",
         "PostgreSQL error 22012",
-        "committed: statements before the file's own BEGIN, or after its COMMIT, may have been committed: check the database",
+        "committed: none of its 4 statements was committed",
       ]
     `);
     expect(await tables(db.url)).toEqual(['_prisma_migrations']);
@@ -242,6 +247,27 @@ describe('deploy refuses a history it cannot trust, before changing anything', (
 
     const ok = await run({ allowOutOfOrder: true });
     expect(ok.applied.map((a) => a.name)).toEqual(['20240102000000_from_old_branch']);
+  });
+});
+
+describe('folder names without a timestamp (issue 19 item 7)', () => {
+  it('an applied folder without a timestamp prefix does not make later timestamped migrations "out of order": Prisma applies them', async () => {
+    const { project, run } = await setup({ migrations: { init: INIT } });
+    await run();
+    project.addMigration('20240601000000_posts', `CREATE TABLE "Post" ("id" INT);\n`);
+    const st = await environmentStatus(environmentFor((await run.db()).url), readLocalHistory(project.migrationsDir));
+    expect(st.history?.outOfOrder).toEqual([]);
+    expect((await run()).applied.map((a) => a.name)).toEqual(['20240601000000_posts']);
+  });
+
+  it('the order is Prisma\'s (localeCompare of the folder names), and timestamped migrations are still checked among themselves', async () => {
+    const { project, run } = await setup({ migrations: { '20240101000000_a': INIT, 'B_second': `CREATE TABLE "B" ("id" INT);\n`, 'a_first': `CREATE TABLE "A" ("id" INT);\n` } });
+    // localeCompare puts "a_first" before "B_second" (a plain sort would not).
+    expect((await run()).applied.map((a) => a.name)).toEqual(['20240101000000_a', 'a_first', 'B_second']);
+    project.addMigration('20240301000000_c', `CREATE TABLE "C" ("id" INT);\n`);
+    await run();
+    project.addMigration('20240201000000_old_branch', `CREATE TABLE "Old" ("id" INT);\n`);
+    expect((await rejection(run())).code).toBe('E_OUT_OF_ORDER');
   });
 });
 
@@ -378,7 +404,7 @@ describe('a syntax error in a later migration of a batch (issue 19 item 1)', () 
           "committed: nothing of it was committed (it ran in one transaction)",
           "applied before it in this run: 20240101000000_init, 20240102000000_posts",
         ],
-        "fix": "fix migration.sql, then: stagedb migrate resolve --rolled-back 20240103000000_typo --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240103000000_typo --env development)",
+        "fix": "fix migration.sql, then: stagedb deploy --env development   (nothing of it was committed: deploy runs it again; if you complete it by hand instead: stagedb migrate resolve --applied 20240103000000_typo --env development)",
         "kind": "migration",
         "message": "development: migration 20240103000000_typo failed: syntax error at or near "CREAT"",
       }
@@ -393,9 +419,8 @@ describe('a syntax error in a later migration of a batch (issue 19 item 1)', () 
     ]);
     expect(recorded[2]!.logs).toContain('Position: line 2, column 1');
 
-    // The advice works: fix the file, mark the attempt rolled back, deploy again.
+    // The advice works: fix the file, deploy again (nothing of it was committed: no resolve needed).
     project.addMigration('20240103000000_typo', `-- CreateTable\nCREATE TABLE "Tag" ("id" SERIAL PRIMARY KEY);\n`);
-    await resolveMigration({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, name: '20240103000000_typo', as: 'rolled-back' });
     const again = await run();
     expect(again.applied.map((a) => a.name)).toEqual(['20240103000000_typo', '20240104000000_after']);
   });

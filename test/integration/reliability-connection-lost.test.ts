@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/history/deploy.js';
+import { readLocalHistory } from '../../src/history/local.js';
+import { environmentStatus } from '../../src/history/status.js';
 import { freshDatabase, query, type FreshDatabase } from '../helpers/db.js';
 import { createProject, environmentFor, rejection, type ProjectSpec } from '../helpers/project.js';
 
@@ -75,4 +77,119 @@ describe('the deploy\'s connection is ended mid-deploy', () => {
     const again = await run();
     expect(again.applied.map((a) => a.name)).toEqual(['20240103000000_slow', '20240104000000_c']);
   }, 40_000);
+});
+
+/**
+ * Issue 12 item 6 and issue 15 item 5: a file that does not run as one transaction records, in its
+ * row's logs, how far it got; when nothing of an attempt was committed, the next deploy runs the
+ * migration again by itself; when some was, the refusal names the statements. The row stays one
+ * Prisma reads as failed (finished_at and rolled_back_at NULL) until then.
+ */
+describe('an attempt that was cut off or failed, and the next deploy', () => {
+  const INIT = { '20240101000000_t': `CREATE TABLE "t" ("id" INT);\n` };
+  const failedRow = async (url: string, name: string) =>
+    (await query<{ finished_at: Date | null; rolled_back_at: Date | null; logs: string | null; applied_steps_count: number }>(url, `SELECT * FROM _prisma_migrations WHERE migration_name = $1 ORDER BY started_at`, [name]));
+
+  it('statement by statement, killed in its first statement: nothing committed, the next deploy runs it again', async () => {
+    const name = '20240102000000_idx';
+    const { db, project, run } = await setup({ migrations: { ...INIT, [name]: `SELECT pg_sleep(30);\nCREATE INDEX CONCURRENTLY "t_id_idx" ON "t" ("id");\n` } });
+    const [err] = await Promise.all([rejection(run()), terminateWhenRunning(db, '%pg_sleep(30)%')]);
+    expect(err.code).toBe('E_CONNECTION_LOST');
+    expect(err.details).toMatchInlineSnapshot(`
+      [
+        "committed in this run: 20240101000000_t",
+        "not committed: 20240102000000_idx",
+        "20240102000000_idx does not run in one transaction: none of its 2 statements was committed; the next deploy runs it again",
+      ]
+    `);
+    expect(err.fix).toMatchInlineSnapshot(`"resume (it applies what was not committed): stagedb deploy --env development"`);
+    // What Prisma reads: a failed migration (it would refuse, P3009).
+    const [row] = await failedRow(db.url, name);
+    expect(row).toMatchObject({ finished_at: null, rolled_back_at: null, applied_steps_count: 0 });
+    project.addMigration(name, `SELECT pg_sleep(0);\nCREATE INDEX CONCURRENTLY "t_id_idx" ON "t" ("id");\n`);
+    const events: string[] = [];
+    const again = await deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, onEvent: (e) => e.type === 'retry' && events.push(e.name) });
+    expect(again.applied.map((a) => a.name)).toEqual([name]);
+    expect(events).toEqual([name]);
+    const rows2 = await failedRow(db.url, name);
+    expect(rows2.map((r) => [r.finished_at !== null, r.rolled_back_at !== null, r.logs])).toEqual([
+      [false, true, row!.logs],
+      [true, false, null],
+    ]);
+  }, 40_000);
+
+  it('its own BEGIN … COMMIT, killed inside: nothing committed, the next deploy runs it again', async () => {
+    const name = '20240102000000_enum';
+    const file = (s: number) => `BEGIN;\nCREATE TABLE "x" ("id" INT);\nSELECT pg_sleep(${s});\nCOMMIT;\n`;
+    const { db, project, run } = await setup({ migrations: { ...INIT, [name]: file(30) } });
+    const [err] = await Promise.all([rejection(run()), terminateWhenRunning(db, '%pg_sleep(30)%')]);
+    expect(err.code).toBe('E_CONNECTION_LOST');
+    expect(err.fix).toBe('resume (it applies what was not committed): stagedb deploy --env development');
+    expect(await query(db.url, `SELECT to_regclass('x') AS x`)).toEqual([{ x: null }]);
+    project.addMigration(name, file(0));
+    expect((await run()).applied.map((a) => a.name)).toEqual([name]);
+  }, 40_000);
+
+  it('killed after some statements committed: the next deploy refuses and names them', async () => {
+    const name = '20240102000000_mixed';
+    const file = `CREATE TABLE "p" ("id" INT);\nSELECT pg_sleep(30);\nCREATE INDEX CONCURRENTLY "p_id_idx" ON "p" ("id");\n`;
+    const { db, run } = await setup({ migrations: { ...INIT, [name]: file } });
+    const [err] = await Promise.all([rejection(run()), terminateWhenRunning(db, '%pg_sleep(30)%')]);
+    expect(err.details).toMatchInlineSnapshot(`
+      [
+        "committed in this run: 20240101000000_t",
+        "not committed: 20240102000000_mixed",
+        "20240102000000_mixed does not run in one transaction: statement 1 of 3 (line 1) was committed; statements 2–3 (lines 2–3) were not",
+      ]
+    `);
+    const refused = await rejection(run());
+    expect(refused).toMatchInlineSnapshot(`
+      {
+        "code": "E_FAILED_MIGRATION",
+        "details": [
+          "committed: statement 1 of 3 (line 1) was committed; statements 2–3 (lines 2–3) were not",
+        ],
+        "fix": "either undo what statement 1 did, then: stagedb migrate resolve --rolled-back 20240102000000_mixed --env development && stagedb deploy --env development   (the whole file runs again); or run statements 2–3 by hand, then: stagedb migrate resolve --applied 20240102000000_mixed --env development",
+        "kind": "history",
+        "message": "development: migration 20240102000000_mixed failed (started <time>) and blocks new deploys (Prisma P3009)",
+      }
+    `);
+  }, 40_000);
+
+  it('killed inside a statement that runs outside a transaction: "may have been committed", with that statement', async () => {
+    const name = '20240102000000_cic';
+    const { db, project, run } = await setup({ migrations: INIT });
+    await run();
+    project.addMigration(name, `CREATE INDEX CONCURRENTLY "t_id_idx" ON "t" ("id");\n`);
+    // A writer's open transaction on "t": CREATE INDEX CONCURRENTLY waits for it to end.
+    const pg = await import('pg');
+    const writer = new pg.default.Client({ connectionString: db.url });
+    await writer.connect();
+    cleanups.push(() => writer.end());
+    await writer.query(`BEGIN; INSERT INTO "t" VALUES (1)`);
+    const [err] = await Promise.all([
+      rejection(deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, ddlLockTimeoutMs: 0 })),
+      terminateWhenRunning(db, '%CONCURRENTLY%'),
+    ]);
+    await writer.query('ROLLBACK');
+    expect(err.code).toBe('E_CONNECTION_LOST');
+    const refused = await rejection(run());
+    expect(refused.code).toBe('E_FAILED_MIGRATION');
+    expect(refused.details?.at(-1)).toMatchInlineSnapshot(`"committed: statement 1 (line 1): CREATE INDEX CONCURRENTLY "t_id_idx" ON "t" ("id") may have been committed (it runs outside a transaction and was cut off)"`);
+    expect(refused.fix).toMatchInlineSnapshot(`"either undo what statement 1 did, then: stagedb migrate resolve --rolled-back 20240102000000_cic --env development && stagedb deploy --env development   (the whole file runs again); or run statement 1 if it did not commit by hand, then: stagedb migrate resolve --applied 20240102000000_cic --env development"`);
+  }, 40_000);
+
+  it('a transactional migration that failed is run again by the next deploy once fixed, without migrate resolve', async () => {
+    const name = '20240102000000_bad';
+    const { db, project, run } = await setup({ migrations: { ...INIT, [name]: `ALTER TABLE "t" ADD COLUMN "v" INT NOT NULL DEFAULT 1 / 0;\n` } });
+    const err = await rejection(run());
+    expect(err.fix).toMatchInlineSnapshot(`"fix migration.sql, then: stagedb deploy --env development   (nothing of it was committed: deploy runs it again; if you complete it by hand instead: stagedb migrate resolve --applied 20240102000000_bad --env development)"`);
+    const [row] = await failedRow(db.url, name);
+    expect(row).toMatchObject({ finished_at: null, rolled_back_at: null });
+    const st = await environmentStatus(environmentFor(db.url), readLocalHistory(project.migrationsDir));
+    expect(st.state).toBe('pending');
+    expect(st.history?.retrying.map((e) => e.name)).toEqual([name]);
+    project.addMigration(name, `ALTER TABLE "t" ADD COLUMN "v" INT NOT NULL DEFAULT 1;\n`);
+    expect((await run()).applied.map((a) => a.name)).toEqual([name]);
+  });
 });
