@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { StagedbError } from '../errors.js';
 import { checksum } from './checksum.js';
+import { shellArg } from './fix.js';
 
 /** One `prisma/migrations/<timestamp>_<name>/migration.sql`. */
 export interface LocalMigration {
@@ -63,8 +64,42 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
     if (!existsSync(path)) {
       throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shown}/${name}) or delete the empty directory`);
     }
-    const script = readFileSync(path, 'utf8');
+    const script = readMigrationFile(path, dir, `${shown}/${name}/migration.sql`);
     migrations.push({ name, path, script, checksum: checksum(script) });
   }
   return { dir, migrations, lockProvider };
 }
+
+/**
+ * Reads a migration file as deploy, status and lint must: refused when it is a symlink that leads out
+ * of `root` (a pull request could otherwise have stagedb read, hash and print any file the CI runner
+ * can read: lint quotes what it lints), and when it holds a NUL byte, which PostgreSQL can neither
+ * store nor run (the driver cut the query there). `shown` is the path as messages name it.
+ */
+export function readMigrationFile(path: string, root: string, shown: string): string {
+  // lstat first: a plain file (the usual case) costs no realpath.
+  if (lstatSync(path).isSymbolicLink()) {
+    const target = realpathSync(path);
+    const base = realpathSync(root);
+    if (target !== base && !target.startsWith(base.endsWith(sep) ? base : base + sep)) {
+      throw historyError(
+        'E_MIGRATION_SYMLINK',
+        `${shown} is a symbolic link to ${target}, outside ${relative(process.cwd(), base) || base}: stagedb does not read migration files from elsewhere`,
+        `replace the link with the file itself: cp --remove-destination ${shellArg(target)} ${shellArg(shown)}   (after checking it is the migration you mean)`,
+      );
+    }
+  }
+  const bytes = readFileSync(path);
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    let line = 1;
+    for (let i = bytes.indexOf(10); i >= 0 && i < nul; i = bytes.indexOf(10, i + 1)) line++;
+    throw historyError(
+      'E_MIGRATION_NUL',
+      `${shown} holds a NUL byte at byte ${nul + 1} (line ${line}): PostgreSQL cannot run a file with NUL bytes`,
+      `remove the NUL bytes (tr -d '\\000' < ${shellArg(shown)} > migration.sql.clean && mv migration.sql.clean ${shellArg(shown)}), or restore the file: git checkout -- ${shellArg(shown)}`,
+    );
+  }
+  return bytes.toString('utf8');
+}
+

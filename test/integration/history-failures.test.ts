@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/history/deploy.js';
@@ -321,6 +321,43 @@ describe('a broken migrations folder is reported before any database change', ()
     const err = await rejection(run(), shown(project));
     expect(err.code).toBe('E_MIGRATIONS_CORRUPT');
     expect(await tables(db.url)).toEqual([]);
+  });
+
+  it('a NUL byte in migration.sql: the file and the byte named, exit kind history (issue 12 item 8)', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_nul': `CREATE TABLE "A" ("id" INT);\n-- stray \u0000 byte\nCREATE TABLE "B" ("id" INT);\n` } });
+    const err = await rejection(run(), shown(project));
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_NUL",
+        "fix": "remove the NUL bytes (tr -d '\\000' < <project>/prisma/migrations/20240102000000_nul/migration.sql > migration.sql.clean && mv migration.sql.clean <project>/prisma/migrations/20240102000000_nul/migration.sql), or restore the file: git checkout -- <project>/prisma/migrations/20240102000000_nul/migration.sql",
+        "kind": "history",
+        "message": "<project>/prisma/migrations/20240102000000_nul/migration.sql holds a NUL byte at byte 39 (line 2): PostgreSQL cannot run a file with NUL bytes",
+      }
+    `);
+    expect(await tables(db.url)).toEqual([]);
+  });
+
+  it('a migration.sql that is a symlink to a file outside the migrations folder is refused, not read (issue 12 item 8)', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT } });
+    const outside = join(project.dir, '..', `stagedb-secret-${process.pid}.sql`);
+    writeFileSync(outside, 'SELECT 1;\n');
+    cleanups.push(() => rmSync(outside, { force: true }));
+    mkdirSync(join(project.migrationsDir, '20240102000000_link'));
+    symlinkSync(outside, join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
+    const err = await rejection(run(), { ...shown(project), [outside]: '<outside>' });
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_SYMLINK",
+        "fix": "replace the link with the file itself: cp --remove-destination <outside> <project>/prisma/migrations/20240102000000_link/migration.sql   (after checking it is the migration you mean)",
+        "kind": "history",
+        "message": "<project>/prisma/migrations/20240102000000_link/migration.sql is a symbolic link to <outside>, outside <project>/prisma/migrations: stagedb does not read migration files from elsewhere",
+      }
+    `);
+    expect(await tables(db.url)).toEqual([]);
+    // A link that stays inside the folder is read as the file it points to.
+    rmSync(join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
+    symlinkSync(join(project.migrationsDir, '20240101000000_init', 'migration.sql'), join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
+    expect(readLocalHistory(project.migrationsDir).migrations.map((m) => m.name)).toEqual(['20240101000000_init', '20240102000000_link']);
   });
 
   it('a corrupt migration_lock.toml', async () => {
