@@ -12,7 +12,7 @@ import { describeProgress, humanLogs, nothingCommitted, progressLogs, readProgre
 import { splitStatements, type SqlStatement } from './split.js';
 import { compareHistory, type HistoryState } from './state.js';
 import { createTableSql, listRows, probe, tableRef, type MigrationRow } from './table.js';
-import { fixCommand, partialAdvice } from './fix.js';
+import { fixCommand, partialAdvice, withPasswordNote } from './fix.js';
 import { redact } from '../redact.js';
 
 export interface DeployOptions {
@@ -92,6 +92,14 @@ const DEFAULT_LOCK_RETRY_DELAY_MS = 1000;
  * back and retried with back-off, a bounded number of times, each retry reported as a `lock-retry` event.
  */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
+  try {
+    return await deployOnce(options);
+  } catch (e) {
+    throw withPasswordNote(options.env, e);
+  }
+}
+
+async function deployOnce(options: DeployOptions): Promise<DeployResult> {
   const { env } = options;
   const lock: LockPolicy = {
     timeoutMs: checkedInt('ddlLockTimeoutMs', options.ddlLockTimeoutMs ?? env.lockTimeoutMs ?? DEFAULT_DDL_LOCK_TIMEOUT_MS, PG_MAX_MS),
@@ -122,7 +130,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
           'history',
           'E_NOT_BASELINED',
           `${env.name}: schema "${schema}" already has ${p.otherObjects} objects but no _prisma_migrations table, so stagedb cannot tell which migrations it already has (Prisma P3005)`,
-          { fix: `baseline it: stagedb migrate resolve --applied ${first} --env ${env.name}   (for each migration already reflected in the database), then deploy again` },
+          { fix: `baseline it: ${fixCommand(env, 'migrate', 'resolve', '--applied', first)}   (for each migration already reflected in the database), then deploy again` },
         );
       }
       if (!p.schemaExists) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
@@ -256,7 +264,8 @@ async function connectionLost(ctx: ApplyContext, options: DeployOptions, pending
   } catch (again) {
     reconnectError = redact((again as Error).message ?? String(again));
   }
-  const status = fixCommand(env, 'status');
+  // `status` takes no --url: after a --url run, deploy itself reports the history before it applies anything.
+  const status = env.directSource === '--url flag' ? `${fixCommand(env, 'deploy')} (it refuses a failed migration before applying anything, and says why)` : fixCommand(env, 'status');
   const resume = fixCommand(env, 'deploy');
   if (!rows) {
     details.push(`could not reconnect to see what was committed (${reconnectError})`);
@@ -399,19 +408,19 @@ function refuseBlockedHistory(state: HistoryState, options: DeployOptions): void
   if (state.modified.length > 0 && !options.allowModified) {
     const names = state.modified.map((m) => m.name);
     throw new StagedbError('history', 'E_MODIFIED_MIGRATION', `${env}: applied migration${names.length > 1 ? 's' : ''} ${names.join(', ')} changed on disk since ${names.length > 1 ? 'they were' : 'it was'} applied`, {
-      fix: `restore the file from version control (git log -p -- ${options.migrationsDir}/${names[0]}/migration.sql) and put new changes in a new migration; to deploy anyway: stagedb deploy --env ${env} --allow-modified`,
+      fix: `restore the file from version control (git log -p -- ${options.migrationsDir}/${names[0]}/migration.sql) and put new changes in a new migration; to deploy anyway: ${fixCommand(options.env, 'deploy', '--allow-modified')}`,
     });
   }
   if (state.missingLocally.length > 0 && !options.allowMissing) {
     const names = state.missingLocally.map((m) => m.name);
     throw new StagedbError('history', 'E_MISSING_MIGRATION', `${env}: the database has applied migration${names.length > 1 ? 's' : ''} not in the folder: ${names.join(', ')}`, {
-      fix: `pull the branch that added ${names.length > 1 ? 'them' : 'it'} (git pull), or deploy anyway: stagedb deploy --env ${env} --allow-missing`,
+      fix: `pull the branch that added ${names.length > 1 ? 'them' : 'it'} (git pull), or deploy anyway: ${fixCommand(options.env, 'deploy', '--allow-missing')}`,
     });
   }
   if (state.outOfOrder.length > 0 && !options.allowOutOfOrder) {
     const names = state.outOfOrder.map((m) => m.name);
     throw new StagedbError('history', 'E_OUT_OF_ORDER', `${env}: pending migration${names.length > 1 ? 's' : ''} ${names.join(', ')} sort${names.length > 1 ? '' : 's'} before the newest applied one (${state.lastApplied?.name ?? '?'})`, {
-      fix: `check that ${names.length > 1 ? 'they do' : 'it does'} not depend on later migrations, then: stagedb deploy --env ${env} --allow-out-of-order`,
+      fix: `check that ${names.length > 1 ? 'they do' : 'it does'} not depend on later migrations, then: ${fixCommand(options.env, 'deploy', '--allow-out-of-order')}`,
     });
   }
 }

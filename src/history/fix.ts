@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from '../config/environments.js';
+import { StagedbError } from '../errors.js';
 import type { Progress } from './progress.js';
 
 /** What a fix line needs to know of the environment it points at. */
@@ -45,6 +46,19 @@ function withoutPassword(url: string): string {
     // Not parseable as a WHATWG URL (it was parsed by stagedb's own parser): never echo it.
     return '<the same --url>';
   }
+}
+
+/**
+ * `e` with a note on its fix line when that line carries a `--url` shown without its password: the
+ * line runs as printed once PGPASSWORD (or ~/.pgpass) supplies it.
+ */
+export function withPasswordNote(env: FixTarget, e: unknown): unknown {
+  if (!(e instanceof StagedbError) || !e.fix?.includes(' --url ') || !urlPasswordLeftOut(env)) return e;
+  return new StagedbError(e.kind, e.code, e.message, {
+    details: e.details,
+    fix: `${e.fix}   (the --url is shown without its password: set PGPASSWORD before running it)`,
+    cause: e.cause,
+  });
 }
 
 /** A word as the shell reads it: bare when it is plainly safe, else in single quotes. */

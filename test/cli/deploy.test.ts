@@ -154,6 +154,42 @@ describe('stagedb migrate deploy', () => {
     expect(ok.stdout).toContain('development: applied 1 migration (1 already applied before).');
   });
 
+  it('a refusal after --url gives fix lines for the same database: --url carried over, never its password (issue 19 item 9)', async () => {
+    const { db, p, cli, shown } = await setup({ migrations: { '20240101000000_init': INIT } });
+    const other = await freshDatabase('cli_deploy_other');
+    cleanups.push(() => other.drop());
+    const c = new pg.Client({ connectionString: other.url });
+    await c.connect();
+    await c.query(INIT);
+    await c.end();
+    const refused = await cli('migrate', 'deploy', '--url', other.url);
+    expect(refused.code).toBe(2);
+    const password = decodeURIComponent(new URL(other.url).password);
+    expect(refused.all).not.toContain(password);
+    const noPassword = new URL(other.url);
+    noPassword.password = '';
+    expect(normalize(refused.stderr, { ...shown, [other.name]: '<other>', [`//${noPassword.username}@`]: '//<user>@' })).toMatchInlineSnapshot(`
+      "error: development: schema "public" already has 2 objects but no _prisma_migrations table, so stagedb cannot tell which migrations it already has (Prisma P3005)
+        fix: baseline it: stagedb migrate resolve --applied 20240101000000_init --env development --url postgresql://<user>@127.0.0.1:<port>/<other>   (for each migration already reflected in the database), then deploy again   (the --url is shown without its password: set PGPASSWORD before running it)"
+    `);
+    // The fix line, run as printed (the password from PGPASSWORD), acts on the --url database, not on development's.
+    const line = /stagedb (migrate resolve [^(]*?)\s{3}/.exec(refused.stderr)![1]!;
+    const argv = line.trim().split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
+    const resolved = await runCli(argv, { cwd: p.dir, env: { PGPASSWORD: password } });
+    expect(resolved.code, resolved.all).toBe(0);
+    const recorded = async (url: string) => {
+      const k = new pg.Client({ connectionString: url });
+      await k.connect();
+      try {
+        return (await k.query(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS t`)).rows[0].t as boolean;
+      } finally {
+        await k.end();
+      }
+    };
+    expect(await recorded(other.url)).toBe(true);
+    expect(await recorded(db.url)).toBe(false);
+  });
+
   it('an edited applied migration: exit 2 unless --allow-modified', async () => {
     const { p, cli } = await setup({ migrations: { '20240101000000_init': INIT } });
     expect((await cli('migrate', 'deploy')).code).toBe(0);

@@ -149,7 +149,7 @@ describe('an attempt that was cut off or failed, and the next deploy', () => {
         "details": [
           "committed: statement 1 of 3 (line 1) was committed; statements 2–3 (lines 2–3) were not",
         ],
-        "fix": "either undo what statement 1 did, then: stagedb migrate resolve --rolled-back 20240102000000_mixed --env development && stagedb deploy --env development   (the whole file runs again); or run statements 2–3 by hand, then: stagedb migrate resolve --applied 20240102000000_mixed --env development",
+        "fix": "either undo what statement 1 did, then: stagedb migrate resolve --rolled-back 20240102000000_mixed --env development && stagedb deploy --env development   (the whole file runs again); or finish it by hand — run statements 2–3 — then: stagedb migrate resolve --applied 20240102000000_mixed --env development",
         "kind": "history",
         "message": "development: migration 20240102000000_mixed failed (started <time>) and blocks new deploys (Prisma P3009)",
       }
@@ -176,7 +176,7 @@ describe('an attempt that was cut off or failed, and the next deploy', () => {
     const refused = await rejection(run());
     expect(refused.code).toBe('E_FAILED_MIGRATION');
     expect(refused.details?.at(-1)).toMatchInlineSnapshot(`"committed: statement 1 (line 1): CREATE INDEX CONCURRENTLY "t_id_idx" ON "t" ("id") may have been committed (it runs outside a transaction and was cut off)"`);
-    expect(refused.fix).toMatchInlineSnapshot(`"either undo what statement 1 did, then: stagedb migrate resolve --rolled-back 20240102000000_cic --env development && stagedb deploy --env development   (the whole file runs again); or run statement 1 if it did not commit by hand, then: stagedb migrate resolve --applied 20240102000000_cic --env development"`);
+    expect(refused.fix).toMatchInlineSnapshot(`"either undo what statement 1 did (statement 1 may not have committed), then: stagedb migrate resolve --rolled-back 20240102000000_cic --env development && stagedb deploy --env development   (the whole file runs again); or finish it by hand — run statement 1 if it did not commit — then: stagedb migrate resolve --applied 20240102000000_cic --env development"`);
   }, 40_000);
 
   it('a transactional migration that failed is run again by the next deploy once fixed, without migrate resolve', async () => {
