@@ -3,6 +3,7 @@ import { deploy } from '../../src/history/deploy.js';
 import { readLocalHistory } from '../../src/history/local.js';
 import { environmentStatus } from '../../src/history/status.js';
 import { freshDatabase, query, type FreshDatabase } from '../helpers/db.js';
+import { runCli } from '../helpers/cli.js';
 import { createProject, environmentFor, rejection, type ProjectSpec } from '../helpers/project.js';
 
 /**
@@ -76,6 +77,23 @@ describe('the deploy\'s connection is ended mid-deploy', () => {
     project.addMigration('20240103000000_slow', `CREATE TABLE "slow" ("id" INT);\n`);
     const again = await run();
     expect(again.applied.map((a) => a.name)).toEqual(['20240103000000_slow', '20240104000000_c']);
+  }, 40_000);
+});
+
+describe('through the CLI', () => {
+  it('exit 3 (a connection error, not 70 "internal"), with the report on stderr', async () => {
+    const db = await freshDatabase('lost_cli');
+    const project = createProject({
+      migrations: { '20240101000000_a': `CREATE TABLE "a" ("id" INT);\nSELECT pg_sleep(30);\n` },
+      envFiles: { '.env': { DATABASE_URL: db.url } },
+    });
+    cleanups.push(() => db.drop(), () => project.remove());
+    const [r] = await Promise.all([runCli(['migrate', 'deploy'], { cwd: project.dir }), terminateWhenRunning(db, '%pg_sleep(30)%')]);
+    expect(r.code, r.all).toBe(3);
+    expect(r.stderr).toContain('error: development: the connection to the database was lost during migration 20240101000000_a');
+    expect(r.stderr).toContain('committed in this run: none');
+    expect(r.stderr).toContain('fix: resume (it applies what was not committed): stagedb deploy --env development');
+    expect(r.stderr).not.toContain('bug in stagedb');
   }, 40_000);
 });
 
