@@ -190,6 +190,18 @@ describe('stagedb migrate deploy', () => {
     expect(await recorded(db.url)).toBe(false);
   });
 
+  it('an out-of-order migration: status advises the command that works, and it does (issue 12 item 8)', async () => {
+    const { p, cli } = await setup({ migrations: { '20240101000000_init': INIT, '20240103000000_third': `CREATE TABLE "Third" ("id" INT);\n` } });
+    expect((await cli('migrate', 'deploy')).code).toBe(0);
+    p.addMigration('20240102000000_from_old_branch', `CREATE TABLE "Second" ("id" INT);\n`);
+    const st = await cli('status');
+    expect(st.code).toBe(1);
+    const advice = /apply with: stagedb (.*?)(\s{3}|$)/m.exec(st.stdout)![1]!;
+    expect(advice).toBe('migrate deploy --allow-out-of-order --env development');
+    expect((await cli(...advice.split(' '))).code).toBe(0);
+    expect((await cli('status')).code).toBe(0);
+  });
+
   it('an edited applied migration: exit 2 unless --allow-modified', async () => {
     const { p, cli } = await setup({ migrations: { '20240101000000_init': INIT } });
     expect((await cli('migrate', 'deploy')).code).toBe(0);
