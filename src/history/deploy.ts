@@ -583,6 +583,7 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice
     const after = last ? finish : `UPDATE ${table} SET logs = ${lit(logsOf(progress({ committed: unit.to })))} WHERE id = ${lit(id)}`;
     let bare = unit.kind === 'bare';
     let leftover = false;
+    let announced = false;
     for (let attempt = 0; ; ) {
       if (!bare) {
         // One transaction: the unit's statements and the record that they are done commit together.
@@ -621,7 +622,8 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice
       } else {
         // Outside any transaction: announced first, so a kill while it runs is reported as "may have been committed".
         const s = st[unit.from]!;
-        if (attempt === 0) await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, logsOf(progress({ committed: unit.from, uncertain: unit.from }))]);
+        if (!announced) await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, logsOf(progress({ committed: unit.from, uncertain: unit.from }))]);
+        announced = true;
         try {
           if (leftover) await dropInvalidIndex(client, s.text);
           await client.query(s.text);
