@@ -184,7 +184,7 @@ describe('deploy refuses a history it cannot trust, before changing anything', (
     expect(err).toMatchInlineSnapshot(`
       {
         "code": "E_MODIFIED_MIGRATION",
-        "fix": "restore the file from version control (git log -p -- <migrations>/20240101000000_init/migration.sql) and put new changes in a new migration; to deploy anyway: stagedb deploy --env development --allow-modified",
+        "fix": "restore the file from version control (git log -p -- <migrations>/20240101000000_init/migration.sql) and put new changes in a new migration; to deploy anyway: stagedb deploy --allow-modified --env development",
         "kind": "history",
         "message": "development: applied migration 20240101000000_init changed on disk since it was applied",
       }
@@ -218,7 +218,7 @@ describe('deploy refuses a history it cannot trust, before changing anything', (
     expect(err).toMatchInlineSnapshot(`
       {
         "code": "E_MISSING_MIGRATION",
-        "fix": "pull the branch that added it (git pull), or deploy anyway: stagedb deploy --env development --allow-missing",
+        "fix": "pull the branch that added it (git pull), or deploy anyway: stagedb deploy --allow-missing --env development",
         "kind": "history",
         "message": "development: the database has applied migration not in the folder: 20240102000000_gone",
       }
@@ -238,7 +238,7 @@ describe('deploy refuses a history it cannot trust, before changing anything', (
     expect(err).toMatchInlineSnapshot(`
       {
         "code": "E_OUT_OF_ORDER",
-        "fix": "check that it does not depend on later migrations, then: stagedb deploy --env development --allow-out-of-order",
+        "fix": "check that it does not depend on later migrations, then: stagedb deploy --allow-out-of-order --env development",
         "kind": "history",
         "message": "development: pending migration 20240102000000_from_old_branch sorts before the newest applied one (20240103000000_third)",
       }
