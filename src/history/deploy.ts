@@ -286,18 +286,20 @@ async function connectionLost(ctx: ApplyContext, options: DeployOptions, pending
   const attempt = current && current.mode !== 'transaction' && !finished.has(current.name) ? live.filter((r) => r.migration_name === current.name && r.finished_at === null).at(-1) : undefined;
   const p = readProgress(attempt?.logs);
   const half = attempt !== undefined && !nothingCommitted(p);
-  if (current && !finished.has(current.name)) {
+  // In a batch, `current` is its first file; the one cut off is the first that did not commit.
+  const cut = current?.mode === 'transaction' ? (notCommitted.find((n) => !ctx.applied.some((a) => a.name === n)) ?? current.name) : current?.name;
+  if (current && cut && !finished.has(cut)) {
     const m = pending.find((x) => x.name === current.name);
     details.push(
       current.mode === 'transaction'
-        ? `${current.name} ran in one transaction: the server rolled it back, nothing of it was committed`
+        ? `${cut} ran in one transaction: the server rolled it back, nothing of it was committed`
         : p && m
           ? `${current.name} does not run in one transaction: ${describeProgress(p, splitStatements(m.script), m.script)}${half ? '' : '; the next deploy runs it again'}`
           : `${current.name} does not run in one transaction: its row is left failed; see which of its statements were committed: ${status}`,
     );
   }
   if (ctx.restorePoint) details.push(`restore point: backup ${ctx.restorePoint}, taken just before this deploy`);
-  return new StagedbError('connection', 'E_CONNECTION_LOST', `${env.name}: the connection to the database was lost${current ? ` during migration ${current.name}` : ''} (${why})`, {
+  return new StagedbError('connection', 'E_CONNECTION_LOST', `${env.name}: the connection to the database was lost${cut ? ` during migration ${cut}` : ''} (${why})`, {
     details,
     fix: half ? (p ? partialAdvice(env, current!.name, p) : `see what of ${current!.name} was committed and follow its advice: ${status}`) : `resume (it applies what was not committed): ${resume}`,
     cause: e,

@@ -80,6 +80,25 @@ describe('the deploy\'s connection is ended mid-deploy', () => {
   }, 40_000);
 });
 
+describe('inside a batch of transactional migrations', () => {
+  it('names the migration that was cut off, not the batch\'s first, which committed', async () => {
+    const { db, run } = await setup({
+      migrations: {
+        '20240101000000_a': `CREATE TABLE "a" ("id" INT);\n`,
+        '20240102000000_slow': `CREATE TABLE "slow" ("id" INT);\nSELECT pg_sleep(30);\n`,
+        '20240103000000_c': `CREATE TABLE "c" ("id" INT);\n`,
+      },
+    });
+    const [err] = await Promise.all([rejection(run()), terminateWhenRunning(db, '%pg_sleep(30)%')]);
+    expect(err.message).toContain('lost during migration 20240102000000_slow');
+    expect(err.details?.slice(0, 3)).toEqual([
+      'committed in this run: 20240101000000_a',
+      'not committed: 20240102000000_slow, 20240103000000_c',
+      '20240102000000_slow ran in one transaction: the server rolled it back, nothing of it was committed',
+    ]);
+  }, 40_000);
+});
+
 describe('through the CLI', () => {
   it('exit 3 (a connection error, not 70 "internal"), with the report on stderr', async () => {
     const db = await freshDatabase('lost_cli');
