@@ -74,7 +74,7 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
  * Reads a migration file as deploy, status and lint must: refused when it is a symlink that leads out
  * of `root` (a pull request could otherwise have stagedb read, hash and print any file the CI runner
  * can read: lint quotes what it lints), and when it holds a NUL byte, which PostgreSQL can neither
- * store nor run (the driver cut the query there). `shown` is the path as messages name it.
+ * store nor run (it used to end in an internal error naming no file). `shown` is the path as messages name it.
  */
 export function readMigrationFile(path: string, root: string, shown: string): string {
   // lstat first: a plain file (the usual case) costs no realpath.
