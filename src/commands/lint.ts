@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { StagedbError, usageError } from '../errors.js';
+import { readMigrationFile } from '../history/local.js';
 import type { LintInput, LintOptions, LintResult, Runner } from '../lint/types.js';
 import { ENV_HELP, resolveOne } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
@@ -149,9 +150,10 @@ function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArg
   // path.relative costs ~5 µs a call, 5 ms over a long history: a plain prefix cut covers the usual case.
   const prefix = ctx.cwd.endsWith(sep) ? ctx.cwd : ctx.cwd + sep;
   const shown = (p: string) => (p.startsWith(prefix) ? p.slice(prefix.length) : relative(ctx.cwd, p) || p);
+  // Through history's reader: a symlink that leads out of the project, or a NUL byte, is refused (issue 12 item 8).
   const fromFile = (p: string, known?: string): LintInput => {
     const migration = known ?? (basename(p) === 'migration.sql' ? basename(dirname(p)) : undefined);
-    return { path: shown(p), ...(migration ? { migration } : {}), sql: readFileSync(p, 'utf8') };
+    return { path: shown(p), ...(migration ? { migration } : {}), sql: readMigrationFile(p, config.root, shown(p)) };
   };
   if (args.positionals.length === 0) {
     // A migration directory without migration.sql is history's problem (status and deploy refuse it), not lint's.

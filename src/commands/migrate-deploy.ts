@@ -98,6 +98,8 @@ function eventLine(e: DeployEvent): string | undefined {
     // One line per migration; a file that does not run as one transaction also says how it runs, before it starts.
     case 'apply-start':
       return e.mode === 'transaction' ? undefined : `  applying ${e.name} [${e.reason}]`;
+    case 'retry':
+      return `  retrying ${e.name}: its attempt started ${e.startedAt.toISOString()} failed with nothing committed`;
     case 'apply-done':
       return `  applied  ${e.name} (${Math.round(e.ms)} ms)`;
     case 'lock-retry': {

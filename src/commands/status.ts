@@ -2,7 +2,10 @@ import { relative } from 'node:path';
 import { ago, columns } from '../render/table.js';
 import { EXIT } from '../exit-codes.js';
 import { StagedbError } from '../errors.js';
+import { fixCommand, partialAdvice } from '../history/fix.js';
 import { readLocalHistory } from '../history/local.js';
+import { describeProgress } from '../history/progress.js';
+import { splitStatements } from '../history/split.js';
 import { environmentStatus, type EnvStatus } from '../history/status.js';
 import { redact } from '../redact.js';
 import type { ResolvedEnvironment } from '../config/environments.js';
@@ -112,8 +115,10 @@ ${ENV_HELP}`,
           serverVersion: r.serverVersion,
           state: r.state,
           applied: r.history?.applied,
-          pending: r.history?.entries.filter((e) => e.state === 'pending').map((e) => ({ name: e.name, outOfOrder: !!e.outOfOrder })),
-          failed: r.history?.failed.map((e) => ({ name: e.name, startedAt: e.startedAt, logs: e.logs })),
+          pending: r.history?.entries
+            .filter((e) => e.state === 'pending')
+            .map((e) => ({ name: e.name, outOfOrder: !!e.outOfOrder, ...(e.retry ? { retry: { failedAttemptStartedAt: e.retry.startedAt } } : {}) })),
+          failed: r.history?.failed.map((e) => ({ name: e.name, startedAt: e.startedAt, logs: e.logs, ...(e.progress ? { progress: e.progress } : {}) })),
           modified: r.history?.modified.map((e) => e.name),
           missingLocally: r.history?.missingLocally.map((e) => e.name),
           lastApplied: r.history?.lastApplied ? { name: r.history.lastApplied.name, finishedAt: r.history.lastApplied.finishedAt } : undefined,
@@ -168,20 +173,30 @@ function render(results: EnvStatus[], localCount: number, drift: Map<string, Dri
     const h = r.history;
     if (h) {
       for (const e of h.entries) {
-        if (e.state === 'pending') lines.push(`  pending   ${e.name}${e.outOfOrder ? '  (out of order: sorts before the newest applied migration)' : ''}`);
+        if (e.state === 'pending') {
+          const notes = [
+            ...(e.outOfOrder ? ['out of order: sorts before the newest applied migration'] : []),
+            ...(e.retry ? [`its attempt started ${e.retry.startedAt.toISOString()} failed with nothing committed: deploy runs it again`] : []),
+          ];
+          lines.push(`  pending   ${e.name}${notes.length > 0 ? `  (${notes.join('; ')})` : ''}`);
+        }
         if (e.state === 'failed') {
           lines.push(`  FAILED    ${e.name}${e.startedAt ? ` (started ${e.startedAt.toISOString()})` : ''}`);
           // Prisma's logs (and ours) start with "Database error code: …": the ERROR line says what went wrong.
           const logLines = e.logs?.trim().split('\n') ?? [];
-          const first = logLines.find((l) => l.startsWith('ERROR')) ?? logLines.find((l) => l.trim().length > 0);
+          const first = logLines.find((l) => l.startsWith('ERROR')) ?? logLines.find((l) => l.trim().length > 0 && !l.startsWith('stagedb'));
           if (first) lines.push(`            ${first}`);
-          lines.push(`            fix: undo its partial changes, fix the file, then stagedb migrate resolve --rolled-back ${shellQuote(e.name)} --env ${r.env}`);
-          lines.push(`                 (or, if finished by hand: stagedb migrate resolve --applied ${shellQuote(e.name)} --env ${r.env})`);
+          if (e.progress) lines.push(`            committed: ${describeProgress(e.progress, e.local ? splitStatements(e.local.script) : undefined, e.local?.script)}`);
+          lines.push(`            fix: ${partialAdvice({ name: r.env, directSource: r.directSource, directUrl: '' }, e.name, e.progress)}`);
         }
         if (e.state === 'modified') lines.push(`  MODIFIED  ${e.name}  (migration.sql changed after it was applied: restore it from git)`);
         if (e.state === 'missing-locally') lines.push(`  MISSING   ${e.name}  (applied here, but not in the migrations folder: pull the branch that added it)`);
       }
-      if (r.state === 'pending') lines.push(`  apply with: stagedb ${r.env === 'development' ? 'migrate deploy' : `deploy --env ${r.env}`}`);
+      // The command that works: deploy refuses an out-of-order migration without --allow-out-of-order.
+      if (r.state === 'pending') {
+        const outOfOrder = h.outOfOrder.length > 0;
+        lines.push(`  apply with: ${fixCommand({ name: r.env, directSource: r.directSource, directUrl: '' }, ...(r.env === 'development' ? ['migrate', 'deploy'] : ['deploy']), ...(outOfOrder ? ['--allow-out-of-order'] : []))}${outOfOrder ? '   (once you have checked that the out-of-order migrations do not depend on later ones)' : ''}`);
+      }
     }
     const d = drift?.get(r.env);
     if (d?.error) lines.push(`  DRIFT NOT CHECKED: ${d.error.message}`, ...(d.error.fix ? [`  fix: ${d.error.fix}`] : []));

@@ -13,6 +13,7 @@ import type {
   SchemaFilter,
 } from '@prisma/schema-engine-wasm';
 import type { ErrorRegistry } from '@prisma/driver-adapter-utils';
+import { compareMigrationNames } from '../history/local.js';
 import { StagedbError } from '../errors.js';
 import { engineError, isWasmPanic } from './errors.js';
 import type {
@@ -161,8 +162,7 @@ export function readMigrationList(migrationsDir: string, only?: readonly string[
     ? readdirSync(baseDir, { withFileTypes: true })
         .filter((e) => e.isDirectory() && (!keep || keep.has(e.name)))
         .map((e) => e.name)
-        // Prisma sorts with localeCompare; names start with a timestamp, so this only matters for ties.
-        .sort((a, b) => a.localeCompare(b))
+        .sort(compareMigrationNames)
     : [];
   return {
     baseDir,

@@ -7,11 +7,13 @@ import { connect } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote-ident.js';
 import { describeFailure, failureLogs, type StatementFailure } from './failure.js';
 import { readLocalHistory, type LocalMigration } from './local.js';
-import { chooseMode, type ApplyMode } from './mode.js';
-import type { SqlStatement } from './split.js';
+import { chooseMode, planUnits, type ApplyMode, type ModeChoice } from './mode.js';
+import { describeProgress, humanLogs, nothingCommitted, progressLogs, readProgress, type Progress } from './progress.js';
+import { splitStatements, type SqlStatement } from './split.js';
 import { compareHistory, type HistoryState } from './state.js';
-import { createTableSql, listRows, probe, tableRef } from './table.js';
-import { shellQuote } from '../shell-quote.js';
+import { createTableSql, listRows, probe, tableRef, type MigrationRow } from './table.js';
+import { fixCommand, partialAdvice, shellArg, withPasswordNote } from './fix.js';
+import { redact } from '../redact.js';
 
 export interface DeployOptions {
   env: ResolvedEnvironment;
@@ -50,6 +52,11 @@ export type DeployEvent =
   | { type: 'apply-start'; env: string; name: string; mode: ApplyMode; reason: string }
   | { type: 'apply-done'; env: string; name: string; ms: number }
   /**
+   * A migration whose failed attempt (started `startedAt`) provably committed nothing runs again: that
+   * attempt's row is marked rolled back first, as `migrate resolve --rolled-back` would.
+   */
+  | { type: 'retry'; env: string; name: string; startedAt: Date }
+  /**
    * A migration (or, outside a transaction, one of its statements) waited `lock_timeout` for a lock and
    * was cancelled, with nothing of it committed; it runs again after `waitMs`. `attempt` counts the
    * retries of this migration (1 … `of`). `blocker`: the session it most probably queued behind.
@@ -85,6 +92,14 @@ const DEFAULT_LOCK_RETRY_DELAY_MS = 1000;
  * back and retried with back-off, a bounded number of times, each retry reported as a `lock-retry` event.
  */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
+  try {
+    return await deployOnce(options);
+  } catch (e) {
+    throw withPasswordNote(options.env, e);
+  }
+}
+
+async function deployOnce(options: DeployOptions): Promise<DeployResult> {
   const { env } = options;
   const lock: LockPolicy = {
     timeoutMs: checkedInt('ddlLockTimeoutMs', options.ddlLockTimeoutMs ?? env.lockTimeoutMs ?? DEFAULT_DDL_LOCK_TIMEOUT_MS, PG_MAX_MS),
@@ -115,7 +130,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
           'history',
           'E_NOT_BASELINED',
           `${env.name}: schema "${schema}" already has ${p.otherObjects} objects but no _prisma_migrations table, so stagedb cannot tell which migrations it already has (Prisma P3005)`,
-          { fix: `baseline it: stagedb migrate resolve --applied ${shellQuote(first)} --env ${env.name}   (for each migration already reflected in the database), then deploy again` },
+          { fix: `baseline it: ${fixCommand(env, 'migrate', 'resolve', '--applied', first)}   (for each migration already reflected in the database), then deploy again` },
         );
       }
       if (!p.schemaExists) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
@@ -125,52 +140,170 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     const rows = p.tableExists ? await listRows(client, schema) : [];
     const state = compareHistory(local.migrations, rows);
     refuseBlockedHistory(state, options);
-    const pending = state.entries.filter((e) => e.state === 'pending').map((e) => e.local!);
+    const pendingEntries = state.entries.filter((e) => e.state === 'pending');
+    const pending = pendingEntries.map((e) => e.local!);
     options.onEvent?.({ type: 'connected', env: env.name, serverVersion: p.serverVersion, pending: pending.length });
 
     const applied: AppliedMigration[] = [];
-    const ctx: ApplyContext = { client, schema, env: env.name, applied, lock, restorePoint: options.restorePoint, emit: (e) => options.onEvent?.(e) };
-    const plans = pending.map((m) => ({ m, choice: chooseMode(m.script, p.serverVersionNum) }));
-    // Lock retries so far, per migration; and which migrations were announced (a retried batch is re-sent).
-    const lockAttempts = new Map<string, number>();
-    const started = new Set<string>();
-    for (let i = 0; i < plans.length; ) {
-      const { m, choice } = plans[i]!;
-      if (choice.mode !== 'transaction') {
-        options.onEvent?.({ type: 'apply-start', env: env.name, name: m.name, mode: choice.mode, reason: choice.reason });
-        const t0 = performance.now();
-        await applyOne(ctx, m, choice);
-        const ms = performance.now() - t0;
-        applied.push({ name: m.name, mode: choice.mode, ms });
-        options.onEvent?.({ type: 'apply-done', env: env.name, name: m.name, ms });
-        i++;
-        continue;
-      }
-      // Consecutive transactional migrations go to the server together (bounded, so progress keeps flowing).
-      let j = i;
-      let bytes = 0;
-      while (j < plans.length && plans[j]!.choice.mode === 'transaction' && j - i < BATCH_MAX_MIGRATIONS && bytes < BATCH_MAX_BYTES) {
-        bytes += plans[j]!.m.script.length;
-        j++;
-      }
-      const batch = plans.slice(i, j);
-      for (const b of batch) {
-        if (started.has(b.m.name)) continue;
-        started.add(b.m.name);
-        options.onEvent?.({ type: 'apply-start', env: env.name, name: b.m.name, mode: 'transaction', reason: b.choice.reason });
-      }
-      const retryFrom = await applyTransactional(ctx, batch, lockAttempts, (name, ms) => {
-        applied.push({ name, mode: 'transaction', ms });
-        options.onEvent?.({ type: 'apply-done', env: env.name, name, ms });
-      });
-      // The batch's first `retryFrom` migrations committed; the next one was cancelled by lock_timeout.
-      i = retryFrom === undefined ? j : i + retryFrom;
+    const ctx: ApplyContext = { client, target: env, schema, env: env.name, applied, retries: new Map(), lock, restorePoint: options.restorePoint, emit: (e) => options.onEvent?.(e) };
+    for (const e of pendingEntries) if (e.retry) ctx.retries.set(e.name, e.retry);
+    try {
+      await applyPending(ctx, pending, p.serverVersionNum, options);
+    } catch (e) {
+      if (isConnectionLost(e)) throw await connectionLost(ctx, options, pending, e);
+      throw e;
     }
     return { env: env.name, serverVersion: p.serverVersion, applied, alreadyApplied: state.applied };
   } finally {
     if (locked) await releaseWorkflowLock(client).catch(() => {});
     await client.end().catch(() => {});
   }
+}
+
+/** Applies `pending` in order, batching consecutive transactional files; fills `ctx.applied`. */
+async function applyPending(ctx: ApplyContext, pending: LocalMigration[], serverVersionNum: number, options: DeployOptions): Promise<void> {
+  const { env } = options;
+  const applied = ctx.applied;
+  const plans = pending.map((m) => ({ m, choice: chooseMode(m.script, serverVersionNum) }));
+  // Lock retries so far, per migration; and which migrations were announced (a retried batch is re-sent).
+  const lockAttempts = new Map<string, number>();
+  const started = new Set<string>();
+  // Sizes imposed on the next batches after a syntax error stopped a whole batch (see applyTransactional).
+  const caps: number[] = [];
+  for (let i = 0; i < plans.length; ) {
+    const { m, choice } = plans[i]!;
+    if (choice.mode !== 'transaction') {
+      ctx.current = { name: m.name, mode: choice.mode };
+      await retireAttempts(ctx, [m.name]);
+      options.onEvent?.({ type: 'apply-start', env: env.name, name: m.name, mode: choice.mode, reason: choice.reason });
+      const t0 = performance.now();
+      await applyOne(ctx, m, choice, serverVersionNum);
+      const ms = performance.now() - t0;
+      applied.push({ name: m.name, mode: choice.mode, ms });
+      options.onEvent?.({ type: 'apply-done', env: env.name, name: m.name, ms });
+      i++;
+      continue;
+    }
+    // Consecutive transactional migrations go to the server together (bounded, so progress keeps flowing).
+    let j = i;
+    let bytes = 0;
+    const cap = caps.shift() ?? BATCH_MAX_MIGRATIONS;
+    while (j < plans.length && plans[j]!.choice.mode === 'transaction' && j - i < cap && bytes < BATCH_MAX_BYTES) {
+      bytes += plans[j]!.m.script.length;
+      j++;
+    }
+    const batch = plans.slice(i, j);
+    ctx.current = { name: batch[0]!.m.name, mode: 'transaction' };
+    await retireAttempts(ctx, batch.map((b) => b.m.name));
+    for (const b of batch) {
+      if (started.has(b.m.name)) continue;
+      started.add(b.m.name);
+      options.onEvent?.({ type: 'apply-start', env: env.name, name: b.m.name, mode: 'transaction', reason: b.choice.reason });
+    }
+    const outcome = await applyTransactional(ctx, batch, lockAttempts, (name, ms) => {
+      applied.push({ name, mode: 'transaction', ms });
+      options.onEvent?.({ type: 'apply-done', env: env.name, name, ms });
+    });
+    if (outcome === undefined) i = j;
+    // The batch's first `retryFrom` migrations committed; the next one was cancelled by lock_timeout.
+    else if ('retryFrom' in outcome) i += outcome.retryFrom;
+    // Nothing ran: the files before `splitAt` go again together, then the one that did not parse alone.
+    else caps.unshift(...(outcome.splitAt > 0 ? [outcome.splitAt, 1] : [1]));
+  }
+  ctx.current = undefined;
+}
+
+/**
+ * Marks the failed attempts of `names` that committed nothing rolled back (Prisma's own way of
+ * retiring an attempt), so the migrations run again as new. Once per migration and run.
+ */
+async function retireAttempts(ctx: ApplyContext, names: string[]): Promise<void> {
+  const ids: string[] = [];
+  for (const name of names) {
+    const r = ctx.retries.get(name);
+    if (!r) continue;
+    ctx.retries.delete(name);
+    ids.push(...r.ids);
+    ctx.emit({ type: 'retry', env: ctx.env, name, startedAt: r.startedAt });
+  }
+  if (ids.length === 0) return;
+  await ctx.client.query(`UPDATE ${tableRef(ctx.schema)} SET rolled_back_at = now() WHERE id = ANY($1) AND finished_at IS NULL AND rolled_back_at IS NULL`, [ids]);
+}
+
+/**
+ * The connection itself is gone: the server ended the session (pg_terminate_backend, a restart, a
+ * failover: SQLSTATE class 57P0x, 08xxx) or the socket broke. Nothing more can be learnt on it.
+ */
+export function isConnectionLost(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (/^(57P0[1-3]|08...)$/.test(code) || ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH'].includes(code)) return true;
+  const message = typeof err?.message === 'string' ? err.message : '';
+  return /Connection terminated|connection error and is not queryable|Client was closed and is not queryable/i.test(message);
+}
+
+/**
+ * The report for a deploy whose connection was lost: what this run committed and what it did not,
+ * read on a new connection (the server's word, not this process's guess), and how to go on.
+ */
+async function connectionLost(ctx: ApplyContext, options: DeployOptions, pending: LocalMigration[], e: unknown): Promise<StagedbError> {
+  const { env } = options;
+  const current = ctx.current;
+  const cause = e as { code?: string; message?: string };
+  const why = redact(`${cause.message ?? String(e)}${cause.code && /^[0-9A-Z]{5}$/.test(cause.code) ? `, PostgreSQL error ${cause.code}` : ''}`);
+  const details: string[] = [];
+  let rows: MigrationRow[] | undefined;
+  let reconnectError: string | undefined;
+  try {
+    const c = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'deploy', connectTimeoutMs: 5_000 });
+    try {
+      rows = await listRows(c, ctx.schema);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  } catch (again) {
+    reconnectError = redact((again as Error).message ?? String(again));
+  }
+  // `status` takes no --url: after a --url run, deploy itself reports the history before it applies anything.
+  const status = env.directSource === '--url flag' ? `${fixCommand(env, 'deploy')} (it refuses a failed migration before applying anything, and says why)` : fixCommand(env, 'status');
+  const resume = fixCommand(env, 'deploy');
+  if (!rows) {
+    details.push(`could not reconnect to see what was committed (${reconnectError})`);
+    if (ctx.applied.length > 0) details.push(`committed before the connection was lost: ${ctx.applied.map((a) => a.name).join(', ')}`);
+    return new StagedbError('connection', 'E_CONNECTION_LOST', `${env.name}: the connection to the database was lost${current ? ` during migration ${current.name}` : ''} (${why})`, {
+      details,
+      fix: `once the database accepts connections again, see what was committed: ${status}; then resume: ${resume}`,
+      cause: e,
+    });
+  }
+  const live = rows.filter((r) => r.rolled_back_at === null);
+  const finished = new Set(live.filter((r) => r.finished_at !== null).map((r) => r.migration_name));
+  const committed = pending.filter((m) => finished.has(m.name)).map((m) => m.name);
+  const notCommitted = pending.filter((m) => !finished.has(m.name)).map((m) => m.name);
+  details.push(`committed in this run: ${committed.length > 0 ? committed.join(', ') : 'none'}`);
+  if (notCommitted.length > 0) details.push(`not committed: ${notCommitted.join(', ')}`);
+  // A file that does not run in one transaction: its row says how far it got (progress.ts).
+  const attempt = current && current.mode !== 'transaction' && !finished.has(current.name) ? live.filter((r) => r.migration_name === current.name && r.finished_at === null).at(-1) : undefined;
+  const p = readProgress(attempt?.logs);
+  const half = attempt !== undefined && !nothingCommitted(p);
+  // In a batch, `current` is its first file; the one cut off is the first that did not commit.
+  const cut = current?.mode === 'transaction' ? (notCommitted.find((n) => !ctx.applied.some((a) => a.name === n)) ?? current.name) : current?.name;
+  if (current && cut && !finished.has(cut)) {
+    const m = pending.find((x) => x.name === current.name);
+    details.push(
+      current.mode === 'transaction'
+        ? `${cut} ran in one transaction: the server rolled it back, nothing of it was committed`
+        : p && m
+          ? `${current.name} does not run in one transaction: ${describeProgress(p, splitStatements(m.script), m.script)}${half ? '' : '; the next deploy runs it again'}`
+          : `${current.name} does not run in one transaction: its row is left failed; see which of its statements were committed: ${status}`,
+    );
+  }
+  if (ctx.restorePoint) details.push(`restore point: backup ${ctx.restorePoint}, taken just before this deploy`);
+  return new StagedbError('connection', 'E_CONNECTION_LOST', `${env.name}: the connection to the database was lost${cut ? ` during migration ${cut}` : ''} (${why})`, {
+    details,
+    fix: half ? (p ? partialAdvice(env, current!.name, p) : `see what of ${current!.name} was committed and follow its advice: ${status}`) : `resume (it applies what was not committed): ${resume}`,
+    cause: e,
+  });
 }
 
 /** PostgreSQL's timeouts are int4 milliseconds. */
@@ -214,6 +347,8 @@ interface LockPolicy {
 /** What every apply step needs. */
 interface ApplyContext {
   client: Client;
+  /** The environment, for the commands in fix lines. */
+  target: ResolvedEnvironment;
   schema: string;
   env: string;
   /** Migrations applied so far in this run (for the failure report). */
@@ -222,6 +357,10 @@ interface ApplyContext {
   /** The backup taken before this deploy, for the failure report. */
   restorePoint?: string;
   emit: (event: DeployEvent) => void;
+  /** Failed attempts that committed nothing, by migration: marked rolled back just before it runs again. */
+  retries: Map<string, { ids: string[]; startedAt: Date }>;
+  /** The migration being applied (for a batch: its first not yet committed), for a lost connection's report. */
+  current?: { name: string; mode: ApplyMode };
 }
 
 /** SQLSTATE 55P03 lock_not_available: `lock_timeout` fired (or a NOWAIT lock was taken; also only a matter of waiting). */
@@ -255,37 +394,41 @@ function refuseBlockedHistory(state: HistoryState, options: DeployOptions): void
   const env = options.env.name;
   if (state.failed.length > 0) {
     const f = state.failed[0]!;
+    const p = f.progress;
+    const logLines = f.logs ? humanLogs(f.logs).trim().split('\n').filter((l) => !l.startsWith('stagedb: ')).slice(0, 8) : [];
+    const statements = p && f.local ? splitStatements(f.local.script) : undefined;
     throw new StagedbError(
       'history',
       'E_FAILED_MIGRATION',
       `${env}: migration ${f.name} failed${f.startedAt ? ` (started ${f.startedAt.toISOString()})` : ''} and blocks new deploys (Prisma P3009)`,
       {
-        details: f.logs ? f.logs.trim().split('\n').slice(0, 8) : [],
-        fix: `after undoing its partial changes and fixing the file: stagedb migrate resolve --rolled-back ${shellQuote(f.name)} --env ${env}; if you finished it by hand instead: stagedb migrate resolve --applied ${shellQuote(f.name)} --env ${env}`,
+        details: [...logLines, ...(p ? [`committed: ${describeProgress(p, statements, f.local?.script)}`] : [])],
+        fix: partialAdvice(options.env, f.name, p),
       },
     );
   }
   if (state.modified.length > 0 && !options.allowModified) {
     const names = state.modified.map((m) => m.name);
     throw new StagedbError('history', 'E_MODIFIED_MIGRATION', `${env}: applied migration${names.length > 1 ? 's' : ''} ${names.join(', ')} changed on disk since ${names.length > 1 ? 'they were' : 'it was'} applied`, {
-      fix: `restore the file from version control (git log -p -- ${shellQuote(`${options.migrationsDir}/${names[0]}/migration.sql`)}) and put new changes in a new migration; to deploy anyway: stagedb deploy --env ${env} --allow-modified`,
+      fix: `restore the file from version control (git log -p -- ${shellArg(`${options.migrationsDir}/${names[0]}/migration.sql`)}) and put new changes in a new migration; to deploy anyway: ${fixCommand(options.env, 'deploy', '--allow-modified')}`,
     });
   }
   if (state.missingLocally.length > 0 && !options.allowMissing) {
     const names = state.missingLocally.map((m) => m.name);
     throw new StagedbError('history', 'E_MISSING_MIGRATION', `${env}: the database has applied migration${names.length > 1 ? 's' : ''} not in the folder: ${names.join(', ')}`, {
-      fix: `pull the branch that added ${names.length > 1 ? 'them' : 'it'} (git pull), or deploy anyway: stagedb deploy --env ${env} --allow-missing`,
+      fix: `pull the branch that added ${names.length > 1 ? 'them' : 'it'} (git pull), or deploy anyway: ${fixCommand(options.env, 'deploy', '--allow-missing')}`,
     });
   }
   if (state.outOfOrder.length > 0 && !options.allowOutOfOrder) {
     const names = state.outOfOrder.map((m) => m.name);
     throw new StagedbError('history', 'E_OUT_OF_ORDER', `${env}: pending migration${names.length > 1 ? 's' : ''} ${names.join(', ')} sort${names.length > 1 ? '' : 's'} before the newest applied one (${state.lastApplied?.name ?? '?'})`, {
-      fix: `check that ${names.length > 1 ? 'they do' : 'it does'} not depend on later migrations, then: stagedb deploy --env ${env} --allow-out-of-order`,
+      fix: `check that ${names.length > 1 ? 'they do' : 'it does'} not depend on later migrations, then: ${fixCommand(options.env, 'deploy', '--allow-out-of-order')}`,
     });
   }
 }
 
 const BATCH_MAX_MIGRATIONS = 50;
+const BEGIN_LINE = 'BEGIN;\n';
 
 function codePoints(text: string): number {
   let n = text.length;
@@ -313,7 +456,7 @@ async function applyTransactional(
   batch: Array<{ m: LocalMigration; choice: ReturnType<typeof chooseMode> }>,
   lockAttempts: Map<string, number>,
   done: (name: string, ms: number) => void,
-): Promise<number | undefined> {
+): Promise<{ retryFrom: number } | { splitAt: number } | undefined> {
   const { client } = ctx;
   const table = tableRef(ctx.schema);
   const lit = (v: string) => client.escapeLiteral(v);
@@ -322,9 +465,9 @@ async function applyTransactional(
   let message = '';
   let chars = 0;
   for (const { m } of batch) {
-    message += 'BEGIN;\n';
-    starts.push(chars + 7);
-    chars += 7 + codePoints(m.script);
+    message += BEGIN_LINE;
+    starts.push(chars + BEGIN_LINE.length);
+    chars += BEGIN_LINE.length + codePoints(m.script);
     const suffix = `\n;INSERT INTO ${table} (id, checksum, started_at, finished_at, migration_name, applied_steps_count) VALUES (${lit(randomUUID())}, ${lit(m.checksum)}, now(), clock_timestamp(), ${lit(m.name)}, 1);COMMIT;\n`;
     message += m.script + suffix;
     chars += codePoints(suffix);
@@ -333,6 +476,10 @@ async function applyTransactional(
   try {
     await client.query(message);
   } catch (e) {
+    if (isConnectionLost(e)) throw e;
+    // 'E': failed inside one of the files' transactions; 'I': never entered one (the message did not
+    // parse) or a COMMIT failed.
+    const inTransaction = (client as Client & { getTransactionStatus(): string | null }).getTransactionStatus() !== 'I';
     await client.query('ROLLBACK').catch(() => {});
     const names = batch.map((b) => b.m.name);
     const committed = new Set(
@@ -340,6 +487,20 @@ async function applyTransactional(
     );
     const k = batch.findIndex((b) => !committed.has(b.m.name));
     if (k < 0) throw e; // every migration committed: the error is not one of theirs
+    if (k === 0 && batch.length > 1 && !inTransaction) {
+      // Nothing of the batch committed and the session never entered (or already left) a transaction:
+      // PostgreSQL parses the whole message before running any of it, so a syntax error anywhere stops
+      // all of it. Its `position` names the file; the files before that one parsed and go again
+      // together, the one that failed alone, so the failure and its row fall on the right file. With
+      // no position (a COMMIT that failed on a deferred constraint, a rare parse error without one),
+      // the first file goes alone, which runs it again, only on this failure path.
+      const p = Number((e as { position?: string }).position);
+      if (!(p >= 1)) return { splitAt: 0 };
+      let j = 0;
+      while (j + 1 < batch.length && starts[j + 1]! - BEGIN_LINE.length <= p - 1) j++;
+      if (j > 0) return { splitAt: j };
+      // In the first file: it is the one to blame, located below like any other error.
+    }
     const share = (performance.now() - t0) / Math.max(1, k + 1);
     for (const b of batch.slice(0, k)) done(b.m.name, share);
     const { m, choice } = batch[k]!;
@@ -347,71 +508,130 @@ async function applyTransactional(
     if (isLockTimeout(e) && tries < ctx.lock.retries) {
       lockAttempts.set(m.name, tries + 1);
       await backOff(ctx, m.name, tries + 1, m.script);
-      return k;
+      return { retryFrom: k };
     }
     const lock = await lockGiveUp(ctx, e, tries + 1, m.script);
     const f = await locateFailure(client, e, m, choice.statements, starts[k]!, lock ? Math.min(ctx.lock.timeoutMs, REPLAY_LOCK_TIMEOUT_MS) : undefined);
-    await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 0)`, [randomUUID(), m.checksum, m.name, failureLogs(f)]);
-    throw migrationFailed(ctx, m, f, 'nothing of it was committed (it ran in one transaction)', lock);
+    // Prisma's failed row, and the record that nothing of it was committed: the next deploy runs it again.
+    const p: Progress = { mode: 'transaction', statements: choice.statements.length, committed: 0 };
+    await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 0)`, [
+      randomUUID(),
+      m.checksum,
+      m.name,
+      progressLogs(p, choice.statements, m.script, failureLogs(f)),
+    ]);
+    throw migrationFailed(ctx, m, f, describeProgress(p), lock, p, e);
   }
   const share = (performance.now() - t0) / batch.length;
   for (const b of batch) done(b.m.name, share);
   return undefined;
 }
 
-/** A file whose own BEGIN … COMMIT spans all of it: cancelled anywhere inside, nothing of it committed. */
-function wholeFileOneTransaction(statements: SqlStatement[]): boolean {
-  const heads = statements.map((s) => s.head);
-  return (
-    heads.length >= 2 &&
-    /^(BEGIN|START TRANSACTION)\b/.test(heads[0]!) &&
-    /^(COMMIT|END)\b/.test(heads[heads.length - 1]!) &&
-    !heads.slice(1, -1).some((h) => /^(BEGIN|START TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE)\b/.test(h))
-  );
-}
-
-async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ReturnType<typeof chooseMode>): Promise<void> {
+/**
+ * Runs a file that cannot be one transaction with its row (Prisma's protocol: record the start, run,
+ * record the end), step by step (`planUnits`), each step committing together with a record of how far
+ * the file got, in the row's `logs` (progress.ts): a failure or a kill anywhere leaves a row that says
+ * exactly which statements were committed, and when none was, the next deploy runs the file again.
+ */
+async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice, serverVersionNum: number): Promise<void> {
   const { client } = ctx;
   const table = tableRef(ctx.schema);
+  const st = choice.statements;
+  const units = planUnits(choice, serverVersionNum);
   const id = randomUUID();
-  // Prisma's protocol for work that cannot be one transaction: record the start, run, record the end.
-  await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 0)`, [id, m.checksum, m.name]);
-  const recordFailure = async (f: StatementFailure) => {
-    await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, failureLogs(f)]);
+  const lit = (v: string) => client.escapeLiteral(v);
+  const progress = (p: Pick<Progress, 'committed' | 'uncertain'>): Progress => ({ mode: choice.mode, statements: st.length, ...p, ...(units ? {} : { unknown: true }) });
+  const logsOf = (p: Progress, failure?: StatementFailure) => progressLogs(p, st, m.script, failure ? failureLogs(failure) : undefined);
+  const fail = async (e: unknown, f: StatementFailure, p: Progress, lock?: LockGiveUp): Promise<never> => {
+    await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, logsOf(p, f)]);
+    throw migrationFailed(ctx, m, f, describeProgress(p, st, m.script), lock, p, e);
   };
-  if (choice.mode === 'file-managed') {
-    // Retried on a lock timeout only when the file's own transaction spans all of it: otherwise
-    // statements outside it may have committed, and running the file again would repeat them.
-    const retryable = wholeFileOneTransaction(choice.statements);
-    for (let attempt = 0; ; ) {
-      try {
-        await client.query(m.script);
-        break;
-      } catch (e) {
-        // A failure inside the file's own BEGIN leaves the session in an aborted transaction.
-        await client.query('ROLLBACK').catch(() => {});
-        if (retryable && isLockTimeout(e) && attempt < ctx.lock.retries) {
-          attempt++;
-          await backOff(ctx, m.name, attempt, m.script);
-          continue;
-        }
-        const lock = await lockGiveUp(ctx, e, attempt + 1, m.script);
-        const f = describeFailure(e, m.script, choice.statements, undefined);
-        await recordFailure(f);
-        throw migrationFailed(ctx, m, f, 'statements before the file\'s own BEGIN, or after its COMMIT, may have been committed: check the database', lock);
-      }
+  await client.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name, logs, applied_steps_count) VALUES ($1, $2, now(), $3, $4, 0)`, [id, m.checksum, m.name, logsOf(progress({ committed: 0 }))]);
+
+  // The whole file is parsed before any of it runs: PostgreSQL parses a message whole before running
+  // its first statement, and this one's first statement always fails. A syntax error anywhere in the
+  // file then stops it with nothing committed, as it would in one transaction.
+  try {
+    await client.query(PARSE_CHECK + m.script);
+  } catch (e) {
+    if (isConnectionLost(e)) throw e;
+    if ((e as { code?: string }).code !== '22012') {
+      const pos = Number((e as { position?: string }).position) - PARSE_CHECK.length;
+      const f = describeFailure(Object.assign(Object.create(e as object), { position: pos >= 1 ? String(pos) : undefined }), m.script, st, undefined);
+      await fail(e, f, progress({ committed: 0 }));
     }
-  } else {
-    for (let i = 0; i < choice.statements.length; i++) {
-      const s = choice.statements[i]!;
-      // Each statement commits on its own, so a lock timeout cancels just this one: run it again.
-      let leftover = false;
-      for (let attempt = 0; ; ) {
+  }
+
+  const finish = `UPDATE ${table} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1, logs = NULL WHERE id = ${lit(id)}`;
+  if (!units) {
+    // Transaction control this planner does not take apart: the file runs whole, as written.
+    try {
+      await client.query(m.script);
+    } catch (e) {
+      if (isConnectionLost(e)) throw e;
+      // A failure inside the file's own BEGIN leaves the session in an aborted transaction.
+      await client.query('ROLLBACK').catch(() => {});
+      const lock = await lockGiveUp(ctx, e, 1, m.script);
+      await fail(e, describeFailure(e, m.script, st, undefined), progress({ committed: 0 }), lock);
+    }
+    await client.query(finish);
+    return;
+  }
+
+  for (let u = 0; u < units.length; u++) {
+    const unit = units[u]!;
+    const last = u === units.length - 1;
+    const start = st[unit.from]!.start;
+    const after = last ? finish : `UPDATE ${table} SET logs = ${lit(logsOf(progress({ committed: unit.to })))} WHERE id = ${lit(id)}`;
+    let bare = unit.kind === 'bare';
+    let leftover = false;
+    let announced = false;
+    for (let attempt = 0; ; ) {
+      if (!bare) {
+        // One transaction: the unit's statements and the record that they are done commit together.
+        let text: string;
+        let prefix = 0;
+        if (unit.ownBegin) {
+          const commit = st[unit.to - 1]!;
+          text = `${m.script.slice(start, commit.start)}${after};\n${m.script.slice(commit.start, commit.start + commit.text.length)}`;
+        } else {
+          const end = st[unit.to - 1]!;
+          text = `${BEGIN_LINE}${m.script.slice(start, end.start + end.text.length)}\n;${after};COMMIT;`;
+          prefix = BEGIN_LINE.length;
+        }
+        try {
+          await client.query(text);
+          break;
+        } catch (e) {
+          if (isConnectionLost(e)) throw e;
+          await client.query('ROLLBACK').catch(() => {});
+          const unitText = m.script.slice(start, st[unit.to - 1]!.start + st[unit.to - 1]!.text.length);
+          // Rolled back whole: waiting for a lock is only a matter of time, so it runs again.
+          if (isLockTimeout(e) && attempt < ctx.lock.retries) {
+            attempt++;
+            await backOff(ctx, m.name, attempt, unitText);
+            continue;
+          }
+          // A statement PostgreSQL refuses in a transaction block that the classifier does not know: alone, then.
+          if ((e as { code?: string }).code === '25001' && unit.to - unit.from === 1) {
+            bare = true;
+            continue;
+          }
+          const lock = await lockGiveUp(ctx, e, attempt + 1, unitText);
+          const f = await locateInUnit(client, e, m, st, unit.from, unit.to, prefix, lock ? Math.min(ctx.lock.timeoutMs, REPLAY_LOCK_TIMEOUT_MS) : undefined);
+          await fail(e, f, progress({ committed: unit.from }), lock);
+        }
+      } else {
+        // Outside any transaction: announced first, so a kill while it runs is reported as "may have been committed".
+        const s = st[unit.from]!;
+        if (!announced) await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, logsOf(progress({ committed: unit.from, uncertain: unit.from }))]);
+        announced = true;
         try {
           if (leftover) await dropInvalidIndex(client, s.text);
           await client.query(s.text);
-          break;
         } catch (e) {
+          if (isConnectionLost(e)) throw e;
+          // Each statement commits on its own, so a lock timeout cancels just this one: run it again.
           if (isLockTimeout(e) && attempt < ctx.lock.retries) {
             attempt++;
             leftover ||= CREATE_INDEX_CONCURRENTLY.test(s.head);
@@ -419,15 +639,39 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ReturnType
             continue;
           }
           const lock = await lockGiveUp(ctx, e, attempt + 1, s.text);
-          const f = describeFailure(e, m.script, choice.statements, s.start);
-          await recordFailure(f);
-          const done = i === 0 ? 'no statement of it was committed' : `its first ${i} statement${i === 1 ? ' was' : 's were'} committed; the rest were not`;
-          throw migrationFailed(ctx, m, f, done, lock, i);
+          // A failed statement committed nothing, except what a CONCURRENTLY one leaves behind (an
+          // invalid index): a named CREATE INDEX CONCURRENTLY's leftover is dropped, the others are reported.
+          let uncertain: number | undefined;
+          if (CREATE_INDEX_CONCURRENTLY.test(s.head)) uncertain = (await dropInvalidIndex(client, s.text).catch(() => false)) ? undefined : unit.from;
+          else if (/\bCONCURRENTLY\b/.test(s.head)) uncertain = unit.from;
+          await fail(e, describeFailure(e, m.script, st, s.start), progress({ committed: unit.from, uncertain }), lock);
         }
+        await client.query(after);
+        break;
       }
     }
   }
-  await client.query(`UPDATE ${table} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1 WHERE id = $1`, [id]);
+}
+
+/** Makes PostgreSQL parse a whole message without running any of it: this first statement always fails, at run time. */
+const PARSE_CHECK = 'SELECT 1/0;\n';
+
+/**
+ * Where a unit (statements `from` … `to`-1, sent with `prefix` characters before them) failed: at
+ * PostgreSQL's `position` when it gives one, else at the statement for a one-statement unit, else
+ * by replaying the unit's statements (without its transaction control) in a transaction that is
+ * always rolled back.
+ */
+async function locateInUnit(client: Client, e: unknown, m: LocalMigration, st: SqlStatement[], from: number, to: number, prefix: number, replayLockTimeoutMs?: number): Promise<StatementFailure> {
+  const start = st[from]!.start;
+  const position = (e as { position?: string }).position;
+  if (position !== undefined) {
+    const pos = Number(position) - prefix;
+    return describeFailure(Object.assign(Object.create(e as object), { position: pos >= 1 ? String(pos) : undefined }), m.script, st, pos >= 1 ? start : undefined);
+  }
+  if (to - from === 1) return describeFailure(e, m.script, st, start);
+  const body = st.slice(from, to).filter((s) => !/^(BEGIN|START TRANSACTION|COMMIT|END)\b/.test(s.head));
+  return locateFailure(client, e, m, body, 0, replayLockTimeoutMs);
 }
 
 const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
@@ -442,11 +686,11 @@ const CREATE_INDEX_CONCURRENTLY = new RegExp(
  * invalid, and the same statement would then fail with "already exists" (or, with IF NOT EXISTS,
  * silently keep the broken index). Before running it again, that leftover is dropped — only an
  * invalid index of exactly the statement's name on the statement's table. An unnamed index cannot
- * be found this way; its leftover stays (PostgreSQL names the retry's index differently).
+ * be found this way; its leftover stays (PostgreSQL names the retry's index differently): false then.
  */
-async function dropInvalidIndex(client: Client, statement: string): Promise<void> {
+async function dropInvalidIndex(client: Client, statement: string): Promise<boolean> {
   const m = CREATE_INDEX_CONCURRENTLY.exec(statement);
-  if (!m) return;
+  if (!m) return false;
   const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!.toLowerCase();
   const r = await client.query<{ index: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS index
@@ -456,6 +700,7 @@ async function dropInvalidIndex(client: Client, statement: string): Promise<void
   );
   const index = r.rows[0]?.index;
   if (index) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
+  return true;
 }
 
 /** The replay that locates a lock-timeout failure waits at most this long per statement. */
@@ -473,7 +718,9 @@ async function locateFailure(client: Client, e: unknown, m: LocalMigration, stat
   const err = e as { position?: string };
   if (err.position !== undefined) {
     const position = Number(err.position) - prefixLength;
-    if (position < 1 || position > m.script.length) return describeFailure(Object.assign(Object.create(e as object), { position: undefined }), m.script, statements, undefined);
+    // Past the end of the file: the file ended inside a statement and the error came at the INSERT
+    // that follows it; describeFailure stops at the file's end, which is where the problem is.
+    if (position < 1) return describeFailure(Object.assign(Object.create(e as object), { position: undefined }), m.script, statements, undefined);
     return describeFailure(Object.assign(Object.create(e as object), { position: String(position) }), m.script, statements, undefined);
   }
   // A BEGIN ATOMIC body is kept whole by the lexer, but a misread one must never be run in pieces.
@@ -495,7 +742,7 @@ async function locateFailure(client: Client, e: unknown, m: LocalMigration, stat
   return describeFailure(e, m.script, statements, undefined);
 }
 
-function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailure, committed: string, lock?: LockGiveUp, committedStatements = 0): StagedbError {
+function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailure, committed: string, lock: LockGiveUp | undefined, p: Progress, cause: unknown): StagedbError {
   const env = ctx.env;
   const details: string[] = [];
   if (f.line !== undefined) details.push(`at ${m.name}/migration.sql:${f.line}:${f.column}`);
@@ -510,13 +757,22 @@ function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailu
   details.push(`committed: ${committed}`);
   if (ctx.applied.length > 0) details.push(`applied before it in this run: ${ctx.applied.map((a) => a.name).join(', ')}`);
   if (ctx.restorePoint) details.push(`restore point: backup ${ctx.restorePoint}, taken just before this deploy`);
-  const again = `stagedb migrate resolve --rolled-back ${shellQuote(m.name)} --env ${env} && stagedb deploy --env ${env}`;
-  const fix = lock
-    ? `the migration itself is fine: another session held a lock it needs. When that session is done${lock.blocker ? ` (or ended: SELECT pg_terminate_backend(${lock.blocker.pid});)` : ''}: ${again}${committedStatements > 0 ? '   (its committed statements run again: undo them first, or make them IF NOT EXISTS)' : ''}; or raise ddlLockTimeout / lockRetries for ${env} in the stagedb config`
-    : `fix migration.sql, then: ${again}   (or, if you complete it by hand: stagedb migrate resolve --applied ${shellQuote(m.name)} --env ${env})`;
+  const again = fixCommand(ctx.target, 'deploy');
+  const clean = nothingCommitted(p);
+  let fix: string;
+  if (lock) {
+    const when = `the migration itself is fine: another session held a lock it needs. When that session is done${lock.blocker ? ` (or ended: SELECT pg_terminate_backend(${lock.blocker.pid});)` : ''}`;
+    fix = clean
+      ? `${when}: ${again}   (nothing of it was committed: deploy runs it again); or raise ddlLockTimeout / lockRetries for ${env} in the stagedb config`
+      : `${when}: ${partialAdvice(ctx.target, m.name, p)}; or raise ddlLockTimeout / lockRetries for ${env} in the stagedb config`;
+  } else {
+    fix = clean
+      ? `fix migration.sql, then: ${again}   (nothing of it was committed: deploy runs it again; if you complete it by hand instead: ${fixCommand(ctx.target, 'migrate', 'resolve', '--applied', m.name)})`
+      : `fix migration.sql, then ${partialAdvice(ctx.target, m.name, p)}`;
+  }
   // Rolling the whole deploy back (to before the migrations this run applied) is the backup's job.
-  const back = ctx.restorePoint ? `; to go back to before this deploy instead: stagedb restore ${shellQuote(ctx.restorePoint)} --to ${env}` : '';
-  return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix: `${fix}${back}` });
+  const back = ctx.restorePoint ? `; to go back to before this deploy instead: stagedb restore ${shellArg(ctx.restorePoint)} --to ${env}` : '';
+  return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix: `${fix}${back}`, cause });
 }
 
 /** One line about the session a migration waited for; names and times only, never its query. */

@@ -4,6 +4,7 @@ import { StagedbError } from '../errors.js';
 import { acquireWorkflowLock, releaseWorkflowLock } from '../guard/lock.js';
 import { connect } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote-ident.js';
+import { fixCommand } from './fix.js';
 import { readLocalHistory } from './local.js';
 import { createTableSql, listRows, probe, tableRef } from './table.js';
 import { shellQuote } from '../shell-quote.js';
@@ -47,7 +48,7 @@ export async function resolveMigration(options: ResolveOptions): Promise<Resolve
       const m = local.migrations.find((x) => x.name === name);
       if (!m) {
         throw new StagedbError('usage', 'E_MIGRATION_UNKNOWN', `${env.name}: there is no migration named ${name} in the migrations folder (Prisma P3017)`, {
-          fix: `use a directory name from the folder, e.g. stagedb migrate resolve --applied ${local.migrations[0] ? shellQuote(local.migrations[0].name) : '<name>'} --env ${env.name}`,
+          fix: `use a directory name from the folder, e.g. ${fixCommand(env, 'migrate', 'resolve', '--applied', local.migrations[0]?.name ?? '<name>')}`,
         });
       }
       if (mine.some((r) => r.finished_at !== null && r.rolled_back_at === null)) {

@@ -63,7 +63,7 @@ describe('backup before deploy', () => {
     expect(error.code).toBe('E_MIGRATION_FAILED');
     expect(normalize(error.details.at(-1)!.replace(backupId, '<backup>'))).toBe('restore point: backup <backup>, taken just before this deploy');
     expect(error.fix.replaceAll(backupId, '<backup>')).toMatchInlineSnapshot(
-      `"fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_posts --env production && stagedb deploy --env production   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_posts --env production); to go back to before this deploy instead: stagedb restore <backup> --to production"`,
+      `"fix migration.sql, then: stagedb deploy --env production   (nothing of it was committed: deploy runs it again; if you complete it by hand instead: stagedb migrate resolve --applied 20240102000000_posts --env production); to go back to before this deploy instead: stagedb restore <backup> --to production"`,
     );
     expect((await list()).backups.map((b) => [b.id, b.reason, b.migrations])).toEqual([
       [backupId, 'before-deploy', ['20240101000000_init']],

@@ -107,7 +107,7 @@ describe('stagedb migrate deploy', () => {
     expect(existsSync(p.path('generated/prisma/client.ts'))).toBe(true);
   });
 
-  it('a failing migration: exit 2, located, nothing of it committed; resolve --rolled-back and a fixed file recover', async () => {
+  it('a failing migration: exit 2, located, nothing of it committed; the fixed file deploys with no resolve', async () => {
     const { db, p, cli, shown } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_posts': BROKEN } });
     const failed = await cli('migrate', 'deploy');
     expect(failed.code).toBe(2);
@@ -118,27 +118,20 @@ describe('stagedb migrate deploy', () => {
         PostgreSQL error 42P01
         committed: nothing of it was committed (it ran in one transaction)
         applied before it in this run: 20240101000000_init
-        fix: fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_posts --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_posts --env development)"
+        fix: fix migration.sql, then: stagedb deploy --env development   (nothing of it was committed: deploy runs it again; if you complete it by hand instead: stagedb migrate resolve --applied 20240102000000_posts --env development)"
     `);
     expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
 
-    // Blocked until resolved, even with the file fixed.
+    // Nothing of it was committed (one transaction): once the file is fixed, a plain deploy runs it
+    // again, with no migrate resolve (issue 15 item 5); status calls it pending, not failed.
     p.addMigration('20240102000000_posts', FIXED);
-    const blocked = await cli('migrate', 'deploy');
-    expect(blocked.code).toBe(2);
-    expect(blocked.stderr).toContain('error: development: migration 20240102000000_posts failed (started ');
-    expect(blocked.stderr).toContain('and blocks new deploys (Prisma P3009)');
-    expect((await cli('status')).code).toBe(2);
-
-    const resolved = await cli('migrate', 'resolve', '--rolled-back', '20240102000000_posts');
-    expect(resolved.code).toBe(0);
-    expect(resolved.stdout).toMatchInlineSnapshot(`
-      "development: migration 20240102000000_posts marked as rolled back; the next deploy applies it again.
-      "
-    `);
-    expect((await cli('status')).code).toBe(1);
+    const st = await cli('status');
+    expect(st.code).toBe(1);
+    expect(st.stdout).toContain('(its attempt started ');
+    expect(st.stdout).toContain('failed with nothing committed: deploy runs it again)');
     const ok = await cli('migrate', 'deploy');
     expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('  retrying 20240102000000_posts: its attempt started ');
     expect(await tables(db.url)).toEqual(['Post', 'User', '_prisma_migrations']);
     expect((await cli('status')).code).toBe(0);
   });
@@ -159,6 +152,54 @@ describe('stagedb migrate deploy', () => {
     const ok = await cli('migrate', 'deploy');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('development: applied 1 migration (1 already applied before).');
+  });
+
+  it('a refusal after --url gives fix lines for the same database: --url carried over, never its password (issue 19 item 9)', async () => {
+    const { db, p, cli, shown } = await setup({ migrations: { '20240101000000_init': INIT } });
+    const other = await freshDatabase('cli_deploy_other');
+    cleanups.push(() => other.drop());
+    const c = new pg.Client({ connectionString: other.url });
+    await c.connect();
+    await c.query(INIT);
+    await c.end();
+    const refused = await cli('migrate', 'deploy', '--url', other.url);
+    expect(refused.code).toBe(2);
+    const password = decodeURIComponent(new URL(other.url).password);
+    expect(refused.all).not.toContain(password);
+    const noPassword = new URL(other.url);
+    noPassword.password = '';
+    expect(normalize(refused.stderr, { ...shown, [other.name]: '<other>', [`//${noPassword.username}@`]: '//<user>@' })).toMatchInlineSnapshot(`
+      "error: development: schema "public" already has 2 objects but no _prisma_migrations table, so stagedb cannot tell which migrations it already has (Prisma P3005)
+        fix: baseline it: stagedb migrate resolve --applied 20240101000000_init --env development --url postgresql://<user>@127.0.0.1:<port>/<other>   (for each migration already reflected in the database), then deploy again   (the --url is shown without its password: set PGPASSWORD before running it)"
+    `);
+    // The fix line, run as printed (the password from PGPASSWORD), acts on the --url database, not on development's.
+    const line = /stagedb (migrate resolve [^(]*?)\s{3}/.exec(refused.stderr)![1]!;
+    const argv = line.trim().split(' ').map((w) => w.replace(/^'(.*)'$/, '$1'));
+    const resolved = await runCli(argv, { cwd: p.dir, env: { PGPASSWORD: password } });
+    expect(resolved.code, resolved.all).toBe(0);
+    const recorded = async (url: string) => {
+      const k = new pg.Client({ connectionString: url });
+      await k.connect();
+      try {
+        return (await k.query(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS t`)).rows[0].t as boolean;
+      } finally {
+        await k.end();
+      }
+    };
+    expect(await recorded(other.url)).toBe(true);
+    expect(await recorded(db.url)).toBe(false);
+  });
+
+  it('an out-of-order migration: status advises the command that works, and it does (issue 12 item 8)', async () => {
+    const { p, cli } = await setup({ migrations: { '20240101000000_init': INIT, '20240103000000_third': `CREATE TABLE "Third" ("id" INT);\n` } });
+    expect((await cli('migrate', 'deploy')).code).toBe(0);
+    p.addMigration('20240102000000_from_old_branch', `CREATE TABLE "Second" ("id" INT);\n`);
+    const st = await cli('status');
+    expect(st.code).toBe(1);
+    const advice = /apply with: stagedb (.*?)(\s{3}|$)/m.exec(st.stdout)![1]!;
+    expect(advice).toBe('migrate deploy --allow-out-of-order --env development');
+    expect((await cli(...advice.split(' '))).code).toBe(0);
+    expect((await cli('status')).code).toBe(0);
   });
 
   it('an edited applied migration: exit 2 unless --allow-modified', async () => {

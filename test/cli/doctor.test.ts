@@ -68,8 +68,11 @@ beforeAll(async () => {
     ACCEL_URL: `prisma+postgres://accelerate.prisma-data.net/?api_key=${API_KEY}`,
   };
   await deploy({ env: environmentFor(healthy.url), migrationsDir: project.migrationsDir });
-  // broken: the second migration failed (a row with neither finished_at nor rolled_back_at).
-  const bad = createProject({ migrations: { ...MIGRATIONS, '20240102000000_posts': `CREATE TABLE "Post" ("id" INT REFERENCES "Users"("id"));\n` } });
+  // broken: the second migration failed after one of its statements committed (a row with neither
+  // finished_at nor rolled_back_at that no deploy may retry by itself).
+  const bad = createProject({
+    migrations: { ...MIGRATIONS, '20240102000000_posts': `CREATE TABLE "Post" ("id" INT);\nVACUUM "Post";\nALTER TABLE "Post" ADD COLUMN "a" INT REFERENCES "Users"("id");\n` },
+  });
   await deploy({ env: environmentFor(failed.url), migrationsDir: bad.migrationsDir }).catch(() => undefined);
   bad.remove();
 });

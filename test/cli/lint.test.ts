@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -124,6 +124,22 @@ describe('stagedb lint', () => {
     const r = await runCli(['lint', '--json'], { cwd: p.dir });
     expect(r.stdout.length).toBeGreaterThan(256 * 1024);
     expect(JSON.parse(r.stdout).findings).toHaveLength(300);
+  });
+
+  it('a migration.sql that is a symlink out of the project is refused, never read or printed (issue 12 item 8)', async () => {
+    const p = createProject({ migrations: { '20240101000000_init': INIT } });
+    const secret = join(tmpdir(), `stagedb-lint-secret-${process.pid}.sql`);
+    writeFileSync(secret, `-- canary-7fa1c2\nCREATE INDEX "x" ON "User"("email");\n`);
+    cleanups.push(() => p.remove(), () => rmSync(secret, { force: true }));
+    mkdirSync(join(p.migrationsDir, '20240102000000_link'));
+    symlinkSync(secret, join(p.migrationsDir, '20240102000000_link', 'migration.sql'));
+    for (const args of [['lint'], ['lint', 'prisma/migrations'], ['lint', 'prisma/migrations/20240102000000_link']]) {
+      const r = await runCli(args, { cwd: p.dir });
+      expect(r.code, r.all).toBe(2);
+      expect(r.stderr).toContain('error: prisma/migrations/20240102000000_link/migration.sql is a symbolic link to ');
+      expect(r.all).not.toContain('canary-7fa1c2');
+      expect(r.all).not.toContain('SDB001');
+    }
   });
 
   it('--rules lists every rule without loading the parser', async () => {

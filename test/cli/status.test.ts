@@ -67,8 +67,11 @@ beforeAll(async () => {
   first.remove();
   await deploy({ env: environmentFor(modified.url), migrationsDir: project.migrationsDir });
   await sql(modified.url, `UPDATE _prisma_migrations SET checksum = '${'0'.repeat(64)}' WHERE migration_name = '20240101000000_init'`);
-  // failed: the second migration failed (its file has been fixed since, as it would be in a real repo).
-  const broken = createProject({ migrations: { ...MIGRATIONS, '20240102000000_posts': `CREATE TABLE "Post" ("id" INT REFERENCES "Users"("id"));\n` } });
+  // failed: the second migration failed after some of its statements committed (it runs statement by
+  // statement), so it blocks; its file has been fixed since, as it would be in a real repo.
+  const broken = createProject({
+    migrations: { ...MIGRATIONS, '20240102000000_posts': `CREATE TABLE "Post" ("id" INT);\nCREATE INDEX CONCURRENTLY "Post_id_idx" ON "Post" ("id");\nALTER TABLE "Post" ADD COLUMN "authorId" INT REFERENCES "Users"("id");\n` },
+  });
   await deploy({ env: environmentFor(failed.url), migrationsDir: broken.migrationsDir }).catch(() => undefined);
   broken.remove();
 });
@@ -123,8 +126,8 @@ describe('status exit codes (README: 0 up to date, 1 pending, 2 failed or modifi
       qa (127.0.0.1:<port>/<db-failed>, via url (env QA_URL)):
         FAILED    20240102000000_posts (started <time>)
                   ERROR: relation "Users" does not exist
-                  fix: undo its partial changes, fix the file, then stagedb migrate resolve --rolled-back 20240102000000_posts --env qa
-                       (or, if finished by hand: stagedb migrate resolve --applied 20240102000000_posts --env qa)"
+                  committed: statements 1–2 of 3 were committed; statement 3 was not
+                  fix: either undo what statements 1–2 did, then: stagedb migrate resolve --rolled-back 20240102000000_posts --env qa && stagedb deploy --env qa   (the whole file runs again); or finish it by hand — run statement 3 — then: stagedb migrate resolve --applied 20240102000000_posts --env qa"
     `);
   });
 
@@ -207,8 +210,8 @@ describe('status --env all', () => {
       qa (127.0.0.1:<port>/<db-failed>, via url (env QA_URL)):
         FAILED    20240102000000_posts (started <time>)
                   ERROR: relation "Users" does not exist
-                  fix: undo its partial changes, fix the file, then stagedb migrate resolve --rolled-back 20240102000000_posts --env qa
-                       (or, if finished by hand: stagedb migrate resolve --applied 20240102000000_posts --env qa)
+                  committed: statements 1–2 of 3 were committed; statement 3 was not
+                  fix: either undo what statements 1–2 did, then: stagedb migrate resolve --rolled-back 20240102000000_posts --env qa && stagedb deploy --env qa   (the whole file runs again); or finish it by hand — run statement 3 — then: stagedb migrate resolve --applied 20240102000000_posts --env qa
 
       review (127.0.0.1:<port>/<db-modified>, via url (env REVIEW_URL)):
         MODIFIED  20240101000000_init  (migration.sql changed after it was applied: restore it from git)

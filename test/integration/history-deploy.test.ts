@@ -156,6 +156,15 @@ describe('deploy', () => {
     expect(row!.finished_at).toBeInstanceOf(Date);
   });
 
+  it('statement by statement, a statement PostgreSQL refuses in a transaction block that stagedb does not list still runs (alone)', async () => {
+    // CLUSTER without a table cannot run in a transaction block (25001); each step is BEGIN … COMMIT with its progress record.
+    const { db, project } = await setup({ '20240101000000_init': INIT, '20240102000000_maint': `VACUUM "User";\nCLUSTER;\nCREATE TABLE "After" ("id" INT);\n` });
+    const result = await deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir });
+    expect(result.applied.map((a) => a.mode)).toEqual(['transaction', 'statements']);
+    const [, row] = await rows(db.url);
+    expect(row).toMatchObject({ migration_name: '20240102000000_maint', applied_steps_count: 1, logs: null });
+  });
+
   it("runs a file with its own BEGIN/COMMIT as written ('file-managed')", async () => {
     // What Prisma writes when it changes an enum: the file manages its own transaction.
     const enumChange = `-- AlterEnum

@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/history/deploy.js';
@@ -26,11 +26,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(spec: ProjectSpec): Promise<{ db: FreshDatabase; project: TempProject; run: (o?: Partial<Parameters<typeof deploy>[0]>) => ReturnType<typeof deploy> }> {
+async function setup(spec: ProjectSpec): Promise<{ db: FreshDatabase; project: TempProject; run: ((o?: Partial<Parameters<typeof deploy>[0]>) => ReturnType<typeof deploy>) & { db: () => Promise<FreshDatabase> } }> {
   const db = await freshDatabase('fail');
   const project = createProject(spec);
   cleanups.push(() => db.drop(), () => project.remove());
-  return { db, project, run: (o = {}) => deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, ...o }) };
+  const run = Object.assign((o: Partial<Parameters<typeof deploy>[0]> = {}) => deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, ...o }), { db: async () => db });
+  return { db, project, run };
 }
 
 /** The library shows paths relative to the process's working directory, as a user in a shell sees them. */
@@ -59,7 +60,7 @@ ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey"
           "committed: nothing of it was committed (it ran in one transaction)",
           "applied before it in this run: 20240101000000_init",
         ],
-        "fix": "fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_posts --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_posts --env development)",
+        "fix": "fix migration.sql, then: stagedb deploy --env development   (nothing of it was committed: deploy runs it again; if you complete it by hand instead: stagedb migrate resolve --applied 20240102000000_posts --env development)",
         "kind": "migration",
         "message": "development: migration 20240102000000_posts failed: relation "Author" does not exist",
       }
@@ -78,7 +79,10 @@ ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey"
 
       Position: line 5, column 1
       Statement: ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey"
-          FOREIGN KEY ("authorId") REFERENCES "Author"("id")"
+          FOREIGN KEY ("authorId") REFERENCES "Author"("id")
+
+      stagedb: nothing of it was committed (it ran in one transaction)
+      stagedb-progress: {"v":1,"mode":"transaction","statements":2,"committed":0}"
     `);
   });
 
@@ -98,10 +102,10 @@ CREATE TABLE "Never" ("id" INT);
           "at 20240102000000_tags/migration.sql:4:1",
           "statement: ALTER TABLE "Tag" ALTER COLUMN "name" TYPE INTEGER USING "name"::integer",
           "PostgreSQL error 22P02",
-          "committed: its first 3 statements were committed; the rest were not",
+          "committed: statements 1–3 of 5 (lines 1–3) were committed; statements 4–5 (lines 4–5) were not",
           "applied before it in this run: 20240101000000_init",
         ],
-        "fix": "fix migration.sql, then: stagedb migrate resolve --rolled-back 20240102000000_tags --env development && stagedb deploy --env development   (or, if you complete it by hand: stagedb migrate resolve --applied 20240102000000_tags --env development)",
+        "fix": "fix migration.sql, then either undo what statements 1–3 did, then: stagedb migrate resolve --rolled-back 20240102000000_tags --env development && stagedb deploy --env development   (the whole file runs again); or finish it by hand — run statements 4–5 — then: stagedb migrate resolve --applied 20240102000000_tags --env development",
         "kind": "migration",
         "message": "development: migration 20240102000000_tags failed: invalid input syntax for type integer: "a"",
       }
@@ -121,7 +125,7 @@ CREATE TABLE "Never" ("id" INT);
         "at 20240101000000_idx/migration.sql:1:1",
         "statement: CREATE INDEX CONCURRENTLY "x_idx" ON "Missing" ("id")",
         "PostgreSQL error 42P01",
-        "committed: no statement of it was committed",
+        "committed: its one statement was not committed",
       ]
     `);
   });
@@ -157,8 +161,10 @@ CREATE TABLE "Never" ("id" INT);
     expect(err.code).toBe('E_MIGRATION_FAILED');
     expect(err.details).toMatchInlineSnapshot(`
       [
+        "at 20240101000000_half/migration.sql:3:1",
+        "statement: SELECT 1/0",
         "PostgreSQL error 22012",
-        "committed: statements before the file's own BEGIN, or after its COMMIT, may have been committed: check the database",
+        "committed: none of its 4 statements was committed",
       ]
     `);
     expect(await tables(db.url)).toEqual(['_prisma_migrations']);
@@ -178,7 +184,7 @@ describe('deploy refuses a history it cannot trust, before changing anything', (
     expect(err).toMatchInlineSnapshot(`
       {
         "code": "E_MODIFIED_MIGRATION",
-        "fix": "restore the file from version control (git log -p -- <migrations>/20240101000000_init/migration.sql) and put new changes in a new migration; to deploy anyway: stagedb deploy --env development --allow-modified",
+        "fix": "restore the file from version control (git log -p -- <migrations>/20240101000000_init/migration.sql) and put new changes in a new migration; to deploy anyway: stagedb deploy --allow-modified --env development",
         "kind": "history",
         "message": "development: applied migration 20240101000000_init changed on disk since it was applied",
       }
@@ -212,7 +218,7 @@ describe('deploy refuses a history it cannot trust, before changing anything', (
     expect(err).toMatchInlineSnapshot(`
       {
         "code": "E_MISSING_MIGRATION",
-        "fix": "pull the branch that added it (git pull), or deploy anyway: stagedb deploy --env development --allow-missing",
+        "fix": "pull the branch that added it (git pull), or deploy anyway: stagedb deploy --allow-missing --env development",
         "kind": "history",
         "message": "development: the database has applied migration not in the folder: 20240102000000_gone",
       }
@@ -232,7 +238,7 @@ describe('deploy refuses a history it cannot trust, before changing anything', (
     expect(err).toMatchInlineSnapshot(`
       {
         "code": "E_OUT_OF_ORDER",
-        "fix": "check that it does not depend on later migrations, then: stagedb deploy --env development --allow-out-of-order",
+        "fix": "check that it does not depend on later migrations, then: stagedb deploy --allow-out-of-order --env development",
         "kind": "history",
         "message": "development: pending migration 20240102000000_from_old_branch sorts before the newest applied one (20240103000000_third)",
       }
@@ -241,6 +247,27 @@ describe('deploy refuses a history it cannot trust, before changing anything', (
 
     const ok = await run({ allowOutOfOrder: true });
     expect(ok.applied.map((a) => a.name)).toEqual(['20240102000000_from_old_branch']);
+  });
+});
+
+describe('folder names without a timestamp (issue 19 item 7)', () => {
+  it('an applied folder without a timestamp prefix does not make later timestamped migrations "out of order": Prisma applies them', async () => {
+    const { project, run } = await setup({ migrations: { init: INIT } });
+    await run();
+    project.addMigration('20240601000000_posts', `CREATE TABLE "Post" ("id" INT);\n`);
+    const st = await environmentStatus(environmentFor((await run.db()).url), readLocalHistory(project.migrationsDir));
+    expect(st.history?.outOfOrder).toEqual([]);
+    expect((await run()).applied.map((a) => a.name)).toEqual(['20240601000000_posts']);
+  });
+
+  it('the order is Prisma\'s (localeCompare of the folder names), and timestamped migrations are still checked among themselves', async () => {
+    const { project, run } = await setup({ migrations: { '20240101000000_a': INIT, 'B_second': `CREATE TABLE "B" ("id" INT);\n`, 'a_first': `CREATE TABLE "A" ("id" INT);\n` } });
+    // localeCompare puts "a_first" before "B_second" (a plain sort would not).
+    expect((await run()).applied.map((a) => a.name)).toEqual(['20240101000000_a', 'a_first', 'B_second']);
+    project.addMigration('20240301000000_c', `CREATE TABLE "C" ("id" INT);\n`);
+    await run();
+    project.addMigration('20240201000000_old_branch', `CREATE TABLE "Old" ("id" INT);\n`);
+    expect((await rejection(run())).code).toBe('E_OUT_OF_ORDER');
   });
 });
 
@@ -294,6 +321,43 @@ describe('a broken migrations folder is reported before any database change', ()
     const err = await rejection(run(), shown(project));
     expect(err.code).toBe('E_MIGRATIONS_CORRUPT');
     expect(await tables(db.url)).toEqual([]);
+  });
+
+  it('a NUL byte in migration.sql: the file and the byte named, exit kind history (issue 12 item 8)', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT, '20240102000000_nul': `CREATE TABLE "A" ("id" INT);\n-- stray \u0000 byte\nCREATE TABLE "B" ("id" INT);\n` } });
+    const err = await rejection(run(), shown(project));
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_NUL",
+        "fix": "remove the NUL bytes (tr -d '\\000' < <project>/prisma/migrations/20240102000000_nul/migration.sql > migration.sql.clean && mv migration.sql.clean <project>/prisma/migrations/20240102000000_nul/migration.sql), or restore the file: git checkout -- <project>/prisma/migrations/20240102000000_nul/migration.sql",
+        "kind": "history",
+        "message": "<project>/prisma/migrations/20240102000000_nul/migration.sql holds a NUL byte at byte 39 (line 2): PostgreSQL cannot run a file with NUL bytes",
+      }
+    `);
+    expect(await tables(db.url)).toEqual([]);
+  });
+
+  it('a migration.sql that is a symlink to a file outside the migrations folder is refused, not read (issue 12 item 8)', async () => {
+    const { db, project, run } = await setup({ migrations: { '20240101000000_init': INIT } });
+    const outside = join(project.dir, '..', `stagedb-secret-${process.pid}.sql`);
+    writeFileSync(outside, 'SELECT 1;\n');
+    cleanups.push(() => rmSync(outside, { force: true }));
+    mkdirSync(join(project.migrationsDir, '20240102000000_link'));
+    symlinkSync(outside, join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
+    const err = await rejection(run(), { ...shown(project), [outside]: '<outside>' });
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_SYMLINK",
+        "fix": "replace the link with the file itself: cp --remove-destination <outside> <project>/prisma/migrations/20240102000000_link/migration.sql   (after checking it is the migration you mean)",
+        "kind": "history",
+        "message": "<project>/prisma/migrations/20240102000000_link/migration.sql is a symbolic link to <outside>, outside <project>/prisma/migrations: stagedb does not read migration files from elsewhere",
+      }
+    `);
+    expect(await tables(db.url)).toEqual([]);
+    // A link that stays inside the folder is read as the file it points to.
+    rmSync(join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
+    symlinkSync(join(project.migrationsDir, '20240101000000_init', 'migration.sql'), join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
+    expect(readLocalHistory(project.migrationsDir).migrations.map((m) => m.name)).toEqual(['20240101000000_init', '20240102000000_link']);
   });
 
   it('a corrupt migration_lock.toml', async () => {
@@ -351,5 +415,70 @@ UPDATE "User" SET "age" = 1 / 0;
     expect(err.details).toContain('statement: UPDATE "User" SET "age" = 1 / 0');
     const columns = await query<{ column_name: string }>(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' ORDER BY 1`);
     expect(columns.map((c) => c.column_name)).toEqual(['email', 'id']);
+  });
+});
+
+describe('a syntax error in a later migration of a batch (issue 19 item 1)', () => {
+  // PostgreSQL parses a whole simple-query message before running any of it: a syntax error in the
+  // third file used to stop the whole batch, and the blame (and a failed row) fell on the first.
+  it('applies the migrations before it, blames the right file, line and column, and its advice works', async () => {
+    const { db, project, run } = await setup({
+      migrations: {
+        '20240101000000_init': INIT,
+        '20240102000000_posts': `CREATE TABLE "Post" ("id" SERIAL PRIMARY KEY);\n`,
+        '20240103000000_typo': `-- CreateTable\nCREAT TABLE "Tag" ("id" SERIAL PRIMARY KEY);\n`,
+        '20240104000000_after': `CREATE TABLE "After" ("id" INT);\n`,
+      },
+    });
+    const err = await rejection(run(), shown(project));
+    expect(err).toMatchInlineSnapshot(`
+      {
+        "code": "E_MIGRATION_FAILED",
+        "details": [
+          "at 20240103000000_typo/migration.sql:2:1",
+          "statement: CREAT TABLE "Tag" ("id" SERIAL PRIMARY KEY)",
+          "PostgreSQL error 42601",
+          "committed: nothing of it was committed (it ran in one transaction)",
+          "applied before it in this run: 20240101000000_init, 20240102000000_posts",
+        ],
+        "fix": "fix migration.sql, then: stagedb deploy --env development   (nothing of it was committed: deploy runs it again; if you complete it by hand instead: stagedb migrate resolve --applied 20240103000000_typo --env development)",
+        "kind": "migration",
+        "message": "development: migration 20240103000000_typo failed: syntax error at or near "CREAT"",
+      }
+    `);
+    // Prisma would apply the first two and fail on the third: so does stagedb.
+    expect(await tables(db.url)).toEqual(['Post', 'User', '_prisma_migrations']);
+    const recorded = await rows(db.url);
+    expect(recorded.map((r) => [r.migration_name, r.finished_at === null])).toEqual([
+      ['20240101000000_init', false],
+      ['20240102000000_posts', false],
+      ['20240103000000_typo', true],
+    ]);
+    expect(recorded[2]!.logs).toContain('Position: line 2, column 1');
+
+    // The advice works: fix the file, deploy again (nothing of it was committed: no resolve needed).
+    project.addMigration('20240103000000_typo', `-- CreateTable\nCREATE TABLE "Tag" ("id" SERIAL PRIMARY KEY);\n`);
+    const again = await run();
+    expect(again.applied.map((a) => a.name)).toEqual(['20240103000000_typo', '20240104000000_after']);
+  });
+
+  it('a syntax error in the first file of the batch still commits nothing and blames the first', async () => {
+    const { db, run } = await setup({
+      migrations: { '20240101000000_typo': `CREATE TABLE "A" ("id" INT);\nALTER TABLE "A" ADD COLUMN "b" INT NOT NUL;\n`, '20240102000000_next': `CREATE TABLE "B" ("id" INT);\n` },
+    });
+    const err = await rejection(run());
+    expect(err.message).toContain('migration 20240101000000_typo failed: syntax error at or near "NUL"');
+    expect(err.details).toContain('at 20240101000000_typo/migration.sql:2:40');
+    expect(await tables(db.url)).toEqual(['_prisma_migrations']);
+  });
+
+  it('a file that ends inside an unfinished statement is blamed, not the file after it', async () => {
+    const { db, run } = await setup({
+      migrations: { '20240101000000_ok': INIT, '20240102000000_cut': `CREATE TABLE "Cut" ("id" INT,\n`, '20240103000000_next': `CREATE TABLE "B" ("id" INT);\n` },
+    });
+    const err = await rejection(run());
+    expect(err.message).toContain('migration 20240102000000_cut failed: syntax error');
+    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
+    expect((await rows(db.url)).map((r) => r.migration_name)).toEqual(['20240101000000_ok', '20240102000000_cut']);
   });
 });

@@ -50,6 +50,8 @@ describe('a failed migration', () => {
       migrations: { '20240101000000_init': INIT, '20240102000000_posts': POSTS, '20240103000000_comments': BROKEN },
     });
     await expect(deploy()).rejects.toMatchObject({ code: 'E_MIGRATION_FAILED' });
+    // The row as Prisma's own deploy leaves it: no stagedb record that nothing of it was committed.
+    await query(db.url, `UPDATE _prisma_migrations SET logs = regexp_replace(logs, '\n\nstagedb: .*$', '') WHERE finished_at IS NULL`);
 
     // Even with the file fixed, the failed row blocks: Prisma's P3009.
     project.addMigration('20240103000000_comments', FIXED);
@@ -67,7 +69,7 @@ describe('a failed migration', () => {
           "Position: line 2, column 1",
           "Statement: ALTER TABLE "Comment" ADD COLUMN "postId" INTEGER REFERENCES "Posts"("id")",
         ],
-        "fix": "after undoing its partial changes and fixing the file: stagedb migrate resolve --rolled-back 20240103000000_comments --env development; if you finished it by hand instead: stagedb migrate resolve --applied 20240103000000_comments --env development",
+        "fix": "undo its partial changes, then: stagedb migrate resolve --rolled-back 20240103000000_comments --env development && stagedb deploy --env development; or, if you finish it by hand: stagedb migrate resolve --applied 20240103000000_comments --env development",
         "kind": "history",
         "message": "development: migration 20240103000000_comments failed (started <time>) and blocks new deploys (Prisma P3009)",
       }

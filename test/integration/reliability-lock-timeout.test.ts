@@ -103,7 +103,7 @@ describe('a migration blocked by a long transaction', () => {
           "blocked by: pid <blocker>, nightly-report, user postgres from 127.0.0.1, idle in transaction (transaction since <time>), holding AccessShareLock on T",
           "committed: nothing of it was committed (it ran in one transaction)",
         ],
-        "fix": "the migration itself is fine: another session held a lock it needs. When that session is done (or ended: SELECT pg_terminate_backend(<blocker>);): stagedb migrate resolve --rolled-back 20240102000000_add_c --env development && stagedb deploy --env development; or raise ddlLockTimeout / lockRetries for development in the stagedb config",
+        "fix": "the migration itself is fine: another session held a lock it needs. When that session is done (or ended: SELECT pg_terminate_backend(<blocker>);): stagedb deploy --env development   (nothing of it was committed: deploy runs it again); or raise ddlLockTimeout / lockRetries for development in the stagedb config",
         "kind": "migration",
         "message": "development: migration 20240102000000_add_c failed: canceling statement due to lock timeout",
       }

@@ -169,3 +169,21 @@ describe('compareHistory', () => {
     expect(s.entries.map((e) => e.name)).toEqual([A, B, C, D]);
   });
 });
+
+describe('compareMigrationNames: Prisma\'s order (localeCompare), without loading ICU for ordinary names', () => {
+  it('agrees with localeCompare on random names of digits, letters and underscores', async () => {
+    const { compareMigrationNames } = await import('../../src/history/local.js');
+    const chars = '0123456789_abcyzABYZ';
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const word = (n: number) => Array.from({ length: 1 + Math.floor(rand() * n) }, () => chars[Math.floor(rand() * chars.length)]).join('');
+    for (let i = 0; i < 20000; i++) {
+      const a = word(8);
+      const b = rand() < 0.3 ? a.slice(0, Math.floor(rand() * a.length)) + word(3) : word(8);
+      expect(compareMigrationNames(a, b), `${a} vs ${b}`).toBe(Math.sign(a.localeCompare(b)));
+    }
+    // Other characters go to localeCompare itself.
+    expect(compareMigrationNames('20240101000000_é', '20240101000000_f')).toBe(Math.sign('20240101000000_é'.localeCompare('20240101000000_f')));
+    expect(['init', '20240102000000_b', 'B_second', 'a_first', '0_init'].sort(compareMigrationNames)).toEqual(['0_init', '20240102000000_b', 'a_first', 'B_second', 'init']);
+  });
+});

@@ -39,6 +39,8 @@ export const migrations: DoctorCheck = {
       ];
       return { status: 'warn', detail: parts.join('; ') + localNote, fix: `restore the files from git (see stagedb status --env ${env.name})` };
     }
-    return { status: 'ok', detail: `${h.applied} applied, ${h.pending} pending, none failed${localNote}` };
+    // A failed attempt that provably committed nothing does not block: deploy runs the migration again.
+    const retry = h.retrying.length > 0 ? ` (${h.retrying.map((e) => e.name).join(', ')}: an attempt failed with nothing committed; deploy runs it again)` : '';
+    return { status: 'ok', detail: `${h.applied} applied, ${h.pending} pending${retry}, none failed${localNote}` };
   },
 };
