@@ -122,7 +122,7 @@ export function feedVerbose(p: TableProgress, line: string, parallel: boolean): 
  * What to keep of a tool's stderr for an error report: --verbose narrates every object it touches,
  * and only errors, warnings and their details say what went wrong.
  */
-export function isNoise(tool: 'pg_dump' | 'pg_restore', line: string): boolean {
+export function isNoise(tool: 'pg_dump' | 'pg_restore' | 'psql', line: string): boolean {
   if (!line.trim()) return true;
   const m = new RegExp(`^${tool}: (.*)$`).exec(line);
   if (!m) return false;

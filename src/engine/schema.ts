@@ -89,6 +89,27 @@ export function datasourceProviders(files: readonly SchemaFile[]): DatasourcePro
   return out;
 }
 
+/**
+ * The schemas a multiSchema datasource names (`schemas = ["public", "auth"]`), in the order written;
+ * undefined when no datasource has a `schemas` property (the URL's `?schema=`, else `public`, is then
+ * the only one). Comments are not read: a commented-out `// schemas = [...]` does not count.
+ */
+export function datasourceSchemas(files: readonly SchemaFile[]): string[] | undefined {
+  for (const f of files) {
+    for (const block of topLevelBlocks(f.content)) {
+      if (block.keyword !== 'datasource') continue;
+      const prop = properties(f.content, block).find((p) => p.key === 'schemas');
+      if (!prop) continue;
+      const value = f.content.slice(prop.valueStart, prop.end);
+      const names: string[] = [];
+      const re = /"((?:[^"\\]|\\.)*)"/g;
+      for (let m = re.exec(value); m; m = re.exec(value)) names.push(m[1]!);
+      return [...new Set(names)];
+    }
+  }
+  return undefined;
+}
+
 /** Provider names the engine accepts for PostgreSQL. */
 const POSTGRES_PROVIDERS = new Set(['postgresql', 'postgres']);
 

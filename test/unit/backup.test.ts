@@ -5,7 +5,7 @@ import { toolConnection } from '../../src/backup/libpq.js';
 import { isBackupId, newBackupId, parseManifest } from '../../src/backup/manifest.js';
 import { TableProgress, feedVerbose } from '../../src/backup/progress.js';
 import { planPrune } from '../../src/backup/prune.js';
-import { checkedJobs, tocSchemas, withoutSchema } from '../../src/backup/restore.js';
+import { auditTrailOnly, historyCheckSql, tocNamespaces, tocSchemas, withTail, withoutSchema } from '../../src/backup/restore.js';
 import type { StoredBackup } from '../../src/backup/storage.js';
 import { chooseTool } from '../../src/backup/tools.js';
 import { resolveEnvironment } from '../../src/config/environments.js';
@@ -39,16 +39,52 @@ describe('dump format', () => {
   });
 });
 
-describe('restore jobs', () => {
-  const mb = 1024 ** 2;
-  const m = (tableMb: number[], size = 1) => ({ size: size * mb, tables: tableMb.map((x, i) => ({ schema: 'public', name: `t${i}`, bytes: x * mb, estimatedRows: 0 })) });
-  it('serial for a backup of little table data (workers cost more than they save), parallel from 16 MB whatever the archive compressed to', () => {
-    expect(checkedJobs(undefined, m([5, 5]), 2)).toBe(1);
-    expect(checkedJobs(undefined, m([20, 18], 4), 2)).toBe(2);
-    expect(checkedJobs(undefined, m([2000], 200), 8)).toBe(4);
-    expect(checkedJobs(undefined, { size: 40 * mb, tables: [] }, 2)).toBe(2);
-    expect(checkedJobs(3, m([1]), 2)).toBe(3);
-    expect(() => checkedJobs(0, m([1]), 2)).toThrow('--jobs must be a whole number');
+describe("restore: what is restored of stagedb's own schema, and the history check", () => {
+  it("a target without an audit trail gets the backup's audit_log and nothing else of schema stagedb", () => {
+    const toc = [
+      '5; 2615 16390 SCHEMA - stagedb postgres',
+      '220; 1259 16391 TABLE stagedb audit_log postgres',
+      '221; 1259 16398 SEQUENCE stagedb audit_log_id_seq postgres',
+      '3400; 0 16391 TABLE DATA stagedb audit_log postgres',
+      '222; 1259 16400 TABLE stagedb marker postgres',
+      '3401; 0 16400 TABLE DATA stagedb marker postgres',
+      '223; 1259 16410 TABLE public User postgres',
+    ];
+    expect(auditTrailOnly(toc)).toEqual([
+      '5; 2615 16390 SCHEMA - stagedb postgres',
+      '220; 1259 16391 TABLE stagedb audit_log postgres',
+      '221; 1259 16398 SEQUENCE stagedb audit_log_id_seq postgres',
+      '3400; 0 16391 TABLE DATA stagedb audit_log postgres',
+      ';222; 1259 16400 TABLE stagedb marker postgres',
+      ';3401; 0 16400 TABLE DATA stagedb marker postgres',
+      '223; 1259 16410 TABLE public User postgres',
+    ]);
+  });
+
+  it('finds every schema the archive holds something in, public included (pg_dump writes no SCHEMA entry for it)', () => {
+    expect(tocNamespaces([
+      ';',
+      '5; 2615 16390 SCHEMA - auth postgres',
+      '6; 3079 16400 EXTENSION - pgcrypto ',
+      '220; 1259 16391 TABLE public User postgres',
+      '3400; 0 16391 TABLE DATA public User postgres',
+      '3401; 2606 16500 FK CONSTRAINT billing invoice invoice_userId_fkey postgres',
+      '3402; 2613 16403 BLOB - 16403 postgres',
+    ]).sort()).toEqual(['auth', 'billing', 'public']);
+  });
+
+  it("pg_restore's final COMMIT is replaced by the history check and a COMMIT; without one, nothing is sent", () => {
+    const end = Buffer.from('COPY t FROM stdin;\nCOMMIT;\n\\.\nCREATE INDEX i ON t (x);\nCOMMIT;\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict KEY\n\n');
+    expect(withTail(end, '\nCHECK;\nCOMMIT;\n')?.toString()).toBe('COPY t FROM stdin;\nCOMMIT;\n\\.\nCREATE INDEX i ON t (x);\n\nCHECK;\nCOMMIT;\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict KEY\n\n');
+    expect(withTail(Buffer.from('CREATE TABLE t (x int);\n'), 'COMMIT;\n')).toBeUndefined();
+  });
+
+  it('the history check quotes names and the schema, qualifies everything (search_path is empty), and ends with COMMIT', () => {
+    const sql = historyCheckSql('my "app"', ["20240101000000_it's"]);
+    expect(sql).toContain(`want text[] := ARRAY['20240101000000_it''s']::text[]`);
+    expect(sql).toContain(`pg_catalog.to_regclass('"my ""app"""."_prisma_migrations"')`);
+    expect(sql.trimEnd().endsWith('COMMIT;')).toBe(true);
+    expect(historyCheckSql('public', [])).toContain(`want text[] := '{}'::text[]`);
   });
 });
 
