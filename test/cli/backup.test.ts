@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { S3_CREDENTIALS, contentsOf, startS3 } from '../helpers/backup.js';
@@ -292,5 +292,32 @@ describe('restore covers exactly the schemas the datasource names (issue 19.2/19
         fix: name those schemas in the datasource too (schemas = [...] in schema.prisma), so they are restored with it, or drop what depends on schema "public" first"
     `);
     expect(await query(dst.url, 'SELECT email FROM "User"')).toEqual([{ email: 'kept' }]);
+  });
+});
+
+describe('backup storage that cannot hold backups (issue 12.8)', () => {
+  it('a file where the directory should be, and a directory nobody may write: the same code, exit 3, one line each', async () => {
+    const db = await freshDatabase('cli_bk_dir');
+    const config = (dir: string) => ({ environments: { development: { url: { $env: 'DEV_URL' }, protection: 'none', backup: { storage: { dir } } } } });
+    const p = createProject({ configJson: config('backups') });
+    cleanups.push(() => db.drop(), () => p.remove());
+    writeFileSync(join(p.dir, 'a-file'), 'not a directory\n');
+    const run = (dir: string) => {
+      writeFileSync(join(p.dir, 'stagedb.config.json'), JSON.stringify(config(dir)));
+      return runCli(['backup', '--env', 'development'], { cwd: p.dir, env: { DEV_URL: db.url }, timeoutMs: 60_000 });
+    };
+    const file = await run(join(p.dir, 'a-file'));
+    expect(file.code).toBe(3);
+    expect(normalize(file.stderr, { [p.dir]: '<project>' })).toMatchInlineSnapshot(`
+      "error: cannot write backups to <project>/a-file: it is a file, not a directory
+        fix: point backup.storage.dir at a directory, or move the file away"
+    `);
+    const under = await run(join(p.dir, 'a-file', 'backups'));
+    expect(under.code).toBe(3);
+    expect(normalize(under.stderr, { [p.dir]: '<project>' })).toContain('error: cannot write backups to <project>/a-file/backups: part of the path is a file, not a directory');
+    // Even root may not create a directory in /sys: an unwritable directory, whoever runs the tests.
+    const denied = await run('/sys/stagedb-backups');
+    expect(denied.code).toBe(3);
+    expect(denied.stderr).toMatch(/^error: cannot write backups to \/sys\/stagedb-backups: .*\n {2}fix: make \/sys\/stagedb-backups writable for this user, or set backup\.storage to another directory\n$/);
   });
 });
