@@ -428,7 +428,7 @@ interface OneTransactionResult {
  */
 async function restoreInOneTransaction(i: Omit<PgRestoreInput, 'jobs'> & { psql: string; head: string; tail: string }): Promise<OneTransactionResult> {
   const conn = toolConnection(i.url, i.appName, i.processEnv, RESTORE_SETTINGS);
-  const tables = new TableProgress(i.manifest.tables.map((t) => ({ schema: t.schema, name: t.name, bytes: t.bytes, rows: t.rows ?? t.estimatedRows })));
+  const tables = new TableProgress(i.manifest.tables.map((t) => ({ schema: t.schema, name: t.name, bytes: t.bytes, rows: t.rows ?? t.estimatedRows, exact: t.rows !== undefined })));
   const run = runTool('psql', i.psql, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--set=VERBOSITY=verbose', `--dbname=${conn.dbname}`], conn.env, { stdin: 'pipe' });
   const stdin = run.child.stdin!;
   stdin.on('error', () => {}); // psql has exited: its exit code and stderr say why
@@ -632,7 +632,7 @@ export async function pgRestore(i: PgRestoreInput): Promise<{ ok: boolean; code:
     '--no-password',
     i.archive,
   ];
-  const tables = new TableProgress(i.manifest.tables.map((t) => ({ schema: t.schema, name: t.name, bytes: t.bytes, rows: t.rows ?? t.estimatedRows })));
+  const tables = new TableProgress(i.manifest.tables.map((t) => ({ schema: t.schema, name: t.name, bytes: t.bytes, rows: t.rows ?? t.estimatedRows, exact: t.rows !== undefined })));
   const run = runTool('pg_restore', i.pgRestore.path, args, conn.env, { onLine: (l) => feedVerbose(tables, l, i.jobs > 1) });
   const stopProgress = i.onProgress ? watchProgress(i, tables) : undefined;
   try {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { choosePlan } from '../../src/backup/create.js';
 import { toolConnection } from '../../src/backup/libpq.js';
 import { isBackupId, newBackupId, parseManifest } from '../../src/backup/manifest.js';
-import { TableProgress, feedVerbose } from '../../src/backup/progress.js';
+import { TableProgress, eta, feedVerbose, type CopyCount } from '../../src/backup/progress.js';
 import { planPrune } from '../../src/backup/prune.js';
 import { auditTrailOnly, historyCheckSql, tocNamespaces, tocSchemas, withTail, withoutSchema } from '../../src/backup/restore.js';
 import type { StoredBackup } from '../../src/backup/storage.js';
@@ -165,11 +165,47 @@ describe('progress from --verbose lines', () => {
     const parallel = t();
     feedVerbose(parallel, 'pg_dump: dumping contents of table "public.b"', true);
     feedVerbose(parallel, 'pg_dump: dumping contents of table "public.a"', true);
-    parallel.live(new Map([['public.b', 500]]));
+    parallel.live(new Map([['public.b', { rows: 500, bytes: 50_000 }]]));
     expect(parallel.fraction()).toBeCloseTo((100_000 * 0.5) / (100_000 + 8192), 5);
     feedVerbose(parallel, 'pg_dump: finished item 3356 TABLE DATA b', true);
     expect(parallel.counts()).toEqual({ done: 1, total: 2 });
     expect(feedVerbose(parallel, 'pg_dump: reading extensions', true)).toBe(false);
+  });
+});
+
+describe('progress of a table being copied (issue 13.8)', () => {
+  // Eight tables; the first holds nearly all the data and was never analyzed (no row estimate): the
+  // shape that printed "98 %, 1/8 tables, ETA 11 ms" halfway through its dump.
+  const mb = 1024 ** 2;
+  const tables = (exact = false) => [
+    { schema: 'public', name: 'big', bytes: 980 * mb, rows: exact ? 7_000_000 : 0, exact },
+    ...Array.from({ length: 7 }, (_, i) => ({ schema: 'public', name: `small${i}`, bytes: 2 * mb, rows: 1000, exact })),
+  ];
+  const halfway = (p: TableProgress, copied: CopyCount) => {
+    for (let i = 0; i < 7; i++) feedVerbose(p, `pg_dump: dumping contents of table "public.small${i}"`, false);
+    feedVerbose(p, 'pg_dump: dumping contents of table "public.big"', false);
+    p.live(new Map([['public.big', copied]]));
+    return { fraction: p.fraction()!, tables: p.counts(), eta: eta(20_000, p.fraction()) };
+  };
+
+  it('a table without a row estimate counts by the bytes copied, not as done after its first row', () => {
+    const r = halfway(new TableProgress(tables()), { rows: 3_500_000, bytes: 490 * mb });
+    expect(r.tables).toEqual({ done: 7, total: 8 });
+    expect(r.fraction).toBeCloseTo((14 + 490) / (14 + 980), 3);
+    expect(r.eta).toBeGreaterThan(15_000);
+  });
+
+  it('an estimate far too low (the table grew since it was analyzed) is capped by the bytes', () => {
+    const stale = tables().map((t) => (t.name === 'big' ? { ...t, rows: 100_000 } : t));
+    const r = halfway(new TableProgress(stale), { rows: 3_500_000, bytes: 490 * mb });
+    expect(r.fraction).toBeCloseTo((14 + 490) / (14 + 980), 3);
+  });
+
+  it('without bytes (a server that does not report them), an estimate counts for nothing; exact counts do', () => {
+    expect(halfway(new TableProgress(tables()), { rows: 3_500_000 }).fraction).toBeCloseTo(14 / (14 + 980), 3);
+    expect(halfway(new TableProgress(tables(true)), { rows: 3_500_000 }).fraction).toBeCloseTo((14 + 490) / (14 + 980), 3);
+    // A table being copied is never reported done before the tool says so.
+    expect(halfway(new TableProgress(tables(true)), { rows: 9_000_000 }).fraction).toBeLessThan(1);
   });
 });
 
