@@ -6,7 +6,9 @@ import { applyRestore, prepareRestore } from '../../src/backup/restore.js';
 import { openStorage } from '../../src/backup/storage.js';
 import { backupEnv, contentsOf, fillRichDatabase, tempDir } from '../helpers/backup.js';
 import { adminUrl, freshDatabase, query, type FreshDatabase } from '../helpers/db.js';
-import { rejection } from '../helpers/project.js';
+import { createProject, rejection } from '../helpers/project.js';
+import { BIN } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
 
 /**
  * Issue 12.3: a restore that fails must leave the target exactly as it was. The archive's manifest
@@ -93,6 +95,42 @@ describe('a restore that fails leaves the target as it was', () => {
       expect(await query(ownerUrl, 'SELECT count(*)::int AS n FROM "User"')).toEqual([{ n: 501 }]);
     });
   }
+
+  it('stagedb killed (SIGKILL) in the middle of a restore: the target is as it was, and nothing is left running', async () => {
+    // Enough data in the backup that the restore's COPY is still running when it is killed.
+    await query(source.url, `CREATE TABLE bulk AS SELECT g, md5(g::text) AS h FROM generate_series(1, 400000) g`);
+    const p = createProject({
+      configJson: { environments: { production: { url: { $env: 'SRC_URL' }, protection: 'none', backup: { storage: { dir: store.dir } } }, staging: { url: { $env: 'DST_URL' }, protection: 'none' } } },
+      // The backup's two schemas: public and billing (whose invoices refer to public's users).
+      schema: 'datasource db {\n  provider = "postgresql"\n  schemas  = ["public", "billing"]\n}\n',
+    });
+    try {
+      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SRC_URL: source.url, DST_URL: ownerUrl };
+      const r = await createBackup({ env: backupEnv(source.url, 'production', { backup: { storage: { dir: store.dir } } }) });
+      const before = await contentsOf(ownerUrl);
+      const child = spawn(process.execPath, [BIN, 'restore', r.id, '--from', 'production', '--to', 'staging', '--allow-foreign'], { cwd: p.dir, env, stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('close', resolve));
+      const app = `stagedb restore ${r.id}`.slice(0, 63);
+      const copying = async () => (await query<{ n: number }>(adminUrl(), `SELECT count(*)::int AS n FROM pg_stat_progress_copy c JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1`, [app]))[0]!.n > 0;
+      const deadline = Date.now() + 30_000;
+      while (!(await copying())) {
+        if (Date.now() > deadline) throw new Error('the restore never started copying');
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      child.kill('SIGKILL');
+      await exited;
+      // psql sees the end of its input without a COMMIT and goes; the server rolls back.
+      const gone = Date.now() + 10_000;
+      while ((await query<{ n: number }>(adminUrl(), 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [app]))[0]!.n > 0) {
+        if (Date.now() > gone) throw new Error("the restore's session outlived stagedb");
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      expect(await contentsOf(ownerUrl)).toEqual(before);
+    } finally {
+      p.remove();
+      await query(source.url, 'DROP TABLE bulk');
+    }
+  });
 
   it('the owner role (no superuser, no CREATEDB) restores a good backup; the database keeps its own settings', async () => {
     await query(adminUrl(), `ALTER DATABASE ${target.name} SET stagedb.environment = 'staging'`);
