@@ -134,6 +134,12 @@ describe('stagedb backup, list, verify, restore', () => {
     const noTo = await cli('restore', 'latest', '--env', 'staging');
     expect(noTo.code).toBe(4);
     expect(noTo.stderr).toContain('error: restore names its target with --to, not --env');
+    const jobs = await cli('restore', 'latest', '--to', 'staging', '--jobs', '4');
+    expect(jobs.code).toBe(4);
+    expect(jobs.stderr.trimEnd()).toMatchInlineSnapshot(`
+      "error: restore has no --jobs: it runs in one transaction (one session), so that a failed restore leaves the target as it was
+        fix: stagedb restore latest --to staging"
+    `);
     const b = await cli('backup', '--env', 'production');
     const [id] = ids(b.stdout);
     const typo = await cli('restore', id!.slice(0, -2), '--to', 'staging', '--confirm', 'staging');
