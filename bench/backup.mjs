@@ -178,7 +178,6 @@ export async function runBackupBench(opts = {}) {
       const t = { backupPlain: [], backupStagedb: [], restorePlain: [], restoreStagedb: [] };
       let lastId;
       let how = '';
-      let restoreJobs = 1;
       // One untimed run of each first: the page cache, the server's catalog caches.
       timed(pgDump, ['-Fc', '-f', plainFile, cluster.url(db)], { env });
       timed(process.execPath, [cli, 'backup', '--env', 'bench', '--json'], { cwd: dir, env: childEnv() });
@@ -209,7 +208,6 @@ export async function runBackupBench(opts = {}) {
           await fresh('bench_target');
           const r = timed(process.execPath, [cli, 'restore', lastId, '--from', 'bench', '--to', 'target', '--json'], { cwd: dir, env: childEnv({ TARGET_URL: cluster.url('bench_target') }) });
           t.restoreStagedb.push(r.ms);
-          restoreJobs = JSON.parse(r.stdout).jobs;
         };
         if (i % 2 === 0) { await plain(); await ours(); } else { await ours(); await plain(); }
         log(`  ${label} restore ${i + 1}/${reps}: pg_restore ${t.restorePlain.at(-1).toFixed(0)} ms, stagedb ${t.restoreStagedb.at(-1).toFixed(0)} ms`);
@@ -219,7 +217,7 @@ export async function runBackupBench(opts = {}) {
       for (const [side, got] of [['pg_restore', gotPlain], ['stagedb restore', gotOurs]]) {
         if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${label}: ${side} restored ${JSON.stringify(got)}, the source has ${JSON.stringify(want)}`);
       }
-      results.push({ label, bytes, reps, how, restoreJobs, t });
+      results.push({ label, bytes, reps, how, t });
       for (const name of [db, 'bench_plain', 'bench_target']) await dropDatabase(cluster, name, { force: true }).catch(() => {});
     }
   } finally {
@@ -348,7 +346,7 @@ function render(r) {
     };
     const large = x.label === 'large';
     pair(`backup: \`stagedb backup\` (${x.how}) vs \`pg_dump -Fc -f file\``, x.t.backupStagedb, x.t.backupPlain, large ? TARGETS.backupLarge : TARGETS.small);
-    pair(`restore: \`stagedb restore\` (checks, then \`pg_restore${x.restoreJobs > 1 ? ` -j${x.restoreJobs}` : ''}\`) vs serial \`pg_restore -d\``, x.t.restoreStagedb, x.t.restorePlain, large ? TARGETS.restoreLarge : TARGETS.small);
+    pair(`restore: \`stagedb restore\` (checks, then one transaction: \`pg_restore\` piped into \`psql\`) vs serial \`pg_restore -d\``, x.t.restoreStagedb, x.t.restorePlain, large ? TARGETS.restoreLarge : TARGETS.small);
   }
   const la = (l) => l.map((v) => v.toFixed(2)).join(' / ');
   const missed = verdicts.filter((v) => !v.ok);
