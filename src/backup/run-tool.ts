@@ -15,7 +15,7 @@ export interface ToolRun {
  * the ones that are not --verbose narration are kept, redacted, for the error report.
  */
 export function runTool(
-  tool: 'pg_dump' | 'pg_restore',
+  tool: 'pg_dump' | 'pg_restore' | 'psql',
   path: string,
   args: string[],
   env: NodeJS.ProcessEnv,

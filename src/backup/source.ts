@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { quoteIdent } from '../pg/quote-ident.js';
 import type { AppliedMigrationRecord, ChecksumAlgorithm, SequenceStat, TableStat } from './manifest.js';
+import type { CopyCount } from './progress.js';
 
 /**
  * What a backup records about its database, read in one REPEATABLE READ transaction whose snapshot
@@ -131,14 +132,14 @@ export async function tableStats(
   return { tables: out, largeObjects: { count: Number(lo.rows[0]!.n), ...(h === null ? {} : { checksum: h }) } };
 }
 
-/** Rows copied so far by the COPYs of sessions with this application_name (PostgreSQL 14+; empty before). */
-export async function copyProgress(client: Client, applicationName: string): Promise<Map<string, number>> {
-  const r = await client.query<{ schema: string; name: string; n: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name, p.tuples_processed::text AS n
+/** Rows and bytes copied so far by the COPYs of sessions with this application_name (PostgreSQL 14+; empty before). */
+export async function copyProgress(client: Client, applicationName: string): Promise<Map<string, CopyCount>> {
+  const r = await client.query<{ schema: string; name: string; n: string; b: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name, p.tuples_processed::text AS n, p.bytes_processed::text AS b
        FROM pg_stat_progress_copy p JOIN pg_stat_activity a ON a.pid = p.pid
        JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE a.application_name = $1`,
     [applicationName],
   );
-  return new Map(r.rows.map((x) => [`${x.schema}.${x.name}`, Number(x.n)]));
+  return new Map(r.rows.map((x) => [`${x.schema}.${x.name}`, { rows: Number(x.n), bytes: Number(x.b) }]));
 }

@@ -45,6 +45,14 @@ export class LocalStorage implements BackupStorage {
         if (!isErrno(e, 'EEXIST')) throw e;
       });
     } catch (e) {
+      // A path that is (or runs through) a file is the same mistake as an unwritable directory: the
+      // configured storage cannot hold backups. One code, one exit status (3, configuration), for both.
+      if (isErrno(e, 'EEXIST', 'ENOTDIR')) {
+        throw new StagedbError('config', 'E_BACKUP_DIR_UNWRITABLE', `cannot write backups to ${this.dir}: ${isErrno(e, 'EEXIST') ? 'it is a file' : 'part of the path is a file'}, not a directory`, {
+          fix: `point backup.storage.dir at a directory, or move the file away`,
+          cause: e,
+        });
+      }
       throw fsError(e, this.dir, 'write backups to');
     }
   }

@@ -1,4 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import type { ResolvedEnvironment } from '../config/environments.js';
+import { schemaFiles } from '../config/prisma-project.js';
+import { datasourceSchemas } from '../engine/schema.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { findBackup } from '../backup/list.js';
 import { MANIFEST_FILE, formatBytes, formatDuration } from '../backup/manifest.js';
@@ -8,28 +11,29 @@ import { openStorage, type BackupStorage } from '../backup/storage.js';
 import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
 import { StagedbError, usageError } from '../errors.js';
 import { selectEnvironments } from '../config/environments.js';
-import { age, backupsOf, jobsFlag, progressPrinter, shown } from './backup-common.js';
+import { age, backupsOf, progressPrinter, shown } from './backup-common.js';
 import { loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { shellQuote } from '../shell-quote.js';
 
 const command: Command = {
-  usage: `Usage: stagedb restore <backup> --to <env> [--from <env>] [--jobs <n>] [--confirm <env>]
+  usage: `Usage: stagedb restore <backup> --to <env> [--from <env>] [--confirm <env>]
 
-Replaces everything in <env>'s database with a backup (an id from stagedb backup list, "latest", or
-the path of a backup's directory). The backup is checked first (every file's sha256, its table of
-contents, that it belongs to this project); then the schemas it holds are dropped and re-created and
-pg_restore runs with parallel jobs. Afterwards the restored _prisma_migrations must match the backup's
-manifest, and what the migrations folder has beyond it is listed (stagedb deploy applies it).
-The target keeps its own audit trail and protection marker. Guarded and production-level targets need
-typed confirmation (or --confirm <env>). Restoring production into staging:
+Replaces the schemas the datasource names (the URL's ?schema=, default public, or every one in
+schemas = [...]) in <env>'s database with a backup (an id from stagedb backup list, "latest", or the
+path of a backup's directory); other schemas are left as they are. The backup is checked first (every
+file's sha256, its table of contents, that it belongs to this project); then, in ONE transaction, the
+schemas are dropped, the backup is replayed, and the restored _prisma_migrations must match the
+backup's manifest: if anything fails, the target is left exactly as it was. What the migrations folder
+has beyond the backup is listed (stagedb deploy applies it). The target keeps its own audit trail and
+protection marker. Guarded and production-level targets need typed confirmation (or --confirm <env>).
+Restoring production into staging:
 
   stagedb restore latest --from production --to staging --confirm staging
 
       --to <env>          the environment to restore into (required)
       --from <env>        whose backups to look in (default: the one the backup id names; for
                           "latest", the target's own)
-      --jobs <n>          parallel pg_restore jobs (default: CPUs, at most 4; 1 for an archive under 32 MB)
       --with-privileges   restore GRANTs too (default: not, since roles differ between environments;
                           everything restored belongs to the target's user either way)
       --allow-foreign     restore a backup whose history has migrations this project does not know
@@ -53,12 +57,15 @@ ${CONFIRM_HELP}
     if (!ref || args.positionals.length > 1) throw usageError('E_USAGE', 'restore takes one backup: an id from stagedb backup list, "latest", or a backup directory', 'stagedb restore latest --from production --to staging');
     const to = args.values.to as string | undefined;
     if (!to) throw usageError('E_USAGE', 'restore needs the target environment: --to <env>', `stagedb restore ${shellQuote(ref)} --to staging`);
-    const jobs = jobsFlag(args);
+    if (args.values.jobs !== undefined) {
+      throw usageError('E_USAGE', 'restore has no --jobs: it runs in one transaction (one session), so that a failed restore leaves the target as it was', `stagedb restore ${shellQuote(ref)} --to ${to}`);
+    }
     // pg_restore is asked its version now, in another process, while the library and the config load.
     probeTools('pg_restore', { env: ctx.env });
-    const { applyRestore, prepareRestore } = await import('../backup/restore.js');
+    const { applyRestore, prepareRestore, schemaList } = await import('../backup/restore.js');
     const { config, names } = await loadTargets(ctx, { ...args, values: { ...args.values, env: to } });
     const target = resolveOne(ctx, config, names[0]!);
+    const schemas = restoreSchemas(target, config.schemaPath);
 
     // Where the backup is: a directory given by path, or an environment's storage.
     let storage: BackupStorage;
@@ -108,12 +115,12 @@ ${CONFIRM_HELP}
         env: target,
         config,
         args,
-        what: `replace everything in ${i.database} on ${i.host} with backup ${m.id} of ${m.environment} (taken ${age(m.startedAt)})`,
+        what: `replace ${schemaList(schemas)} in ${i.database} on ${i.host} with backup ${m.id} of ${m.environment} (taken ${age(m.startedAt)})`,
         run: async (client) => {
           const prepared = early ?? checked(await preparing);
           const value = await applyRestore(prepared, target, {
             client,
-            jobs,
+            schemas,
             withPrivileges: Boolean(args.values['with-privileges']),
             migrationsDir: config.migrationsDir,
             processEnv: ctx.env,
@@ -131,7 +138,7 @@ ${CONFIRM_HELP}
         throw e;
       });
       const lines = [
-        `${target.name}: restored backup ${r.id} of ${r.from} into ${r.database} in ${formatDuration(r.durationMs)} (${r.jobs} job${r.jobs === 1 ? '' : 's'})`,
+        `${target.name}: restored backup ${r.id} of ${r.from} into ${schemaList(r.schemas)} of ${r.database} in ${formatDuration(r.durationMs)} (one transaction)`,
         `  _prisma_migrations matches the backup: ${r.migrations.applied} applied${r.migrations.last ? `, last ${r.migrations.last}` : ''}`,
       ];
       if (r.pending.length > 0) lines.push(`  ${r.pending.length} migration${r.pending.length === 1 ? '' : 's'} in the folder ${r.pending.length === 1 ? 'is' : 'are'} newer than the backup: stagedb deploy --env ${target.name} applies ${r.pending.length === 1 ? 'it' : 'them'}`);
@@ -142,5 +149,17 @@ ${CONFIRM_HELP}
     }
   },
 };
+
+/**
+ * The schemas a restore replaces, as Prisma's reset would: the URL's (`?schema=`, default `public`;
+ * it holds `_prisma_migrations`) first, then every other one a multiSchema datasource names. Without
+ * a readable schema file, only the URL's.
+ */
+function restoreSchemas(target: ResolvedEnvironment, schemaPath: string): string[] {
+  const own = target.directInfo.schema;
+  if (!existsSync(schemaPath)) return [own];
+  const files = schemaFiles(schemaPath).map((path) => ({ path, content: readFileSync(path, 'utf8') }));
+  return [...new Set([own, ...(datasourceSchemas(files) ?? [])])];
+}
 
 export default command;

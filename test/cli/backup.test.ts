@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { S3_CREDENTIALS, contentsOf, startS3 } from '../helpers/backup.js';
@@ -97,9 +97,9 @@ describe('stagedb backup, list, verify, restore', () => {
     expect(shown(restored.stdout)).toMatchInlineSnapshot(`
       "staging: restoring <id> (production, <size>, taken <ago>) from .stagedb/backups/production
         checked: 1 file, sha256 as recorded; pg_restore <version> reads it
-        staging: cleared <staging-db> for the restore
-        staging: restored 4 tables
-      staging: restored backup <id> of production into <staging-db> in <time> (1 job)
+        staging: replacing schema "public" of <staging-db>, in one transaction
+        staging: restored 2 tables
+      staging: restored backup <id> of production into schema "public" of <staging-db> in <time> (one transaction)
         _prisma_migrations matches the backup: 1 applied, last 20240101000000_init
         staging kept its own audit trail (stagedb history --env staging)"
     `);
@@ -135,6 +135,12 @@ describe('stagedb backup, list, verify, restore', () => {
     const noTo = await cli('restore', 'latest', '--env', 'staging');
     expect(noTo.code).toBe(4);
     expect(noTo.stderr).toContain('error: restore names its target with --to, not --env');
+    const jobs = await cli('restore', 'latest', '--to', 'staging', '--jobs', '4');
+    expect(jobs.code).toBe(4);
+    expect(jobs.stderr.trimEnd()).toMatchInlineSnapshot(`
+      "error: restore has no --jobs: it runs in one transaction (one session), so that a failed restore leaves the target as it was
+        fix: stagedb restore latest --to staging"
+    `);
     const b = await cli('backup', '--env', 'production');
     const [id] = ids(b.stdout);
     const typo = await cli('restore', id!.slice(0, -2), '--to', 'staging', '--confirm', 'staging');
@@ -229,5 +235,96 @@ describe('a backup killed mid-stream (SIGKILL) is never listed as restorable', (
     expect(ok.stdout).toContain(`stored in s3://backups/stagedb/development (${s3.endpoint})`);
     const after = JSON.parse((await cli('backup', 'list', '--env', 'development', '--json')).stdout) as { backups: unknown[] };
     expect(after.backups).toHaveLength(1);
+  });
+});
+
+describe('restore covers exactly the schemas the datasource names (issue 19.2/19.9)', () => {
+  async function twoDatabases(schema: string | undefined, url: (u: string) => string) {
+    const [src, dst] = await Promise.all([freshDatabase('cli_rs_src'), freshDatabase('cli_rs_dst')]);
+    const p = createProject({
+      configJson: { environments: { source: { url: { $env: 'SRC_URL' }, protection: 'none' }, target: { url: { $env: 'DST_URL' }, protection: 'none' } } },
+      migrations: { '20240101000000_init': INIT },
+      ...(schema === undefined ? {} : { schema }),
+    });
+    cleanups.push(() => src.drop(), () => dst.drop(), () => p.remove());
+    const env = { SRC_URL: url(src.url), DST_URL: url(dst.url) };
+    const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env, timeoutMs: 60_000 });
+    const shown = (text: string) => normalize(text, { [src.name]: '<src-db>', [dst.name]: '<dst-db>' }).replace(/source-\d{8}T\d{6}Z-[0-9a-f]{4}/g, '<id>').replace(/\d+(\.\d+)? s\b|\d+ ms\b/g, '<time>');
+    return { src, dst, cli, shown };
+  }
+
+  it('a ?schema=app project replaces schema "app", says so, and leaves public alone', async () => {
+    const { src, dst, cli, shown } = await twoDatabases(undefined, (u) => `${u}?schema=app`);
+    for (const name of ['source', 'target']) expect((await cli('deploy', '--env', name)).code).toBe(0);
+    await query(src.url, `INSERT INTO app."User" (email) SELECT 'src' || g FROM generate_series(1, 40) g; CREATE TABLE public.src_only (x INT); INSERT INTO public.src_only VALUES (1)`);
+    await query(dst.url, `INSERT INTO app."User" (email) VALUES ('old'); CREATE TABLE public.keep (x INT); INSERT INTO public.keep SELECT generate_series(1, 3)`);
+    expect((await cli('backup', '--env', 'source')).code).toBe(0);
+    const r = await cli('restore', 'latest', '--from', 'source', '--to', 'target');
+    expect(r.code, r.stderr).toBe(0);
+    expect(shown(r.stdout)).toContain('target: replacing schema "app" of <dst-db>, in one transaction');
+    expect(shown(r.stdout)).toContain('target: restored backup <id> of source into schema "app" of <dst-db> in <time> (one transaction)');
+    expect(shown(r.stderr)).toContain('warning: target: schema public is not one the datasource names: left as it is');
+    expect(shown(r.stderr)).toContain('warning: backup <id> also holds schema public, which the datasource does not name: not restored');
+    expect(await query(dst.url, 'SELECT count(*)::int AS n FROM public.keep')).toEqual([{ n: 3 }]);
+    expect(await query(dst.url, `SELECT to_regclass('public.src_only') IS NULL AS gone`)).toEqual([{ gone: true }]);
+    expect(await query(dst.url, 'SELECT count(*)::int AS n FROM app."User"')).toEqual([{ n: 40 }]);
+  });
+
+  it('a multiSchema datasource replaces every schema it names, and no other', async () => {
+    const schema = `generator client {\n  provider = "prisma-client"\n  output   = "../generated/prisma"\n}\n\ndatasource db {\n  provider = "postgresql"\n  schemas  = ["public", "auth"]\n}\n\nmodel User {\n  id    Int    @id @default(autoincrement())\n  email String @unique\n\n  @@schema("public")\n}\n`;
+    const { src, dst, cli, shown } = await twoDatabases(schema, (u) => u);
+    for (const name of ['source', 'target']) expect((await cli('deploy', '--env', name)).code).toBe(0);
+    for (const [url, n] of [[src.url, 7], [dst.url, 2]] as const) {
+      await query(url, `CREATE SCHEMA auth; CREATE TABLE auth.session (id INT); INSERT INTO auth.session SELECT generate_series(1, ${n}); CREATE SCHEMA reporting; CREATE TABLE reporting.daily (d INT); INSERT INTO reporting.daily SELECT generate_series(1, ${n})`);
+    }
+    expect((await cli('backup', '--env', 'source')).code).toBe(0);
+    const r = await cli('restore', 'latest', '--from', 'source', '--to', 'target');
+    expect(r.code, r.stderr).toBe(0);
+    expect(shown(r.stdout)).toContain('target: replacing schemas "public", "auth" of <dst-db>, in one transaction');
+    expect(await query(dst.url, 'SELECT count(*)::int AS n FROM auth.session')).toEqual([{ n: 7 }]);
+    expect(await query(dst.url, 'SELECT count(*)::int AS n FROM reporting.daily')).toEqual([{ n: 2 }]);
+  });
+
+  it('refuses, changing nothing, when another schema depends on a replaced one', async () => {
+    const { dst, cli, shown } = await twoDatabases(undefined, (u) => u);
+    for (const name of ['source', 'target']) expect((await cli('deploy', '--env', name)).code).toBe(0);
+    await query(dst.url, `INSERT INTO "User" (email) VALUES ('kept'); CREATE SCHEMA billing; CREATE TABLE billing.invoice (id INT, "userId" INT REFERENCES public."User"(id))`);
+    expect((await cli('backup', '--env', 'source')).code).toBe(0);
+    const r = await cli('restore', 'latest', '--from', 'source', '--to', 'target');
+    expect(r.code).toBe(2);
+    expect(shown(r.stderr)).toMatchInlineSnapshot(`
+      "warning: target: schema billing is not one the datasource names: left as it is
+      error: target: restoring schema "public" would also drop 1 object in other schemas that depend on it; nothing was changed
+        constraint invoice_userId_fkey on table billing.invoice
+        fix: name those schemas in the datasource too (schemas = [...] in schema.prisma), so they are restored with it, or drop what depends on schema "public" first"
+    `);
+    expect(await query(dst.url, 'SELECT email FROM "User"')).toEqual([{ email: 'kept' }]);
+  });
+});
+
+describe('backup storage that cannot hold backups (issue 12.8)', () => {
+  it('a file where the directory should be, and a directory nobody may write: the same code, exit 3, one line each', async () => {
+    const db = await freshDatabase('cli_bk_dir');
+    const config = (dir: string) => ({ environments: { development: { url: { $env: 'DEV_URL' }, protection: 'none', backup: { storage: { dir } } } } });
+    const p = createProject({ configJson: config('backups') });
+    cleanups.push(() => db.drop(), () => p.remove());
+    writeFileSync(join(p.dir, 'a-file'), 'not a directory\n');
+    const run = (dir: string) => {
+      writeFileSync(join(p.dir, 'stagedb.config.json'), JSON.stringify(config(dir)));
+      return runCli(['backup', '--env', 'development'], { cwd: p.dir, env: { DEV_URL: db.url }, timeoutMs: 60_000 });
+    };
+    const file = await run(join(p.dir, 'a-file'));
+    expect(file.code).toBe(3);
+    expect(normalize(file.stderr, { [p.dir]: '<project>' })).toMatchInlineSnapshot(`
+      "error: cannot write backups to <project>/a-file: it is a file, not a directory
+        fix: point backup.storage.dir at a directory, or move the file away"
+    `);
+    const under = await run(join(p.dir, 'a-file', 'backups'));
+    expect(under.code).toBe(3);
+    expect(normalize(under.stderr, { [p.dir]: '<project>' })).toContain('error: cannot write backups to <project>/a-file/backups: part of the path is a file, not a directory');
+    // Even root may not create a directory in /sys: an unwritable directory, whoever runs the tests.
+    const denied = await run('/sys/stagedb-backups');
+    expect(denied.code).toBe(3);
+    expect(denied.stderr).toMatch(/^error: cannot write backups to \/sys\/stagedb-backups: .*\n {2}fix: make \/sys\/stagedb-backups writable for this user, or set backup\.storage to another directory\n$/);
   });
 });

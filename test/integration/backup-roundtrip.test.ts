@@ -39,7 +39,7 @@ async function restoreInto(id: string, dir = store.dir) {
   const prepared = await prepareRestore({ storage, manifest });
   try {
     const env = backupEnv(target.url, 'staging');
-    return { target, result: await applyRestore(prepared, env, { jobs: 2 }) };
+    return { target, result: await applyRestore(prepared, env) };
   } finally {
     await prepared.cleanup();
   }
@@ -76,7 +76,7 @@ describe('backup and restore round trip (local storage)', () => {
     expect(raw).not.toContain('postgres://');
 
     const { target, result } = await restoreInto(r.id);
-    expect(result).toMatchObject({ from: 'production', to: 'staging', migrations: { applied: 2, last: '20240102000000_billing' }, jobs: 2 });
+    expect(result).toMatchObject({ from: 'production', to: 'staging', migrations: { applied: 2, last: '20240102000000_billing' }, schemas: ['billing', 'public'] });
     expect(await contentsOf(target.url)).toEqual(before);
     // Sequences carry on where the source left off.
     expect(await query(target.url, `INSERT INTO "User" (email) VALUES ('next@example.com') RETURNING id`)).toEqual([{ id: 2001 }]);

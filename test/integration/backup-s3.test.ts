@@ -58,7 +58,7 @@ describe('S3 storage', () => {
     drops.push(target);
     const prepared = await prepareRestore({ storage, manifest: r.manifest });
     try {
-      await applyRestore(prepared, backupEnv(target.url, 'staging'), { jobs: 2 });
+      await applyRestore(prepared, backupEnv(target.url, 'staging'));
     } finally {
       await prepared.cleanup();
     }

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { choosePlan } from '../../src/backup/create.js';
 import { toolConnection } from '../../src/backup/libpq.js';
 import { isBackupId, newBackupId, parseManifest } from '../../src/backup/manifest.js';
-import { TableProgress, feedVerbose } from '../../src/backup/progress.js';
+import { TableProgress, eta, feedVerbose, type CopyCount } from '../../src/backup/progress.js';
 import { planPrune } from '../../src/backup/prune.js';
-import { checkedJobs, tocSchemas, withoutSchema } from '../../src/backup/restore.js';
+import { auditTrailOnly, historyCheckSql, tocNamespaces, tocSchemas, withTail, withoutSchema } from '../../src/backup/restore.js';
 import type { StoredBackup } from '../../src/backup/storage.js';
 import { chooseTool } from '../../src/backup/tools.js';
 import { resolveEnvironment } from '../../src/config/environments.js';
@@ -39,16 +39,52 @@ describe('dump format', () => {
   });
 });
 
-describe('restore jobs', () => {
-  const mb = 1024 ** 2;
-  const m = (tableMb: number[], size = 1) => ({ size: size * mb, tables: tableMb.map((x, i) => ({ schema: 'public', name: `t${i}`, bytes: x * mb, estimatedRows: 0 })) });
-  it('serial for a backup of little table data (workers cost more than they save), parallel from 16 MB whatever the archive compressed to', () => {
-    expect(checkedJobs(undefined, m([5, 5]), 2)).toBe(1);
-    expect(checkedJobs(undefined, m([20, 18], 4), 2)).toBe(2);
-    expect(checkedJobs(undefined, m([2000], 200), 8)).toBe(4);
-    expect(checkedJobs(undefined, { size: 40 * mb, tables: [] }, 2)).toBe(2);
-    expect(checkedJobs(3, m([1]), 2)).toBe(3);
-    expect(() => checkedJobs(0, m([1]), 2)).toThrow('--jobs must be a whole number');
+describe("restore: what is restored of stagedb's own schema, and the history check", () => {
+  it("a target without an audit trail gets the backup's audit_log and nothing else of schema stagedb", () => {
+    const toc = [
+      '5; 2615 16390 SCHEMA - stagedb postgres',
+      '220; 1259 16391 TABLE stagedb audit_log postgres',
+      '221; 1259 16398 SEQUENCE stagedb audit_log_id_seq postgres',
+      '3400; 0 16391 TABLE DATA stagedb audit_log postgres',
+      '222; 1259 16400 TABLE stagedb marker postgres',
+      '3401; 0 16400 TABLE DATA stagedb marker postgres',
+      '223; 1259 16410 TABLE public User postgres',
+    ];
+    expect(auditTrailOnly(toc)).toEqual([
+      '5; 2615 16390 SCHEMA - stagedb postgres',
+      '220; 1259 16391 TABLE stagedb audit_log postgres',
+      '221; 1259 16398 SEQUENCE stagedb audit_log_id_seq postgres',
+      '3400; 0 16391 TABLE DATA stagedb audit_log postgres',
+      ';222; 1259 16400 TABLE stagedb marker postgres',
+      ';3401; 0 16400 TABLE DATA stagedb marker postgres',
+      '223; 1259 16410 TABLE public User postgres',
+    ]);
+  });
+
+  it('finds every schema the archive holds something in, public included (pg_dump writes no SCHEMA entry for it)', () => {
+    expect(tocNamespaces([
+      ';',
+      '5; 2615 16390 SCHEMA - auth postgres',
+      '6; 3079 16400 EXTENSION - pgcrypto ',
+      '220; 1259 16391 TABLE public User postgres',
+      '3400; 0 16391 TABLE DATA public User postgres',
+      '3401; 2606 16500 FK CONSTRAINT billing invoice invoice_userId_fkey postgres',
+      '3402; 2613 16403 BLOB - 16403 postgres',
+    ]).sort()).toEqual(['auth', 'billing', 'public']);
+  });
+
+  it("pg_restore's final COMMIT is replaced by the history check and a COMMIT; without one, nothing is sent", () => {
+    const end = Buffer.from('COPY t FROM stdin;\nCOMMIT;\n\\.\nCREATE INDEX i ON t (x);\nCOMMIT;\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict KEY\n\n');
+    expect(withTail(end, '\nCHECK;\nCOMMIT;\n')?.toString()).toBe('COPY t FROM stdin;\nCOMMIT;\n\\.\nCREATE INDEX i ON t (x);\n\nCHECK;\nCOMMIT;\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict KEY\n\n');
+    expect(withTail(Buffer.from('CREATE TABLE t (x int);\n'), 'COMMIT;\n')).toBeUndefined();
+  });
+
+  it('the history check quotes names and the schema, qualifies everything (search_path is empty), and ends with COMMIT', () => {
+    const sql = historyCheckSql('my "app"', ["20240101000000_it's"]);
+    expect(sql).toContain(`want text[] := ARRAY['20240101000000_it''s']::text[]`);
+    expect(sql).toContain(`pg_catalog.to_regclass('"my ""app"""."_prisma_migrations"')`);
+    expect(sql.trimEnd().endsWith('COMMIT;')).toBe(true);
+    expect(historyCheckSql('public', [])).toContain(`want text[] := '{}'::text[]`);
   });
 });
 
@@ -129,11 +165,47 @@ describe('progress from --verbose lines', () => {
     const parallel = t();
     feedVerbose(parallel, 'pg_dump: dumping contents of table "public.b"', true);
     feedVerbose(parallel, 'pg_dump: dumping contents of table "public.a"', true);
-    parallel.live(new Map([['public.b', 500]]));
+    parallel.live(new Map([['public.b', { rows: 500, bytes: 50_000 }]]));
     expect(parallel.fraction()).toBeCloseTo((100_000 * 0.5) / (100_000 + 8192), 5);
     feedVerbose(parallel, 'pg_dump: finished item 3356 TABLE DATA b', true);
     expect(parallel.counts()).toEqual({ done: 1, total: 2 });
     expect(feedVerbose(parallel, 'pg_dump: reading extensions', true)).toBe(false);
+  });
+});
+
+describe('progress of a table being copied (issue 13.8)', () => {
+  // Eight tables; the first holds nearly all the data and was never analyzed (no row estimate): the
+  // shape that printed "98 %, 1/8 tables, ETA 11 ms" halfway through its dump.
+  const mb = 1024 ** 2;
+  const tables = (exact = false) => [
+    { schema: 'public', name: 'big', bytes: 980 * mb, rows: exact ? 7_000_000 : 0, exact },
+    ...Array.from({ length: 7 }, (_, i) => ({ schema: 'public', name: `small${i}`, bytes: 2 * mb, rows: 1000, exact })),
+  ];
+  const halfway = (p: TableProgress, copied: CopyCount) => {
+    for (let i = 0; i < 7; i++) feedVerbose(p, `pg_dump: dumping contents of table "public.small${i}"`, false);
+    feedVerbose(p, 'pg_dump: dumping contents of table "public.big"', false);
+    p.live(new Map([['public.big', copied]]));
+    return { fraction: p.fraction()!, tables: p.counts(), eta: eta(20_000, p.fraction()) };
+  };
+
+  it('a table without a row estimate counts by the bytes copied, not as done after its first row', () => {
+    const r = halfway(new TableProgress(tables()), { rows: 3_500_000, bytes: 490 * mb });
+    expect(r.tables).toEqual({ done: 7, total: 8 });
+    expect(r.fraction).toBeCloseTo((14 + 490) / (14 + 980), 3);
+    expect(r.eta).toBeGreaterThan(15_000);
+  });
+
+  it('an estimate far too low (the table grew since it was analyzed) is capped by the bytes', () => {
+    const stale = tables().map((t) => (t.name === 'big' ? { ...t, rows: 100_000 } : t));
+    const r = halfway(new TableProgress(stale), { rows: 3_500_000, bytes: 490 * mb });
+    expect(r.fraction).toBeCloseTo((14 + 490) / (14 + 980), 3);
+  });
+
+  it('without bytes (a server that does not report them), an estimate counts for nothing; exact counts do', () => {
+    expect(halfway(new TableProgress(tables()), { rows: 3_500_000 }).fraction).toBeCloseTo(14 / (14 + 980), 3);
+    expect(halfway(new TableProgress(tables(true)), { rows: 3_500_000 }).fraction).toBeCloseTo((14 + 490) / (14 + 980), 3);
+    // A table being copied is never reported done before the tool says so.
+    expect(halfway(new TableProgress(tables(true)), { rows: 9_000_000 }).fraction).toBeLessThan(1);
   });
 });
 
