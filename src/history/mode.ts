@@ -43,6 +43,10 @@ export function chooseMode(script: string, serverVersionNum: number): ModeChoice
         return { mode: 'statements', reason: `${what} cannot run inside a transaction: each statement commits on its own`, statements };
       }
     }
+    // A DO block that commits (stagedb's batched backfill) may COMMIT only outside a transaction block.
+    if (/^DO\b/.test(s.head) && /\b(COMMIT|ROLLBACK)\b/i.test(s.text)) {
+      return { mode: 'statements', reason: 'a DO block that commits (a batched backfill) cannot run inside a transaction: each statement commits on its own', statements };
+    }
     if (serverVersionNum < 120000 && ADD_ENUM_VALUE.test(s.head)) {
       return { mode: 'statements', reason: 'ALTER TYPE … ADD VALUE cannot run inside a transaction before PostgreSQL 12', statements };
     }

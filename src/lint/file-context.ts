@@ -14,6 +14,13 @@ export class BatchState {
   readonly columns = new Set<string>();
   /** `schema.table.column` → CHECK constraints added so far that read the column (name, the constraint as written). */
   readonly checks = new Map<string, Array<{ name: string; def: string }>>();
+  /**
+   * `schema.table.column` keys a validated `CHECK (column IS NOT NULL)` of the linted files proves free
+   * of NULL (added valid, or added NOT VALID and then validated): a later SET NOT NULL reads no row
+   * (PostgreSQL 12+). `schema.constraint` → column key for the ones still NOT VALID.
+   */
+  readonly provenNotNull = new Set<string>();
+  readonly notNullChecks = new Map<string, string>();
 }
 
 /**

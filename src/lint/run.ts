@@ -99,7 +99,13 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
 
   for (const [fileIndex, input] of inputs.entries()) {
     const file = parsedFirst?.[fileIndex] ?? parseFile(parser, input.sql);
-    if (options.separately) batch = new BatchState();
+    if (options.separately) {
+      // Earlier files count as deployed: their validated NOT NULL CHECKs exist, so they still prove the column.
+      const carried = batch;
+      batch = new BatchState();
+      for (const k of carried.provenNotNull) batch.provenNotNull.add(k);
+      for (const [k, v] of carried.notNullChecks) batch.notNullChecks.set(k, v);
+    }
     const sql = input.sql;
     const lines = lineStartsOf(sql);
     const model = runModel(
@@ -288,9 +294,21 @@ function applyEffects(s: Statement, ctx: FileContext, runnerLock: number, runner
         const cmd = as<AlterTableCmd>(n, 'AlterTableCmd');
         const col = cmd?.subtype === 'AT_AddColumn' ? as<{ colname?: string }>(cmd.def, 'ColumnDef') : undefined;
         if (col?.colname) batch.columns.add(`${ctx.key(rel)}.${col.colname}`);
+        if (cmd?.subtype === 'AT_ValidateConstraint' && cmd.name) {
+          const k = batch.notNullChecks.get(ctx.key({ schema: rel.schema, name: cmd.name }));
+          if (k) batch.provenNotNull.add(k);
+        }
         // A CHECK added to a table: a later type change of a column it reads re-checks every row (SDB033).
         const check = cmd?.subtype === 'AT_AddConstraint' ? as<Constraint>(cmd.def, 'Constraint') : undefined;
         if (check?.contype === 'CONSTR_CHECK') {
+          // `CHECK (c IS NOT NULL)`: once validated, SET NOT NULL on c needs no scan (SDB007).
+          const nt = as<{ nulltesttype?: string; arg?: Node }>(check.raw_expr, 'NullTest');
+          const f = nt?.nulltesttype === 'IS_NOT_NULL' ? strings(as<{ fields?: Node[] }>(nt.arg, 'ColumnRef')?.fields) : [];
+          if (f.length === 1) {
+            const k = `${ctx.key(rel)}.${f[0]}`;
+            if (!check.skip_validation) batch.provenNotNull.add(k);
+            else if (check.conname) batch.notNullChecks.set(ctx.key({ schema: rel.schema, name: check.conname }), k);
+          }
           const def = { name: check.conname ?? `${rel.name}_check`, def: ctx.clauseAt(s, check.location)?.replace(/^CONSTRAINT\s+("(?:[^"]|"")*"|\S+)\s+/i, '') ?? 'CHECK (…)' };
           walk(check.raw_expr, (n) => {
             const f = strings(as<{ fields?: Node[] }>(n, 'ColumnRef')?.fields);

@@ -20,6 +20,8 @@ const rule: Rule = {
       if (cmd.subtype !== 'AT_SetNotNull' || !cmd.name) continue;
       // A column added by an earlier statement of the linted files is new: its rows were all just written.
       if (ctx.newColumns.has(`${ctx.key(a.rel)}.${cmd.name}`)) continue;
+      // A validated CHECK (col IS NOT NULL) of an earlier statement proves it: PostgreSQL 12+ reads no row.
+      if (ctx.serverVersionNum >= 120000 && ctx.batch.provenNotNull.has(`${ctx.key(a.rel)}.${cmd.name}`)) continue;
       const col = ident(cmd.name);
       const check = ident(`${a.rel.name}_${cmd.name}_not_null`);
       const t = alterSql(a.rel);
