@@ -95,6 +95,12 @@ function eventLine(e: DeployEvent): string | undefined {
       return e.mode === 'transaction' ? undefined : `  applying ${e.name} [${e.reason}]`;
     case 'apply-done':
       return `  applied  ${e.name} (${Math.round(e.ms)} ms)`;
+    case 'invalid-index-dropped':
+      return `  dropped  ${e.index}: an invalid index left by an interrupted build, before ${e.name} builds it again`;
+    case 'index-progress': {
+      const pct = e.blocksTotal > 0 ? ` ${Math.floor((100 * e.blocksDone) / e.blocksTotal)}% of ${e.blocksTotal} blocks` : e.tuplesTotal > 0 ? ` ${Math.floor((100 * e.tuplesDone) / e.tuplesTotal)}% of ${e.tuplesTotal} rows` : '';
+      return `  building ${e.index ?? 'index'} (${e.name}): ${e.phase}${pct}, ${(e.elapsedMs / 1000).toFixed(0)} s`;
+    }
     case 'lock-retry': {
       const b = e.blocker;
       const who = b ? `, held by pid ${b.pid} (${b.applicationName || 'unnamed'}, ${b.state ?? 'unknown state'}) on ${b.relation}` : '';

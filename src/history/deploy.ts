@@ -39,6 +39,12 @@ export interface DeployOptions {
    * names it as the restore point, with the command that restores it.
    */
   restorePoint?: string;
+  /**
+   * How often a long `CREATE INDEX CONCURRENTLY` reports its progress (`index-progress` events, from
+   * pg_stat_progress_create_index on a second connection opened only once a build outlasts it), in
+   * ms. Default 2000; 0 = never.
+   */
+  progressIntervalMs?: number;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -53,7 +59,11 @@ export type DeployEvent =
    * was cancelled, with nothing of it committed; it runs again after `waitMs`. `attempt` counts the
    * retries of this migration (1 … `of`). `blocker`: the session it most probably queued behind.
    */
-  | { type: 'lock-retry'; env: string; name: string; attempt: number; of: number; waitMs: number; lockTimeoutMs: number; blocker?: LockBlocker };
+  | { type: 'lock-retry'; env: string; name: string; attempt: number; of: number; waitMs: number; lockTimeoutMs: number; blocker?: LockBlocker }
+  /** An invalid index left by an interrupted CREATE INDEX CONCURRENTLY of the same name was dropped (concurrently) before the build ran again. */
+  | { type: 'invalid-index-dropped'; env: string; name: string; index: string }
+  /** A concurrent index build still running: PostgreSQL's own progress report (pg_stat_progress_create_index). */
+  | { type: 'index-progress'; env: string; name: string; index?: string; phase: string; blocksDone: number; blocksTotal: number; tuplesDone: number; tuplesTotal: number; elapsedMs: number };
 
 export interface AppliedMigration {
   name: string;
@@ -71,6 +81,7 @@ export interface DeployResult {
 
 const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 const DEFAULT_LOCK_RETRY_DELAY_MS = 1000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 2000;
 
 /**
  * `migrate deploy` without the Prisma engine: applies every pending migration, each in its own
@@ -128,7 +139,16 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     options.onEvent?.({ type: 'connected', env: env.name, serverVersion: p.serverVersion, pending: pending.length });
 
     const applied: AppliedMigration[] = [];
-    const ctx: ApplyContext = { client, schema, env: env.name, applied, lock, restorePoint: options.restorePoint, emit: (e) => options.onEvent?.(e) };
+    const ctx: ApplyContext = {
+      client,
+      schema,
+      env: env.name,
+      applied,
+      lock,
+      restorePoint: options.restorePoint,
+      emit: (e) => options.onEvent?.(e),
+      monitor: { url: env.directUrl, label: `${env.name} (${env.directSource})`, intervalMs: checkedInt('progressIntervalMs', options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS, PG_MAX_MS) },
+    };
     const plans = pending.map((m) => ({ m, choice: chooseMode(m.script, p.serverVersionNum) }));
     // Lock retries so far, per migration; and which migrations were announced (a retried batch is re-sent).
     const lockAttempts = new Map<string, number>();
@@ -221,6 +241,8 @@ interface ApplyContext {
   /** The backup taken before this deploy, for the failure report. */
   restorePoint?: string;
   emit: (event: DeployEvent) => void;
+  /** Where and how often to watch a long concurrent index build. */
+  monitor: { url: string; label: string; intervalMs: number; pid?: number };
 }
 
 /** SQLSTATE 55P03 lock_not_available: `lock_timeout` fired (or a NOWAIT lock was taken; also only a matter of waiting). */
@@ -404,16 +426,18 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ReturnType
     for (let i = 0; i < choice.statements.length; i++) {
       const s = choice.statements[i]!;
       // Each statement commits on its own, so a lock timeout cancels just this one: run it again.
-      let leftover = false;
+      const concurrentIndex = CREATE_INDEX_CONCURRENTLY.test(s.text);
       for (let attempt = 0; ; ) {
         try {
-          if (leftover) await dropInvalidIndex(client, s.text);
-          await client.query(s.text);
+          // A leftover of an interrupted build (this run's lock retry, or a deploy killed before) is
+          // dropped first: the build would fail on it, or, with IF NOT EXISTS, keep it broken.
+          const dropped = concurrentIndex ? await dropInvalidIndex(client, s.text) : undefined;
+          if (dropped) ctx.emit({ type: 'invalid-index-dropped', env: ctx.env, name: m.name, index: dropped });
+          await (concurrentIndex ? withProgress(ctx, m.name, () => client.query(s.text)) : client.query(s.text));
           break;
         } catch (e) {
           if (isLockTimeout(e) && attempt < ctx.lock.retries) {
             attempt++;
-            leftover ||= CREATE_INDEX_CONCURRENTLY.test(s.head);
             await backOff(ctx, m.name, attempt, s.text);
             continue;
           }
@@ -443,9 +467,9 @@ const CREATE_INDEX_CONCURRENTLY = new RegExp(
  * invalid index of exactly the statement's name on the statement's table. An unnamed index cannot
  * be found this way; its leftover stays (PostgreSQL names the retry's index differently).
  */
-async function dropInvalidIndex(client: Client, statement: string): Promise<void> {
+async function dropInvalidIndex(client: Client, statement: string): Promise<string | undefined> {
   const m = CREATE_INDEX_CONCURRENTLY.exec(statement);
-  if (!m) return;
+  if (!m) return undefined;
   const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!.toLowerCase();
   const r = await client.query<{ index: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS index
@@ -455,6 +479,62 @@ async function dropInvalidIndex(client: Client, statement: string): Promise<void
   );
   const index = r.rows[0]?.index;
   if (index) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
+  return index;
+}
+
+/**
+ * Runs a concurrent index build and, while it lasts, reports PostgreSQL's progress for it every
+ * `intervalMs`, read on a second connection opened only when the build outlasts the first interval
+ * (short builds cost nothing). A failure to watch never fails the build.
+ */
+async function withProgress<T>(ctx: ApplyContext, name: string, run: () => Promise<T>): Promise<T> {
+  const m = ctx.monitor;
+  if (m.intervalMs === 0) return run();
+  m.pid ??= (await ctx.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const pid = m.pid;
+  const t0 = performance.now();
+  let watcher: Client | undefined;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    try {
+      watcher ??= await connect(m.url, { label: m.label, purpose: 'deploy progress' });
+      if (stopped) return;
+      const r = await watcher.query<{ phase: string; blocks_done: string; blocks_total: string; tuples_done: string; tuples_total: string; index: string | null }>(
+        `SELECT p.phase, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total, c.relname AS index
+           FROM pg_stat_progress_create_index p LEFT JOIN pg_class c ON c.oid = p.index_relid WHERE p.pid = $1`,
+        [pid],
+      );
+      const row = r.rows[0];
+      if (row && !stopped) {
+        ctx.emit({
+          type: 'index-progress',
+          env: ctx.env,
+          name,
+          ...(row.index ? { index: row.index } : {}),
+          phase: row.phase,
+          blocksDone: Number(row.blocks_done),
+          blocksTotal: Number(row.blocks_total),
+          tuplesDone: Number(row.tuples_done),
+          tuplesTotal: Number(row.tuples_total),
+          elapsedMs: performance.now() - t0,
+        });
+      }
+    } catch {
+      // watching is best effort: the build goes on
+    }
+    if (!stopped) timer = setTimeout(() => (inFlight = tick()), m.intervalMs);
+  };
+  timer = setTimeout(() => (inFlight = tick()), m.intervalMs);
+  try {
+    return await run();
+  } finally {
+    stopped = true;
+    clearTimeout(timer);
+    await inFlight;
+    await watcher?.end().catch(() => {});
+  }
 }
 
 /** The replay that locates a lock-timeout failure waits at most this long per statement. */
