@@ -46,6 +46,15 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
     const rel = s.kind === 'CreateStmt' ? relOf(as<CreateStmt>(s.node, 'CreateStmt')!.relation) : undefined;
     if (rel) created.add(key(rel));
   }
+  const droppedConstraints = new Set<string>();
+  for (const s of statements) {
+    const a = s.kind === 'AlterTableStmt' ? as<AlterTableStmt>(s.node, 'AlterTableStmt')! : undefined;
+    const rel = a ? relOf(a.relation) : undefined;
+    for (const n of (rel && a?.cmds) || []) {
+      const c = as<AlterTableCmd>(n, 'AlterTableCmd');
+      if (c?.subtype === 'AT_DropConstraint' && c.name) droppedConstraints.add(`${key(rel!)}.${c.name}`);
+    }
+  }
   const ctx: RewriteContext = {
     sql: script,
     defaultSchema,
@@ -55,6 +64,7 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
     exprAt: (s, location) => (location === undefined || location < 0 ? undefined : exprText(script, parsed.charAt(s.byteBase + location))),
     statementCount: statements.length,
     dropped: new Set(),
+    droppedLater: (rel, constraint) => droppedConstraints.has(`${key(rel)}.${constraint}`),
   };
 
   const b = new Builder();
@@ -97,20 +107,13 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
 }
 
 /**
- * Folder names for the steps, sorting after each other: the first keeps the engine's
- * `<timestamp>_<name>`; step i gets the timestamp plus i seconds and `_<label>`. `migrate dev` moves
- * the first one after the folder's latest beforehand (sortedLast), so the rest follow it.
+ * Folder names for the steps, sorting right after each other and before anything later: the first
+ * keeps its name (`<timestamp>_<name>`), step i becomes `<timestamp>_<name>_<ii>_<label>`. Same
+ * timestamp, so a later migration of the folder (when `lint --fix` rewrites an older one) still sorts
+ * after all of them; two digits, so ten steps still sort in order.
  */
 export function stepDirectoryNames(directoryName: string, steps: readonly RewrittenStep[]): string[] {
-  const m = /^(\d{14})(_.*)?$/.exec(directoryName);
-  return steps.map((s, i) => {
-    if (i === 0) return directoryName;
-    const label = migrationNameSlug(s.label).slice(0, 60) || `step_${i + 1}`;
-    if (!m) return `${directoryName}_${String(i + 1).padStart(2, '0')}_${label}`;
-    const stamp = m[1]!;
-    const t = Date.UTC(+stamp.slice(0, 4), +stamp.slice(4, 6) - 1, +stamp.slice(6, 8), +stamp.slice(8, 10), +stamp.slice(10, 12), +stamp.slice(12, 14)) + i * 1000;
-    return `${new Date(t).toISOString().replace(/[-:T]/g, '').slice(0, 14)}${m[2] ?? ''}_${label}`;
-  });
+  return steps.map((s, i) => (i === 0 ? directoryName : `${directoryName}_${String(i + 1).padStart(2, '0')}_${migrationNameSlug(s.label).slice(0, 60) || 'step'}`));
 }
 
 function isCommit(s: SourceStatement, first: boolean): boolean {

@@ -91,6 +91,8 @@ export interface RewriteContext {
   key(rel: Rel): string;
   /** Source text of an expression at a parser location of statement `s`. */
   exprAt(s: SourceStatement, location: number | undefined): string | undefined;
+  /** The migration drops this constraint of `rel` somewhere (stagedb's NOT NULL step drops its CHECK). */
+  droppedLater(rel: Rel, constraint: string): boolean;
   /** Statements in the migration. */
   statementCount: number;
   /** Index and constraint names dropped earlier in this migration (`schema.name`): a new one of the same name cannot be built beside them. */

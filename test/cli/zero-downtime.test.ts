@@ -42,7 +42,7 @@ describe('stagedb migrate dev, zero-downtime', () => {
     const [, first, second, ...rest] = dirs(p);
     expect(rest).toEqual([]);
     expect(first).toMatch(/^\d{14}_user_name$/);
-    expect(second).toMatch(/^\d{14}_user_name_index_user_name_idx$/);
+    expect(second).toMatch(/^\d{14}_user_name_02_index_user_name_idx$/);
     expect(first! < second!).toBe(true);
     expect(sql(p, first!)).toBe('-- AlterTable\nALTER TABLE "User" ADD COLUMN     "name" TEXT;\n');
     expect(sql(p, second!)).toContain('\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "User_name_idx" ON "User"("name");\n');
@@ -79,5 +79,59 @@ describe('stagedb migrate dev, zero-downtime', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(dirs(p)).toHaveLength(2);
     expect(sql(p, dirs(p)[1]!)).toContain('CREATE INDEX "User_name_idx"');
+  });
+});
+
+describe('stagedb lint --fix', () => {
+  const INIT = 'CREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT, "name" TEXT);\n';
+  const M2 = '-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n';
+  const M3 = '-- AlterTable\nALTER TABLE "User" ALTER COLUMN "email" SET NOT NULL;\n\n-- CreateIndex\nCREATE UNIQUE INDEX "User_email_key" ON "User"("email");\n';
+
+  async function project(extraEnvs: Record<string, unknown> = {}) {
+    const dev = await freshDatabase('fix_dev');
+    const prod = await freshDatabase('fix_prod');
+    const config = { environments: { development: { url: { $env: 'DEV_URL' } }, production: { url: { $env: 'PROD_URL' }, ssl: 'disable' }, ...extraEnvs } };
+    const p = createProject({ configJson: config, migrations: { '20240101000000_init': INIT, '20240102000000_name_index': M2 } });
+    cleanups.push(() => dev.drop(), () => prod.drop(), () => p.remove());
+    const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { DEV_URL: dev.url, PROD_URL: prod.url } });
+    // Production has both; the third migration is new, applied nowhere.
+    expect((await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate', '--allow-hazards', 'empty table')).code).toBe(0);
+    p.write('prisma/migrations/20240103000000_email_required/migration.sql', M3);
+    return { p, cli, prod };
+  }
+
+  it('rewrites only what no environment has applied, says what it changed, and is idempotent', async () => {
+    const { p, cli, prod } = await project();
+    const r = await cli('lint', '--fix');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('left 20240102000000_name_index as it is: applied on production');
+    expect(r.stdout).toContain('fixed 20240103000000_email_required → 4 migrations:');
+    expect(r.stdout).toContain('ZDT004');
+    expect(r.stdout).toContain('ZDT001');
+    expect(sql(p, '20240102000000_name_index')).toBe(M2);
+    expect(dirs(p).filter((d) => d.startsWith('20240103000000_email_required'))).toEqual([
+      '20240103000000_email_required',
+      '20240103000000_email_required_02_index_user_email_key',
+      '20240103000000_email_required_03_validate',
+      '20240103000000_email_required_04_not_null',
+    ]);
+    expect(sql(p, '20240103000000_email_required')).toContain('ADD CONSTRAINT "User_email_not_null_check" CHECK ("email" IS NOT NULL) NOT VALID;');
+    const again = await cli('lint', '--fix');
+    expect(again.stdout).toContain('0 migrations rewritten');
+    // The rewritten ones deploy to production and leave no drift-inducing leftovers: the CHECK is gone, the column NOT NULL.
+    await query(prod.url, `INSERT INTO "User" (email) SELECT 'u' || g FROM generate_series(1, 100) g`);
+    const d = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(await query(prod.url, `SELECT is_nullable FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'email'`)).toEqual([{ is_nullable: 'NO' }]);
+    expect(await query(prod.url, `SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'User_email_not_null_check'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('refuses, changing nothing, when an environment cannot be asked', async () => {
+    const { p, cli } = await project({ staging: { url: { $env: 'STAGING_URL' } } });
+    const r = await cli('lint', '--fix');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('staging could not be asked; nothing was changed');
+    expect(r.stderr).toContain('fix: run it where every environment is reachable, or name the migrations you know are applied nowhere');
+    expect(sql(p, '20240103000000_email_required')).toBe(M3);
   });
 });

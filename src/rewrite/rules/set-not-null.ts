@@ -1,4 +1,4 @@
-import { ident, relSql } from '../names.js';
+import { ident, notNullCheck, relSql } from '../names.js';
 import { notNullSteps } from '../steps.js';
 import type { PieceRewrite } from '../types.js';
 
@@ -15,6 +15,8 @@ const rewrite: PieceRewrite = {
   rewrite(piece, rel, _s, ctx) {
     const column = piece.cmd.name;
     if (piece.cmd.subtype !== 'AT_SetNotNull' || !column || ctx.isNew(rel) || ctx.newColumns.has(`${ctx.key(rel)}.${column}`)) return undefined;
+    // stagedb's own last step (SET NOT NULL, then its validated CHECK dropped): already the safe form.
+    if (ctx.droppedLater(rel, notNullCheck(rel, column))) return undefined;
     const { keep, later, check } = notNullSteps(rel, column, 'here');
     return {
       keep,
