@@ -104,7 +104,8 @@ function eventLine(e: DeployEvent): string | undefined {
     case 'lock-retry': {
       const b = e.blocker;
       const who = b ? `, held by pid ${b.pid} (${b.applicationName || 'unnamed'}, ${b.state ?? 'unknown state'}) on ${b.relation}` : '';
-      return `  waiting  ${e.name}: a lock wait hit lock_timeout (${e.lockTimeoutMs} ms)${who}; retry ${e.attempt} of ${e.of} in ${(e.waitMs / 1000).toFixed(1)} s`;
+      const what = e.cause === 'deadlock' ? 'a deadlock with another session rolled it back' : `a lock wait hit lock_timeout (${e.lockTimeoutMs} ms)`;
+      return `  waiting  ${e.name}: ${what}${who}; retry ${e.attempt} of ${e.of} in ${(e.waitMs / 1000).toFixed(1)} s`;
     }
   }
 }

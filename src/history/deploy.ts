@@ -59,7 +59,7 @@ export type DeployEvent =
    * was cancelled, with nothing of it committed; it runs again after `waitMs`. `attempt` counts the
    * retries of this migration (1 … `of`). `blocker`: the session it most probably queued behind.
    */
-  | { type: 'lock-retry'; env: string; name: string; attempt: number; of: number; waitMs: number; lockTimeoutMs: number; blocker?: LockBlocker }
+  | { type: 'lock-retry'; env: string; name: string; attempt: number; of: number; waitMs: number; lockTimeoutMs: number; blocker?: LockBlocker; cause?: 'lock_timeout' | 'deadlock' }
   /** An invalid index left by an interrupted CREATE INDEX CONCURRENTLY of the same name was dropped (concurrently) before the build ran again. */
   | { type: 'invalid-index-dropped'; env: string; name: string; index: string }
   /** A concurrent index build still running: PostgreSQL's own progress report (pg_stat_progress_create_index). */
@@ -247,16 +247,24 @@ interface ApplyContext {
 
 /** SQLSTATE 55P03 lock_not_available: `lock_timeout` fired (or a NOWAIT lock was taken; also only a matter of waiting). */
 const isLockTimeout = (e: unknown): boolean => (e as { code?: unknown } | undefined)?.code === '55P03';
+/**
+ * SQLSTATE 40P01 deadlock_detected: the migration was the victim, and PostgreSQL rolled back what the
+ * failed transaction (or statement) did — also only a matter of timing. It happens when DDL locks
+ * tables in another order than the app's transactions (dropping and re-adding a foreign key locks the
+ * referencing table, then the referenced one; the app writes the referenced one, then the other).
+ */
+const isDeadlock = (e: unknown): boolean => (e as { code?: unknown } | undefined)?.code === '40P01';
+const retryableLockFailure = (e: unknown): boolean => isLockTimeout(e) || isDeadlock(e);
 
 /**
  * Waits before lock retry `attempt` (1-based): `delayMs` × 2^(attempt−1), ±25 % so that several
  * deploys (or a deploy and a cron job) that collided once do not collide again in step. Names the
  * session that most probably held the lock, while it probably still does.
  */
-async function backOff(ctx: ApplyContext, name: string, attempt: number, sqlText: string): Promise<void> {
+async function backOff(ctx: ApplyContext, name: string, attempt: number, sqlText: string, cause: unknown): Promise<void> {
   const blocker = await findLockBlocker(ctx.client, sqlText).catch(() => undefined);
   const waitMs = Math.round(ctx.lock.delayMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
-  ctx.emit({ type: 'lock-retry', env: ctx.env, name, attempt, of: ctx.lock.retries, waitMs, lockTimeoutMs: ctx.lock.timeoutMs, blocker });
+  ctx.emit({ type: 'lock-retry', env: ctx.env, name, attempt, of: ctx.lock.retries, waitMs, lockTimeoutMs: ctx.lock.timeoutMs, blocker, ...(isDeadlock(cause) ? { cause: 'deadlock' as const } : {}) });
   await new Promise((res) => setTimeout(res, waitMs));
 }
 
@@ -365,9 +373,9 @@ async function applyTransactional(
     for (const b of batch.slice(0, k)) done(b.m.name, share);
     const { m, choice } = batch[k]!;
     const tries = lockAttempts.get(m.name) ?? 0;
-    if (isLockTimeout(e) && tries < ctx.lock.retries) {
+    if (retryableLockFailure(e) && tries < ctx.lock.retries) {
       lockAttempts.set(m.name, tries + 1);
-      await backOff(ctx, m.name, tries + 1, m.script);
+      await backOff(ctx, m.name, tries + 1, m.script, e);
       return k;
     }
     const lock = await lockGiveUp(ctx, e, tries + 1, m.script);
@@ -411,9 +419,9 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ReturnType
       } catch (e) {
         // A failure inside the file's own BEGIN leaves the session in an aborted transaction.
         await client.query('ROLLBACK').catch(() => {});
-        if (retryable && isLockTimeout(e) && attempt < ctx.lock.retries) {
+        if (retryable && retryableLockFailure(e) && attempt < ctx.lock.retries) {
           attempt++;
-          await backOff(ctx, m.name, attempt, m.script);
+          await backOff(ctx, m.name, attempt, m.script, e);
           continue;
         }
         const lock = await lockGiveUp(ctx, e, attempt + 1, m.script);
@@ -436,9 +444,9 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ReturnType
           await (concurrentIndex ? withProgress(ctx, m.name, () => client.query(s.text)) : client.query(s.text));
           break;
         } catch (e) {
-          if (isLockTimeout(e) && attempt < ctx.lock.retries) {
+          if (retryableLockFailure(e) && attempt < ctx.lock.retries) {
             attempt++;
-            await backOff(ctx, m.name, attempt, s.text);
+            await backOff(ctx, m.name, attempt, s.text, e);
             continue;
           }
           const lock = await lockGiveUp(ctx, e, attempt + 1, s.text);
