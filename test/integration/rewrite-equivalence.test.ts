@@ -269,3 +269,32 @@ describe.each(CASES)('$name', (c) => {
     }
   });
 });
+
+describe('a required column without a default on a table with rows (ZDT008)', () => {
+  it('stops at the guard with what to do, nothing hazardous done; filled, the same folders finish the change', async () => {
+    const edited = sub('  balance Int\n', '  balance Int\n  nick    String\n')(BASE);
+    const original = await prismaSql(BASE, edited);
+    expect(original).toContain('ADD COLUMN     "nick" TEXT NOT NULL');
+    const rewritten = await rewriteMigration(original);
+    expect(rewritten.changes.map((c) => c.code)).toEqual(['ZDT008']);
+    const url = await ownedDb();
+    const dir = folder();
+    const env = environmentFor(url);
+    await deploy({ env, migrationsDir: dir });
+    await simpleQueries(url, [SEED]);
+    addSteps(dir, rewritten, 'nick');
+    const failed = await deploy({ env, migrationsDir: dir }).catch((e: unknown) => e as Error & { code?: string });
+    expect(failed).toMatchObject({ code: 'E_MIGRATION_FAILED' });
+    expect((failed as Error).message).toContain('stagedb: "Account"."nick" is still NULL in some rows; fill it (see this migration.sql), then deploy again');
+    // The column is there, nullable: the app version that writes it can run; old rows are untouched.
+    expect(await query(url, `SELECT is_nullable FROM information_schema.columns WHERE table_name = 'Account' AND column_name = 'nick'`)).toEqual([{ is_nullable: 'YES' }]);
+
+    await query(url, `UPDATE "Account" SET nick = 'n' || id`);
+    const { resolveMigration } = await import('../../src/history/resolve.js');
+    const guard = stepDirectoryNames('20260102000000_nick', rewritten.steps)[1]!;
+    await resolveMigration({ env, migrationsDir: dir, name: guard, as: 'rolled-back' });
+    await deploy({ env, migrationsDir: dir });
+    expect(await query(url, `SELECT is_nullable FROM information_schema.columns WHERE table_name = 'Account' AND column_name = 'nick'`)).toEqual([{ is_nullable: 'NO' }]);
+    expect(await drift(url, edited)).toBe('');
+  }, 60_000);
+});
