@@ -16,7 +16,7 @@ import { loadParser, parseFile } from '../lint/parse.js';
 import { as, exprText, relKey, relOf, strings } from '../lint/sql.js';
 import type { Rel } from '../lint/types.js';
 import { migrationNameSlug } from '../develop/name.js';
-import { alterSql } from './names.js';
+import { alterSql, relSql } from './names.js';
 import { ENUM_RECREATE, PIECE_REWRITES, STATEMENT_REWRITES } from './rules/index.js';
 import type { AlterPiece, Phase, PieceOutcome, RewriteChange, RewriteContext, RewriteOptions, RewriteResult, RewrittenStep, SourceStatement, UnsafeChange } from './types.js';
 
@@ -148,13 +148,27 @@ class Builder {
   readonly unsafe: UnsafeChange[] = [];
   group: string[] = [];
   private groupCodes = new Set<string>();
+  /** Tables to lock at the start of the current folder's transaction, in order. */
+  private groupLocks: Rel[] = [];
   private readonly later = new Map<Phase, Array<{ label: string; sql: string; code: string }>>();
 
   flush(): void {
     if (this.group.length === 0) return;
+    if (this.groupLocks.length > 0) {
+      const seen = new Set<string>();
+      const tables = this.groupLocks.filter((r) => !seen.has(relSql(r)) && seen.add(relSql(r)));
+      // LOCK TABLE needs a transaction block, and a runner that sends statement by statement (Prisma 7's
+      // engine) opens none: the file's own BEGIN … COMMIT, as Prisma writes for enum changes, works under every runner.
+      this.group = [
+        `-- stagedb zero-downtime (ZDT003): the referenced table is locked first, as the application writes them; ALTER TABLE alone locks them the other way round, and deadlocks under load\nBEGIN;\nLOCK TABLE ${tables.map(relSql).join(', ')} IN SHARE ROW EXCLUSIVE MODE;`,
+        ...this.group,
+        'COMMIT;',
+      ];
+    }
     this.steps.push({ label: this.steps.length === 0 ? '' : 'changes', script: `${this.group.join('\n\n')}\n`, codes: [...this.groupCodes] });
     this.group = [];
     this.groupCodes = new Set();
+    this.groupLocks = [];
   }
 
   alone(sql: string, label: string, codes: string[], fallback = 'step'): void {
@@ -172,6 +186,7 @@ class Builder {
     }
     if (pieceText === undefined && out.keep?.length) this.group.push(withComment(s, out.keep.join('\n')));
     if (out.keep?.length) this.groupCodes.add(rule.code);
+    if (out.lockFirst) this.groupLocks.push(...out.lockFirst);
     if (out.change) this.changes.push({ code: rule.code, name: rule.name, statement: pieceText === undefined ? s.text : `${alterPrefix(s)} ${pieceText}`, ...out.change });
     if (out.unsafe) this.unsafe.push({ code: rule.code, name: rule.name, statement: pieceText === undefined ? s.text : `${alterPrefix(s)} ${pieceText}`, ...out.unsafe });
   }

@@ -105,8 +105,11 @@ export interface PieceOutcome {
   keep?: string[];
   /** Statements that must run alone, each in a folder of its own, before this statement. */
   aloneBefore?: Array<{ label: string; sql: string }>;
-  /** Statements to run, in order, in the same transaction as this statement (after it). */
-  after?: string[];
+  /**
+   * Tables to lock at the start of this statement's transaction, in this order (SHARE ROW EXCLUSIVE):
+   * a foreign key's referenced table first, as the application writes them, so the DDL cannot deadlock with it.
+   */
+  lockFirst?: Rel[];
   /** Folders of their own, each run after everything else of the migration (a backfill, a guard). */
   later?: Array<{ label: string; sql: string; phase: Phase }>;
   change?: Omit<RewriteChange, 'code' | 'name' | 'statement'>;
