@@ -150,6 +150,7 @@ class Builder {
   private groupCodes = new Set<string>();
   /** Tables to lock at the start of the current folder's transaction, in order. */
   private groupLocks: Rel[] = [];
+  private groupLockMode: 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE' = 'SHARE ROW EXCLUSIVE';
   private readonly later = new Map<Phase, Array<{ label: string; sql: string; code: string }>>();
 
   flush(): void {
@@ -160,7 +161,7 @@ class Builder {
       // LOCK TABLE needs a transaction block, and a runner that sends statement by statement (Prisma 7's
       // engine) opens none: the file's own BEGIN … COMMIT, as Prisma writes for enum changes, works under every runner.
       this.group = [
-        `-- stagedb zero-downtime (ZDT003): the referenced table is locked first, as the application writes them; ALTER TABLE alone locks them the other way round, and deadlocks under load\nBEGIN;\nLOCK TABLE ${tables.map(relSql).join(', ')} IN SHARE ROW EXCLUSIVE MODE;`,
+        `-- stagedb zero-downtime (ZDT003): the referenced table is locked first, as the application writes them; ALTER TABLE alone locks them the other way round, and deadlocks under load\nBEGIN;\nLOCK TABLE ${tables.map(relSql).join(', ')} IN ${this.groupLockMode} MODE;`,
         ...this.group,
         'COMMIT;',
       ];
@@ -169,6 +170,7 @@ class Builder {
     this.group = [];
     this.groupCodes = new Set();
     this.groupLocks = [];
+    this.groupLockMode = 'SHARE ROW EXCLUSIVE';
   }
 
   alone(sql: string, label: string, codes: string[], fallback = 'step'): void {
@@ -187,6 +189,7 @@ class Builder {
     if (pieceText === undefined && out.keep?.length) this.group.push(withComment(s, out.keep.join('\n')));
     if (out.keep?.length) this.groupCodes.add(rule.code);
     if (out.lockFirst) this.groupLocks.push(...out.lockFirst);
+    if (out.lockMode === 'ACCESS EXCLUSIVE') this.groupLockMode = out.lockMode;
     if (out.change) this.changes.push({ code: rule.code, name: rule.name, statement: pieceText === undefined ? s.text : `${alterPrefix(s)} ${pieceText}`, ...out.change });
     if (out.unsafe) this.unsafe.push({ code: rule.code, name: rule.name, statement: pieceText === undefined ? s.text : `${alterPrefix(s)} ${pieceText}`, ...out.unsafe });
   }

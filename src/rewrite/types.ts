@@ -110,6 +110,12 @@ export interface PieceOutcome {
    * a foreign key's referenced table first, as the application writes them, so the DDL cannot deadlock with it.
    */
   lockFirst?: Rel[];
+  /**
+   * The mode of that lock: SHARE ROW EXCLUSIVE is what adding a foreign key takes; dropping one (Prisma
+   * drops and re-adds it to change onDelete) takes ACCESS EXCLUSIVE on both tables, and upgrading to it
+   * while app transactions that read the table wait behind the weaker lock would deadlock.
+   */
+  lockMode?: 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE';
   /** Folders of their own, each run after everything else of the migration (a backfill, a guard). */
   later?: Array<{ label: string; sql: string; phase: Phase }>;
   change?: Omit<RewriteChange, 'code' | 'name' | 'statement'>;

@@ -53,3 +53,13 @@ describe('step folder names', () => {
     expect(objectName('Account_email_not_null_check')).toBe('Account_email_not_null_check');
   });
 });
+
+describe('foreign keys and lock order (ZDT003)', () => {
+  it('locks the referenced table first, in its own transaction; ACCESS EXCLUSIVE when the old key is dropped in it', async () => {
+    const add = await rewriteMigration('-- AddForeignKey\nALTER TABLE "Ledger" ADD CONSTRAINT "Ledger_accountId_fkey" FOREIGN KEY ("accountId") REFERENCES "Account"("id") ON DELETE RESTRICT ON UPDATE CASCADE;\n');
+    expect(add.steps[0]!.script).toMatch(/\nBEGIN;\nLOCK TABLE "Account", "Ledger" IN SHARE ROW EXCLUSIVE MODE;\n\n-- AddForeignKey\nALTER TABLE "Ledger" ADD CONSTRAINT .* NOT VALID;\n\nCOMMIT;\n$/);
+    const swap = await rewriteMigration('-- DropForeignKey\nALTER TABLE "Ledger" DROP CONSTRAINT "Ledger_accountId_fkey";\n\n-- AddForeignKey\nALTER TABLE "Ledger" ADD CONSTRAINT "Ledger_accountId_fkey" FOREIGN KEY ("accountId") REFERENCES "Account"("id") ON DELETE CASCADE ON UPDATE CASCADE;\n');
+    expect(swap.steps[0]!.script).toContain('\nBEGIN;\nLOCK TABLE "Account", "Ledger" IN ACCESS EXCLUSIVE MODE;\n\n-- DropForeignKey\n');
+    expect(swap.steps[1]!.script).toContain('\nALTER TABLE "Ledger" VALIDATE CONSTRAINT "Ledger_accountId_fkey";\n');
+  });
+});

@@ -21,7 +21,7 @@ const rewrite: PieceRewrite = {
     const target = relOf(c.pktable);
     return {
       keep: [`${piece.text} NOT VALID`],
-      ...(target ? { lockFirst: [target, rel] } : {}),
+      ...(target ? { lockFirst: [target, rel], lockMode: ctx.dropped.has(ctx.key({ schema: rel.schema, name: c.conname })) ? 'ACCESS EXCLUSIVE' : 'SHARE ROW EXCLUSIVE' } : {}),
       later: [{ phase: 'validate', label: 'validate', sql: `${alterSql(rel)} VALIDATE CONSTRAINT ${ident(c.conname)};` }],
       change: {
         message: `${ident(c.conname)} is added NOT VALID, and validated in a later migration`,
