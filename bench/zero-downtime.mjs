@@ -28,7 +28,7 @@ const ROOT = resolve(BENCH, '..');
 const WORK = join(BENCH, '.work', 'zero-downtime');
 const MARKERS = markers('zero-downtime');
 const RATE = 200;
-const CLIENTS = 4;
+const CLIENTS = 8;
 const TARGET_MAX_MS = 250;
 
 const HEAD = 'datasource db {\n  provider = "postgresql"\n}\n';
@@ -223,18 +223,19 @@ export async function runZeroDowntimeBench(opts = {}) {
       MARKERS.START,
       '## Zero-downtime deploys under load (issue 11)',
       '',
-      `\`node bench/zero-downtime.mjs\`, ${new Date().toISOString().slice(0, 10)}: "Account" **${rows.toLocaleString('en')} rows** (${size.a}), "Ledger" ${Math.ceil(rows / 3).toLocaleString('en')} rows (${size.l}); PostgreSQL on 127.0.0.1 (a throwaway cluster, fsync off), ${cpus().length} cores shared with other work (load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} at the start); the app: ${CLIENTS} connections, ${RATE} transactions/s at fixed times (read + update an Account, insert a Ledger row), latency counted from when each was due. Each edit is deployed to two copies of the same database: Prisma's SQL as the engine wrote it (deployed anyway, as \`--allow-hazards\` or \`prisma migrate deploy\` would), and the folders \`migrate dev\` writes. Columns: deploy time · app max latency (ms) · p99 · transactions over 100 ms · failed, for the transactions that finished during the deploy (or within 1 s after). 0 hand edits: every file is the rewriter's output.`,
+      `\`node bench/zero-downtime.mjs\`, ${new Date().toISOString().slice(0, 10)}: "Account" **${rows.toLocaleString('en')} rows** (${size.a}), "Ledger" ${Math.ceil(rows / 3).toLocaleString('en')} rows (${size.l}); PostgreSQL on 127.0.0.1 (a throwaway cluster, fsync off), ${cpus().length} cores shared with other work (load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} at the start); the app: ${CLIENTS} connections, ${RATE} transactions/s at fixed times (read an Account; then update it and insert a Ledger row in one statement), latency counted from when each was due. Each edit is deployed to two copies of the same database: Prisma's SQL as the engine wrote it (deployed anyway, as \`--allow-hazards\` or \`prisma migrate deploy\` would), and the folders \`migrate dev\` writes. Columns: deploy time · app max latency (ms) · p99 · transactions over 100 ms · failed, for the transactions that finished during the deploy (or within 1 s after). 0 hand edits: every file is the rewriter's output.`,
       '',
       '| edit | folders (rewrites) | gate: Prisma\'s SQL | gate: stagedb\'s | Prisma\'s SQL, forced | stagedb\'s folders | ≤ 250 ms, 0 failed |',
       '|---|---|---|---|---|---|---|',
       ...results.map((r) => `| ${r.what} | ${r.folders} (${r.codes.join(', ') || 'unchanged'}${r.unsafe.length ? `; not safe: ${r.unsafe.join(', ')}` : ''}) | ${r.gates.prisma.text} | ${r.gates.stagedb.text} | ${cell(r.prisma)} | ${cell(r.stagedb)} | ${ok(r.stagedb) && r.gates.stagedb.pass ? 'yes' : '**no**'} |`),
       '',
-      `Targets met by stagedb's folders (max ≤ ${TARGET_MAX_MS} ms, 0 failed, the gate lets them through): **${passed} of ${results.length}** edits. Whole run: ${((Date.now() - started) / 60000).toFixed(1)} min.`,
+      `Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}. Targets met by stagedb's folders (max ≤ ${TARGET_MAX_MS} ms, 0 failed, the gate lets them through): **${passed} of ${results.length}** edits. Whole run: ${((Date.now() - started) / 60000).toFixed(1)} min.`,
       MARKERS.END,
       '',
     ].join('\n');
     writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
     log(md);
+    log(`zero-downtime: load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     return results;
   } finally {
     clearTimeout(timer);
