@@ -47,7 +47,7 @@ process.on('SIGTERM', async () => {
   running = false;
   await Promise.all(workers);
   // [finished at (epoch ms), latency ms, ok]
-  process.stdout.write(`${JSON.stringify(samples)}\n`);
-  process.exit(0);
+  // Exit only once the pipe has taken it all: a large write to a pipe is asynchronous.
+  process.stdout.write(`${JSON.stringify(samples)}\n`, () => process.exit(0));
 });
 process.stdout.write('ready\n');

@@ -280,7 +280,6 @@ function rewriteAlter(s: SourceStatement, ctx: RewriteContext, b: Builder): void
   let pending: Array<{ text: string; drop: boolean }> = [];
   let changed = false;
   let commentUsed = false;
-  const after: string[] = [];
   const emit = (list: Array<{ text: string }>) => {
     if (list.length === 0) return;
     const sql = `${alterSql(rel)} ${list.map((p) => p.text).join(',\n')};`;
@@ -317,5 +316,4 @@ function rewriteAlter(s: SourceStatement, ctx: RewriteContext, b: Builder): void
     return;
   }
   emit(pending);
-  b.group.push(...after);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { objectName } from '../../src/rewrite/names.js';
+import { lintFiles } from '../../src/lint/run.js';
 import { rewriteMigration, stepDirectoryNames } from '../../src/rewrite/index.js';
 
 /** The rewriter as a pure function: exact SQL out for Prisma's SQL in (the database proofs are in rewrite-equivalence.test.ts). */
@@ -61,5 +62,22 @@ describe('foreign keys and lock order (ZDT003)', () => {
     const swap = await rewriteMigration('-- DropForeignKey\nALTER TABLE "Ledger" DROP CONSTRAINT "Ledger_accountId_fkey";\n\n-- AddForeignKey\nALTER TABLE "Ledger" ADD CONSTRAINT "Ledger_accountId_fkey" FOREIGN KEY ("accountId") REFERENCES "Account"("id") ON DELETE CASCADE ON UPDATE CASCADE;\n');
     expect(swap.steps[0]!.script).toContain('\nBEGIN;\nLOCK TABLE "Account", "Ledger" IN ACCESS EXCLUSIVE MODE;\n\n-- DropForeignKey\n');
     expect(swap.steps[1]!.script).toContain('\nALTER TABLE "Ledger" VALIDATE CONSTRAINT "Ledger_accountId_fkey";\n');
+  });
+});
+
+describe('SDB007 and a validated CHECK (c IS NOT NULL)', () => {
+  const check = 'ALTER TABLE "A" ADD CONSTRAINT "A_c_not_null_check" CHECK ("c" IS NOT NULL) NOT VALID;\n';
+  const validate = 'ALTER TABLE "A" VALIDATE CONSTRAINT "A_c_not_null_check";\n';
+  const setNotNull = 'ALTER TABLE "A" ALTER COLUMN "c" SET NOT NULL;\nALTER TABLE "A" DROP CONSTRAINT "A_c_not_null_check";\n';
+  const sdb007 = async (files: string[], separately = false) =>
+    (await lintFiles(files.map((sql, i) => ({ path: `m${i + 1}.sql`, sql })), { separately })).findings.filter((f) => f.code === 'SDB007').map((f) => f.file);
+
+  it('is not reported once the CHECK is validated, together or file by file; still reported without the VALIDATE', async () => {
+    expect(await sdb007([check, validate, setNotNull])).toEqual([]);
+    expect(await sdb007([check, validate, setNotNull], true)).toEqual([]);
+    expect(await sdb007([check, setNotNull])).toEqual(['m2.sql']);
+    expect(await sdb007([setNotNull])).toEqual(['m1.sql']);
+    // A CHECK added valid proves it at once.
+    expect(await sdb007(['ALTER TABLE "A" ADD CONSTRAINT "k" CHECK ("c" IS NOT NULL);\n', setNotNull])).toEqual([]);
   });
 });

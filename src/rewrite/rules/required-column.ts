@@ -1,4 +1,4 @@
-import { alterSql, ident, relSql } from '../names.js';
+import { ident, relSql } from '../names.js';
 import { notNullSteps } from '../steps.js';
 import type { PieceRewrite } from '../types.js';
 import { plainNewColumn } from './column.js';
@@ -35,7 +35,6 @@ const rewrite: PieceRewrite = {
       'END',
       '$stagedb$;',
     ].join('\n');
-    void alterSql;
     return {
       keep: [`ADD COLUMN ${name} ${col.type}`],
       later: [{ phase: 'backfill', label: `fill_${col.name}`, sql: guard }, ...notNullSteps(rel, col.name, 'check').later!],

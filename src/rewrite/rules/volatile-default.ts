@@ -1,5 +1,5 @@
 import { volatileCall } from '../../lint/sql.js';
-import { alterSql, ident, relSql } from '../names.js';
+import { ident, relSql } from '../names.js';
 import { backfillSql, notNullSteps } from '../steps.js';
 import type { PieceOutcome, PieceRewrite } from '../types.js';
 import { plainNewColumn } from './column.js';
@@ -30,7 +30,6 @@ const rewrite: PieceRewrite = {
       },
     };
     if (col.notNull) out.later!.push(...notNullSteps(rel, col.name, 'check').later!);
-    void alterSql;
     return out;
   },
 };
