@@ -43,15 +43,19 @@ Exit code: 0 no hazards (or info only), 1 warnings, 2 errors; 3 config or connec
       --runner <r>           who deploys the files: stagedb (default) or prisma (prisma migrate
                              deploy: each file one transaction, no lock_timeout); config lint.runner
       --rules                list the rules: code, name, default severity
+      --fix                  rewrite migrations no configured environment has applied into
+                             zero-downtime steps (docs/zero-downtime.md); with paths: only those
 ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases dev, prod, stage)', 'lint its pending migrations against this environment (only when given)')}`,
   options: {
     format: { type: 'string' },
     runner: { type: 'string' },
     rules: { type: 'boolean' },
+    fix: { type: 'boolean' },
   },
   positionals: true,
   async run(ctx, args) {
     if (args.values.rules) return listRules();
+    if (args.values.fix) return fix(ctx, args);
     const format = (args.values.format as string | undefined) ?? (ctx.json ? 'json' : 'text');
     if (!FORMATS.includes(format as Format)) throw usageError('E_USAGE', `--format must be text, json or github, not "${format}"`, 'stagedb lint --format github');
     const runnerFlag = args.values.runner as string | undefined;
@@ -123,6 +127,37 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     return { exitCode, data, text };
   },
 };
+
+/** `stagedb lint --fix`: the zero-downtime rewrite of migrations applied nowhere (src/rewrite/fix.ts). */
+async function fix(ctx: CommandContext, args: ParsedArgs) {
+  const config = await loadConfig({ cwd: ctx.cwd, configFile: args.values.config as string | undefined });
+  for (const w of config.warnings) ctx.warn(w);
+  const environments = [];
+  const unresolved: Array<{ env: string; reason: string }> = [];
+  for (const name of Object.keys(config.environments)) {
+    try {
+      environments.push(resolveOne(ctx, config, name));
+    } catch (e) {
+      unresolved.push({ env: name, reason: (e as Error).message });
+    }
+  }
+  // Paths name migrations: a migration directory, or its migration.sql.
+  const only = args.positionals.length ? args.positionals.map((p) => basename(basename(p) === 'migration.sql' ? dirname(resolve(ctx.cwd, p)) : resolve(ctx.cwd, p))) : undefined;
+  await baselineWasmOnly();
+  const { fixMigrations } = await import('../rewrite/fix.js');
+  const r = await fixMigrations({ migrationsDir: config.migrationsDir, environments, unresolved, ...(only ? { only } : {}) });
+  const lines: string[] = [];
+  for (const u of r.unchecked) ctx.warn(`${u.env}: not asked which migrations it has (${u.reason}); you named the migrations, so they were rewritten anyway`);
+  for (const f of r.fixed) {
+    lines.push(`fixed ${f.name} → ${f.folders.length} migrations:`);
+    for (const folder of f.folders) lines.push(`  ${folder}`);
+    for (const c of f.changes) lines.push(`  ${c.code} ${c.message}\n         why: ${c.why}`);
+  }
+  for (const m of [...r.fixed, ...r.unchanged]) for (const u of m.unsafe) ctx.warn(`${m.name}: ${u.code} not made safe: ${u.message}\n  plan: ${u.plan}`);
+  for (const a of r.applied) lines.push(`left ${a.name} as it is: applied on ${a.envs.join(', ')}`);
+  lines.push(`${r.fixed.length} migration${r.fixed.length === 1 ? '' : 's'} rewritten, ${r.unchanged.length} needed nothing, ${r.applied.length} applied somewhere (checked: ${r.checked.join(', ') || 'none'}).`);
+  return { exitCode: 0, data: r, text: lines.join('\n') };
+}
 
 function colorWanted(ctx: CommandContext): boolean {
   if (ctx.env.NO_COLOR !== undefined && ctx.env.NO_COLOR !== '') return false;

@@ -102,10 +102,17 @@ function eventLine(e: DeployEvent): string | undefined {
       return `  retrying ${e.name}: its attempt started ${e.startedAt.toISOString()} failed with nothing committed`;
     case 'apply-done':
       return `  applied  ${e.name} (${Math.round(e.ms)} ms)`;
+    case 'invalid-index-dropped':
+      return `  dropped  ${e.index}: an invalid index left by an interrupted build, before ${e.name} builds it again`;
+    case 'index-progress': {
+      const pct = e.blocksTotal > 0 ? ` ${Math.floor((100 * e.blocksDone) / e.blocksTotal)}% of ${e.blocksTotal} blocks` : e.tuplesTotal > 0 ? ` ${Math.floor((100 * e.tuplesDone) / e.tuplesTotal)}% of ${e.tuplesTotal} rows` : '';
+      return `  building ${e.index ?? 'index'} (${e.name}): ${e.phase}${pct}, ${(e.elapsedMs / 1000).toFixed(0)} s`;
+    }
     case 'lock-retry': {
       const b = e.blocker;
       const who = b ? `, held by pid ${b.pid} (${b.applicationName || 'unnamed'}, ${b.state ?? 'unknown state'}) on ${b.relation}` : '';
-      return `  waiting  ${e.name}: a lock wait hit lock_timeout (${e.lockTimeoutMs} ms)${who}; retry ${e.attempt} of ${e.of} in ${(e.waitMs / 1000).toFixed(1)} s`;
+      const what = e.cause === 'deadlock' ? 'a deadlock with another session rolled it back' : `a lock wait hit lock_timeout (${e.lockTimeoutMs} ms)`;
+      return `  waiting  ${e.name}: ${what}${who}; retry ${e.attempt} of ${e.of} in ${(e.waitMs / 1000).toFixed(1)} s`;
     }
   }
 }

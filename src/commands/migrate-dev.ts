@@ -19,12 +19,18 @@ why and offers to reset it, then runs the seed when the project's Prisma does (P
 Development only: refused on guarded and production
 environments (create migrations here, deploy them there).
 
+Zero-downtime by default: where Prisma's SQL would lock a live table (CREATE INDEX, a new foreign key,
+optional → required, …), the migration is written as several folders that deploy with no long lock
+(CONCURRENTLY alone in its folder, NOT VALID then VALIDATE, …), each change printed with its reason.
+See docs/zero-downtime.md.
+
       --name <name>          the migration's name (e.g. add_posts); asked for in a terminal
       --create-only          write the migration without applying it
+      --prisma-sql           write Prisma's SQL as it is, not zero-downtime steps (config: zeroDowntime: false)
       --accept-data-loss     go on when the new migration would drop data (asked in a terminal)
       --skip-seed            do not run the seed after a reset
 ${ENV_HELP}`,
-  options: { name: { type: 'string', short: 'n' }, 'create-only': { type: 'boolean' }, 'accept-data-loss': { type: 'boolean' }, 'skip-seed': { type: 'boolean' } },
+  options: { name: { type: 'string', short: 'n' }, 'create-only': { type: 'boolean' }, 'prisma-sql': { type: 'boolean' }, 'accept-data-loss': { type: 'boolean' }, 'skip-seed': { type: 'boolean' } },
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args);
     const env = resolveOne(ctx, config, names[0]!);
@@ -45,6 +51,7 @@ ${ENV_HELP}`,
           migrationsDir: config.migrationsDir,
           name: args.values.name as string | undefined,
           createOnly: Boolean(args.values['create-only']),
+          zeroDowntime: !args.values['prisma-sql'] && config.zeroDowntime !== false,
           askName: () => ctx.ask('Name of the new migration', 'e.g. add_posts'),
           confirmReset: async (problems, schemas) => {
             if (!ctx.interactive) {
@@ -72,7 +79,12 @@ ${ENV_HELP}`,
             if (e.type === 'reset') ctx.log(`${env.name}: reset ${schemaList(e.schemas as string[])}`);
             else if (e.type === 'apply-done') ctx.log(`  applied  ${String(e.name)}`);
             else if (e.type === 'created') ctx.log(`${env.name}: created ${relative(ctx.cwd, String(e.path)) || String(e.path)}`);
-            else if (e.type === 'lock-file') ctx.log(`${env.name}: wrote ${relative(ctx.cwd, String(e.path))}`);
+            else if (e.type === 'zero-downtime') {
+              const z = e as unknown as { changes: Array<{ code: string; message: string; why: string }>; unsafe: Array<{ code: string; message: string; plan: string }>; folders: string[] };
+              if (z.changes.length) ctx.log(`${env.name}: zero-downtime: Prisma's migration becomes ${z.folders.length} folder${z.folders.length === 1 ? '' : 's'} (--prisma-sql keeps Prisma's SQL):`);
+              for (const c of z.changes) ctx.log(`  ${c.code} ${c.message}\n         why: ${c.why}`);
+              for (const u of z.unsafe) ctx.warn(`${env.name}: ${u.code} not made safe: ${u.message}\n  plan: ${u.plan}`);
+            } else if (e.type === 'lock-file') ctx.log(`${env.name}: wrote ${relative(ctx.cwd, String(e.path))}`);
           },
         });
         const summary = r.created ? `created ${r.created.directoryName}${r.applied.length ? `, applied ${r.applied.join(', ')}` : ''}${r.reset ? ' after a reset' : ''}` : r.inSync ? 'schema in sync: nothing to create' : `applied ${r.applied.join(', ')}`;
@@ -88,8 +100,9 @@ ${ENV_HELP}`,
     } else if (seed) {
       ctx.log(`${env.name}: the database was reset and not seeded: Prisma ${config.prisma?.major} does not seed after a reset; to seed: stagedb seed --env ${env.name}`);
     }
+    const made = result.steps ? `${result.steps.length} zero-downtime migrations, ${result.steps[0]!.directoryName} … ${result.steps.at(-1)!.directoryName}` : result.created?.directoryName;
     const text = result.created
-      ? `${env.name}: ${args.values['create-only'] ? 'created' : 'created and applied'} ${result.created.directoryName}${seeded ? ' (database reset and seeded)' : ''}.`
+      ? `${env.name}: ${args.values['create-only'] ? 'created' : 'created and applied'} ${made}${seeded ? ' (database reset and seeded)' : ''}.`
       : result.inSync
         ? `${env.name}: schema.prisma matches the migrations; nothing to create${result.applied.length ? ` (applied ${result.applied.length} pending)` : ''}.`
         : `${env.name}: applied ${result.applied.length} pending migration${result.applied.length === 1 ? '' : 's'}.`;

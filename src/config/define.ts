@@ -176,6 +176,11 @@ export interface StagedbConfig {
   environments: Record<string, EnvironmentConfig>;
   /** `stagedb lint` and the deploy gate (README, "Lint"). */
   lint?: LintConfig;
+  /**
+   * `migrate dev` writes the engine's migration as zero-downtime steps (docs/zero-downtime.md).
+   * Default true; `false` writes Prisma's SQL as it is (`--prisma-sql` does it for one run).
+   */
+  zeroDowntime?: boolean;
 }
 
 /** A lint rule's severity: `error` fails `lint` (exit 2) and blocks the deploy gate, `warning` exits 1, `info` never fails. */

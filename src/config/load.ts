@@ -46,6 +46,8 @@ export interface ResolvedConfig {
   datasource?: DatasourceInfo;
   /** The `lint` section as written; its defaults are the lint's own. */
   lint?: LintConfig;
+  /** `false`: migrate dev writes Prisma's SQL as it is, not zero-downtime steps (default true). */
+  zeroDowntime?: boolean;
   warnings: string[];
 }
 
@@ -141,6 +143,7 @@ export async function loadConfig(options: { cwd: string; configFile?: string }):
     environments: config.environments,
     datasource: safeDatasource(schemaPath),
     ...(config.lint ? { lint: config.lint } : {}),
+    ...(config.zeroDowntime !== undefined ? { zeroDowntime: config.zeroDowntime } : {}),
     warnings: [],
   };
 }

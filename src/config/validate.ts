@@ -95,6 +95,7 @@ const configSchema = z
     seed: nonEmpty('must not be empty').optional(),
     environments: z.record(z.string(), environment),
     lint: lint.optional(),
+    zeroDowntime: z.boolean().optional(),
   })
   .strict();
 

@@ -4,15 +4,16 @@
  * would write, byte for byte); stagedb's own deploy applies migrations, as `stagedb deploy` does on
  * every other environment, so development runs the same code path and the same transactions.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import type { ResolvedEnvironment } from '../config/environments.js';
-import type { SchemaEngine } from '../engine/index.js';
+import type { GeneratedMigration, SchemaEngine } from '../engine/index.js';
 import { StagedbError, usageError } from '../errors.js';
 import { deploy } from '../history/deploy.js';
 import { readLocalHistory } from '../history/local.js';
 import { refuseUnbaselinedDevDatabase } from './baseline.js';
 import { migrationNameSlug } from './name.js';
+import { zeroDowntimeMigrations } from './zero-downtime.js';
 import { recreateSchemas } from './reset.js';
 import { engineOptionsFor, refuseOnProduction, refuseResetUnlessUnprotected, resetSchemas, scriptOrEmpty, type DevelopEvent } from './shared.js';
 import { shellQuote } from '../shell-quote.js';
@@ -56,16 +57,24 @@ export interface MigrateDevOptions {
    */
   confirmDataLoss?: (warnings: string[]) => Promise<boolean>;
   /**
+   * Write the new migration as zero-downtime steps (docs/zero-downtime.md): default true. False (config
+   * `zeroDowntime: false`, `--prisma-sql`) writes Prisma's SQL as it is.
+   */
+  zeroDowntime?: boolean;
+  /**
    * Progress: `reset-needed` ({ problems }), `reset` ({ schema }), deploy's events (`apply-start`,
    * `apply-done`, …), `data-loss` ({ warnings }), `unexecutable` ({ steps }, with createOnly),
-   * `lock-file` ({ path }), `created` ({ directoryName, path }).
+   * `lock-file` ({ path }), `zero-downtime` ({ changes, unsafe, folders }: what the rewrite changed and
+   * what it could not make safe), `created` ({ directoryName, path }, once per folder).
    */
   onEvent?: (e: DevelopEvent) => void;
 }
 
 export interface MigrateDevResult {
-  /** The migration written in this run. */
+  /** The migration written in this run (its first folder, when the zero-downtime rewrite made several). */
   created?: { directoryName: string; path: string };
+  /** Every folder written, in order, when the zero-downtime rewrite made more than one. */
+  steps?: Array<{ directoryName: string; path: string }>;
   /** Migrations applied in this run, in order: pending ones of the folder, then the new one. */
   applied: string[];
   /** The database was reset: the caller runs the seed. */
@@ -153,15 +162,30 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
     const generated = await engine.generateMigration({ name, draft: o.createOnly ?? false });
     if (!generated) return { applied, reset, inSync: true };
     const migration = { ...generated, directoryName: sortedLast(generated.directoryName, existing.map((m) => m.name)) };
-    const path = writeMigrationFiles(o.migrationsDir, migration);
-    const created = { directoryName: migration.directoryName, path };
-    emit({ type: 'created', env: env.name, ...created });
-    if (o.createOnly) return { created, applied, reset, inSync: false };
+    const safe = await zeroDowntimeMigrations(migration, o.zeroDowntime ?? true);
+    if (safe.changes.length > 0 || safe.unsafe.length > 0) emit({ type: 'zero-downtime', env: env.name, changes: safe.changes, unsafe: safe.unsafe, folders: safe.migrations.map((m) => m.directoryName) });
+    const steps = writeAll(o.migrationsDir, safe.migrations, writeMigrationFiles);
+    for (const step of steps) emit({ type: 'created', env: env.name, ...step });
+    const created = steps[0]!;
+    const extra = steps.length > 1 ? { steps } : {};
+    if (o.createOnly) return { created, ...extra, applied, reset, inSync: false };
 
     const r = await deploy({ env, migrationsDir: o.migrationsDir, allowOutOfOrder: true, onEvent: o.onEvent });
     applied.push(...r.applied.map((a) => a.name));
-    return { created, applied, reset, inSync: false };
+    return { created, ...extra, applied, reset, inSync: false };
   });
+}
+
+/** Writes the folders in order; when one fails, the ones written before it are removed: all or nothing. */
+function writeAll(dir: string, migrations: GeneratedMigration[], write: (dir: string, m: GeneratedMigration) => string): Array<{ directoryName: string; path: string }> {
+  const done: Array<{ directoryName: string; path: string }> = [];
+  try {
+    for (const m of migrations) done.push({ directoryName: m.directoryName, path: write(dir, m) });
+  } catch (e) {
+    for (const d of done) rmSync(d.path, { recursive: true, force: true });
+    throw e;
+  }
+  return done;
 }
 
 /**

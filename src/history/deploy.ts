@@ -42,6 +42,12 @@ export interface DeployOptions {
    * names it as the restore point, with the command that restores it.
    */
   restorePoint?: string;
+  /**
+   * How often a long `CREATE INDEX CONCURRENTLY` reports its progress (`index-progress` events, from
+   * pg_stat_progress_create_index on a second connection opened only once a build outlasts it), in
+   * ms. Default 2000; 0 = never.
+   */
+  progressIntervalMs?: number;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -61,7 +67,11 @@ export type DeployEvent =
    * was cancelled, with nothing of it committed; it runs again after `waitMs`. `attempt` counts the
    * retries of this migration (1 … `of`). `blocker`: the session it most probably queued behind.
    */
-  | { type: 'lock-retry'; env: string; name: string; attempt: number; of: number; waitMs: number; lockTimeoutMs: number; blocker?: LockBlocker };
+  | { type: 'lock-retry'; env: string; name: string; attempt: number; of: number; waitMs: number; lockTimeoutMs: number; blocker?: LockBlocker; cause?: 'lock_timeout' | 'deadlock' }
+  /** An invalid index left by an interrupted CREATE INDEX CONCURRENTLY of the same name was dropped (concurrently) before the build ran again. */
+  | { type: 'invalid-index-dropped'; env: string; name: string; index: string }
+  /** A concurrent index build still running: PostgreSQL's own progress report (pg_stat_progress_create_index). */
+  | { type: 'index-progress'; env: string; name: string; index?: string; phase: string; blocksDone: number; blocksTotal: number; tuplesDone: number; tuplesTotal: number; elapsedMs: number };
 
 export interface AppliedMigration {
   name: string;
@@ -79,6 +89,7 @@ export interface DeployResult {
 
 const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 const DEFAULT_LOCK_RETRY_DELAY_MS = 1000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 2000;
 
 /**
  * `migrate deploy` without the Prisma engine: applies every pending migration, each in its own
@@ -145,7 +156,18 @@ async function deployOnce(options: DeployOptions): Promise<DeployResult> {
     options.onEvent?.({ type: 'connected', env: env.name, serverVersion: p.serverVersion, pending: pending.length });
 
     const applied: AppliedMigration[] = [];
-    const ctx: ApplyContext = { client, target: env, schema, env: env.name, applied, retries: new Map(), lock, restorePoint: options.restorePoint, emit: (e) => options.onEvent?.(e) };
+    const ctx: ApplyContext = {
+      client,
+      target: env,
+      schema,
+      env: env.name,
+      applied,
+      retries: new Map(),
+      lock,
+      restorePoint: options.restorePoint,
+      emit: (e) => options.onEvent?.(e),
+      monitor: { url: env.directUrl, label: `${env.name} (${env.directSource})`, intervalMs: checkedInt('progressIntervalMs', options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS, PG_MAX_MS) },
+    };
     for (const e of pendingEntries) if (e.retry) ctx.retries.set(e.name, e.retry);
     try {
       await applyPending(ctx, pending, p.serverVersionNum, options);
@@ -361,20 +383,30 @@ interface ApplyContext {
   retries: Map<string, { ids: string[]; startedAt: Date }>;
   /** The migration being applied (for a batch: its first not yet committed), for a lost connection's report. */
   current?: { name: string; mode: ApplyMode };
+  /** Where and how often to watch a long concurrent index build. */
+  monitor: { url: string; label: string; intervalMs: number; pid?: number };
 }
 
 /** SQLSTATE 55P03 lock_not_available: `lock_timeout` fired (or a NOWAIT lock was taken; also only a matter of waiting). */
 const isLockTimeout = (e: unknown): boolean => (e as { code?: unknown } | undefined)?.code === '55P03';
+/**
+ * SQLSTATE 40P01 deadlock_detected: the migration was the victim, and PostgreSQL rolled back what the
+ * failed transaction (or statement) did — also only a matter of timing. It happens when DDL locks
+ * tables in another order than the app's transactions (dropping and re-adding a foreign key locks the
+ * referencing table, then the referenced one; the app writes the referenced one, then the other).
+ */
+const isDeadlock = (e: unknown): boolean => (e as { code?: unknown } | undefined)?.code === '40P01';
+const retryableLockFailure = (e: unknown): boolean => isLockTimeout(e) || isDeadlock(e);
 
 /**
  * Waits before lock retry `attempt` (1-based): `delayMs` × 2^(attempt−1), ±25 % so that several
  * deploys (or a deploy and a cron job) that collided once do not collide again in step. Names the
  * session that most probably held the lock, while it probably still does.
  */
-async function backOff(ctx: ApplyContext, name: string, attempt: number, sqlText: string): Promise<void> {
+async function backOff(ctx: ApplyContext, name: string, attempt: number, sqlText: string, cause: unknown): Promise<void> {
   const blocker = await findLockBlocker(ctx.client, sqlText).catch(() => undefined);
   const waitMs = Math.round(ctx.lock.delayMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
-  ctx.emit({ type: 'lock-retry', env: ctx.env, name, attempt, of: ctx.lock.retries, waitMs, lockTimeoutMs: ctx.lock.timeoutMs, blocker });
+  ctx.emit({ type: 'lock-retry', env: ctx.env, name, attempt, of: ctx.lock.retries, waitMs, lockTimeoutMs: ctx.lock.timeoutMs, blocker, ...(isDeadlock(cause) ? { cause: 'deadlock' as const } : {}) });
   await new Promise((res) => setTimeout(res, waitMs));
 }
 
@@ -505,9 +537,9 @@ async function applyTransactional(
     for (const b of batch.slice(0, k)) done(b.m.name, share);
     const { m, choice } = batch[k]!;
     const tries = lockAttempts.get(m.name) ?? 0;
-    if (isLockTimeout(e) && tries < ctx.lock.retries) {
+    if (retryableLockFailure(e) && tries < ctx.lock.retries) {
       lockAttempts.set(m.name, tries + 1);
-      await backOff(ctx, m.name, tries + 1, m.script);
+      await backOff(ctx, m.name, tries + 1, m.script, e);
       return { retryFrom: k };
     }
     const lock = await lockGiveUp(ctx, e, tries + 1, m.script);
@@ -607,9 +639,9 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice
           await client.query('ROLLBACK').catch(() => {});
           const unitText = m.script.slice(start, st[unit.to - 1]!.start + st[unit.to - 1]!.text.length);
           // Rolled back whole: waiting for a lock is only a matter of time, so it runs again.
-          if (isLockTimeout(e) && attempt < ctx.lock.retries) {
+          if (retryableLockFailure(e) && attempt < ctx.lock.retries) {
             attempt++;
-            await backOff(ctx, m.name, attempt, unitText);
+            await backOff(ctx, m.name, attempt, unitText, e);
             continue;
           }
           // A statement PostgreSQL refuses in a transaction block that the classifier does not know: alone, then.
@@ -627,15 +659,18 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice
         if (!announced) await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, logsOf(progress({ committed: unit.from, uncertain: unit.from }))]);
         announced = true;
         try {
-          if (leftover) await dropInvalidIndex(client, s.text);
-          await client.query(s.text);
+          // A leftover of an interrupted build (this run's lock retry, or a deploy killed before) is
+          // dropped first: the build would fail on it, or, with IF NOT EXISTS, keep it broken.
+          const concurrentIndex = CREATE_INDEX_CONCURRENTLY.test(s.text);
+          const dropped = concurrentIndex || leftover ? await dropInvalidIndex(client, s.text) : undefined;
+          if (dropped) ctx.emit({ type: 'invalid-index-dropped', env: ctx.env, name: m.name, index: dropped });
+          await (concurrentIndex ? withProgress(ctx, m.name, () => client.query(s.text)) : client.query(s.text));
         } catch (e) {
           if (isConnectionLost(e)) throw e;
           // Each statement commits on its own, so a lock timeout cancels just this one: run it again.
-          if (isLockTimeout(e) && attempt < ctx.lock.retries) {
+          if (retryableLockFailure(e) && attempt < ctx.lock.retries) {
             attempt++;
-            leftover ||= CREATE_INDEX_CONCURRENTLY.test(s.head);
-            await backOff(ctx, m.name, attempt, s.text);
+            await backOff(ctx, m.name, attempt, s.text, e);
             continue;
           }
           const lock = await lockGiveUp(ctx, e, attempt + 1, s.text);
@@ -688,9 +723,9 @@ const CREATE_INDEX_CONCURRENTLY = new RegExp(
  * invalid index of exactly the statement's name on the statement's table. An unnamed index cannot
  * be found this way; its leftover stays (PostgreSQL names the retry's index differently): false then.
  */
-async function dropInvalidIndex(client: Client, statement: string): Promise<boolean> {
+async function dropInvalidIndex(client: Client, statement: string): Promise<string | undefined> {
   const m = CREATE_INDEX_CONCURRENTLY.exec(statement);
-  if (!m) return false;
+  if (!m) return undefined;
   const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!.toLowerCase();
   const r = await client.query<{ index: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS index
@@ -700,7 +735,62 @@ async function dropInvalidIndex(client: Client, statement: string): Promise<bool
   );
   const index = r.rows[0]?.index;
   if (index) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
-  return true;
+  return index;
+}
+
+/**
+ * Runs a concurrent index build and, while it lasts, reports PostgreSQL's progress for it every
+ * `intervalMs`, read on a second connection opened only when the build outlasts the first interval
+ * (short builds cost nothing). A failure to watch never fails the build.
+ */
+async function withProgress<T>(ctx: ApplyContext, name: string, run: () => Promise<T>): Promise<T> {
+  const m = ctx.monitor;
+  if (m.intervalMs === 0) return run();
+  m.pid ??= (await ctx.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const pid = m.pid;
+  const t0 = performance.now();
+  let watcher: Client | undefined;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    try {
+      watcher ??= await connect(m.url, { label: m.label, purpose: 'deploy progress' });
+      if (stopped) return;
+      const r = await watcher.query<{ phase: string; blocks_done: string; blocks_total: string; tuples_done: string; tuples_total: string; index: string | null }>(
+        `SELECT p.phase, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total, c.relname AS index
+           FROM pg_stat_progress_create_index p LEFT JOIN pg_class c ON c.oid = p.index_relid WHERE p.pid = $1`,
+        [pid],
+      );
+      const row = r.rows[0];
+      if (row && !stopped) {
+        ctx.emit({
+          type: 'index-progress',
+          env: ctx.env,
+          name,
+          ...(row.index ? { index: row.index } : {}),
+          phase: row.phase,
+          blocksDone: Number(row.blocks_done),
+          blocksTotal: Number(row.blocks_total),
+          tuplesDone: Number(row.tuples_done),
+          tuplesTotal: Number(row.tuples_total),
+          elapsedMs: performance.now() - t0,
+        });
+      }
+    } catch {
+      // watching is best effort: the build goes on
+    }
+    if (!stopped) timer = setTimeout(() => (inFlight = tick()), m.intervalMs);
+  };
+  timer = setTimeout(() => (inFlight = tick()), m.intervalMs);
+  try {
+    return await run();
+  } finally {
+    stopped = true;
+    clearTimeout(timer);
+    await inFlight;
+    await watcher?.end().catch(() => {});
+  }
 }
 
 /** The replay that locates a lock-timeout failure waits at most this long per statement. */

@@ -45,6 +45,10 @@ export function chooseMode(script: string, serverVersionNum: number): ModeChoice
     return { mode: 'file-managed', reason: 'the file has its own BEGIN/COMMIT', statements };
   }
   for (const s of statements) {
+    // A DO block that commits (stagedb's batched backfill) may COMMIT only outside a transaction block.
+    if (/^DO\b/.test(s.head) && /\b(COMMIT|ROLLBACK)\b/i.test(s.text)) {
+      return { mode: 'statements', reason: 'a DO block that commits (a batched backfill) cannot run inside a transaction: each statement commits on its own', statements };
+    }
     const what = outsideTransaction(s.head, serverVersionNum);
     if (what === undefined) continue;
     if (what.startsWith('ALTER TYPE')) return { mode: 'statements', reason: 'ALTER TYPE … ADD VALUE cannot run inside a transaction before PostgreSQL 12', statements };

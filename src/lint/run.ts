@@ -99,7 +99,15 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
 
   for (const [fileIndex, input] of inputs.entries()) {
     const file = parsedFirst?.[fileIndex] ?? parseFile(parser, input.sql);
-    if (options.separately) batch = new BatchState();
+    if (options.separately) {
+      // Earlier files count as deployed: their CHECKs (and which were validated or dropped) exist, so a
+      // validated CHECK (col IS NOT NULL) still proves the column; the tables they created are not new.
+      const carried = batch;
+      batch = new BatchState();
+      for (const [k, v] of carried.checks) batch.checks.set(k, [...v]);
+      for (const k of carried.validated) batch.validated.add(k);
+      for (const k of carried.droppedConstraints) batch.droppedConstraints.add(k);
+    }
     const sql = input.sql;
     const lines = lineStartsOf(sql);
     const model = runModel(

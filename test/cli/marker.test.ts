@@ -289,7 +289,7 @@ describe('a restore never carries the source\'s marker', () => {
     const toDev = await cli('restore', 'latest', '--from', 'production', '--to', 'development');
     expect(toDev.code, toDev.stderr).toBe(0);
     // No marker at all: the restore brought only the backup's audit_log into a database without a stagedb schema.
-    const [{ marker }] = await query<{ marker: string | null }>(dev.url, "SELECT to_regclass('stagedb.marker')::text AS marker");
+    const marker = (await query<{ marker: string | null }>(dev.url, "SELECT to_regclass('stagedb.marker')::text AS marker"))[0]?.marker;
     if (marker) expect(await query(dev.url, 'SELECT count(*)::int AS n FROM stagedb.marker')).toEqual([{ n: 0 }]);
     const reset = await cli('migrate', 'reset', '--force', '--env', 'development', '--skip-seed');
     expect(reset.code, reset.stderr).toBe(0);

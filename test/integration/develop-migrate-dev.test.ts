@@ -55,8 +55,9 @@ const columns = async (url: string, table: string) =>
 const historyRows = async (url: string) =>
   (await query<{ migration_name: string; finished: boolean }>(url, `SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations WHERE rolled_back_at IS NULL ORDER BY migration_name`));
 
+/** Prisma's SQL as it is (zeroDowntime: false): these tests compare files byte for byte with the engine's; the rewrite has develop-zero-downtime.test.ts. */
 function dev(p: TempProject, env: ResolvedEnvironment, extra: Partial<MigrateDevOptions> = {}): Promise<Awaited<ReturnType<typeof migrateDev>>> {
-  return migrateDev({ env, schemaPath: p.path('prisma/schema.prisma'), migrationsDir: p.migrationsDir, confirmReset: noReset, ...extra });
+  return migrateDev({ env, schemaPath: p.path('prisma/schema.prisma'), migrationsDir: p.migrationsDir, confirmReset: noReset, zeroDowntime: false, ...extra });
 }
 
 describe('a realistic sequence of schema edits', () => {

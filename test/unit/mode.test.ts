@@ -163,3 +163,11 @@ DO $do$ BEGIN ALTER TYPE "Role" ADD VALUE 'X'; END $do$;`;
     expect(mode('CREATE INDEX "concurrently" ON t (a);')).toBe('transaction');
   });
 });
+
+describe('a DO block that commits (the zero-downtime backfill)', () => {
+  it('runs statement by statement: COMMIT inside DO is refused in a transaction block', () => {
+    const backfill = 'DO $stagedb$\nBEGIN\n  UPDATE "T" SET "c" = DEFAULT WHERE "c" IS NULL;\n  COMMIT;\nEND\n$stagedb$;\n';
+    expect(mode(backfill)).toBe('statements');
+    expect(mode('DO $$ BEGIN RAISE NOTICE \'x\'; END $$;')).toBe('transaction');
+  });
+});

@@ -1,0 +1,32 @@
+import type { DropStmt, Node } from 'libpg-query';
+import { as, strings } from '../../lint/sql.js';
+import { ident } from '../names.js';
+import type { StatementRewrite } from '../types.js';
+
+/**
+ * ZDT002: `DROP INDEX` → `DROP INDEX CONCURRENTLY IF EXISTS`, alone in a folder of its own (it cannot
+ * run in a transaction block). A plain DROP INDEX takes ACCESS EXCLUSIVE on the index's table, and
+ * waiting for it queues every read behind it.
+ */
+const rewrite: StatementRewrite = {
+  code: 'ZDT002',
+  name: 'drop-index-concurrently',
+  summary: 'DROP INDEX runs CONCURRENTLY, alone in its migration',
+  kinds: ['DropStmt'],
+  rewrite(s) {
+    const d = as<DropStmt>(s.node, 'DropStmt')!;
+    if (d.removeType !== 'OBJECT_INDEX' || d.concurrent || d.behavior === 'DROP_CASCADE' || d.objects?.length !== 1) return undefined;
+    const names = strings(as<{ items?: Node[] }>(d.objects[0], 'List')?.items);
+    if (names.length === 0) return undefined;
+    const name = names.map(ident).join('.');
+    return {
+      aloneBefore: [{ label: `drop_index_${names[names.length - 1]}`, sql: `DROP INDEX CONCURRENTLY IF EXISTS ${name};` }],
+      change: {
+        message: `${name} is dropped CONCURRENTLY, in a migration of its own`,
+        why: 'a plain DROP INDEX takes ACCESS EXCLUSIVE on its table: while it waits for that lock, every query on the table queues behind it',
+      },
+    };
+  },
+};
+
+export default rewrite;

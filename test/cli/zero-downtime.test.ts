@@ -1,0 +1,137 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { forbidInOutput, passwordOf, runCli } from '../helpers/cli.js';
+import { freshDatabase, query } from '../helpers/db.js';
+import { createProject, DEFAULT_SCHEMA, type TempProject } from '../helpers/project.js';
+
+/** `migrate dev` writes zero-downtime steps by default; `--prisma-sql` and `zeroDowntime: false` keep Prisma's SQL. */
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const USER = 'model User {\n  id    Int    @id @default(autoincrement())\n  email String @unique\n}';
+/** A new optional field and an index on an existing table: Prisma writes ADD COLUMN and a plain CREATE INDEX in one file. */
+const EDITED = DEFAULT_SCHEMA.replace(USER, 'model User {\n  id    Int     @id @default(autoincrement())\n  email String  @unique\n  name  String?\n\n  @@index([name])\n}');
+
+async function setup(extra: Record<string, unknown> = {}) {
+  const dev = await freshDatabase('zdt_dev');
+  const prod = await freshDatabase('zdt_prod');
+  forbidInOutput(passwordOf(dev.url), passwordOf(prod.url));
+  // Every table with a row counts as live and not small, so the production gate judges these files as on a real table.
+  const config = { lint: { smallTableBytes: 0 }, ...extra, environments: { development: { url: { $env: 'DEV_URL' } }, production: { url: { $env: 'PROD_URL' }, ssl: 'disable' } } };
+  const p: TempProject = createProject({ configJson: config, migrations: {} });
+  cleanups.push(() => dev.drop(), () => prod.drop(), () => p.remove());
+  const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { DEV_URL: dev.url, PROD_URL: prod.url } });
+  expect((await cli('migrate', 'dev')).code).toBe(0);
+  expect((await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate')).code).toBe(0);
+  await query(prod.url, `INSERT INTO "User" (email) SELECT 'u' || g || '@example.com' FROM generate_series(1, 1000) g; ANALYZE "User"`);
+  p.write('prisma/schema.prisma', EDITED);
+  return { dev, prod, p, cli };
+}
+
+const dirs = (p: TempProject) => readdirSync(p.migrationsDir).filter((d) => d !== 'migration_lock.toml').sort();
+const sql = (p: TempProject, d: string) => readFileSync(join(p.migrationsDir, d, 'migration.sql'), 'utf8');
+
+describe('stagedb migrate dev, zero-downtime', () => {
+  it('writes the index CONCURRENTLY in a folder of its own, says why, applies both; the production gate lets them through', async () => {
+    const { p, cli } = await setup();
+    const r = await cli('migrate', 'dev', '--name', 'user name');
+    expect(r.code, r.stderr).toBe(0);
+    const [, first, second, ...rest] = dirs(p);
+    expect(rest).toEqual([]);
+    expect(first).toMatch(/^\d{14}_user_name$/);
+    expect(second).toMatch(/^\d{14}_user_name_02_index_user_name_idx$/);
+    expect(first! < second!).toBe(true);
+    expect(sql(p, first!)).toBe('-- AlterTable\nALTER TABLE "User" ADD COLUMN     "name" TEXT;\n');
+    expect(sql(p, second!)).toContain('\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "User_name_idx" ON "User"("name");\n');
+    expect(r.stdout).toContain("development: zero-downtime: Prisma's migration becomes 2 folders (--prisma-sql keeps Prisma's SQL):");
+    expect(r.stdout).toContain('ZDT001 "User_name_idx" is built CONCURRENTLY, in a migration of its own');
+    expect(r.stdout).toContain(`development: created and applied 2 zero-downtime migrations, ${first} … ${second}.`);
+
+    // Nothing left to create, no drift; and production's lint gate finds nothing to block.
+    expect((await cli('migrate', 'dev')).stdout).toContain('nothing to create');
+    const deploy = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
+    const lint = await cli('lint');
+    expect(lint.code, lint.stdout).toBeLessThan(2);
+  });
+
+  it('--prisma-sql writes Prisma\'s file as it is, for one run', async () => {
+    const { dev, p, cli } = await setup();
+    const r = await cli('migrate', 'dev', '--name', 'user name', '--prisma-sql', '--create-only');
+    expect(r.code, r.stderr).toBe(0);
+    expect(dirs(p)).toHaveLength(2);
+    expect(sql(p, dirs(p)[1]!)).toBe('-- AlterTable\nALTER TABLE "User" ADD COLUMN     "name" TEXT;\n\n-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n');
+    expect(r.stdout).not.toContain('zero-downtime');
+    // --create-only applied nothing.
+    expect(await query(dev.url, `SELECT count(*)::int AS n FROM _prisma_migrations`)).toEqual([{ n: 1 }]);
+    // The same change as Prisma writes it is what production's gate stops.
+    const blocked = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(blocked.code).toBe(5);
+    expect(blocked.stderr).toContain('SDB001');
+  });
+
+  it('zeroDowntime: false in the config turns it off', async () => {
+    const { p, cli } = await setup({ zeroDowntime: false });
+    const r = await cli('migrate', 'dev', '--name', 'user name');
+    expect(r.code, r.stderr).toBe(0);
+    expect(dirs(p)).toHaveLength(2);
+    expect(sql(p, dirs(p)[1]!)).toContain('CREATE INDEX "User_name_idx"');
+  });
+});
+
+describe('stagedb lint --fix', () => {
+  const INIT = 'CREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT, "name" TEXT);\n';
+  const M2 = '-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n';
+  const M3 = '-- AlterTable\nALTER TABLE "User" ALTER COLUMN "email" SET NOT NULL;\n\n-- CreateIndex\nCREATE UNIQUE INDEX "User_email_key" ON "User"("email");\n';
+
+  async function project(extraEnvs: Record<string, unknown> = {}) {
+    const dev = await freshDatabase('fix_dev');
+    const prod = await freshDatabase('fix_prod');
+    const config = { environments: { development: { url: { $env: 'DEV_URL' } }, production: { url: { $env: 'PROD_URL' }, ssl: 'disable' }, ...extraEnvs } };
+    const p = createProject({ configJson: config, migrations: { '20240101000000_init': INIT, '20240102000000_name_index': M2 } });
+    cleanups.push(() => dev.drop(), () => prod.drop(), () => p.remove());
+    const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { DEV_URL: dev.url, PROD_URL: prod.url } });
+    // Production has both; the third migration is new, applied nowhere.
+    expect((await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate', '--allow-hazards', 'empty table')).code).toBe(0);
+    p.write('prisma/migrations/20240103000000_email_required/migration.sql', M3);
+    return { p, cli, prod };
+  }
+
+  it('rewrites only what no environment has applied, says what it changed, and is idempotent', async () => {
+    const { p, cli, prod } = await project();
+    const r = await cli('lint', '--fix');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('left 20240102000000_name_index as it is: applied on production');
+    expect(r.stdout).toContain('fixed 20240103000000_email_required → 4 migrations:');
+    expect(r.stdout).toContain('ZDT004');
+    expect(r.stdout).toContain('ZDT001');
+    expect(sql(p, '20240102000000_name_index')).toBe(M2);
+    expect(dirs(p).filter((d) => d.startsWith('20240103000000_email_required'))).toEqual([
+      '20240103000000_email_required',
+      '20240103000000_email_required_02_index_user_email_key',
+      '20240103000000_email_required_03_validate',
+      '20240103000000_email_required_04_not_null',
+    ]);
+    expect(sql(p, '20240103000000_email_required')).toContain('ADD CONSTRAINT "User_email_not_null_check" CHECK ("email" IS NOT NULL) NOT VALID;');
+    const again = await cli('lint', '--fix');
+    expect(again.stdout).toContain('0 migrations rewritten');
+    // The rewritten ones deploy to production and leave no drift-inducing leftovers: the CHECK is gone, the column NOT NULL.
+    await query(prod.url, `INSERT INTO "User" (email) SELECT 'u' || g FROM generate_series(1, 100) g`);
+    const d = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(await query(prod.url, `SELECT is_nullable FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'email'`)).toEqual([{ is_nullable: 'NO' }]);
+    expect(await query(prod.url, `SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'User_email_not_null_check'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('refuses, changing nothing, when an environment cannot be asked', async () => {
+    const { p, cli } = await project({ staging: { url: { $env: 'STAGING_URL' } } });
+    const r = await cli('lint', '--fix');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('staging could not be asked; nothing was changed');
+    expect(r.stderr).toContain('fix: run it where every environment is reachable, or name the migrations you know are applied nowhere');
+    expect(sql(p, '20240103000000_email_required')).toBe(M3);
+  });
+});

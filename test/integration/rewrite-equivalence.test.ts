@@ -1,0 +1,300 @@
+/**
+ * Proof of equivalence for the zero-downtime rewriter, one case per rewrite, on real PostgreSQL, as a
+ * non-superuser that owns its database (as on RDS). For each schema edit: Prisma's engine generates
+ * the migration (diff from the old schema to the new one, as migrate dev would write it); the
+ * rewriter turns it into steps; then, each on its own database seeded with the same rows,
+ *  - the oracle: Prisma's original SQL, each file sent whole as one simple query;
+ *  - the steps through stagedb's deploy;
+ *  - the steps each sent whole as one simple query (how Prisma ≤ 6 runs a file: one implicit transaction);
+ *  - the steps through the engine's own applyMigrations.
+ * The four end schemas must be identical (a catalog snapshot: columns, defaults, NOT NULL, indexes,
+ * constraints and whether they are valid, enum values), show no drift against schema.prisma (the
+ * engine's diff), and the steps must have no error-level lint finding, judged file by file and together.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEngine, withEngine } from '../../src/engine/index.js';
+import { deploy } from '../../src/history/deploy.js';
+import { splitStatements } from '../../src/history/split.js';
+import { lintFiles } from '../../src/lint/run.js';
+import { rewriteMigration, stepDirectoryNames, type RewriteResult } from '../../src/rewrite/index.js';
+import { adminUrl, freshDatabase, query, type FreshDatabase } from '../helpers/db.js';
+import { environmentFor } from '../helpers/project.js';
+
+const HEAD = 'datasource db {\n  provider = "postgresql"\n}\n';
+const BASE = `${HEAD}
+enum Role {
+  USER
+  ADMIN
+}
+
+model Account {
+  id      Int      @id
+  email   String?
+  name    String
+  balance Int
+  role    Role     @default(USER)
+}
+
+model Ledger {
+  id        Int @id
+  accountId Int
+  amount    Int
+}
+
+model Tag {
+  id    Int    @id @default(autoincrement())
+  label String @unique
+}
+
+model Empty {
+  id Int @id
+}
+`;
+
+const SEED = `
+INSERT INTO "Account" (id, email, name, balance) SELECT g, 'user' || g || '@example.com', 'name ' || g, g FROM generate_series(1, 3000) g;
+INSERT INTO "Ledger" (id, "accountId", amount) SELECT g, 1 + g % 3000, g FROM generate_series(1, 3000) g;
+INSERT INTO "Tag" (label) SELECT 'tag ' || g FROM generate_series(1, 50) g;
+`;
+
+const sub = (from: string, to: string) => (s: string) => {
+  if (!s.includes(from)) throw new Error(`test schema has no ${from}`);
+  return s.replace(from, to);
+};
+
+interface Case {
+  name: string;
+  edit: (schema: string) => string;
+  /** The rewrites expected to fire. */
+  codes: string[];
+}
+
+const CASES: Case[] = [
+  { name: 'add_index', edit: sub('  role    Role     @default(USER)\n}', '  role    Role     @default(USER)\n\n  @@index([email])\n}'), codes: ['ZDT001'] },
+  { name: 'add_unique_field', edit: sub('  name    String\n', '  name    String   @unique\n'), codes: ['ZDT001'] },
+  { name: 'drop_unique', edit: sub('label String @unique', 'label String'), codes: ['ZDT002'] },
+  {
+    name: 'add_relation',
+    edit: (s) => sub('  amount    Int\n}', '  amount    Int\n  account   Account @relation(fields: [accountId], references: [id])\n}')(sub('  role    Role     @default(USER)\n}', '  role    Role     @default(USER)\n  ledgers Ledger[]\n}')(s)),
+    codes: ['ZDT003'],
+  },
+  { name: 'optional_to_required', edit: sub('  email   String?\n', '  email   String\n'), codes: ['ZDT004'] },
+  { name: 'change_primary_key', edit: sub('  id    Int    @id @default(autoincrement())\n  label String @unique', '  id    Int    @default(autoincrement())\n  label String @id'), codes: ['ZDT002', 'ZDT005'] },
+  { name: 'add_uuid_column', edit: sub('  balance Int\n', '  balance Int\n  ref     String   @default(dbgenerated("gen_random_uuid()")) @db.Uuid\n'), codes: ['ZDT006'] },
+  { name: 'add_required_column_on_empty_table', edit: sub('model Empty {\n  id Int @id\n}', 'model Empty {\n  id   Int    @id\n  note String\n}'), codes: ['ZDT008'] },
+  {
+    name: 'enum_value_used_at_once',
+    edit: (s) => sub('  ADMIN\n}', '  ADMIN\n  MODERATOR\n}')(sub('  id    Int    @id @default(autoincrement())\n  label String @unique\n}', '  id    Int    @id @default(autoincrement())\n  label String @unique\n  role  Role   @default(MODERATOR)\n}')(s)),
+    codes: ['ZDT007'],
+  },
+  {
+    name: 'required_email_index_and_relation',
+    edit: (s) =>
+      sub('  amount    Int\n}', '  amount    Int\n  account   Account @relation(fields: [accountId], references: [id])\n}')(
+        sub('  role    Role     @default(USER)\n}', '  role    Role     @default(USER)\n  ledgers Ledger[]\n\n  @@index([email])\n}')(sub('  email   String?\n', '  email   String\n')(s)),
+      ),
+    codes: ['ZDT001', 'ZDT003', 'ZDT004'],
+  },
+  { name: 'add_field_with_constant_default', edit: sub('  balance Int\n', '  balance Int\n  active  Boolean  @default(true)\n'), codes: [] },
+  { name: 'new_table_with_index_and_relation', edit: (s) => `${sub('  role    Role     @default(USER)\n}', '  role    Role     @default(USER)\n  notes   Note[]\n}')(s)}\nmodel Note {\n  id        Int     @id\n  accountId Int\n  account   Account @relation(fields: [accountId], references: [id])\n\n  @@index([accountId])\n}\n`, codes: [] },
+];
+
+const OWNER = `zdt_owner_${process.pid}`;
+const OWNER_PW = 'owner-only';
+const databases: FreshDatabase[] = [];
+const dirs: string[] = [];
+let initSql = '';
+
+afterAll(async () => {
+  for (const d of databases) await d.drop();
+  await query(adminUrl(), `DROP ROLE IF EXISTS ${OWNER}`).catch(() => undefined);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A database owned by a role that is no superuser, and that role's URL. */
+async function ownedDb(): Promise<string> {
+  const d = await freshDatabase('zdt');
+  databases.push(d);
+  await query(adminUrl(), `ALTER DATABASE ${d.name} OWNER TO ${OWNER}`);
+  await query(d.url, `ALTER SCHEMA public OWNER TO ${OWNER}`);
+  const u = new URL(d.url);
+  u.username = OWNER;
+  u.password = OWNER_PW;
+  return u.toString();
+}
+
+async function simpleQueries(url: string, scripts: string[]): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    // No parameters: pg sends a simple query, the whole file in one message, as Prisma ≤ 6 does.
+    for (const s of scripts) await c.query(s);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Everything about the schema an application (and Prisma) can see, in a stable order. */
+async function snapshot(url: string): Promise<unknown> {
+  const [r] = await query<{ s: unknown }>(
+    url,
+    `SELECT json_build_object(
+       'columns', (SELECT json_agg(json_build_object('t', c.relname, 'c', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notnull', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid)) ORDER BY c.relname, a.attname)
+                   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                  WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> '_prisma_migrations' AND a.attnum > 0 AND NOT a.attisdropped),
+       'indexes', (SELECT json_agg(json_build_object('i', c.relname, 'def', pg_get_indexdef(i.indexrelid), 'valid', i.indisvalid) ORDER BY c.relname)
+                   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class t ON t.oid = i.indrelid
+                  WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'),
+       'constraints', (SELECT json_agg(json_build_object('t', t.relname, 'name', k.conname, 'def', pg_get_constraintdef(k.oid), 'valid', k.convalidated) ORDER BY t.relname, k.conname)
+                   FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+                  WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'),
+       'enums', (SELECT json_agg(json_build_object('e', t.typname, 'v', e.enumlabel) ORDER BY t.typname, e.enumsortorder)
+                   FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid)
+     ) AS s`,
+  );
+  return r!.s;
+}
+
+async function prismaSql(from: string, to: string): Promise<string> {
+  const url = await ownedDb();
+  return withEngine({ url, label: 'generate' }, async (e) => (await e.diff({ kind: 'schema', files: [{ path: 'schema.prisma', content: from }] }, { kind: 'schema', files: [{ path: 'schema.prisma', content: to }] })).script);
+}
+
+async function drift(url: string, schema: string): Promise<string> {
+  return withEngine({ url, label: 'drift' }, async (e) => {
+    const d = await e.diff({ kind: 'database' }, { kind: 'schema', files: [{ path: 'schema.prisma', content: schema }] });
+    return d.empty ? '' : d.script;
+  });
+}
+
+/** A migrations folder with the init migration and, later, the steps. */
+function folder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stagedb-zdt-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'migration_lock.toml'), 'provider = "postgresql"\n');
+  mkdirSync(join(dir, '20260101000000_init'));
+  writeFileSync(join(dir, '20260101000000_init', 'migration.sql'), initSql);
+  return dir;
+}
+
+function addSteps(dir: string, rewritten: RewriteResult, name: string): void {
+  const names = stepDirectoryNames(`20260102000000_${name}`, rewritten.steps);
+  rewritten.steps.forEach((s, i) => {
+    mkdirSync(join(dir, names[i]!));
+    writeFileSync(join(dir, names[i]!, 'migration.sql'), s.script);
+  });
+}
+
+beforeAll(async () => {
+  await query(adminUrl(), `CREATE ROLE ${OWNER} LOGIN PASSWORD '${OWNER_PW}' NOSUPERUSER NOCREATEDB`);
+  initSql = await prismaSql(HEAD, BASE);
+}, 60_000);
+
+describe.each(CASES)('$name', (c) => {
+  let edited: string;
+  let original: string;
+  let rewritten: RewriteResult;
+  let oracle: unknown;
+
+  beforeAll(async () => {
+    edited = c.edit(BASE);
+    original = await prismaSql(BASE, edited);
+    rewritten = await rewriteMigration(original);
+    const url = await ownedDb();
+    // Prisma's SQL statement by statement, each committing on its own (as Prisma 7's engine runs a file):
+    // the oracle must reach the end schema even where the file as one transaction cannot (a new enum value used at once).
+    await simpleQueries(url, [initSql, SEED, ...splitStatements(original).map((x) => x.text)]);
+    oracle = await snapshot(url);
+  }, 60_000);
+
+  it('rewrites what it should, leaves the rest as Prisma wrote it, and finds nothing more to rewrite in its own steps', async () => {
+    expect([...new Set(rewritten.changes.map((x) => x.code))].sort()).toEqual(c.codes);
+    for (const step of rewritten.steps) expect((await rewriteMigration(step.script)).changed, step.script).toBe(false);
+    expect(rewritten.changed).toBe(c.codes.length > 0);
+    if (!rewritten.changed) expect(rewritten.steps.map((s) => s.script)).toEqual([original]);
+    for (const ch of rewritten.changes) expect(ch.why.length).toBeGreaterThan(20);
+  });
+
+  it('deploys through stagedb to the schema of Prisma\'s SQL, with no drift', async () => {
+    const url = await ownedDb();
+    const dir = folder();
+    const env = environmentFor(url);
+    await deploy({ env, migrationsDir: dir });
+    await simpleQueries(url, [SEED]);
+    addSteps(dir, rewritten, c.name);
+    const r = await deploy({ env, migrationsDir: dir });
+    expect(r.applied).toHaveLength(rewritten.steps.length);
+    expect(await snapshot(url)).toEqual(oracle);
+    expect(await drift(url, edited)).toBe('');
+  }, 60_000);
+
+  it.runIf(c.name === 'enum_value_used_at_once')('Prisma\'s own file fails as one transaction: the reason for the rewrite', async () => {
+    const url = await ownedDb();
+    await simpleQueries(url, [initSql]);
+    await expect(simpleQueries(url, [original])).rejects.toThrow(/unsafe use of new value "MODERATOR"/);
+  });
+
+  it('deploys with each file sent whole as one simple query (one implicit transaction) to the same schema', async () => {
+    const url = await ownedDb();
+    await simpleQueries(url, [initSql, SEED, ...rewritten.steps.map((s) => s.script)]);
+    expect(await snapshot(url)).toEqual(oracle);
+  }, 60_000);
+
+  it('deploys through the engine\'s applyMigrations to the same schema', async () => {
+    const url = await ownedDb();
+    const dir = folder();
+    await withEngine({ url, migrationsDir: dir, label: 'engine' }, (e) => e.applyMigrations());
+    await simpleQueries(url, [SEED]);
+    addSteps(dir, rewritten, c.name);
+    const engine = await openEngine({ url, migrationsDir: dir, label: 'engine' });
+    try {
+      expect((await engine.applyMigrations()).applied).toHaveLength(rewritten.steps.length);
+    } finally {
+      await engine.close();
+    }
+    expect(await snapshot(url)).toEqual(oracle);
+  }, 60_000);
+
+  it('has no error-level lint finding, file by file and deployed together', async () => {
+    const files = rewritten.steps.map((s, i) => ({ path: `step${i + 1}.sql`, sql: s.script }));
+    for (const separately of [true, false]) {
+      for (const runner of ['stagedb', 'prisma'] as const) {
+        const r = await lintFiles(files, { separately, runner });
+        expect(r.findings.filter((f) => f.severity === 'error').map((f) => `${f.code} ${f.file}: ${f.message}`), `${runner}${separately ? ', file by file' : ''}`).toEqual([]);
+      }
+    }
+  });
+});
+
+describe('a required column without a default on a table with rows (ZDT008)', () => {
+  it('stops at the guard with what to do, nothing hazardous done; filled, the same folders finish the change', async () => {
+    const edited = sub('  balance Int\n', '  balance Int\n  nick    String\n')(BASE);
+    const original = await prismaSql(BASE, edited);
+    expect(original).toContain('ADD COLUMN     "nick" TEXT NOT NULL');
+    const rewritten = await rewriteMigration(original);
+    expect(rewritten.changes.map((c) => c.code)).toEqual(['ZDT008']);
+    const url = await ownedDb();
+    const dir = folder();
+    const env = environmentFor(url);
+    await deploy({ env, migrationsDir: dir });
+    await simpleQueries(url, [SEED]);
+    addSteps(dir, rewritten, 'nick');
+    const failed = await deploy({ env, migrationsDir: dir }).catch((e: unknown) => e as Error & { code?: string });
+    expect(failed).toMatchObject({ code: 'E_MIGRATION_FAILED' });
+    expect((failed as Error).message).toContain('stagedb: "Account"."nick" is still NULL in some rows; fill it (see this migration.sql), then deploy again');
+    // The column is there, nullable: the app version that writes it can run; old rows are untouched.
+    expect(await query(url, `SELECT is_nullable FROM information_schema.columns WHERE table_name = 'Account' AND column_name = 'nick'`)).toEqual([{ is_nullable: 'YES' }]);
+
+    await query(url, `UPDATE "Account" SET nick = 'n' || id`);
+    const { resolveMigration } = await import('../../src/history/resolve.js');
+    const guard = stepDirectoryNames('20260102000000_nick', rewritten.steps)[1]!;
+    await resolveMigration({ env, migrationsDir: dir, name: guard, as: 'rolled-back' });
+    await deploy({ env, migrationsDir: dir });
+    expect(await query(url, `SELECT is_nullable FROM information_schema.columns WHERE table_name = 'Account' AND column_name = 'nick'`)).toEqual([{ is_nullable: 'NO' }]);
+    expect(await drift(url, edited)).toBe('');
+  }, 60_000);
+});
