@@ -192,17 +192,20 @@ const fmtMs = (ms: number) => (ms < 1 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${m
 
 /** A horizontal bar chart as inline SVG: one bar per item, scaled to the largest. */
 export function barChart(title: string, items: Array<{ label: string; value: number; text: string; title?: string }>, id: string): string {
-  const W = 360;
-  const labelW = 130;
+  // label | bar | value text: three columns, so a value never overlaps its bar.
+  const labelW = 120;
+  const barW = 130;
+  const W = labelW + barW + 170;
   const row = 18;
   const max = Math.max(1, ...items.map((i) => i.value));
   const bars = items
     .map((it, k) => {
       const y = k * row;
-      const w = Math.max(1, Math.round(((W - labelW - 8) * it.value) / max));
-      const label = it.label.length > 22 ? `${it.label.slice(0, 21)}…` : it.label;
-      return `<g><title>${esc(it.title ?? it.label)}: ${esc(it.text)}</title><text x="0" y="${y + 12}">${esc(label)}</text><rect x="${labelW}" y="${y + 3}" width="${w}" height="${row - 6}" fill="#4a7bd0" rx="2"></rect><text x="${Math.min(labelW + w + 4, W - 4)}" y="${y + 12}" text-anchor="${labelW + w + 4 > W - 120 ? 'end' : 'start'}">${esc(it.text)}</text></g>`;
+      const w = Math.max(1, Math.round((barW * it.value) / max));
+      const label = it.label.length > 20 ? `${it.label.slice(0, 19)}…` : it.label;
+      return `<g><title>${esc(it.title ?? it.label)}: ${esc(it.text)}</title><text x="0" y="${y + 12}">${esc(label)}</text><rect x="${labelW}" y="${y + 3}" width="${w}" height="${row - 6}" fill="#4a7bd0" rx="2"></rect><text x="${labelW + barW + 6}" y="${y + 12}">${esc(it.text)}</text></g>`;
     })
     .join('');
-  return `<div class="plot" data-plot="${esc(id)}"><h4>${esc(title)}</h4><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}" width="${W}" height="${Math.max(row, items.length * row)}" viewBox="0 0 ${W} ${Math.max(row, items.length * row)}">${bars}</svg></div>`;
+  const h = Math.max(row, items.length * row);
+  return `<div class="plot" data-plot="${esc(id)}"><h4>${esc(title)}</h4><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}">${bars}</svg></div>`;
 }

@@ -15,6 +15,7 @@ import { launchChromium, loopbackPage } from '../helpers/browser.js';
 import { assertBuilt, BIN, closedPort, forbidInOutput, passwordOf, runCli } from '../helpers/cli.js';
 import { adminUrl, freshDatabase, query, type FreshDatabase } from '../helpers/db.js';
 import { createProject, type TempProject } from '../helpers/project.js';
+import { rowsOf, startReplicaPair, type ReplicaPair } from '../helpers/replica.js';
 
 const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
@@ -48,7 +49,9 @@ ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") 
 `;
 const AGE = `ALTER TABLE "User" ADD COLUMN "age" INTEGER NOT NULL;\n`;
 
-let dev: FreshDatabase;
+/** Development runs on a server of its own, with pg_stat_statements preloaded (for the query-time plot). */
+let server: ReplicaPair | undefined;
+let dev: { url: string };
 let staging: FreshDatabase;
 let project: TempProject;
 let browser: Browser | undefined;
@@ -66,7 +69,9 @@ const as = (url: string, user: string, password: string) => {
 };
 
 beforeAll(async () => {
-  dev = await freshDatabase('dash_dev');
+  server = await startReplicaPair({ replica: false, extraConf: ["shared_preload_libraries = 'pg_stat_statements'"] });
+  await rowsOf(server.primary.url('postgres'), 'CREATE DATABASE dash_dev');
+  dev = { url: server.primary.url('dash_dev') };
   staging = await freshDatabase('dash_stg');
   // Staging as on RDS: its owner is a plain role (no superuser), with CREATEDB for drift's shadow database.
   await query(adminUrl(), `DROP ROLE IF EXISTS ${role}`);
@@ -94,6 +99,9 @@ beforeAll(async () => {
   expect(deployed.code, deployed.all).toBe(0);
   project.addMigration('20240102000000_user_age', AGE);
   expect((await cli('migrate', 'deploy', '--env', 'development')).code).toBe(0);
+  // Query statistics on development (the test cluster preloads pg_stat_statements).
+  await query(dev.url, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`);
+  for (let i = 0; i < 5; i++) await query(dev.url, `SELECT count(*) FROM "User" u JOIN "Post" p ON p."authorId" = u.id WHERE u.id > $1`, [i]);
   // Drift on staging: a column added by hand.
   await query(stagingUrl, `ALTER TABLE "User" ADD COLUMN "nickname" TEXT`);
   // A backup of development, verified.
@@ -123,7 +131,7 @@ afterAll(async () => {
   await browser?.close().catch(() => {});
   dashboard?.kill('SIGKILL');
   project?.remove();
-  await dev?.drop().catch(() => {});
+  await server?.stop().catch(() => {});
   await staging?.drop().catch(() => {});
   await query(adminUrl(), `DROP ROLE IF EXISTS ${role}`).catch(() => {});
 });
@@ -197,7 +205,9 @@ describe('stagedb dashboard', () => {
     await expect(cell(page, 'plots', 'development').locator('[data-plot="table-sizes"] svg rect').count()).resolves.toBe(3);
     await expect(cell(page, 'plots', 'development').locator('[data-plot="table-sizes"]').textContent()).resolves.toMatch(/User.*Post|Post.*User/s);
     await expect(cell(page, 'plots', 'staging').locator('[data-plot="connections"] svg rect').count()).resolves.toBeGreaterThan(0);
-    await expect(cell(page, 'plots', 'development').locator('[data-plot="query-time"]').count()).resolves.toBe(1);
+    await expect(cell(page, 'plots', 'development').locator('[data-plot="query-time"]').textContent()).resolves.toMatch(/calls/);
+    await expect(cell(page, 'plots', 'development').locator('[data-plot="query-time"] svg rect').count()).resolves.toBeGreaterThan(0);
+    await expect(cell(page, 'plots', 'staging').locator('[data-plot="query-time"]').textContent()).resolves.toMatch(/not installed/);
 
     mkdirSync(RESULTS, { recursive: true });
     await page.screenshot({ path: `${RESULTS}dashboard.png`, fullPage: true });
@@ -208,6 +218,11 @@ describe('stagedb dashboard', () => {
     await page.waitForLoadState('load');
     await expect(page.locator('header .meta').first().textContent()).resolves.not.toBe(firstRead);
     expect(new URL(page.url()).searchParams.get('token')).toBe(new URL(address).searchParams.get('token'));
+    // "Check drift now" is a GET too: the cache answers, and the page says drift was checked.
+    await page.locator('#check-drift').click();
+    await page.waitForLoadState('load');
+    await expect(page.locator('header .meta').first().textContent()).resolves.toMatch(/drift checked now/);
+    await expect(cell(page, 'drift', 'staging').textContent()).resolves.toContain('"nickname" TEXT');
     await page.close();
 
     expect(await state()).toBe(before);
