@@ -55,12 +55,26 @@ export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftRepo
   const before = await readInputs(o);
   const hit = readEntry(o.root, before.key);
   if (hit) return { ...hit, env: o.env.name, cache: 'hit' };
-  const report = await driftFromEngine(o, before.applied);
-  // Store only what was checked against one state of the database: re-read it after the replay.
-  const after = await readInputs(o);
-  if (after.key === before.key) writeEntry(o.root, before.key, report);
-  return { ...report, cache: 'miss' };
+  // `status --drift --env all` checks environments concurrently: those with the same inputs (same
+  // applied history, same schema, same server) share one replay instead of each making its own.
+  const running = inflight.get(before.key);
+  if (running) return { ...(await running), env: o.env.name, cache: 'miss' };
+  const replay = (async () => {
+    const report = await driftFromEngine(o, before.applied);
+    // Store only what was checked against one state of the database: re-read it after the replay.
+    const after = await readInputs(o);
+    if (after.key === before.key) writeEntry(o.root, before.key, report);
+    return report;
+  })();
+  inflight.set(before.key, replay);
+  try {
+    return { ...(await replay), env: o.env.name, cache: 'miss' };
+  } finally {
+    inflight.delete(before.key);
+  }
 }
+
+const inflight = new Map<string, Promise<DriftReport>>();
 
 /**
  * The cached answer only, never a replay (the dashboard's first paint): `undefined` when the cache has
@@ -88,11 +102,14 @@ async function readInputs(o: DriftCheckOptions): Promise<Inputs> {
     const fingerprint = await schemaFingerprint(client, schemas);
     const byName = new Map<string, LocalMigration>(local.map((m) => [m.name, m]));
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-    const shadow = env.shadowDatabaseUrl ? (() => {
-      // Where the replay runs, without credentials: host, port and database only.
-      const u = new URL(env.shadowDatabaseUrl!);
-      return `${u.hostname}:${u.port}${u.pathname}`;
-    })() : 'created on the server itself';
+    // Where the replay runs (its server's extensions, collations and version shape the result), without
+    // credentials: host, port and database only.
+    const shadow = env.shadowDatabaseUrl
+      ? (() => {
+          const u = new URL(env.shadowDatabaseUrl!);
+          return `${u.hostname}:${u.port}${u.pathname}`;
+        })()
+      : `created on ${env.directInfo.host}:${env.directInfo.port}`;
     const key = sha(
       JSON.stringify({
         format: FORMAT,

@@ -119,6 +119,30 @@ describe('detectDriftCached', () => {
     }
   });
 
+  it('environments with the same inputs checked at once share one replay (status --drift --env all)', async () => {
+    const twin = await freshDatabase('driftcache2');
+    try {
+      const envB = environmentFor(twin.url, 'qa', root);
+      await deploy({ env: envB, migrationsDir });
+      await query(twin.url, `ALTER TABLE "Post" ADD COLUMN "shared" INT`);
+      const envA = environmentFor(twin.url, 'uat', root);
+      const count = entries().length;
+      const [a, b] = await Promise.all([detectDriftCached({ ...opts(), env: envA }), detectDriftCached({ ...opts(), env: envB })]);
+      expect([a.cache, b.cache]).toEqual(['miss', 'miss']);
+      expect(a.env).toBe('uat');
+      expect(b.env).toBe('qa');
+      expect(entries()).toHaveLength(count + 1);
+      const { cache: _a, env: _e, ...ra } = a;
+      const { cache: _b, env: _f, ...rb } = b;
+      expect(ra).toEqual(rb);
+      const { env: _g, ...fresh } = await detectDrift({ env: envB, schemaPath, migrationsDir });
+      expect(rb).toEqual(fresh);
+      expect(rb.migrationsToDatabase).toContain('"shared" INTEGER');
+    } finally {
+      await twin.drop();
+    }
+  });
+
   it('a hit needs no shadow database: a role without CREATEDB (not the owner) gets the cached answer', async () => {
     await query(adminUrl(), `DROP ROLE IF EXISTS ${role}`);
     await query(adminUrl(), `CREATE ROLE ${role} LOGIN PASSWORD 'dev-only' NOCREATEDB`);
