@@ -66,7 +66,7 @@ ${ENV_HELP}`,
         results.map(async (r) => {
           if (r.state === 'error') return;
           try {
-            const report = await detectDriftCached({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root });
+            const report = await detectDriftCached({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, local: local.migrations });
             drift.set(r.env, { checked: true, drifted: report.drifted, report });
             if (report.drifted) r.state = 'blocked';
           } catch (e) {

@@ -113,7 +113,7 @@ async function collectOne(o: CollectOptions, name: string, local: LocalHistory |
   const noHistory = (): never => {
     throw new StagedbError('history', 'E_MIGRATIONS_MISSING', 'the migrations folder could not be read', { fix: 'stagedb status' });
   };
-  const driftOptions = { env, schemaPath: o.config.schemaPath, migrationsDir: o.config.migrationsDir, root: o.config.root };
+  const driftOptions = { env, schemaPath: o.config.schemaPath, migrationsDir: o.config.migrationsDir, root: o.config.root, ...(local ? { local: local.migrations } : {}) };
   const [status, drift, backups, audit, lint, advice, metrics] = await Promise.all([
     part(async () => {
       const { environmentStatus } = await import('../history/status.js');

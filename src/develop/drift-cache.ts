@@ -30,7 +30,7 @@ import { appliedForDrift, driftFromEngine, type DriftReport } from './diff.js';
 import { resetSchemas } from './shared.js';
 
 /** Bump when the key or the fingerprint query changes: older entries are then never read. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Entries kept; the oldest (by write time) go first. */
 const KEEP = 200;
 
@@ -40,6 +40,8 @@ export interface DriftCheckOptions {
   migrationsDir: string;
   /** The project root: the cache lives in `<root>/.stagedb/drift-cache/`. */
   root: string;
+  /** The migrations folder as the caller has just read it (status has): saves reading it once per environment. */
+  local?: LocalMigration[];
 }
 
 /** Where the entries live. */
@@ -94,7 +96,7 @@ interface Inputs {
 /** Everything a drift answer depends on, read now: one connection, three catalog queries. */
 async function readInputs(o: DriftCheckOptions): Promise<Inputs> {
   const { env } = o;
-  const local = existsSync(o.migrationsDir) ? readLocalHistory(o.migrationsDir).migrations : [];
+  const local = o.local ?? (existsSync(o.migrationsDir) ? readLocalHistory(o.migrationsDir).migrations : []);
   const schemas = resetSchemas(env, existsSync(o.schemaPath) ? o.schemaPath : undefined);
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift' });
   try {
@@ -130,13 +132,13 @@ async function readInputs(o: DriftCheckOptions): Promise<Inputs> {
 }
 
 /**
- * The live schema, as one canonical JSON value hashed. Names, definitions and order, never OIDs,
+ * The live schema, as one canonical JSON value hashed (sha256, by the server). Names, definitions and order, never OIDs,
  * owners or grants (those differ between two databases with the same schema, and the engine ignores them).
  */
 export async function schemaFingerprint(client: Client, schemas: string[]): Promise<{ hash: string; serverVersion: number }> {
-  const { rows } = await client.query<{ v: number; snapshot: unknown }>(FINGERPRINT_SQL, [schemas]);
-  const text = JSON.stringify(rows[0]!.snapshot);
-  return { hash: createHash('sha256').update(text).digest('hex'), serverVersion: rows[0]!.v };
+  // Hashed by the server: a 64-character answer instead of the whole catalog over the wire and through JSON.parse.
+  const { rows } = await client.query<{ v: number; hash: string }>(FINGERPRINT_SQL, [schemas]);
+  return { hash: rows[0]!.hash, serverVersion: rows[0]!.v };
 }
 
 const FINGERPRINT_SQL = `
@@ -145,7 +147,7 @@ rels AS (
   SELECT c.oid, n.nspname, c.relname, c.relkind FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c', 'i', 'I')
 )
-SELECT current_setting('server_version_num')::int AS v, json_build_object(
+SELECT current_setting('server_version_num')::int AS v, encode(sha256(convert_to(json_build_object(
   'schemas', (SELECT json_agg(nspname ORDER BY nspname) FROM ns),
   'relations', (SELECT json_agg(json_build_array(r.nspname, r.relname, r.relkind, c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
       c.relispartition, pg_get_expr(c.relpartbound, c.oid), CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, c.reloptions,
@@ -195,7 +197,7 @@ SELECT current_setting('server_version_num')::int AS v, json_build_object(
     FROM rels r JOIN pg_policy po ON po.polrelid = r.oid),
   'extensions', (SELECT json_agg(json_build_array(e.extname, e.extversion, n.nspname) ORDER BY e.extname)
     FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace)
-) AS snapshot`;
+)::text, 'UTF8')), 'hex') AS hash`;
 
 interface Entry {
   format: number;
