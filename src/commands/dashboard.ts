@@ -1,3 +1,4 @@
+import { StagedbError } from '../errors.js';
 import { ENV_HELP, loadTargets } from './shared.js';
 import type { Command } from './types.js';
 
@@ -26,7 +27,14 @@ ${ENV_HELP.split('\n').slice(1).join('\n')}`,
   async run(ctx, args) {
     const { parsePort, openBrowser } = await import('../studio/index.js');
     const { openDashboard } = await import('../dashboard/index.js');
-    const port = args.values.port === undefined ? undefined : parsePort(String(args.values.port));
+    let port: number | undefined;
+    try {
+      port = args.values.port === undefined ? undefined : parsePort(String(args.values.port));
+    } catch (e) {
+      // parsePort's own fix names studio.
+      if (e instanceof StagedbError) throw new StagedbError('usage', e.code, e.message, { fix: 'stagedb dashboard --port 5555 (or leave it out for a free port)' });
+      throw e;
+    }
     // Every environment unless one is named: the page is for comparing them.
     if (args.values.env === undefined && !ctx.env.STAGEDB_ENV) args.values.env = 'all';
     const { config, names } = await loadTargets(ctx, args, { allowAll: true });

@@ -22,7 +22,17 @@ export interface OpenDashboardOptions {
 }
 
 /** Starts the server; each request (the first load, Refresh, a reload) re-reads every environment. */
-export function openDashboard(o: OpenDashboardOptions): Promise<DashboardServer> {
+export async function openDashboard(o: OpenDashboardOptions): Promise<DashboardServer> {
+  // Load what every page needs now, while the address is being printed, not on the first request
+  // (the schema engine and the SQL parser stay unloaded: only a drift replay or pending migrations need them).
+  await Promise.all([
+    import('../history/status.js'),
+    import('../develop/drift-cache.js'),
+    import('../backup/list.js'),
+    import('../guard/audit.js'),
+    import('../lint/pending.js'),
+    import('../advise/index.js'),
+  ]);
   return startDashboard({
     ...(o.port !== undefined ? { port: o.port } : {}),
     page: async (request, token) => {
