@@ -32,6 +32,7 @@ export async function openDashboard(o: OpenDashboardOptions): Promise<DashboardS
     import('../guard/audit.js'),
     import('../lint/pending.js'),
     import('../advise/index.js'),
+    import('../pg/connect.js').then((m) => m.loadPg()),
   ]);
   return startDashboard({
     ...(o.port !== undefined ? { port: o.port } : {}),
