@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, Entry> = {
   seed: { group: 'guide', summary: 'run the seed command against an environment', load: () => import('../commands/seed.js') },
   studio: { group: 'guide', summary: 'open Prisma Studio on an environment (read-only in production)', load: () => import('../commands/studio.js') },
   advise: { group: 'guide', summary: 'performance advice for a database: indexes, slow queries, vacuum, connections, locks (fixes as schema.prisma changes)', load: () => import('../commands/advise.js') },
+  dashboard: { group: 'guide', summary: 'one local read-only page for every environment: migrations, drift, backups, audit, lint, advice, plots', load: () => import('../commands/dashboard.js') },
   doctor: { group: 'guide', summary: 'troubleshoot an environment: env vars, URL, DNS, TCP, TLS, auth, privileges, pg_dump, migrations (or --env all)', load: () => import('../commands/doctor.js') },
   generate: { group: 'guide', summary: 'generate the Prisma client (no native engine download)', load: () => import('../commands/generate.js') },
   backup: { group: 'guide', summary: 'take a pg_dump backup of an environment (list, verify, prune: backup <command>)', load: () => import('../commands/backup.js') },

@@ -38,7 +38,8 @@ Exit code: 0 up to date, 1 pending, 2 failed/modified/missing migrations, 3 conf
       --drift   also compare each live database with what its applied migrations produce (replayed
                 on a temporary shadow database: needs CREATEDB, or shadowDatabaseUrl) and with
                 schema.prisma, and print the SQL of each difference; drift exits 2, and drift that
-                could not be checked exits 3 (never 0: not checked is not clean)
+                could not be checked exits 3 (never 0: not checked is not clean); answered from
+                .stagedb/drift-cache/ while the applied migrations, schema.prisma and the database are unchanged
 ${ENV_HELP}`,
   options: { drift: { type: 'boolean' } },
   async run(ctx, args) {
@@ -71,12 +72,13 @@ ${ENV_HELP}`,
     const drift = new Map<string, DriftOutcome>();
     if (args.values.drift) {
       await baselineWasmOnly();
-      const { detectDrift } = await import('../develop/diff.js');
+      // Answered from .stagedb/drift-cache/ while the applied migrations, schema.prisma and the database are unchanged.
+      const { detectDriftCached } = await import('../develop/drift-cache.js');
       await Promise.all(
         results.map(async (r) => {
           if (r.state === 'error' || r.state === 'not-configured') return;
           try {
-            const report = await detectDrift({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir });
+            const report = await detectDriftCached({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, local: local.migrations });
             drift.set(r.env, { checked: true, drifted: report.drifted, report });
             if (report.drifted) r.state = 'blocked';
           } catch (e) {

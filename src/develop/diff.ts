@@ -6,10 +6,11 @@ import { existsSync } from 'node:fs';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import type { DiffSource, OpenEngineOptions } from '../engine/index.js';
 import { usageError } from '../errors.js';
-import { readLocalHistory } from '../history/local.js';
+import { readLocalHistory, type LocalMigration } from '../history/local.js';
 import { compareHistory } from '../history/state.js';
 import { listRows, probe } from '../history/table.js';
 import { connect } from '../pg/connect.js';
+import type { Client } from 'pg';
 import { engineOptionsFor, scriptOrEmpty } from './shared.js';
 
 /** One side of a diff. */
@@ -95,6 +96,11 @@ export interface DriftReport {
   drifted: boolean;
   /** The migrations the database has applied (finished, not rolled back) that were replayed to compare it with. */
   appliedMigrations: string[];
+  /**
+   * `hit`: answered from `.stagedb/drift-cache/` without replaying (see drift-cache.ts); `miss`: replayed
+   * now (and stored); absent: checked without the cache.
+   */
+  cache?: 'hit' | 'miss';
 }
 
 /**
@@ -107,15 +113,26 @@ export async function detectDrift(o: { env: ResolvedEnvironment; schemaPath: str
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift' });
   let applied: string[];
   try {
-    const p = await probe(client, env.directInfo.schema);
-    const rows = p.tableExists ? await listRows(client, env.directInfo.schema) : [];
-    // As Prisma's drift check: the folder's migrations that the table records as finished (an edited one is replayed as it is now).
-    applied = compareHistory(local, rows)
-      .entries.filter((e) => (e.state === 'applied' || e.state === 'modified') && e.local)
-      .map((e) => e.name);
+    applied = await appliedForDrift(client, env, local);
   } finally {
     await client.end().catch(() => {});
   }
+  return driftFromEngine(o, applied);
+}
+
+/** The folder's migrations that the database records as finished, in order: what a drift check replays. */
+export async function appliedForDrift(client: Client, env: ResolvedEnvironment, local: LocalMigration[]): Promise<string[]> {
+  const p = await probe(client, env.directInfo.schema);
+  const rows = p.tableExists ? await listRows(client, env.directInfo.schema) : [];
+  // As Prisma's drift check: the folder's migrations that the table records as finished (an edited one is replayed as it is now).
+  return compareHistory(local, rows)
+    .entries.filter((e) => (e.state === 'applied' || e.state === 'modified') && e.local)
+    .map((e) => e.name);
+}
+
+/** The engine's half of a drift check: replays `applied` on a shadow database and diffs it (and schema.prisma) with the live database. */
+export async function driftFromEngine(o: { env: ResolvedEnvironment; schemaPath: string; migrationsDir: string }, applied: string[]): Promise<DriftReport> {
+  const { env } = o;
   const { withEngine } = await import('../engine/index.js');
   return withEngine(engineOptionsFor(env, { schema: o.schemaPath, migrationsDir: o.migrationsDir, readOnly: true }), async (engine) => {
     // No migration applied: nothing to replay, and no shadow database to create.

@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+/**
+ * Drift fast enough for a page (issue 14): `status --drift --env all` on a history of ≥ 400
+ * migrations, and the dashboard's first full page. Runs on its own throwaway cluster and writes one
+ * section of bench/RESULTS.md (between the `drift` markers).
+ *
+ *   node bench/drift.mjs                (after npm run build)
+ *   BENCH_QUICK=1 node bench/drift.mjs  (fewer repetitions: a smoke test)
+ *
+ * Three environments (development, staging, production) on three databases of one cluster, each
+ * with the whole history deployed. Measured, interleaved, in the same run:
+ *
+ * 1. first run: `status --drift --env all` with .stagedb/drift-cache/ removed (the history is replayed
+ *    on a shadow database) against the psql floor: psql applying the same files to a fresh database,
+ *    each in its own transaction (what any replay must do at least). Target ≤ 1.2×.
+ * 2. repeated runs: `status --drift --env all` with the cache warm against plain `status --env all`.
+ *    Target ≤ 1.5×.
+ * 3. the dashboard: `stagedb dashboard --no-open` started with the cache warm; the first full page for
+ *    the three environments (the GET, as a browser makes it), then further reloads. Target ≤ 1 s.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generateHistory } from './history.mjs';
+import { markers, runIfMain, writeSection } from './section.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH, '..');
+const WORK = join(BENCH, '.work', 'drift');
+const MARKERS = markers('drift');
+const TARGETS = { first: 1.2, repeated: 1.5, pageMs: 1000 };
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (ms) => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
+
+function childEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('PG') || k.startsWith('STAGEDB_') || k === 'NODE_OPTIONS' || /DATABASE_URL|_URL$/.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, LC_ALL: 'C', NO_COLOR: '1', ...extra };
+}
+
+function timed(cmd, args, opts) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw r.error;
+  return { ms, code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function must(what, r, code = 0) {
+  if (r.code !== code) throw new Error(`${what} exited ${r.code} (expected ${code})\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+  return r;
+}
+
+export async function runDriftBench({ quick = Boolean(process.env.BENCH_QUICK), log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+  const count = Number(process.env.BENCH_MIGRATIONS ?? 400);
+  const reps = { first: quick ? 2 : 5, repeated: quick ? 5 : 15, page: quick ? 3 : 10 };
+  const lib = join(ROOT, 'dist', 'index.js');
+  const cli = join(ROOT, 'bin', 'stagedb.js');
+  if (!existsSync(lib)) throw new Error('dist/ is missing: npm run build first');
+  const { startCluster, stopCluster, createDatabase, dropDatabase } = await import(pathToFileURL(lib).href);
+  const psql = spawnSync('sh', ['-c', 'command -v psql'], { encoding: 'utf8' }).stdout.trim();
+  if (!psql) throw new Error('psql is not on PATH');
+  const node = process.execPath;
+  const loadBefore = loadavg();
+
+  const dataDir = join(WORK, 'pg', 'data');
+  await stopCluster(dataDir).catch(() => undefined);
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  chmodSync(dirname(WORK), 0o755);
+  chmodSync(WORK, 0o755);
+
+  // The project: the bench history, three environments.
+  const history = generateHistory({ count });
+  const project = join(WORK, 'project');
+  const migrationsDir = join(project, 'prisma', 'migrations');
+  mkdirSync(migrationsDir, { recursive: true });
+  writeFileSync(join(project, 'prisma', 'schema.prisma'), 'generator client {\n  provider = "prisma-client-js"\n}\n\ndatasource db {\n  provider = "postgresql"\n}\n');
+  writeFileSync(join(migrationsDir, 'migration_lock.toml'), 'provider = "postgresql"\n');
+  writeFileSync(join(project, 'package.json'), '{ "name": "bench-drift", "private": true }\n');
+  writeFileSync(
+    join(project, 'stagedb.config.json'),
+    `${JSON.stringify({ environments: { development: { url: { $env: 'DEV_URL' } }, staging: { url: { $env: 'STAGING_URL' }, ssl: 'disable' }, production: { url: { $env: 'PROD_URL' }, ssl: 'disable' } } }, null, 2)}\n`,
+  );
+  const driver = [];
+  for (const m of history) {
+    mkdirSync(join(migrationsDir, m.name));
+    const file = join(migrationsDir, m.name, 'migration.sql');
+    writeFileSync(file, m.sql);
+    driver.push(m.ownTransaction ? `\\i '${file}'` : `BEGIN;\n\\i '${file}'\nCOMMIT;`);
+  }
+  const psqlDriver = join(WORK, 'psql-floor.sql');
+  writeFileSync(psqlDriver, `${driver.join('\n')}\n`);
+  log(`bench drift: ${history.length} migrations; starting a throwaway cluster…`);
+
+  const cluster = await startCluster({ dataDir: join(WORK, 'pg', 'data'), fast: true });
+  const results = {};
+  try {
+    const urlOf = (db) => `${cluster.url(db)}?sslmode=disable`;
+    const envs = { DEV_URL: urlOf('env_dev'), STAGING_URL: urlOf('env_staging'), PROD_URL: urlOf('env_prod') };
+    for (const db of ['env_dev', 'env_staging', 'env_prod']) {
+      await createDatabase(cluster, db);
+      must(`deploy ${db}`, timed(node, [cli, 'migrate', 'deploy', '--env', 'development'], { cwd: project, env: childEnv({ DEV_URL: urlOf(db) }) }));
+    }
+    const env = childEnv(envs);
+    const status = (drift) => timed(node, [cli, 'status', '--env', 'all', ...(drift ? ['--drift'] : [])], { cwd: project, env });
+    const clearCache = () => rmSync(join(project, '.stagedb', 'drift-cache'), { recursive: true, force: true });
+    let seq = 0;
+    const floor = async () => {
+      const db = `floor_${++seq}`;
+      await createDatabase(cluster, db);
+      const r = must('psql floor', timed(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', urlOf(db), '-f', psqlDriver], { cwd: WORK, env: childEnv() }));
+      await dropDatabase(cluster, db);
+      return r.ms;
+    };
+
+    // Cross-check: no drift on any environment, cold and warm, and the warm run answered from the cache.
+    clearCache();
+    const cold = JSON.parse(must('status --drift (cold)', timed(node, [cli, 'status', '--env', 'all', '--drift', '--json'], { cwd: project, env })).stdout);
+    const warm = JSON.parse(must('status --drift (warm)', timed(node, [cli, 'status', '--env', 'all', '--drift', '--json'], { cwd: project, env })).stdout);
+    for (const [label, r] of [['cold', cold], ['warm', warm]]) {
+      for (const e of r.environments) if (!e.drift?.checked || e.drift.drifted) throw new Error(`${label}: ${e.env} drift ${JSON.stringify(e.drift)}`);
+    }
+    if (!warm.environments.every((e) => e.drift.report.cache === 'hit')) throw new Error('the warm run did not answer from the cache');
+    if (!cold.environments.every((e) => e.drift.report.cache === 'miss')) throw new Error('the cold run answered from the cache');
+
+    // 1. first run vs the psql floor, interleaved.
+    const first = { floor: [], stagedb: [] };
+    for (let i = 0; i < reps.first; i++) {
+      for (const side of i % 2 ? ['floor', 'stagedb'] : ['stagedb', 'floor']) {
+        if (side === 'floor') first.floor.push(await floor());
+        else {
+          clearCache();
+          first.stagedb.push(must('status --drift (first run)', status(true)).ms);
+        }
+      }
+      log(`  first run ${i + 1}/${reps.first}: psql floor ${fmt(first.floor.at(-1))}, status --drift ${fmt(first.stagedb.at(-1))}`);
+    }
+    results.first = first;
+
+    // 2. repeated runs vs plain status, interleaved (the cache stays warm from the last first run).
+    const repeated = { plain: [], drift: [] };
+    for (let i = 0; i < reps.repeated; i++) {
+      for (const side of i % 2 ? ['plain', 'drift'] : ['drift', 'plain']) repeated[side].push(must(`status ${side}`, status(side === 'drift')).ms);
+    }
+    log(`  repeated: status ${fmt(median(repeated.plain))}, status --drift ${fmt(median(repeated.drift))} (medians)`);
+    results.repeated = repeated;
+
+    // 3. the dashboard, cache warm.
+    const child = spawn(node, [cli, 'dashboard', '--no-open'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      const url = await new Promise((resolveUrl, reject) => {
+        const on = (b) => {
+          out += b.toString();
+          const m = /running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(out);
+          if (m && /press Ctrl-C/.test(out)) resolveUrl(m[1]);
+        };
+        child.stdout.on('data', on);
+        child.stderr.on('data', on);
+        child.once('close', (c) => reject(new Error(`dashboard exited ${c}: ${out}`)));
+      });
+      const pages = [];
+      for (let i = 0; i < reps.page; i++) {
+        const t0 = performance.now();
+        const r = await fetch(url);
+        const html = await r.text();
+        pages.push(performance.now() - t0);
+        if (r.status !== 200 || !html.includes('no drift') || (html.match(/from the cache/g) ?? []).length !== 3) throw new Error(`dashboard page ${i}: ${r.status}\n${html.slice(0, 500)}`);
+      }
+      results.pages = pages;
+      log(`  dashboard: first page ${fmt(pages[0])}, reloads ${fmt(median(pages.slice(1)))} (median)`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  } finally {
+    await stopCluster(join(WORK, 'pg', 'data')).catch(() => undefined);
+  }
+
+  const loadAfter = loadavg();
+  const r1 = median(results.first.stagedb) / median(results.first.floor);
+  const r2 = median(results.repeated.drift) / median(results.repeated.plain);
+  const firstPage = results.pages[0];
+  const verdict = (ok) => (ok ? 'met' : '**not met**');
+  const md = `${MARKERS.START}
+## Drift from the cache, and the dashboard (bench/drift.mjs)
+
+${history.length} migrations; three environments (development, staging, production) on three databases of one throwaway
+cluster, each with the whole history deployed; ${cpus().length} cores, load average ${loadBefore[0].toFixed(1)} before and
+${loadAfter[0].toFixed(1)} after (a shared machine: other work ran at the same time; the ratios compare runs interleaved
+in the same minutes). Wall time of the CLI process, Node start-up included; medians.
+
+| what | baseline | stagedb | ratio | target |
+| --- | --- | --- | --- | --- |
+| \`status --drift --env all\`, first run (cache empty; ${results.first.stagedb.length} runs) vs psql applying the same files to a fresh database | ${fmt(median(results.first.floor))} | ${fmt(median(results.first.stagedb))} | ${r1.toFixed(2)}× | ≤ ${TARGETS.first}× ${verdict(r1 <= TARGETS.first)} |
+| \`status --drift --env all\`, repeated (cache warm; ${results.repeated.drift.length} runs) vs plain \`status --env all\` | ${fmt(median(results.repeated.plain))} | ${fmt(median(results.repeated.drift))} | ${r2.toFixed(2)}× | ≤ ${TARGETS.repeated}× ${verdict(r2 <= TARGETS.repeated)} |
+| \`stagedb dashboard\`: first full page for the three environments (cache warm) | — | ${fmt(firstPage)} | — | ≤ 1 s ${verdict(firstPage <= TARGETS.pageMs)} |
+| \`stagedb dashboard\`: reloads (${results.pages.length - 1}) | — | ${fmt(median(results.pages.slice(1)))} | — | — |
+
+The first run replays the history once for the three environments: they have the same applied migrations on the same
+server, so their checks share one replay (drift-cache.ts). Environments at different points of the history replay once
+per distinct point. Repeated runs read, per environment, \`_prisma_migrations\` and one catalog query (the fingerprint),
+hash the applied files' contents, and read one cache file: no schema engine, no shadow database. Every page load of
+the dashboard re-reads all of it and runs the advisor, lint of pending migrations, backups and audit trail for each
+environment.
+${MARKERS.END}
+`;
+  writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
+  log(`bench drift: first run ${r1.toFixed(2)}× the psql floor, repeated ${r2.toFixed(2)}× plain status, first page ${fmt(firstPage)}`);
+  return { r1, r2, firstPage };
+}
+
+runIfMain(import.meta.url, 'bench drift', () => runDriftBench());
