@@ -677,7 +677,11 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice
           // A failed statement committed nothing, except what a CONCURRENTLY one leaves behind (an
           // invalid index): a named CREATE INDEX CONCURRENTLY's leftover is dropped, the others are reported.
           let uncertain: number | undefined;
-          if (CREATE_INDEX_CONCURRENTLY.test(s.head)) uncertain = (await dropInvalidIndex(client, s.text).catch(() => false)) ? undefined : unit.from;
+          if (CREATE_INDEX_CONCURRENTLY.test(s.head)) {
+            // A named build's leftover, if any, is gone once this returns: then nothing of it remains.
+            const settled = CREATE_INDEX_CONCURRENTLY.exec(s.text) !== null && (await dropInvalidIndex(client, s.text).then(() => true, () => false));
+            uncertain = settled ? undefined : unit.from;
+          }
           else if (/\bCONCURRENTLY\b/.test(s.head)) uncertain = unit.from;
           await fail(e, describeFailure(e, m.script, st, s.start), progress({ committed: unit.from, uncertain }), lock);
         }

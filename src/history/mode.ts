@@ -32,8 +32,10 @@ const TX_CONTROL = /^(BEGIN|START TRANSACTION|COMMIT|END|ROLLBACK|ABORT)\b/;
 const ADD_ENUM_VALUE = /^ALTER TYPE\b.*\bADD VALUE\b/;
 
 /** Why a statement cannot run inside a transaction block, or undefined when it can. */
-export function outsideTransaction(head: string, serverVersionNum: number): string | undefined {
+export function outsideTransaction(head: string, serverVersionNum: number, text = head): string | undefined {
   for (const [re, what] of NON_TRANSACTIONAL) if (re.test(head)) return what;
+  // A DO block that commits (stagedb's batched backfill) may COMMIT only outside a transaction block.
+  if (/^DO\b/.test(head) && /\b(COMMIT|ROLLBACK)\b/i.test(text)) return 'a DO block that commits (a batched backfill)';
   if (serverVersionNum < 120000 && ADD_ENUM_VALUE.test(head)) return 'ALTER TYPE … ADD VALUE before PostgreSQL 12';
   return undefined;
 }
@@ -45,11 +47,7 @@ export function chooseMode(script: string, serverVersionNum: number): ModeChoice
     return { mode: 'file-managed', reason: 'the file has its own BEGIN/COMMIT', statements };
   }
   for (const s of statements) {
-    // A DO block that commits (stagedb's batched backfill) may COMMIT only outside a transaction block.
-    if (/^DO\b/.test(s.head) && /\b(COMMIT|ROLLBACK)\b/i.test(s.text)) {
-      return { mode: 'statements', reason: 'a DO block that commits (a batched backfill) cannot run inside a transaction: each statement commits on its own', statements };
-    }
-    const what = outsideTransaction(s.head, serverVersionNum);
+    const what = outsideTransaction(s.head, serverVersionNum, s.text);
     if (what === undefined) continue;
     if (what.startsWith('ALTER TYPE')) return { mode: 'statements', reason: 'ALTER TYPE … ADD VALUE cannot run inside a transaction before PostgreSQL 12', statements };
     return { mode: 'statements', reason: `${what} cannot run inside a transaction: each statement commits on its own`, statements };
@@ -86,7 +84,7 @@ const OTHER_TX_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION
 export function planUnits(choice: ModeChoice, serverVersionNum: number): Unit[] | undefined {
   const st = choice.statements;
   if (choice.mode === 'statements') {
-    return st.map((s, i) => ({ from: i, to: i + 1, kind: outsideTransaction(s.head, serverVersionNum) ? 'bare' : 'tx', ownBegin: false }));
+    return st.map((s, i) => ({ from: i, to: i + 1, kind: outsideTransaction(s.head, serverVersionNum, s.text) ? 'bare' : 'tx', ownBegin: false }));
   }
   if (choice.mode !== 'file-managed') return undefined;
   const units: Unit[] = [];
@@ -103,7 +101,7 @@ export function planUnits(choice: ModeChoice, serverVersionNum: number): Unit[] 
       units.push({ from, to: i + 1, kind: 'tx', ownBegin: true });
       from = i + 1;
       inBlock = false;
-    } else if (outsideTransaction(h, serverVersionNum)) {
+    } else if (outsideTransaction(h, serverVersionNum, st[i]!.text)) {
       // Sent as one script (as before, and as lint's SDB003 models it), such a statement fails with
       // 25001: the file runs whole so that it still fails the same way.
       return undefined;

@@ -49,7 +49,7 @@ export function readProjectScripts(dir: string, userAgent?: string): ProjectScri
  */
 export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
   'accept-data-loss', 'allow-foreign', 'allow-missing', 'allow-modified', 'allow-out-of-order', 'checksums', 'create-only',
-  'deep', 'drift', 'dry-run', 'exit-code', 'force', 'help', 'json', 'no-checksums', 'read-only', 'rules', 'skip-generate',
+  'deep', 'drift', 'dry-run', 'exit-code', 'fix', 'force', 'help', 'json', 'no-checksums', 'no-open', 'prisma-sql', 'read-only', 'rules', 'skip-generate',
   'skip-seed', 'snapshot', 'snapshots', 'with-privileges', 'write-env',
 ]);
 

@@ -52,7 +52,7 @@ describe('a new project with only .env', () => {
 
       development (127.0.0.1:<port>/<dev-db>, via url (env DATABASE_URL)):
         pending   20240101000000_init
-        apply with: stagedb migrate deploy
+        apply with: stagedb migrate deploy --env development
 
       staging (not configured):
         error: staging is not configured: environments.staging.url reads DATABASE_URL, which is set only in .env, the file every environment shares: a guarded-level environment never takes its URL from there
