@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { StagedbError } from '../errors.js';
-import { checksum } from './checksum.js';
+import { createHash } from 'node:crypto';
 
 /** One `prisma/migrations/<timestamp>_<name>/migration.sql`. */
 export interface LocalMigration {
@@ -51,21 +51,40 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
     .sort();
   for (const name of entries) {
     const path = join(dir, name, 'migration.sql');
-    if (!existsSync(path)) {
+    // Read as bytes and hashed as bytes (Prisma's checksum is the sha256 of the file): no stat before
+    // the read, and no decoding to a string that would be encoded again for the hash. The text is
+    // decoded on first use (deploy, a checksum mismatch); `status` of an unchanged history never needs it.
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
       throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shown}/${name}) or delete the empty directory`);
     }
-    const script = readFileSync(path, 'utf8');
     // Some Windows editors save UTF-8 with a byte order mark. Prisma sends the file as it is, and
     // PostgreSQL reads the mark as the start of the first word: "syntax error at or near" an invisible
     // character at 1:1 that no one can see in the file. Neither tool can apply it, so say why, up front.
-    if (script.charCodeAt(0) === 0xfeff) {
+    if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
       throw historyError(
         'E_MIGRATION_BOM',
         `migration ${name} starts with a UTF-8 byte order mark (BOM, invisible in most editors): PostgreSQL would fail on it at line 1, column 1 ("syntax error at or near"), as it does under Prisma`,
         `save ${shown}/${name}/migration.sql as UTF-8 without BOM (your editor's "Save with Encoding"), or: sed -i '1s/^\\xEF\\xBB\\xBF//' ${shown}/${name}/migration.sql`,
       );
     }
-    migrations.push({ name, path, script, checksum: checksum(script) });
+    migrations.push(localMigration(name, path, bytes));
   }
   return { dir, migrations, lockProvider };
+}
+
+/** A migration whose `script` is decoded from `bytes` when first read (then kept, like a plain field). */
+function localMigration(name: string, path: string, bytes: Buffer): LocalMigration {
+  let script: string | undefined;
+  return {
+    name,
+    path,
+    checksum: createHash('sha256').update(bytes).digest('hex'),
+    get script() {
+      return (script ??= bytes.toString('utf8'));
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { checksumMatches } from './checksum.js';
 import type { LocalMigration } from './local.js';
-import type { MigrationRow } from './table.js';
+import type { HistoryRow } from './table.js';
 
 export type MigrationState = 'applied' | 'pending' | 'failed' | 'modified' | 'missing-locally';
 
@@ -32,9 +32,9 @@ export interface HistoryState {
  * `rolled_back_at` set no longer counts; a row with neither `finished_at` nor `rolled_back_at` is a
  * failed migration that blocks deploys until resolved. Pure: no I/O.
  */
-export function compareHistory(local: LocalMigration[], rows: MigrationRow[]): HistoryState {
+export function compareHistory(local: LocalMigration[], rows: HistoryRow[]): HistoryState {
   const live = rows.filter((r) => r.rolled_back_at === null);
-  const byName = new Map<string, MigrationRow[]>();
+  const byName = new Map<string, HistoryRow[]>();
   for (const r of live) byName.set(r.migration_name, [...(byName.get(r.migration_name) ?? []), r]);
   const localNames = new Set(local.map((m) => m.name));
 

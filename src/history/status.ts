@@ -4,7 +4,7 @@ import { connect } from '../pg/connect.js';
 import { redact } from '../redact.js';
 import type { LocalHistory } from './local.js';
 import { compareHistory, type HistoryState } from './state.js';
-import { listRows, probe } from './table.js';
+import { readStatus } from './table.js';
 
 export type EnvState = 'up-to-date' | 'pending' | 'blocked' | 'error';
 
@@ -36,9 +36,10 @@ export async function environmentStatus(env: ResolvedEnvironment, local: LocalHi
   let client;
   try {
     client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'status', connectTimeoutMs: 5_000 });
-    const p = await probe(client, i.schema);
-    const rows = p.tableExists ? await listRows(client, i.schema) : [];
-    const history = compareHistory(local.migrations, rows);
+    // One round trip when the history table exists (a second, the probe, on a database never deployed to).
+    const read = await readStatus(client, i.schema);
+    const p = read.probe ?? { tableExists: true, otherObjects: 0 };
+    const history = compareHistory(local.migrations, read.rows ?? []);
     // Deploy refuses a non-empty schema without _prisma_migrations (P3005); status must say so too.
     const notBaselined = !p.tableExists && p.otherObjects > 0;
     const blocked = notBaselined || history.failed.length + history.modified.length + history.missingLocally.length > 0;
@@ -50,7 +51,7 @@ export async function environmentStatus(env: ResolvedEnvironment, local: LocalHi
           fix: `baseline it: stagedb migrate resolve --applied ${local.migrations[0]?.name ?? '<first-migration>'} --env ${env.name}   (for each migration already reflected in the database)`,
         }
       : undefined;
-    return { ...base, serverVersion: p.serverVersion, state, history, uninitialized: !p.tableExists, error, ms: performance.now() - t0 };
+    return { ...base, serverVersion: read.serverVersion, state, history, uninitialized: !p.tableExists, error, ms: performance.now() - t0 };
   } catch (e) {
     const err = e instanceof StagedbError ? e : undefined;
     return {
