@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -51,7 +52,7 @@ const { metafile } = await build({
   platform: 'node',
   target: 'node20',
   external,
-  define: { __STAGEDB_BUILD_ID__: JSON.stringify(buildId) },
+  define: { __STAGEDB_BUILD_ID__: JSON.stringify(buildId), __STAGEDB_PG_BUNDLE__: '"./pg.cjs"' },
   charset: 'utf8',
   metafile: true,
   logLevel: 'warning',
@@ -74,3 +75,37 @@ if (packages.size > 0) {
   console.error(`bundle-cli: dist/cli-bundle/main.js loads ${[...packages].join(', ')} on every command: import it lazily`);
   process.exit(1);
 }
+
+// node-postgres as ONE CommonJS file beside the chunks (src/pg/connect.ts's loadPg requires it in the
+// bundle): every command that connects loads pg, and Node loads its ~30 modules one file at a time
+// (resolve, stat, read, compile: ~40 ms of a `status` on a loaded machine; the bundle ~15 ms). Its
+// SCRAM hashing is src/pg/node-crypto-utils.ts, as loadPg arranges for the unbundled package.
+const { createRequire } = await import('node:module');
+await build({
+  absWorkingDir: root,
+  entryPoints: [createRequire(`${root}package.json`).resolve('pg')],
+  outfile: `${outdir}/pg.cjs`,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // Optional peers pg loads only when asked (native bindings, Cloudflare Workers).
+  external: ['pg-native', 'pg-cloudflare'],
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'pg-crypto',
+      setup(b) {
+        // pg/lib/client.js asks for './crypto/utils', pg/lib/crypto/sasl.js for './utils': both are this one.
+        b.onResolve({ filter: /utils(\.js)?$/ }, (args) =>
+          /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils(\.js)?$/.test(join(args.resolveDir, args.path)) ? { path: 'utils', namespace: 'stagedb-pg-crypto' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'stagedb-pg-crypto' }, () => ({
+          contents: `module.exports = require(${JSON.stringify(`${root}src/pg/node-crypto-utils.ts`)}).nodeCryptoUtils();`,
+          resolveDir: root,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+});

@@ -35,6 +35,7 @@ export interface ConnectOptions {
 }
 
 let pgModule: typeof import('pg') | undefined;
+declare const __STAGEDB_PG_BUNDLE__: string | undefined;
 
 /**
  * Imports node-postgres. Surprising but deliberate: on Node 20, pg's runtime check for Cloudflare
@@ -51,6 +52,8 @@ export async function loadPg(): Promise<typeof import('pg')> {
     // require, not import: pg is CommonJS, and importing it from ESM runs the CJS export lexer over it.
     const { createRequire, Module } = await import('node:module');
     const require = createRequire(import.meta.url);
+    // The CLI bundle carries pg as one file (scripts/bundle-cli.mjs), with this SCRAM module inside.
+    if (typeof __STAGEDB_PG_BUNDLE__ === 'string') return (pgModule = require(__STAGEDB_PG_BUNDLE__) as typeof import('pg'));
     // SCRAM without WebCrypto (see node-crypto-utils.ts): our module in the cache under pg's file name.
     const utils = join(dirname(require.resolve('pg')), 'crypto', 'utils.js');
     if (!require.cache[utils]) {
