@@ -110,8 +110,9 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
   const suppressed: SuppressedFinding[] = [];
   const files: LintResult['files'] = [];
 
+  const keys = cache?.keys(inputs);
   for (const [fileIndex, input] of inputs.entries()) {
-    const key = cache?.key(input.path, input.migration, input.sql);
+    const key = keys?.[fileIndex];
     const hit = key !== undefined ? cache!.get(key) : undefined;
     if (hit) {
       files.push(hit.file);
