@@ -33,12 +33,26 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/**
+ * Wall time, and CPU time (user + system, from GNU time where it exists): on a machine shared with other
+ * work the wall time is mostly the share of the cores a process got; its CPU time is what it costs.
+ */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 function timed(cmd, args, opts) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 512 << 20, ...opts });
+  const r = TIME
+    ? spawnSync(TIME, ['-f', 'BENCH_CPU %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 512 << 20, ...opts })
+    : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 512 << 20, ...opts });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw r.error;
-  return { ms, code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  let stderr = r.stderr ?? '';
+  let cpu;
+  const m = /BENCH_CPU ([\d.]+) ([\d.]+)\n?$/.exec(stderr);
+  if (m) {
+    cpu = (Number(m[1]) + Number(m[2])) * 1000;
+    stderr = stderr.slice(0, m.index).replace(/Command exited with non-zero status \d+\n$/, '');
+  }
+  return { ms, cpu, code: r.status, stdout: r.stdout ?? '', stderr };
 }
 
 function checked(what, r, codes) {
@@ -111,6 +125,7 @@ export async function runEverydayBench(opts = {}) {
 
   const cluster = await startCluster({ dataDir, fast: true });
   const times = {};
+  const cpuTimes = {};
   let findings;
   try {
     const urlOf = (db) => `${cluster.url(db)}?sslmode=disable`;
@@ -159,16 +174,21 @@ export async function runEverydayBench(opts = {}) {
 
     const keys = Object.keys(runs);
     for (const k of keys) times[k] = [];
+    for (const k of keys) cpuTimes[k] = [];
     for (let i = 0; i < reps; i++) {
       // Cold runs first in one repetition and last in the next: a cold run must not be timed right after
       // the same command's warm run only.
-      for (const k of i % 2 ? [...keys].reverse() : keys) times[k].push(runs[k]().ms);
+      for (const k of i % 2 ? [...keys].reverse() : keys) {
+        const r = runs[k]();
+        times[k].push(r.ms);
+        if (r.cpu !== undefined) cpuTimes[k].push(r.cpu);
+      }
       log(`  rep ${i + 1}/${reps}: ${keys.map((k) => `${k} ${times[k].at(-1).toFixed(0)}`).join(', ')} ms (load ${loadavg()[0].toFixed(1)})`);
     }
   } finally {
     await stopCluster(dataDir).catch((e) => log(`bench everyday: could not stop the cluster: ${e.message}`));
   }
-  const result = { count: history.length, bytes, times, findings, load: [loadBefore, loadavg()], seconds: (Date.now() - started) / 1000, dbmateVersion: spawnSync(dbmateBin, ['--version'], { encoding: 'utf8' }).stdout.trim() };
+  const result = { count: history.length, bytes, times, cpuTimes, findings, load: [loadBefore, loadavg()], seconds: (Date.now() - started) / 1000, dbmateVersion: spawnSync(dbmateBin, ['--version'], { encoding: 'utf8' }).stdout.trim() };
   const md = render(result);
   if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
   process.stdout.write(md);
@@ -184,12 +204,26 @@ function render(r) {
     return `| ${label} | ${ms(median(t[base]))} | ${ms(median(t[ours]))} (${spread(t[ours])}) | **${ratio.toFixed(2)}×** | ≤ ${target.toFixed(2)}× | ${ratio <= target ? 'pass' : '**FAIL**'} |`;
   };
   const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  const c = r.cpuTimes;
+  const cpuRow = (label, ours, base) =>
+    c[ours]?.length && c[base]?.length ? `| ${label} | ${ms(median(c[base]))} | ${ms(median(c[ours]))} | ${(median(c[ours]) / median(c[base])).toFixed(2)}× |` : undefined;
+  const cpuRows = [
+    cpuRow('cold `status --env all` vs `dbmate status` npm command', 'statusCold', 'dbmate'),
+    cpuRow('warm `status --env all` vs the same', 'statusWarm', 'dbmate'),
+    cpuRow('cold `lint --json` vs `squawk --reporter json` npm command', 'lintCold', 'squawk'),
+    cpuRow('warm `lint --json` vs the same', 'lintWarm', 'squawk'),
+    cpuRow('for scale: `node -e 0` vs `dbmate status` npm command', 'node', 'dbmate'),
+  ].filter(Boolean);
+  const cpuTable = cpuRows.length
+    ? `\nCPU time (user + system, GNU time, 10 ms resolution; medians): what each run costs, whatever share of the\ncores it got.\n\n| | peer | stagedb | ratio |\n|---|---:|---:|---:|\n${cpuRows.join('\n')}\n`
+    : '';
   return `${MARKERS.START}
 ## Everyday commands: \`status --env all\` and \`lint --json\`, cold and warm (bench/everyday.mjs)
 
 Issue 18. One history of ${r.count} Prisma-style migrations (${(r.bytes / 1024).toFixed(0)} KiB, bench/history.mjs),
 deployed to three databases (stagedb's development, staging, production) and, in dbmate's format, to a
-fourth. Cold: \`.stagedb/\` deleted before the run; warm: the cache the previous run left.
+fourth. Cold: \`.stagedb/\` deleted before the run; warm: the cache the previous run left (lint's findings
+cache; \`status\` keeps none — it must read and hash every file anyway — so its warm run is a repeat run).
 
 | | peer median | stagedb median (min–max) | ratio | target | result |
 |---|---:|---:|---:|---:|---|
@@ -204,7 +238,7 @@ ${row('warm `lint --json` vs the same', 'lintWarm', 'squawk', TARGETS.lint)}
 | \`dbmate status\`, the Go binary alone (${r.dbmateVersion}) | ${ms(median(t.dbmateBin))} | ${spread(t.dbmateBin)} |
 | \`squawk --reporter json\`, npm command | ${ms(median(t.squawk))} | ${spread(t.squawk)} |
 | bare \`node -e 0\` | ${ms(median(t.node))} | ${spread(t.node)} |
-
+${cpuTable}
 stagedb's lint found ${r.findings} hazards, the same cold and warm (checked before timing). Whole processes,
 spawn to exit; ${t.node.length} interleaved repetitions (order reversed every other one) after untimed
 warm-ups; ${cpus().length} CPUs shared with other work: load average before ${la(r.load[0])}, after ${la(r.load[1])}; ${r.seconds.toFixed(0)} s.
