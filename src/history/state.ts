@@ -35,7 +35,11 @@ export interface HistoryState {
 export function compareHistory(local: LocalMigration[], rows: HistoryRow[]): HistoryState {
   const live = rows.filter((r) => r.rolled_back_at === null);
   const byName = new Map<string, HistoryRow[]>();
-  for (const r of live) byName.set(r.migration_name, [...(byName.get(r.migration_name) ?? []), r]);
+  for (const r of live) {
+    const list = byName.get(r.migration_name);
+    if (list) list.push(r);
+    else byName.set(r.migration_name, [r]);
+  }
   const localNames = new Set(local.map((m) => m.name));
 
   const entries: MigrationEntry[] = [];

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Finding, LintResult, SuppressedFinding } from './types.js';
@@ -78,7 +78,7 @@ export function openLintCache(path: string, identity: string, optionsKey: string
       const keys =
         oldLast?.all === digest && oldLast.keys.length === files.length
           ? oldLast.keys
-          : files.map((f) => createHash('sha256').update(`${prefix}${f.path}\0${f.migration ?? ''}\0`).update(f.sql).digest('base64url'));
+          : files.map((f) => hash('sha256', `${prefix}${f.path}\0${f.migration ?? ''}\0${f.sql}`, 'base64url'));
       last = { all: digest, keys };
       return keys;
     },
