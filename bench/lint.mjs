@@ -60,8 +60,9 @@ function childEnv() {
     if (k.startsWith('PG') || k.startsWith('STAGEDB_') || k === 'NODE_OPTIONS' || k === 'FORCE_COLOR') continue;
     env[k] = v;
   }
-  // Plain output on both sides (no colour codes to write), as in CI logs.
-  return { ...env, NO_COLOR: '1', LC_ALL: 'C' };
+  // Plain output on both sides (no colour codes to write), as in CI logs. Without stagedb's findings
+  // cache: this bench times a first run (bench/everyday.mjs times the cached one).
+  return { ...env, NO_COLOR: '1', LC_ALL: 'C', STAGEDB_NO_CACHE: '1' };
 }
 
 function writeCorpus(count) {
@@ -216,7 +217,7 @@ same file creates, \`IF NOT EXISTS\` on every \`CREATE TABLE\`, timeouts per fil
 types), stagedb only hazards to live tables, given how each file will run (its type hints are off by default).
 The JSON row is the verdict that matters most for CI; the human rows include each tool's formatting
 (squawk draws source excerpts for every finding). Times are whole processes, spawn to exit, children with
-\`NO_COLOR=1\` and no inherited \`NODE_OPTIONS\`; ${t.stagedbJson.length} interleaved repetitions after one untimed
+\`NO_COLOR=1\`, \`STAGEDB_NO_CACHE=1\` (every run a first run: the cached one is in the everyday section) and no inherited \`NODE_OPTIONS\`; ${t.stagedbJson.length} interleaved repetitions after one untimed
 warm-up of each command. Load average before ${la(r.load[0])}, after ${la(r.load[1])}; ${r.seconds.toFixed(0)} s.
 ${END}
 `;

@@ -328,6 +328,7 @@ async function main() {
   log(`bench: wrote bench/RESULTS.md in ${results.meta.seconds.toFixed(0)} s`);
   await (await import('./overhead.mjs')).runOverhead({ quick: QUICK, log }); // its own cluster; replaces its section of RESULTS.md
   await (await import('./lint.mjs')).runLintBench({ quick: QUICK, log }); // lint vs squawk, no database; replaces its section of RESULTS.md
+  await (await import('./everyday.mjs')).runEverydayBench({ quick: QUICK, log }); // status and lint, cold and warm, vs dbmate's and squawk's npm commands; its own cluster
   await (await import('./backup.mjs')).runBackupBench({ quick: QUICK, log }); // its own cluster, a ≥ 1 GB and small databases; replaces its section of RESULTS.md
   await (await import('./replicas.mjs')).runReplicaBench({ quick: QUICK, log }); // read-replica routing vs a plain client; its own clusters; replaces its section of RESULTS.md
   await (await import('./client-load.mjs')).runClientLoadBench({ quick: QUICK, log }); // three client processes on max_connections = 25 vs plain adapter-pg; its own cluster

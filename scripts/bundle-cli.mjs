@@ -5,19 +5,41 @@
  * of the CLI as a few chunks instead of ~60 modules, because Node 20 loads ES modules one by one and
  * has no compile cache (`lint` loaded 64 of our modules, ~20 ms of its run; now 18 chunks).
  *
- * - Every npm package stays external: loaded from node_modules as before, WASM files included.
+ * - npm packages stay external, loaded from node_modules as before (WASM files included), except zod
+ *   (BUNDLED below): the config's validation runs on every command that reads a config.
  * - Code splitting keeps the lazy loading of src/cli/registry.ts and of every other `await import()`:
  *   each is a chunk loaded on demand, so `--help` and `status` still load no engine, parser or AWS SDK.
  * - The output sits two levels below the package root like dist/cli/main.js, so every
  *   `new URL('../../…', import.meta.url)` (package.json, bin/, dist/studio/) still finds its file.
  * - A source map beside each chunk, so a stack trace (STAGEDB_DEBUG=1) names src/*.ts lines.
  */
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/cli-bundle`;
+
+// npm packages stay external, except the ones every configured command loads and that are pure ES
+// modules of their own: Node resolves and links an ES module file by file (zod/v3 is 19 of them, ~10 ms
+// of every `status`), a bundle chunk is one file.
+const BUNDLED = ['zod'];
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies, ...pkg.devDependencies })
+  .filter((name) => !BUNDLED.includes(name))
+  .flatMap((name) => [name, `${name}/*`]);
+
+// The build id (src/build-id.ts) keys the caches under .stagedb/cache/: a hash of every source file,
+// package.json, and the installed parser's version (lint's cache holds what its parse trees gave).
+const hash = createHash('sha256');
+for (const f of readdirSync(`${root}src`, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => `${e.parentPath ?? e.path}/${e.name}`).sort()) {
+  hash.update(`${f.slice(root.length)}\0`).update(readFileSync(f)).update('\0');
+}
+hash.update(readFileSync(`${root}package.json`));
+hash.update(JSON.parse(readFileSync(`${root}node_modules/libpg-query/package.json`, 'utf8')).version);
+const buildId = hash.digest('hex').slice(0, 32);
 
 // Chunk names carry a content hash: a previous build's chunks would otherwise stay behind (and ship).
 rmSync(outdir, { recursive: true, force: true });
@@ -30,7 +52,8 @@ const { metafile } = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  external,
+  define: { __STAGEDB_BUILD_ID__: JSON.stringify(buildId), __STAGEDB_PG_BUNDLE__: '"./pg.cjs"' },
   charset: 'utf8',
   // Stack traces name src/*.ts lines (STAGEDB_DEBUG=1 turns the maps on, see bin/stagedb.js). Mapping a
   // stack trace needs no source text: without it the maps are a third of the size (0.6 vs 1.5 MB).
@@ -57,3 +80,37 @@ if (packages.size > 0) {
   console.error(`bundle-cli: dist/cli-bundle/main.js loads ${[...packages].join(', ')} on every command: import it lazily`);
   process.exit(1);
 }
+
+// node-postgres as ONE CommonJS file beside the chunks (src/pg/connect.ts's loadPg requires it in the
+// bundle): every command that connects loads pg, and Node loads its ~30 modules one file at a time
+// (resolve, stat, read, compile: ~40 ms of a `status` on a loaded machine; the bundle ~15 ms). Its
+// SCRAM hashing is src/pg/node-crypto-utils.ts, as loadPg arranges for the unbundled package.
+const { createRequire } = await import('node:module');
+await build({
+  absWorkingDir: root,
+  entryPoints: [createRequire(`${root}package.json`).resolve('pg')],
+  outfile: `${outdir}/pg.cjs`,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // Optional peers pg loads only when asked (native bindings, Cloudflare Workers).
+  external: ['pg-native', 'pg-cloudflare'],
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'pg-crypto',
+      setup(b) {
+        // pg/lib/client.js asks for './crypto/utils', pg/lib/crypto/sasl.js for './utils': both are this one.
+        b.onResolve({ filter: /utils(\.js)?$/ }, (args) =>
+          /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils(\.js)?$/.test(join(args.resolveDir, args.path)) ? { path: 'utils', namespace: 'stagedb-pg-crypto' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'stagedb-pg-crypto' }, () => ({
+          contents: `module.exports = require(${JSON.stringify(`${root}src/pg/node-crypto-utils.ts`)}).nodeCryptoUtils();`,
+          resolveDir: root,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+});

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { BUILD_ID } from '../build-id.js';
 import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { StagedbError, usageError } from '../errors.js';
 import { readMigrationFile } from '../history/local.js';
@@ -67,12 +68,21 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     // process alone: the deploy gate, which runs inside a deploy, leaves V8 as it is.
     (await import('node:v8')).setFlagsFromString('--no-opt');
     await baselineWasmOnly();
+    // A review of the whole history keeps each file's findings under .stagedb/cache/ (src/lint/cache.ts;
+    // docs/performance.md): unchanged files are not parsed again. STAGEDB_NO_CACHE=1 turns it off.
+    const historyReview = args.values.env === undefined && isHistory(args.positionals, ctx.cwd);
+    const caching = historyReview && BUILD_ID !== undefined && !/^(1|true|yes)$/i.test(ctx.env.STAGEDB_NO_CACHE ?? '');
     // Start loading PostgreSQL's parser now: its WebAssembly compiles on V8's background threads while
     // this thread loads the config and reads the files (~15 ms of a cold lint). Awaited by lintFiles.
-    import('../lint/parse.js')
-      .then((p) => p.loadParser())
-      .catch(() => {});
+    // Not when a cache is there (looked for beside the working directory, before the config says where
+    // the project is): a warm review of an unchanged history needs no parser; lintFiles loads it on a miss.
+    if (!caching || !existsSync(join(ctx.cwd, '.stagedb', 'cache', 'lint.json'))) {
+      import('../lint/parse.js')
+        .then((p) => p.loadParser())
+        .catch(() => {});
+    }
     const config = await loadConfig({ cwd: ctx.cwd, configFile: args.values.config as string | undefined });
+    const cache = caching ? { path: join(config.root, '.stagedb', 'cache', 'lint.json'), identity: BUILD_ID! } : undefined;
     for (const w of config.warnings) ctx.warn(w);
     const runner = (runnerFlag ?? config.lint?.runner ?? 'stagedb') as Runner;
     const options: LintOptions = {
@@ -116,7 +126,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       performance.mark('stagedb:lint:read');
       // A history (no path, or only migrations folders: `stagedb lint prisma/migrations`) is reviewed one
       // migration at a time, each as if the ones before it were deployed; named files deploy together.
-      result = await lint.lintFiles(inputs, { ...options, separately: isHistory(args.positionals, ctx.cwd) });
+      result = await lint.lintFiles(inputs, { ...options, separately: historyReview, cache });
     }
 
     const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;

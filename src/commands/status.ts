@@ -44,7 +44,20 @@ ${ENV_HELP}`,
   options: { drift: { type: 'boolean' } },
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args, { allowAll: true });
-    const local = readLocalHistory(config.migrationsDir, ctx.cwd);
+    // The folder is read (and every file hashed) once the first environment's query is on its way, so
+    // that it overlaps the servers' work; a problem with it still fails the whole command, as before.
+    let folder: { local?: ReturnType<typeof readLocalHistory>; error?: unknown } | undefined;
+    const readFolder = () => {
+      folder ??= (() => {
+        try {
+          return { local: readLocalHistory(config.migrationsDir, ctx.cwd) };
+        } catch (error) {
+          return { error };
+        }
+      })();
+      if (folder.error !== undefined) throw folder.error;
+      return folder.local!;
+    };
     const resolved = new Map<string, ResolvedEnvironment>();
     const results = await Promise.all(
       names.map(async (name): Promise<EnvStatus> => {
@@ -53,7 +66,7 @@ ${ENV_HELP}`,
           const others = environmentsSharingDatabase(config, env, ctx.env);
           if (others.length > 0) throw sameDatabaseError(env, others);
           resolved.set(name, env);
-          return await environmentStatus(env, local);
+          return await environmentStatus(env, readFolder);
         } catch (e) {
           if (!(e instanceof StagedbError)) throw e;
           return {
@@ -68,6 +81,7 @@ ${ENV_HELP}`,
         }
       }),
     );
+    const local = readFolder();
     // Drift needs Prisma's schema engine (and a shadow database): only on request, loaded only then.
     const drift = new Map<string, DriftOutcome>();
     if (args.values.drift) {

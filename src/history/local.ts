@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { StagedbError } from '../errors.js';
-import { checksum } from './checksum.js';
+import { hash } from 'node:crypto';
 import { shellArg } from './fix.js';
 
 /** One `prisma/migrations/<timestamp>_<name>/migration.sql`. */
@@ -90,14 +90,17 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
     .sort(compareMigrationNames);
   for (const name of entries) {
     const path = join(dir, name, 'migration.sql');
+    // Read as bytes and hashed as bytes (Prisma's checksum is the sha256 of the file): no decoding to a
+    // string that would be encoded again for the hash. The text is decoded on first use (deploy, a
+    // checksum mismatch); `status` of an unchanged history never needs it.
     if (!existsSync(path)) {
       throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shellArg(`${shown}/${name}`)}) or delete the empty directory`);
     }
-    const script = readMigrationFile(path, dir, `${shown}/${name}/migration.sql`);
+    const bytes = readMigrationBytes(path, dir, `${shown}/${name}/migration.sql`);
     // Some Windows editors save UTF-8 with a byte order mark. Prisma sends the file as it is, and
     // PostgreSQL reads the mark as the start of the first word: "syntax error at or near" an invisible
     // character at 1:1 that no one can see in the file. Neither tool can apply it, so say why, up front.
-    if (script.charCodeAt(0) === 0xfeff) {
+    if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
       const file = shellArg(`${shown}/${name}/migration.sql`);
       throw historyError(
         'E_MIGRATION_BOM',
@@ -105,7 +108,7 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
         `save ${shown}/${name}/migration.sql as UTF-8 without BOM (your editor's "Save with Encoding"), or: sed -i '1s/^\\xEF\\xBB\\xBF//' ${file}`,
       );
     }
-    migrations.push({ name, path, script, checksum: checksum(script) });
+    migrations.push(localMigration(name, path, bytes));
   }
   return { dir, migrations, lockProvider };
 }
@@ -116,7 +119,7 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
  * can read: lint quotes what it lints), and when it holds a NUL byte, which PostgreSQL can neither
  * store nor run (it used to end in an internal error naming no file). `shown` is the path as messages name it.
  */
-export function readMigrationFile(path: string, root: string, shown: string): string {
+export function readMigrationBytes(path: string, root: string, shown: string): Buffer {
   // lstat first: a plain file (the usual case) costs no realpath.
   if (lstatSync(path).isSymbolicLink()) {
     const target = realpathSync(path);
@@ -140,6 +143,25 @@ export function readMigrationFile(path: string, root: string, shown: string): st
       `remove the NUL bytes (tr -d '\\000' < ${shellArg(shown)} > migration.sql.clean && mv migration.sql.clean ${shellArg(shown)}), or restore the file: git checkout -- ${shellArg(shown)}`,
     );
   }
-  return bytes.toString('utf8');
+  return bytes;
 }
 
+/** `readMigrationBytes`, decoded: for lint, which needs the text of every file it reads. */
+export function readMigrationFile(path: string, root: string, shown: string): string {
+  return readMigrationBytes(path, root, shown).toString('utf8');
+}
+
+
+/** A migration whose `script` is decoded from `bytes` when first read (then kept, like a plain field). */
+function localMigration(name: string, path: string, bytes: Buffer): LocalMigration {
+  let script: string | undefined;
+  return {
+    name,
+    path,
+    // crypto.hash: one call, no Hash object per file (Node >= 20.12).
+    checksum: hash('sha256', bytes, 'hex'),
+    get script() {
+      return (script ??= bytes.toString('utf8'));
+    },
+  };
+}

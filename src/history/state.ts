@@ -1,7 +1,7 @@
 import { checksumMatches } from './checksum.js';
 import { compareMigrationNames, hasTimestamp, type LocalMigration } from './local.js';
 import { nothingCommitted, readProgress, type Progress } from './progress.js';
-import type { MigrationRow } from './table.js';
+import type { HistoryRow, MigrationRow } from './table.js';
 
 export type MigrationState = 'applied' | 'pending' | 'failed' | 'modified' | 'missing-locally';
 
@@ -43,10 +43,14 @@ export interface HistoryState {
  * failed migration that blocks deploys until resolved — unless stagedb's progress record in its
  * `logs` proves that nothing of it was committed: then it is pending again. Pure: no I/O.
  */
-export function compareHistory(local: LocalMigration[], rows: MigrationRow[]): HistoryState {
+export function compareHistory(local: LocalMigration[], rows: HistoryRow[]): HistoryState {
   const live = rows.filter((r) => r.rolled_back_at === null);
-  const byName = new Map<string, MigrationRow[]>();
-  for (const r of live) byName.set(r.migration_name, [...(byName.get(r.migration_name) ?? []), r]);
+  const byName = new Map<string, HistoryRow[]>();
+  for (const r of live) {
+    const list = byName.get(r.migration_name);
+    if (list) list.push(r);
+    else byName.set(r.migration_name, [r]);
+  }
   const localNames = new Set(local.map((m) => m.name));
 
   const entries: MigrationEntry[] = [];
@@ -63,7 +67,7 @@ export function compareHistory(local: LocalMigration[], rows: MigrationRow[]): H
     const done = rs.find((r) => r.finished_at !== null);
     const attempts = rs.filter((r) => r.finished_at === null);
     // The latest attempt speaks for the migration (rows come in started_at order, but do not rely on it).
-    const failed = attempts.reduce<MigrationRow | undefined>((a, r) => (!a || r.started_at >= a.started_at ? r : a), undefined);
+    const failed = attempts.reduce<HistoryRow | undefined>((a, r) => (!a || r.started_at >= a.started_at ? r : a), undefined);
     if (failed && !done && attempts.every((r) => nothingCommitted(readProgress(r.logs)))) {
       // Every failed attempt committed nothing, by stagedb's own record: as good as never run (issue 15 item 5).
       entries.push({

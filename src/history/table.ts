@@ -86,6 +86,60 @@ export async function listOtherObjects(client: Client, schema: string, limit = 1
   return r.rows.map((row) => row.what);
 }
 
+/** The columns of a `_prisma_migrations` row that comparing histories reads (`compareHistory`). */
+/** The columns status compares; `id` is read only for unfinished rows (an automatic retry marks them), '' otherwise. */
+export type HistoryRow = Pick<MigrationRow, 'id' | 'migration_name' | 'checksum' | 'finished_at' | 'rolled_back_at' | 'started_at' | 'logs'>;
+
+/** What `readStatus` found: the server, and the history's rows; `rows` undefined when the table is missing. */
+export interface StatusRead {
+  serverVersion: string;
+  serverVersionNum: number;
+  rows?: HistoryRow[];
+  /** What is in the schema, when the history table is missing. */
+  probe?: SchemaProbe;
+}
+
+/**
+ * One round trip for `status`: the server's version and the history's rows, only the columns status
+ * reads, as ONE json value (one string to parse instead of a row object and six parsed values per
+ * migration: on an 800-migration history the driver's per-row parsing, its timestamp parser above all,
+ * cost more than the query). Times travel as epoch milliseconds, truncated as the driver's own parser
+ * truncates microseconds; `logs` only where they are shown (unfinished, not rolled back).
+ * When the table does not exist the query fails (42P01): `rows` is then undefined and `probe` says
+ * what is there, a second round trip only on a database never deployed to.
+ */
+export async function readStatus(client: Client, schema: string): Promise<StatusRead> {
+  const ms = (c: string) => `floor(extract(epoch FROM ${c}) * 1000)`;
+  try {
+    const r = await client.query<{ v: string; vn: string; rows: string }>(
+      `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS vn,
+              (SELECT coalesce(json_agg(json_build_array(migration_name, checksum, ${ms('finished_at')}, rolled_back_at IS NOT NULL, ${ms('started_at')},
+                                        CASE WHEN finished_at IS NULL AND rolled_back_at IS NULL THEN logs END,
+                                        CASE WHEN finished_at IS NULL AND rolled_back_at IS NULL THEN id END)
+                                        ORDER BY started_at, migration_name), '[]')::text
+                 FROM ${tableRef(schema)}) AS rows`,
+    );
+    const row = r.rows[0]!;
+    const rows = (JSON.parse(row.rows) as Array<[string, string, number | null, boolean, number, string | null, string | null]>).map(
+      ([migration_name, checksum, finished, rolledBack, started, logs, id]): HistoryRow => ({
+        id: id ?? '',
+        migration_name,
+        checksum,
+        finished_at: finished === null ? null : new Date(finished),
+        // compareHistory only asks whether it is set; the time itself is never shown by status.
+        rolled_back_at: rolledBack ? new Date(0) : null,
+        started_at: new Date(started),
+        logs,
+      }),
+    );
+    return { serverVersion: row.v, serverVersionNum: Number(row.vn), rows };
+  } catch (e) {
+    if ((e as { code?: string }).code !== '42P01') throw e;
+    const p = await probe(client, schema);
+    return { serverVersion: p.serverVersion, serverVersionNum: p.serverVersionNum, probe: p };
+  }
+}
+
 export async function listRows(client: Client, schema: string): Promise<MigrationRow[]> {
   const r = await client.query<MigrationRow>(`SELECT * FROM ${tableRef(schema)} ORDER BY started_at ASC, migration_name ASC`);
   return r.rows;

@@ -5,7 +5,7 @@ import { RULE_NAMES, ruleCode } from './codes.js';
 import { findDirectives, suppressing, type Directive, type DirectiveProblem } from './directives.js';
 import { BatchState, FileContext } from './file-context.js';
 import { runModel } from './model.js';
-import { lineStartsOf, loadParser, parseFile, position, type ParsedFile } from './parse.js';
+import { lineStartsOf, loadParser, parseFile, position, type ParsedFile, type Parser } from './parse.js';
 import { RULES } from './rules/index.js';
 import { as, relOf, relOfNames, strings, walk } from './sql.js';
 import {
@@ -44,6 +44,12 @@ export interface LintRunOptions extends LintOptions {
    * whole history), instead of as files that deploy together.
    */
   separately?: boolean;
+  /**
+   * Where to keep and find each file's findings between runs (src/lint/cache.ts): only with
+   * `separately` and no database, where a file's findings depend on nothing but the file. `identity`
+   * names the code that computes them (the CLI bundle's build id).
+   */
+  cache?: { path: string; identity: string };
 }
 
 /**
@@ -53,13 +59,20 @@ export interface LintRunOptions extends LintOptions {
 export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {}): Promise<LintResult> {
   const severities = normalizeSeverities(options.severities ?? {});
   performance.mark('stagedb:lint:start');
-  const parser = await loadParser();
+  const cache =
+    options.cache && options.separately && !options.database && !options.context
+      ? (await import('./cache.js')).openLintCache(options.cache.path, options.cache.identity, cacheOptionsKey(options, severities))
+      : undefined;
+  // Loaded on the first file that is not in the cache: a warm review of an unchanged history never loads it.
+  let parser: Parser | undefined;
+  const parserNow = async () => (parser ??= await loadParser());
+  if (!cache) await parserNow();
   performance.mark('stagedb:lint:parser');
   // The catalog query needs every table the files name, so with one every file is parsed up front.
   // Without it each file is parsed just before its rules run and its tree is dropped after: holding
   // all 1000 trees of a long history made the garbage collector copy each one twice (~20 ms of a
   // 200 ms lint) for nothing.
-  const parsedFirst = !options.database && options.context ? inputs.map((input) => parseFile(parser, input.sql)) : undefined;
+  const parsedFirst = !options.database && options.context ? inputs.map((input) => parseFile(parser!, input.sql)) : undefined;
   const db = options.database ?? (options.context && parsedFirst ? await options.context(references(parsedFirst)) : undefined);
   const runner = options.runner ?? 'stagedb';
   const defaultSchema = db?.defaultSchema ?? 'public';
@@ -97,8 +110,23 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
   const suppressed: SuppressedFinding[] = [];
   const files: LintResult['files'] = [];
 
+  const keys = cache?.keys(inputs);
+  // A file's findings depend on the files before it (their CHECKs carry over, and each key chains the
+  // ones before it): the cached findings are used only when every file is in the cache, else all are linted.
+  const found = keys?.map((k) => cache!.get(k));
+  const hits = found?.every(Boolean) ? found : undefined;
   for (const [fileIndex, input] of inputs.entries()) {
-    const file = parsedFirst?.[fileIndex] ?? parseFile(parser, input.sql);
+    const key = keys?.[fileIndex];
+    const hit = hits?.[fileIndex];
+    if (hit) {
+      files.push(hit.file);
+      findings.push(...hit.findings);
+      suppressed.push(...hit.suppressed);
+      continue;
+    }
+    const firstFinding = findings.length;
+    const firstSuppressed = suppressed.length;
+    const file = parsedFirst?.[fileIndex] ?? parseFile(parser ?? (await parserNow()), input.sql);
     if (options.separately) {
       // Earlier files count as deployed: their CHECKs (and which were validated or dropped) exist, so a
       // validated CHECK (col IS NOT NULL) still proves the column; the tables they created are not new.
@@ -188,7 +216,9 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
       }
       applyEffects(s, ctx, runnerLock, runnerStatement);
     }
+    if (key !== undefined) cache!.set(key, { file: files[files.length - 1]!, findings: findings.slice(firstFinding), suppressed: suppressed.slice(firstSuppressed) });
   }
+  cache?.save();
 
   performance.mark('stagedb:lint:done');
   const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
@@ -202,6 +232,19 @@ export async function lintFiles(inputs: LintInput[], options: LintRunOptions = {
     ...(highest ? { highest } : {}),
     ...(db ? { context: { env: db.env, serverVersionNum: db.serverVersionNum, tables: db.tables.size } } : {}),
   };
+}
+
+/** Every option a file's findings depend on in a cached (separate, database-less) review. */
+function cacheOptionsKey(options: LintRunOptions, severities: Map<string, SeveritySetting>): string {
+  return JSON.stringify([
+    options.runner ?? 'stagedb',
+    [...severities].sort(([a], [b]) => (a < b ? -1 : 1)),
+    options.smallTableBytes ?? null,
+    options.largeTableBytes ?? null,
+    options.runnerLockTimeoutMs ?? null,
+    options.runnerStatementTimeoutMs ?? null,
+    options.serverVersionNum ?? null,
+  ]);
 }
 
 /** Config severities keyed by code; names are accepted too. Unknown rules are refused. */

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import type { Client, ClientConfig } from 'pg';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
+import { nodeCryptoUtils } from './node-crypto-utils.js';
 import { quoteIdent } from './quote-ident.js';
 import { shellQuote } from '../shell-quote.js';
 
@@ -34,6 +36,7 @@ export interface ConnectOptions {
 }
 
 let pgModule: typeof import('pg') | undefined;
+declare const __STAGEDB_PG_BUNDLE__: string | undefined;
 
 /**
  * Imports node-postgres. Surprising but deliberate: on Node 20, pg's runtime check for Cloudflare
@@ -48,8 +51,20 @@ export async function loadPg(): Promise<typeof import('pg')> {
   if (defined) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true });
   try {
     // require, not import: pg is CommonJS, and importing it from ESM runs the CJS export lexer over it.
-    const { createRequire } = await import('node:module');
-    pgModule = createRequire(import.meta.url)('pg') as typeof import('pg');
+    const { createRequire, Module } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    // The CLI bundle carries pg as one file (scripts/bundle-cli.mjs), with this SCRAM module inside.
+    if (typeof __STAGEDB_PG_BUNDLE__ === 'string') return (pgModule = require(__STAGEDB_PG_BUNDLE__) as typeof import('pg'));
+    // SCRAM without WebCrypto (see node-crypto-utils.ts): our module in the cache under pg's file name.
+    const utils = join(dirname(require.resolve('pg')), 'crypto', 'utils.js');
+    if (!require.cache[utils]) {
+      const m = new Module(utils);
+      m.filename = utils;
+      m.loaded = true;
+      m.exports = nodeCryptoUtils();
+      require.cache[utils] = m;
+    }
+    pgModule = require('pg') as typeof import('pg');
     return pgModule;
   } finally {
     if (defined) delete g.navigator;

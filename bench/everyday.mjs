@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+/**
+ * Issue 18: the everyday commands, `status --env all` and `lint --json`, against the tools they replace,
+ * cold (no cache under .stagedb/) and warm (the cache of the previous run), in ONE run on one history.
+ * Writes its section of bench/RESULTS.md between the `everyday` markers.
+ *
+ *   node bench/everyday.mjs                          (after npm run build)
+ *   BENCH_QUICK=1 BENCH_MIGRATIONS=800 node bench/everyday.mjs
+ *
+ * Peers, as a user runs them: `dbmate status` through the npm package's command (a Node launcher that
+ * spawns the Go binary) on ONE database holding the same history, and the Go binary alone for scale;
+ * `squawk --reporter json` through squawk-cli's npm command on the same files. Cold runs delete
+ * `.stagedb/` before every run; warm runs keep what the previous run wrote. All commands interleave
+ * (the order reversed every repetition), after untimed warm-ups that also check every side's output.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generateHistory } from './history.mjs';
+import { markers, runIfMain, writeSection } from './section.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH, '..');
+const WORK = join(BENCH, '.work', 'everyday');
+const MARKERS = markers('everyday');
+const TARGETS = { status: 1.0, lint: 1.5 };
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Wall time, and CPU time (user + system, from GNU time where it exists): on a machine shared with other
+ * work the wall time is mostly the share of the cores a process got; its CPU time is what it costs.
+ */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+function timed(cmd, args, opts) {
+  const t0 = process.hrtime.bigint();
+  const r = TIME
+    ? spawnSync(TIME, ['-f', 'BENCH_CPU %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 512 << 20, ...opts })
+    : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 512 << 20, ...opts });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw r.error;
+  let stderr = r.stderr ?? '';
+  let cpu;
+  const m = /BENCH_CPU ([\d.]+) ([\d.]+)\n?$/.exec(stderr);
+  if (m) {
+    cpu = (Number(m[1]) + Number(m[2])) * 1000;
+    stderr = stderr.slice(0, m.index).replace(/Command exited with non-zero status \d+\n$/, '');
+  }
+  return { ms, cpu, code: r.status, stdout: r.stdout ?? '', stderr };
+}
+
+function checked(what, r, codes) {
+  if (!codes.includes(r.code)) throw new Error(`${what} exited ${r.code} (expected ${codes.join(' or ')})\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-2000)}`);
+  return r;
+}
+
+function childEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('PG') || k.startsWith('STAGEDB_') || k === 'NODE_OPTIONS' || k === 'FORCE_COLOR' || k === 'NODE_COMPILE_CACHE') continue;
+    if (['DATABASE_URL', 'DIRECT_URL', 'DEV_URL', 'STAGING_URL', 'PROD_URL'].includes(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, NO_COLOR: '1', LC_ALL: 'C', ...extra };
+}
+
+export async function runEverydayBench(opts = {}) {
+  const quick = opts.quick ?? Boolean(process.env.BENCH_QUICK);
+  const log = opts.log ?? ((s) => process.stderr.write(`${s}\n`));
+  const count = Number(process.env.BENCH_MIGRATIONS ?? 800);
+  const reps = Number(process.env.BENCH_REPS ?? (quick ? 5 : 15));
+  const node = process.execPath;
+  const cli = join(ROOT, 'bin', 'stagedb.js');
+  const dbmateCmd = join(ROOT, 'node_modules', '.bin', 'dbmate');
+  const squawk = join(ROOT, 'node_modules', '.bin', 'squawk');
+  const lib = join(ROOT, 'dist', 'index.js');
+  if (!existsSync(lib)) throw new Error('dist/ is missing: run npm run build first');
+  const { startCluster, stopCluster, createDatabase } = await import(pathToFileURL(lib).href);
+  const { resolveBinary } = await import(pathToFileURL(join(ROOT, 'node_modules', 'dbmate', 'dist', 'resolveBinary.js')).href);
+  const dbmateBin = resolveBinary();
+  const loadBefore = loadavg();
+  const started = Date.now();
+
+  const dataDir = join(WORK, 'pg', 'data');
+  await stopCluster(dataDir).catch(() => undefined);
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  chmodSync(dirname(WORK), 0o755);
+  chmodSync(WORK, 0o755);
+
+  // One project: the history as Prisma writes it (status and lint), and as dbmate files.
+  const history = generateHistory({ count });
+  const project = join(WORK, 'project');
+  const migrations = join(project, 'prisma', 'migrations');
+  mkdirSync(migrations, { recursive: true });
+  writeFileSync(join(project, 'package.json'), '{ "name": "everyday-bench", "private": true }\n');
+  writeFileSync(join(project, 'prisma', 'schema.prisma'), 'datasource db {\n  provider = "postgresql"\n}\n');
+  writeFileSync(join(migrations, 'migration_lock.toml'), 'provider = "postgresql"\n');
+  writeFileSync(
+    join(project, 'stagedb.config.json'),
+    JSON.stringify({
+      environments: {
+        development: { url: { $env: 'DEV_URL' } },
+        staging: { url: { $env: 'STAGING_URL' } },
+        production: { url: { $env: 'PROD_URL' }, ssl: 'disable' },
+      },
+    }),
+  );
+  const dbmateDir = join(WORK, 'dbmate');
+  mkdirSync(dbmateDir);
+  let bytes = 0;
+  for (const m of history) {
+    mkdirSync(join(migrations, m.name));
+    writeFileSync(join(migrations, m.name, 'migration.sql'), m.sql);
+    bytes += Buffer.byteLength(m.sql);
+    writeFileSync(join(dbmateDir, `${m.name.slice(0, 14)}_${m.name.slice(15)}.sql`), `-- migrate:up${m.ownTransaction ? ' transaction:false' : ''}\n${m.sql}\n-- migrate:down\n`);
+  }
+  log(`bench everyday: ${history.length} migrations, ${(bytes / 1024).toFixed(0)} KiB; starting a throwaway cluster…`);
+
+  const cluster = await startCluster({ dataDir, fast: true });
+  const times = {};
+  const cpuTimes = {};
+  let findings;
+  try {
+    const urlOf = (db) => `${cluster.url(db)}?sslmode=disable`;
+    const envUrls = {};
+    for (const [name, v] of [['e_dev', 'DEV_URL'], ['e_staging', 'STAGING_URL'], ['e_prod', 'PROD_URL']]) {
+      await createDatabase(cluster, name);
+      envUrls[v] = urlOf(name);
+    }
+    await createDatabase(cluster, 'e_dbmate');
+    const env = childEnv(envUrls);
+    const dbmateEnv = childEnv({ DATABASE_URL: urlOf('e_dbmate') });
+    const dbmateArgs = (cmd) => ['--no-dump-schema', '--migrations-dir', dbmateDir, cmd];
+    const cache = join(project, '.stagedb');
+    for (const url of Object.values(envUrls)) checked('stagedb migrate deploy', timed(node, [cli, 'migrate', 'deploy', '--env', 'development'], { cwd: project, env: childEnv({ DEV_URL: url }) }), [0]);
+    checked('dbmate up', timed(dbmateBin, dbmateArgs('up'), { cwd: WORK, env: dbmateEnv }), [0]);
+
+    const glob = 'prisma/migrations/*/migration.sql';
+    const cold = (f) => () => {
+      rmSync(cache, { recursive: true, force: true });
+      return f();
+    };
+    const status = () => checked('stagedb status --env all', timed(node, [cli, 'status', '--env', 'all'], { cwd: project, env }), [0]);
+    const lint = () => checked('stagedb lint --json', timed(node, [cli, 'lint', '--json'], { cwd: project, env }), [0, 1, 2]);
+    const runs = {
+      dbmate: () => checked('dbmate status (npm command)', timed(dbmateCmd, dbmateArgs('status'), { cwd: WORK, env: dbmateEnv }), [0]),
+      dbmateBin: () => checked('dbmate status (Go binary)', timed(dbmateBin, dbmateArgs('status'), { cwd: WORK, env: dbmateEnv }), [0]),
+      statusCold: cold(status),
+      statusWarm: status,
+      squawk: () => checked('squawk --reporter json', timed(squawk, ['--reporter', 'json', glob], { cwd: project, env }), [0, 1]),
+      lintCold: cold(lint),
+      lintWarm: lint,
+      node: () => checked('node -e 0', timed(node, ['-e', '0'], { cwd: project, env }), [0]),
+    };
+    // Warm-up, and the checks: three environments up to date, dbmate all applied, the same findings cold and warm.
+    const s = runs.statusCold().stdout;
+    if ((s.match(/up to date/g) ?? []).length !== 3) throw new Error(`status should show three environments up to date:\n${s}`);
+    if (runs.statusWarm().stdout.replace(/\d+s ago/g, '') !== s.replace(/\d+s ago/g, '')) throw new Error('warm status printed something else than cold status');
+    const d = runs.dbmate().stdout;
+    if (!new RegExp(`Applied: ${history.length}\\b`).test(d) || !/Pending: 0\b/.test(d)) throw new Error(`dbmate status should say ${history.length} applied:\n${d.slice(-400)}`);
+    const lc = JSON.parse(runs.lintCold().stdout);
+    const lw = runs.lintWarm().stdout;
+    if (lw !== JSON.stringify(lc, null, 2) && JSON.stringify(JSON.parse(lw)) !== JSON.stringify(lc)) throw new Error('warm lint --json printed other findings than cold lint --json');
+    if (lc.files.length !== history.length) throw new Error(`lint saw ${lc.files.length} files, expected ${history.length}`);
+    findings = lc.findings.length;
+    for (const k of Object.keys(runs)) runs[k]();
+
+    const keys = Object.keys(runs);
+    for (const k of keys) times[k] = [];
+    for (const k of keys) cpuTimes[k] = [];
+    for (let i = 0; i < reps; i++) {
+      // Cold runs first in one repetition and last in the next: a cold run must not be timed right after
+      // the same command's warm run only.
+      for (const k of i % 2 ? [...keys].reverse() : keys) {
+        const r = runs[k]();
+        times[k].push(r.ms);
+        if (r.cpu !== undefined) cpuTimes[k].push(r.cpu);
+      }
+      log(`  rep ${i + 1}/${reps}: ${keys.map((k) => `${k} ${times[k].at(-1).toFixed(0)}`).join(', ')} ms (load ${loadavg()[0].toFixed(1)})`);
+    }
+  } finally {
+    await stopCluster(dataDir).catch((e) => log(`bench everyday: could not stop the cluster: ${e.message}`));
+  }
+  const result = { count: history.length, bytes, times, cpuTimes, findings, load: [loadBefore, loadavg()], seconds: (Date.now() - started) / 1000, dbmateVersion: spawnSync(dbmateBin, ['--version'], { encoding: 'utf8' }).stdout.trim() };
+  const md = render(result);
+  if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
+  process.stdout.write(md);
+  return result;
+}
+
+function render(r) {
+  const t = r.times;
+  const ms = (x) => `${x < 100 ? x.toFixed(1) : x.toFixed(0)} ms`;
+  const spread = (xs) => `${ms(Math.min(...xs))}–${ms(Math.max(...xs))}`;
+  const row = (label, ours, base, target) => {
+    const ratio = median(t[ours]) / median(t[base]);
+    return `| ${label} | ${ms(median(t[base]))} | ${ms(median(t[ours]))} (${spread(t[ours])}) | **${ratio.toFixed(2)}×** | ≤ ${target.toFixed(2)}× | ${ratio <= target ? 'pass' : '**FAIL**'} |`;
+  };
+  const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  const c = r.cpuTimes;
+  const cpuRow = (label, ours, base) =>
+    c[ours]?.length && c[base]?.length ? `| ${label} | ${ms(median(c[base]))} | ${ms(median(c[ours]))} | ${(median(c[ours]) / median(c[base])).toFixed(2)}× |` : undefined;
+  const cpuRows = [
+    cpuRow('cold `status --env all` vs `dbmate status` npm command', 'statusCold', 'dbmate'),
+    cpuRow('warm `status --env all` vs the same', 'statusWarm', 'dbmate'),
+    cpuRow('cold `lint --json` vs `squawk --reporter json` npm command', 'lintCold', 'squawk'),
+    cpuRow('warm `lint --json` vs the same', 'lintWarm', 'squawk'),
+    cpuRow('for scale: `node -e 0` vs `dbmate status` npm command', 'node', 'dbmate'),
+  ].filter(Boolean);
+  const cpuTable = cpuRows.length
+    ? `\nCPU time (user + system, GNU time, 10 ms resolution; medians): what each run costs, whatever share of the\ncores it got.\n\n| | peer | stagedb | ratio |\n|---|---:|---:|---:|\n${cpuRows.join('\n')}\n`
+    : '';
+  return `${MARKERS.START}
+## Everyday commands: \`status --env all\` and \`lint --json\`, cold and warm (bench/everyday.mjs)
+
+Issue 18. One history of ${r.count} Prisma-style migrations (${(r.bytes / 1024).toFixed(0)} KiB, bench/history.mjs),
+deployed to three databases (stagedb's development, staging, production) and, in dbmate's format, to a
+fourth. Cold: \`.stagedb/\` deleted before the run; warm: the cache the previous run left (lint's findings
+cache; \`status\` keeps none — it must read and hash every file anyway — so its warm run is a repeat run).
+
+| | peer median | stagedb median (min–max) | ratio | target | result |
+|---|---:|---:|---:|---:|---|
+${row('cold `status --env all` (3 databases) vs `dbmate status` npm command (1)', 'statusCold', 'dbmate', TARGETS.status)}
+${row('warm `status --env all` vs the same', 'statusWarm', 'dbmate', TARGETS.status)}
+${row('cold `lint --json` vs `squawk --reporter json` npm command', 'lintCold', 'squawk', TARGETS.lint)}
+${row('warm `lint --json` vs the same', 'lintWarm', 'squawk', TARGETS.lint)}
+
+| informational | median | spread |
+|---|---:|---:|
+| \`dbmate status\`, npm command | ${ms(median(t.dbmate))} | ${spread(t.dbmate)} |
+| \`dbmate status\`, the Go binary alone (${r.dbmateVersion}) | ${ms(median(t.dbmateBin))} | ${spread(t.dbmateBin)} |
+| \`squawk --reporter json\`, npm command | ${ms(median(t.squawk))} | ${spread(t.squawk)} |
+| bare \`node -e 0\` | ${ms(median(t.node))} | ${spread(t.node)} |
+${cpuTable}
+stagedb's lint found ${r.findings} hazards, the same cold and warm (checked before timing). Whole processes,
+spawn to exit; ${t.node.length} interleaved repetitions (order reversed every other one) after untimed
+warm-ups; ${cpus().length} CPUs shared with other work: load average before ${la(r.load[0])}, after ${la(r.load[1])}; ${r.seconds.toFixed(0)} s.
+${MARKERS.END}
+`;
+}
+
+runIfMain(import.meta.url, 'bench everyday', () => runEverydayBench());
