@@ -13,11 +13,11 @@
  * Traffic goes only to a throwaway cluster on 127.0.0.1; every worker stops by itself.
  */
 import { loadavg } from 'node:os';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { spawn, spawnSync } from 'node:child_process';
-import { markers, runIfMain, writeSection } from './section.mjs';
+import { spawn } from 'node:child_process';
+import { freshWork, generateFixtureClient, markers, runIfMain, writeSection } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -27,21 +27,6 @@ const { START, END } = MARKERS;
 const WORKER = join(ROOT, 'test/fixtures/client/load-worker.mjs');
 const PROCESSES = 3;
 const MAX_CONNECTIONS = 25;
-
-function generateClient(dir) {
-  const schema = readFileSync(join(ROOT, 'test/fixtures/client/schema.prisma'), 'utf8').replace(
-    /generator client \{[^}]*\}/,
-    'generator client {\n  provider = "prisma-client-js"\n  output   = "./gen"\n}',
-  );
-  writeFileSync(join(dir, 'schema.prisma'), schema);
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/prisma/build/index.js'), 'generate', '--schema', join(dir, 'schema.prisma')], {
-    cwd: dir,
-    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: join(ROOT, 'bin/prisma-schema-engine-unavailable'), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`prisma generate failed: ${r.stdout}\n${r.stderr}`);
-  return join(dir, 'gen', 'index.js');
-}
 
 function worker(env) {
   return new Promise((res, rej) => {
@@ -77,16 +62,11 @@ export async function runClientLoadBench(opts = {}) {
   const dist = (p) => pathToFileURL(join(ROOT, 'dist', p)).href;
   const { startCluster, stopCluster, createDatabase } = await import(dist('index.js'));
   const pg = (await import('pg')).default;
-  const dataDir = join(WORK, 'pg', 'data');
-  await stopCluster(dataDir).catch(() => undefined);
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  chmodSync(dirname(WORK), 0o755);
-  chmodSync(WORK, 0o755);
+  const dataDir = await freshWork(WORK, stopCluster);
   const started = Date.now();
   const load = [loadavg()[0]];
   log('client-load: generating the fixture client and starting a throwaway PostgreSQL cluster with max_connections = 25…');
-  const clientEntry = generateClient(WORK);
+  const clientEntry = await generateFixtureClient(ROOT, WORK);
   let cluster = await startCluster({ dataDir, fast: true });
   const results = {};
   try {

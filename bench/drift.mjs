@@ -24,7 +24,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
-import { markers, runIfMain, writeSection } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -73,12 +73,7 @@ export async function runDriftBench({ quick = Boolean(process.env.BENCH_QUICK), 
   const node = process.execPath;
   const loadBefore = loadavg();
 
-  const dataDir = join(WORK, 'pg', 'data');
-  await stopCluster(dataDir).catch(() => undefined);
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  chmodSync(dirname(WORK), 0o755);
-  chmodSync(WORK, 0o755);
+  const dataDir = await freshWork(WORK, stopCluster);
 
   // The project: the bench history, three environments.
   const history = generateHistory({ count });

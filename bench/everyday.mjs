@@ -19,7 +19,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
-import { markers, runIfMain, writeSection } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -87,12 +87,7 @@ export async function runEverydayBench(opts = {}) {
   const loadBefore = loadavg();
   const started = Date.now();
 
-  const dataDir = join(WORK, 'pg', 'data');
-  await stopCluster(dataDir).catch(() => undefined);
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  chmodSync(dirname(WORK), 0o755);
-  chmodSync(WORK, 0o755);
+  const dataDir = await freshWork(WORK, stopCluster);
 
   // One project: the history as Prisma writes it (status and lint), and as dbmate files.
   const history = generateHistory({ count });

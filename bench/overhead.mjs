@@ -28,7 +28,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
-import { markers, runIfMain, writeSection } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -99,13 +99,7 @@ export async function runOverhead(opts = {}) {
   const audit = await import(dist('guard/audit.js'));
   const guard = { connect, readMarker, checkMarker, markDatabase, recordAudit: audit.recordAudit, root: WORK, actor: audit.actor(WORK, {}) };
 
-  const dataDir = join(WORK, 'pg', 'data');
-  await stopCluster(dataDir).catch(() => undefined);
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  // As root, the server runs as `postgres`, which must be able to reach the data directory.
-  chmodSync(dirname(WORK), 0o755);
-  chmodSync(WORK, 0o755);
+  const dataDir = await freshWork(WORK, stopCluster);
 
   const history = generateHistory({ count });
   const migrationsDir = join(WORK, 'project', 'prisma', 'migrations');

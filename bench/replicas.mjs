@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { markers, runIfMain, writeSection } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork, generateFixtureClient } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -54,21 +54,6 @@ function shuffle(xs, random) {
   return xs;
 }
 
-/** Generates the fixture client with the project's Prisma CLI (stagedb's engine stub: no download). */
-function generateClient(dir) {
-  const schema = readFileSync(join(ROOT, 'test/fixtures/client/schema.prisma'), 'utf8').replace(
-    /generator client \{[^}]*\}/,
-    'generator client {\n  provider = "prisma-client-js"\n  output   = "./gen"\n}',
-  );
-  writeFileSync(join(dir, 'schema.prisma'), schema);
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/prisma/build/index.js'), 'generate', '--schema', join(dir, 'schema.prisma')], {
-    cwd: dir,
-    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: join(ROOT, 'bin/prisma-schema-engine-unavailable'), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`prisma generate failed: ${r.stdout}\n${r.stderr}`);
-  return createRequire(join(dir, 'gen', 'index.js'))(join(dir, 'gen', 'index.js')).PrismaClient;
-}
 
 export async function runReplicaBench(opts = {}) {
   const quick = opts.quick ?? Boolean(process.env.BENCH_QUICK);
@@ -85,18 +70,12 @@ export async function runReplicaBench(opts = {}) {
   const { readReplicas } = await import('@prisma/extension-read-replicas');
   const pg = (await import('pg')).default;
 
-  const dataDir = join(WORK, 'pg', 'data');
-  await stopCluster(dataDir).catch(() => undefined);
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  // As root, the server runs as `postgres`, which must be able to reach the data directory.
-  chmodSync(dirname(WORK), 0o755);
-  chmodSync(WORK, 0o755);
+  const dataDir = await freshWork(WORK, stopCluster);
 
   const started = Date.now();
   const loadBefore = loadavg();
   log('replicas: generating the fixture client and starting a throwaway PostgreSQL cluster…');
-  const PrismaClient = generateClient(WORK);
+  const PrismaClient = createRequire(join(WORK, 'gen', 'index.js'))(await generateFixtureClient(ROOT, WORK)).PrismaClient;
   const cluster = await startCluster({ dataDir, fast: true });
   const clients = [];
   const result = { ops: {} };

@@ -16,6 +16,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { freshWork } from './section.mjs';
 import { generateHistory } from './history.mjs';
 import { benchEngine, engineVerdicts, renderEngine, ENGINE_METHOD } from './engine.mjs';
 
@@ -169,14 +170,7 @@ async function main() {
   if (!psql) throw new Error('psql is not on PATH');
   const node = process.execPath;
 
-  const dataDir = join(WORK, 'pg', 'data');
-  // A run killed half-way can leave its server behind: stop it before throwing its files away.
-  await stopCluster(dataDir).catch(() => undefined);
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  // As root, the server runs as `postgres`, which must be able to reach the data directory.
-  chmodSync(dirname(WORK), 0o755);
-  chmodSync(WORK, 0o755);
+  const dataDir = await freshWork(WORK, stopCluster);
 
   const history = generateHistory({ count: MIGRATIONS });
   const fx = writeFixture(history);

@@ -29,3 +29,43 @@ export function runIfMain(moduleUrl, label, main) {
     process.exitCode = 1;
   });
 }
+
+/**
+ * A bench's work folder made anew: a server a killed run left behind is stopped first, the folder is
+ * emptied, and (as root, the server runs as `postgres`) opened so that user can reach the data directory.
+ * Returns the data directory of the bench's throwaway cluster.
+ */
+export async function freshWork(work, stopCluster) {
+  const { chmodSync, mkdirSync, rmSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const dataDir = join(work, 'pg', 'data');
+  await stopCluster(dataDir).catch(() => undefined);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  chmodSync(dirname(work), 0o755);
+  chmodSync(work, 0o755);
+  return dataDir;
+}
+
+/**
+ * Generates the runtime client's fixture (test/fixtures/client/schema.prisma) as a prisma-client-js
+ * client in `dir` with the project's Prisma CLI and stagedb's engine stub (no download); returns the
+ * generated entry's path.
+ */
+export async function generateFixtureClient(root, dir) {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const schema = readFileSync(join(root, 'test/fixtures/client/schema.prisma'), 'utf8').replace(
+    /generator client \{[^}]*\}/,
+    'generator client {\n  provider = "prisma-client-js"\n  output   = "./gen"\n}',
+  );
+  writeFileSync(join(dir, 'schema.prisma'), schema);
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/prisma/build/index.js'), 'generate', '--schema', join(dir, 'schema.prisma')], {
+    cwd: dir,
+    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: join(root, 'bin/prisma-schema-engine-unavailable'), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`prisma generate failed: ${r.stdout}\n${r.stderr}`);
+  return join(dir, 'gen', 'index.js');
+}
