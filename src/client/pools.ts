@@ -1,7 +1,7 @@
 import type { ClientConfig, PoolConfig } from 'pg';
 import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, Transaction } from '@prisma/driver-adapter-utils';
 import { StagedbError } from '../errors.js';
-import { clientConfig, connect, loadPg } from '../pg/connect.js';
+import { clientConfig, connect, loadSharedPg } from '../pg/connect.js';
 import { redact } from '../redact.js';
 import { headroomPoolClass } from './headroom-pool.js';
 import type { PoolTarget } from './plan.js';
@@ -75,7 +75,7 @@ async function runProbe(target: Pick<PoolTarget, 'url' | 'role'>, ctx: Pick<Pool
   // Connecting is bounded (connect_timeout, default 10 s; replicas 5 s), but not waiting for a free
   // connection: node-postgres's pool uses one option for both, and for the second it arms and clears a
   // timer on every query (~2 % of a findUnique on loopback). Plain adapter-pg bounds neither.
-  const pg = await loadPg();
+  const pg = await loadSharedPg();
   const connectTimeout = config.connectionTimeoutMillis;
   class ClientWithConnectTimeout extends pg.Client {
     constructor(c?: ClientConfig) {
@@ -171,7 +171,7 @@ export class PoolRuntime {
       this.ctx.logger.warn(redact(`stagedb/client (${this.ctx.environment}): the primary URL ${this.target.display} is a standby (pg_is_in_recovery() is true): every write will fail with 25006`));
     }
     const { PrismaPg } = await adapterModule;
-    const HeadroomPool = headroomPoolClass(await loadPg());
+    const HeadroomPool = headroomPoolClass(await loadSharedPg());
     const pool = new HeadroomPool(probe.poolConfig, {
       max: size.max,
       limits: probe.limits,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolConfig, QueryResult } from 'pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { StagedbError } from '../errors.js';
-import { clientConfig, connect, loadPg } from '../pg/connect.js';
+import { clientConfig, connect, loadSharedPg } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote-ident.js';
 import { splitStatements } from '../history/split.js';
 
@@ -29,7 +29,7 @@ let charAwareClient: (new (config?: PoolConfig) => unknown) | undefined;
 /** A pg.Client whose query results never show a `"char"` column (see {@link relabelCharColumns}). */
 async function charAwareClientClass(): Promise<new (config?: PoolConfig) => unknown> {
   if (charAwareClient) return charAwareClient;
-  const pg = await loadPg();
+  const pg = await loadSharedPg();
   class CharAwareClient extends pg.Client {
     // pg's overloads cannot be restated in a subclass; the arguments go through untouched.
     override query(...args: unknown[]): never {
@@ -217,7 +217,7 @@ export async function openEngineConnection(url: string, labelOrOptions: string |
   // Imported while the first connection is made (it is ~40 ms of module loading).
   const adapterModule = import('@prisma/adapter-pg');
   adapterModule.catch(() => {});
-  const pg = await loadPg();
+  const pg = await loadSharedPg();
   const options = { label, purpose: 'engine' };
   const probe = await connect(url, options);
   const tls = probe.ssl;
@@ -297,7 +297,7 @@ export async function openEngineConnection(url: string, labelOrOptions: string |
  * shadow URL's `?schema=`, or else the main URL's, since the migrations were written for that one.
  */
 async function externalShadow(shadowUrl: string, mainUrl: string, mainSchema: string, opts: EngineConnectionOptions, Client: PoolConfig['Client']) {
-  const pg = await loadPg();
+  const pg = await loadSharedPg();
   const label = `${opts.label} (shadowDatabaseUrl)`;
   const explicitSchema = new URL(shadowUrl).searchParams.get('schema');
   const probe = await connect(shadowUrl, { label, purpose: 'engine shadow' });

@@ -38,34 +38,53 @@ export interface ConnectOptions {
 let pgModule: typeof import('pg') | undefined;
 declare const __STAGEDB_PG_BUNDLE__: string | undefined;
 
-/**
- * Imports node-postgres. Surprising but deliberate: on Node 20, pg's runtime check for Cloudflare
- * Workers finds no `navigator` and constructs a `Response`, which loads Node's whole fetch stack
- * (~15 ms of start-up on every command). Node >= 21 defines `navigator.userAgent`; we define the same
- * for the duration of the import only, so nothing else ever sees it.
- */
+/** Imports node-postgres: the CLI bundle's own copy when there is one (it loads faster), else node_modules'. */
 export async function loadPg(): Promise<typeof import('pg')> {
   if (pgModule) return pgModule;
+  // The CLI bundle carries pg as one file (scripts/bundle-cli.mjs), with the SCRAM module inside.
+  if (typeof __STAGEDB_PG_BUNDLE__ === 'string') {
+    const { createRequire } = await import('node:module');
+    return (pgModule = withNavigator(() => createRequire(import.meta.url)(__STAGEDB_PG_BUNDLE__!) as typeof import('pg')));
+  }
+  return (pgModule = await loadSharedPg());
+}
+
+let sharedPg: typeof import('pg') | undefined;
+
+/**
+ * node-postgres from node_modules: the very module `@prisma/adapter-pg` imports. A pool handed to
+ * `new PrismaPg(pool)` must be this module's (the adapter checks `instanceof pg.Pool`, and treats any
+ * other object as a config: a pool of the CLI bundle's own pg made it connect to localhost:5432).
+ */
+export async function loadSharedPg(): Promise<typeof import('pg')> {
+  if (sharedPg) return sharedPg;
+  const { createRequire, Module } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  // SCRAM without WebCrypto (see node-crypto-utils.ts): our module in the cache under pg's file name.
+  const utils = join(dirname(require.resolve('pg')), 'crypto', 'utils.js');
+  if (!require.cache[utils]) {
+    const m = new Module(utils);
+    m.filename = utils;
+    m.loaded = true;
+    m.exports = nodeCryptoUtils();
+    require.cache[utils] = m;
+  }
+  // require, not import: pg is CommonJS, and importing it from ESM runs the CJS export lexer over it.
+  return (sharedPg = withNavigator(() => require('pg') as typeof import('pg')));
+}
+
+/**
+ * Surprising but deliberate: on Node 20, pg's runtime check for Cloudflare Workers finds no
+ * `navigator` and constructs a `Response`, which loads Node's whole fetch stack (~15 ms of start-up on
+ * every command). Node >= 21 defines `navigator.userAgent`; we define the same for the duration of the
+ * load only, so nothing else ever sees it.
+ */
+function withNavigator<T>(load: () => T): T {
   const g = globalThis as { navigator?: unknown };
   const defined = g.navigator === undefined;
   if (defined) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true });
   try {
-    // require, not import: pg is CommonJS, and importing it from ESM runs the CJS export lexer over it.
-    const { createRequire, Module } = await import('node:module');
-    const require = createRequire(import.meta.url);
-    // The CLI bundle carries pg as one file (scripts/bundle-cli.mjs), with this SCRAM module inside.
-    if (typeof __STAGEDB_PG_BUNDLE__ === 'string') return (pgModule = require(__STAGEDB_PG_BUNDLE__) as typeof import('pg'));
-    // SCRAM without WebCrypto (see node-crypto-utils.ts): our module in the cache under pg's file name.
-    const utils = join(dirname(require.resolve('pg')), 'crypto', 'utils.js');
-    if (!require.cache[utils]) {
-      const m = new Module(utils);
-      m.filename = utils;
-      m.loaded = true;
-      m.exports = nodeCryptoUtils();
-      require.cache[utils] = m;
-    }
-    pgModule = require('pg') as typeof import('pg');
-    return pgModule;
+    return load();
   } finally {
     if (defined) delete g.navigator;
   }
