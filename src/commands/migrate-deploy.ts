@@ -13,6 +13,7 @@ export const DEPLOY_OPTIONS: OptionSpec = {
   'allow-out-of-order': { type: 'boolean' },
   'lock-timeout': { type: 'string' },
   'allow-hazards': { type: 'string' },
+  'allow-drift': { type: 'string' },
   ...CONFIRM_OPTIONS,
 };
 
@@ -23,6 +24,9 @@ export const DEPLOY_HELP = `      --url <url>            direct URL to use inste
       --allow-out-of-order   apply pending migrations that sort before the newest applied one
       --allow-hazards <why>  deploy although the lint gate (guarded and production environments)
                              finds error-level hazards; the reason goes into the audit trail
+      --allow-drift <why>    deploy although the database changed outside its history (drift), or
+                             drift could not be checked; guarded and production environments; the
+                             reason goes into the audit trail
 ${CONFIRM_HELP}
 ${ENV_HELP}`;
 
@@ -43,6 +47,10 @@ export async function runDeploy(
     const { usageError } = await import('../errors.js');
     throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built in the maintenance window"`);
   }
+  if (typeof args.values['allow-drift'] === 'string' && args.values['allow-drift'].trim() === '') {
+    const { usageError } = await import('../errors.js');
+    throw usageError('E_USAGE', '--allow-drift needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-drift "hotfix index added by hand, migration follows"`);
+  }
   // A missing or broken migrations folder is reported before anything connects.
   readLocalHistory(config.migrationsDir, ctx.cwd);
   const i = env.directInfo;
@@ -55,6 +63,18 @@ export async function runDeploy(
     args,
     what: 'apply pending migrations',
     run: async () => {
+      // The drift gate (issue 15): guarded and production only, before the lint gate and the backup, so a
+      // database changed outside its history is neither backed up as "before deploy" nor migrated further.
+      // Answered from the drift cache when nothing changed since the last check (plan, status --drift).
+      let drift: string | undefined;
+      if (env.protection !== 'none') {
+        const { baselineWasmOnly } = await import('./wasm-tier.js');
+        await baselineWasmOnly();
+        const { driftGate } = await import('../guard/drift-gate.js');
+        const d = await driftGate({ env, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, command: ctx.commandName, allowDrift: args.values['allow-drift'] as string | undefined });
+        if (d.warning) ctx.warn(d.warning);
+        drift = d.summary;
+      }
       // The zero-downtime lint gate (issue 6): guarded and production only, so deploys to unprotected
       // environments never load the SQL parser. Refuses (E_LINT_BLOCKED) before anything is applied.
       const gate = env.protection === 'none' ? undefined : await (await import('./lint.js')).deployGate(ctx, env, config, args);
@@ -76,7 +96,7 @@ export async function runDeploy(
       });
       return {
         value: restorePoint ? { ...r, backup: restorePoint } : r,
-        summary: `${restorePoint ? `backup ${restorePoint}; ` : ''}${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${gate ? `; ${gate}` : ''}`,
+        summary: `${restorePoint ? `backup ${restorePoint}; ` : ''}${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${drift ? `; ${drift}` : ''}${gate ? `; ${gate}` : ''}`,
       };
     },
   });

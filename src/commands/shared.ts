@@ -127,7 +127,7 @@ export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Prom
     // A command that failed midway (a restore that had already brought in the source's schema stagedb)
     // leaves the marker as the target's own, as far as the connection still allows.
     if (ran && client) await settleMarker(client, g.env, ran).catch(() => undefined);
-    const outcome = e instanceof StagedbError ? (e.kind === 'guard' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed') : 'failed';
+    const outcome = e instanceof StagedbError ? (e.kind === 'guard' || e.code === 'E_DRIFT' || e.code === 'E_DRIFT_UNCHECKED' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed') : 'failed';
     await record(outcome, e instanceof Error ? e.message : String(e), client).catch(() => {});
     throw e;
   } finally {
