@@ -14,6 +14,7 @@ export const DEPLOY_OPTIONS: OptionSpec = {
   'lock-timeout': { type: 'string' },
   'allow-hazards': { type: 'string' },
   'allow-drift': { type: 'string' },
+  'dry-run': { type: 'boolean' },
   ...CONFIRM_OPTIONS,
 };
 
@@ -24,6 +25,7 @@ export const DEPLOY_HELP = `      --url <url>            direct URL to use inste
       --allow-out-of-order   apply pending migrations that sort before the newest applied one
       --allow-hazards <why>  deploy although the lint gate (guarded and production environments)
                              finds error-level hazards; the reason goes into the audit trail
+      --dry-run              print what the deploy would do (as stagedb plan) and change nothing
       --allow-drift <why>    deploy although the database changed outside its history (drift), or
                              drift could not be checked; guarded and production environments; the
                              reason goes into the audit trail
@@ -34,7 +36,7 @@ ${ENV_HELP}`;
 export async function runDeploy(
   ctx: CommandContext,
   args: ParsedArgs,
-): Promise<{ result: DeployResult; text: string; config: ResolvedConfig; env: ResolvedEnvironment }> {
+): Promise<{ result: DeployResult; text: string; config: ResolvedConfig; env: ResolvedEnvironment; dryRun?: boolean }> {
   // Bad flags are reported before the config is read: a usage error, whatever the config's state.
   const lockTimeout = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
   if (lockTimeout !== undefined && !(lockTimeout >= 0)) {
@@ -42,6 +44,12 @@ export async function runDeploy(
     throw usageError('E_USAGE', `--lock-timeout needs a non-negative number of seconds, not "${args.values['lock-timeout']}"`, `e.g. stagedb ${ctx.commandName} --lock-timeout 60   (0: do not wait for another run's deploy lock)`);
   }
   const { config, names } = await loadTargets(ctx, args);
+  if (args.values['dry-run']) {
+    // The same plan as `stagedb plan --env <env>`: read-only, no guard, no lock, no audit record.
+    const { runPlan } = await import('./plan.js');
+    const { plans, text } = await runPlan(ctx, { ...args, values: { ...args.values, format: ctx.json ? 'json' : 'text' } }, { allowAll: false });
+    return { result: { dryRun: true, plan: plans[0] } as unknown as DeployResult, text, config, env: resolveOne(ctx, config, names[0]!, args.values.url as string | undefined), dryRun: true };
+  }
   const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
   if (typeof args.values['allow-hazards'] === 'string' && args.values['allow-hazards'].trim() === '') {
     const { usageError } = await import('../errors.js');
