@@ -1,10 +1,13 @@
-import { usageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { StagedbError, usageError } from '../errors.js';
+import type { PlanEntry } from '../plan/index.js';
 import { redact } from '../redact.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
 
 const FORMATS = ['text', 'markdown', 'json'] as const;
+const NOT_CONFIGURED = new Set(['E_ENV_VAR_MISSING', 'E_ENV_FILE_MISSING']);
 
 /** The plans for the command's environments, rendered; shared with `deploy --dry-run`. */
 export async function runPlan(ctx: CommandContext, args: ParsedArgs, opts: { allowAll: boolean }) {
@@ -13,14 +16,22 @@ export async function runPlan(ctx: CommandContext, args: ParsedArgs, opts: { all
   await baselineWasmOnly();
   const { config, names } = await loadTargets(ctx, args, { allowAll: opts.allowAll });
   const { planEnvironment, renderPlan } = await import('../plan/index.js');
+  // One environment that cannot be planned (unreachable, not configured) does not hide the others' plans
+  // under --env a,b or all: it shows as such, and the command exits 3 (not configured under --env all: 0, as status).
   const plans = await Promise.all(
-    names.map(async (name) => {
-      const env = resolveOne(ctx, config, name, args.values.url as string | undefined);
-      return planEnvironment({ env, migrationsDir: config.migrationsDir, schemaPath: config.schemaPath, root: config.root, cwd: ctx.cwd, lint: config.lint });
+    names.map(async (name): Promise<PlanEntry> => {
+      try {
+        const env = resolveOne(ctx, config, name, args.values.url as string | undefined);
+        return await planEnvironment({ env, migrationsDir: config.migrationsDir, schemaPath: config.schemaPath, root: config.root, cwd: ctx.cwd, lint: config.lint });
+      } catch (e) {
+        if (!(e instanceof StagedbError) || names.length === 1) throw e;
+        return { env: name, error: { code: e.code, message: redact(e.message), fix: e.fix }, notConfigured: NOT_CONFIGURED.has(e.code) };
+      }
     }),
   );
   const text = format === 'json' ? JSON.stringify({ environments: plans }, null, 2) : renderPlan(plans, format as 'text' | 'markdown');
-  return { plans, text: redact(text), format };
+  const exitCode = plans.some((p) => 'error' in p && !p.notConfigured) ? EXIT.config : EXIT.ok;
+  return { plans, text: redact(text), format, exitCode };
 }
 
 const command: Command = {
@@ -36,8 +47,8 @@ and drift as the deploy's drift gate sees it. Exits 0; a plan deploy would refus
 ${ENV_HELP}`,
   options: { format: { type: 'string' }, url: { type: 'string' } },
   async run(ctx, args) {
-    const { plans, text } = await runPlan(ctx, args, { allowAll: true });
-    return { exitCode: 0, data: { environments: plans }, text };
+    const { plans, text, exitCode } = await runPlan(ctx, args, { allowAll: true });
+    return { exitCode, data: { environments: plans }, text };
   },
 };
 

@@ -59,6 +59,15 @@ export interface EnvironmentPlan {
   counts: Record<Severity, number>;
 }
 
+/** An environment that could not be planned (`--env a,b` or `all`): unreachable, not configured, … */
+export interface PlanError {
+  env: string;
+  error: { code: string; message: string; fix?: string };
+  notConfigured: boolean;
+}
+
+export type PlanEntry = EnvironmentPlan | PlanError;
+
 export interface PlanOptions {
   env: ResolvedEnvironment;
   migrationsDir: string;

@@ -1,5 +1,5 @@
 import { formatBytes } from '../backup/manifest.js';
-import type { EnvironmentPlan, PlannedLock } from './index.js';
+import type { EnvironmentPlan, PlanEntry, PlannedLock } from './index.js';
 
 export type PlanFormat = 'text' | 'markdown';
 
@@ -16,13 +16,19 @@ function driftLine(p: EnvironmentPlan): string {
 const verdict = (p: EnvironmentPlan) => (p.verdict === 'nothing' ? 'nothing to deploy' : p.verdict === 'refuse' ? 'deploy would REFUSE' : `deploy would apply ${p.pending.length} migration${p.pending.length === 1 ? '' : 's'}`);
 
 /** The plan as text (terminal) or markdown (a pull-request comment); `--format json` is the data itself. */
-export function renderPlan(plans: EnvironmentPlan[], format: PlanFormat): string {
+export function renderPlan(plans: PlanEntry[], format: PlanFormat): string {
   return (format === 'markdown' ? markdown : text)(plans);
 }
 
-function text(plans: EnvironmentPlan[]): string {
+const failed = (e: PlanEntry): string | undefined => ('error' in e ? `${e.env}: ${e.notConfigured ? 'not configured' : 'cannot plan'}: ${e.error.message}${e.error.fix ? ` (fix: ${e.error.fix})` : ''}` : undefined);
+
+function text(plans: PlanEntry[]): string {
   const out: string[] = [];
   for (const p of plans) {
+    if ('error' in p) {
+      out.push(failed(p)!);
+      continue;
+    }
     out.push(`${p.env} (${p.protection}, ${p.target}): ${verdict(p)}`);
     out.push(`  drift:  ${driftLine(p)}`);
     if (p.pending.length === 0) continue;
@@ -39,9 +45,13 @@ function text(plans: EnvironmentPlan[]): string {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-function markdown(plans: EnvironmentPlan[]): string {
+function markdown(plans: PlanEntry[]): string {
   const out: string[] = ['## stagedb plan', ''];
   for (const p of plans) {
+    if ('error' in p) {
+      out.push(`### ${p.env}: ${p.notConfigured ? 'not configured' : 'CANNOT PLAN'}`, '', `- ${cell(p.error.message)}${p.error.fix ? `; fix: ${cell(p.error.fix)}` : ''}`, '');
+      continue;
+    }
     out.push(`### ${p.env} (${p.protection}): ${verdict(p)}`, '');
     out.push(`- drift: ${driftLine(p)}`);
     if (p.pending.length) out.push(`- backup: ${p.backupFirst ? 'taken first' : 'none before deploy'}`);

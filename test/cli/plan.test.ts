@@ -129,6 +129,14 @@ describe('stagedb plan', () => {
     expect(await applied(staging.url)).toEqual(['20240101000000_init']);
   });
 
+  it('--env all with one environment unreachable: the others are planned, that one says why, exit 3', async () => {
+    const r = await cli('plan', '--env', 'all');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^development: cannot plan: /m);
+    expect(r.stdout).toMatch(/^staging \(guarded, .*\): deploy would apply 3 migrations$/m);
+    expect(r.stdout).toMatch(/^production \(production, .*\): deploy would REFUSE$/m);
+  });
+
   it('a bad --format: usage error, exit 4', async () => {
     const r = await cli('plan', '--format', 'yaml');
     expect(r.code).toBe(4);
