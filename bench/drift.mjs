@@ -151,6 +151,17 @@ export async function runDriftBench({ quick = Boolean(process.env.BENCH_QUICK), 
     log(`  repeated: status ${fmt(median(repeated.plain))}, status --drift ${fmt(median(repeated.drift))} (medians)`);
     results.repeated = repeated;
 
+    // 2b. `plan --env all` (issue 15) vs plain status, interleaved, cache warm: nothing pending, so the plan is
+    // the history, the drift gate's view (staging and production) from the cache, and the backup/lint steps.
+    const planned = { plain: [], plan: [] };
+    for (let i = 0; i < reps.repeated; i++) {
+      for (const side of i % 2 ? ['plain', 'plan'] : ['plan', 'plain']) {
+        planned[side].push(must(`${side}`, side === 'plan' ? timed(node, [cli, 'plan', '--env', 'all'], { cwd: project, env }) : status(false)).ms);
+      }
+    }
+    log(`  plan: status ${fmt(median(planned.plain))}, plan ${fmt(median(planned.plan))} (medians)`);
+    results.plan = planned;
+
     // 3. the dashboard, cache warm.
     const child = spawn(node, [cli, 'dashboard', '--no-open'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
@@ -199,6 +210,7 @@ in the same minutes). Wall time of the CLI process, Node start-up included; medi
 | --- | --- | --- | --- | --- |
 | \`status --drift --env all\`, first run (cache empty; ${results.first.stagedb.length} runs) vs psql applying the same files to a fresh database | ${fmt(median(results.first.floor))} | ${fmt(median(results.first.stagedb))} | ${r1.toFixed(2)}× | ≤ ${TARGETS.first}× ${verdict(r1 <= TARGETS.first)} |
 | \`status --drift --env all\`, repeated (cache warm; ${results.repeated.drift.length} runs) vs plain \`status --env all\` | ${fmt(median(results.repeated.plain))} | ${fmt(median(results.repeated.drift))} | ${r2.toFixed(2)}× | ≤ ${TARGETS.repeated}× ${verdict(r2 <= TARGETS.repeated)} |
+| \`plan --env all\` (cache warm, nothing pending; ${results.plan.plan.length} runs) vs plain \`status --env all\` | ${fmt(median(results.plan.plain))} | ${fmt(median(results.plan.plan))} | ${(median(results.plan.plan) / median(results.plan.plain)).toFixed(2)}× | ≤ ${TARGETS.repeated}× ${verdict(median(results.plan.plan) / median(results.plan.plain) <= TARGETS.repeated)} |
 | \`stagedb dashboard\`: first full page for the three environments (cache warm) | — | ${fmt(firstPage)} | — | ≤ 1 s ${verdict(firstPage <= TARGETS.pageMs)} |
 | \`stagedb dashboard\`: reloads (${results.pages.length - 1}) | — | ${fmt(median(results.pages.slice(1)))} | — | — |
 

@@ -35,6 +35,7 @@ export const COMMANDS: Record<string, Entry> = {
   'dev up': { group: 'local', summary: 'start the project-local PostgreSQL (data under .stagedb/)', load: () => import('../commands/dev-up.js') },
   'dev down': { group: 'local', summary: 'stop the project-local PostgreSQL', load: () => import('../commands/dev-down.js') },
   'dev status': { group: 'local', summary: 'is the project-local PostgreSQL running, and where', load: () => import('../commands/dev-status.js') },
+  plan: { group: 'guide', summary: 'what deploy would do to each environment (--env all): migrations, run modes, locks with table sizes, lint, backup, drift; changes nothing', load: () => import('../commands/plan.js') },
   lint: { group: 'history', summary: 'zero-downtime lint of migrations: locks, rewrites, safe alternatives (--env: pending, by size)', load: () => import('../commands/lint.js') },
   history: { group: 'history', summary: 'the audit trail: who changed an environment, what, when, outcome', load: () => import('../commands/history.js') },
   init: { group: 'project', summary: "write stagedb.config.ts and the guide's db:* scripts", load: () => import('../commands/init.js') },

@@ -14,7 +14,8 @@ project has no Prisma CLI).
 ${DEPLOY_HELP}`,
   options: { ...DEPLOY_OPTIONS, 'skip-generate': { type: 'boolean' } },
   async run(ctx, args) {
-    const { result, text, config, env } = await runDeploy(ctx, args);
+    const { result, text, config, env, dryRun } = await runDeploy(ctx, args);
+    if (dryRun) return { exitCode: 0, data: result, text };
     if (args.values['skip-generate']) return { exitCode: 0, data: { ...result, generate: { done: false, reason: '--skip-generate' } }, text };
     try {
       // The environment's URLs as DATABASE_URL / DIRECT_URL, as `stagedb generate --env` passes them: a

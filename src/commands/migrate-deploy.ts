@@ -13,6 +13,8 @@ export const DEPLOY_OPTIONS: OptionSpec = {
   'allow-out-of-order': { type: 'boolean' },
   'lock-timeout': { type: 'string' },
   'allow-hazards': { type: 'string' },
+  'allow-drift': { type: 'string' },
+  'dry-run': { type: 'boolean' },
   ...CONFIRM_OPTIONS,
 };
 
@@ -23,6 +25,10 @@ export const DEPLOY_HELP = `      --url <url>            direct URL to use inste
       --allow-out-of-order   apply pending migrations that sort before the newest applied one
       --allow-hazards <why>  deploy although the lint gate (guarded and production environments)
                              finds error-level hazards; the reason goes into the audit trail
+      --dry-run              print what the deploy would do (as stagedb plan) and change nothing
+      --allow-drift <why>    deploy although the database changed outside its history (drift), or
+                             drift could not be checked; guarded and production environments; the
+                             reason goes into the audit trail
 ${CONFIRM_HELP}
 ${ENV_HELP}`;
 
@@ -30,7 +36,7 @@ ${ENV_HELP}`;
 export async function runDeploy(
   ctx: CommandContext,
   args: ParsedArgs,
-): Promise<{ result: DeployResult; text: string; config: ResolvedConfig; env: ResolvedEnvironment }> {
+): Promise<{ result: DeployResult; text: string; config: ResolvedConfig; env: ResolvedEnvironment; dryRun?: boolean }> {
   // Bad flags are reported before the config is read: a usage error, whatever the config's state.
   const lockTimeout = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
   if (lockTimeout !== undefined && !(lockTimeout >= 0)) {
@@ -38,10 +44,20 @@ export async function runDeploy(
     throw usageError('E_USAGE', `--lock-timeout needs a non-negative number of seconds, not "${args.values['lock-timeout']}"`, `e.g. stagedb ${ctx.commandName} --lock-timeout 60   (0: do not wait for another run's deploy lock)`);
   }
   const { config, names } = await loadTargets(ctx, args);
+  if (args.values['dry-run']) {
+    // The same plan as `stagedb plan --env <env>`: read-only, no guard, no lock, no audit record.
+    const { runPlan } = await import('./plan.js');
+    const { plans, text } = await runPlan(ctx, { ...args, values: { ...args.values, format: ctx.json ? 'json' : 'text' } }, { allowAll: false });
+    return { result: { dryRun: true, plan: plans[0] } as unknown as DeployResult, text, config, env: resolveOne(ctx, config, names[0]!, args.values.url as string | undefined), dryRun: true };
+  }
   const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
   if (typeof args.values['allow-hazards'] === 'string' && args.values['allow-hazards'].trim() === '') {
     const { usageError } = await import('../errors.js');
     throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built in the maintenance window"`);
+  }
+  if (typeof args.values['allow-drift'] === 'string' && args.values['allow-drift'].trim() === '') {
+    const { usageError } = await import('../errors.js');
+    throw usageError('E_USAGE', '--allow-drift needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-drift "hotfix index added by hand, migration follows"`);
   }
   // A missing or broken migrations folder is reported before anything connects.
   readLocalHistory(config.migrationsDir, ctx.cwd);
@@ -55,6 +71,18 @@ export async function runDeploy(
     args,
     what: 'apply pending migrations',
     run: async () => {
+      // The drift gate (issue 15): guarded and production only, before the lint gate and the backup, so a
+      // database changed outside its history is neither backed up as "before deploy" nor migrated further.
+      // Answered from the drift cache when nothing changed since the last check (plan, status --drift).
+      let drift: string | undefined;
+      if (env.protection !== 'none') {
+        const { baselineWasmOnly } = await import('./wasm-tier.js');
+        await baselineWasmOnly();
+        const { driftGate } = await import('../guard/drift-gate.js');
+        const d = await driftGate({ env, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, command: ctx.commandName, allowDrift: args.values['allow-drift'] as string | undefined });
+        if (d.warning) ctx.warn(d.warning);
+        drift = d.summary;
+      }
       // The zero-downtime lint gate (issue 6): guarded and production only, so deploys to unprotected
       // environments never load the SQL parser. Refuses (E_LINT_BLOCKED) before anything is applied.
       const gate = env.protection === 'none' ? undefined : await (await import('./lint.js')).deployGate(ctx, env, config, args);
@@ -76,7 +104,7 @@ export async function runDeploy(
       });
       return {
         value: restorePoint ? { ...r, backup: restorePoint } : r,
-        summary: `${restorePoint ? `backup ${restorePoint}; ` : ''}${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${gate ? `; ${gate}` : ''}`,
+        summary: `${restorePoint ? `backup ${restorePoint}; ` : ''}${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${drift ? `; ${drift}` : ''}${gate ? `; ${gate}` : ''}`,
       };
     },
   });

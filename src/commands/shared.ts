@@ -88,6 +88,16 @@ export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Prom
     });
     if (warning) ctx.warn(warning);
   };
+  // Webhook notifications (config `notify`, issue 15): deploys and restores only. Loaded only when configured;
+  // delivery never fails the command (a warning says what was not delivered).
+  const notifies = Boolean(g.env.notify) && (g.action === 'deploy' || g.action === 'restore');
+  const tell = async (n: Omit<import('../notify/index.js').Notification, 'env' | 'protection' | 'command' | 'at'>) => {
+    if (!notifies) return;
+    const { notify } = await import('../notify/index.js');
+    const a = audit.actor(g.config.root, ctx.env);
+    const warning = await notify(g.env, { ...n, env: g.env.name, protection: g.env.protection, command: g.command, at: new Date().toISOString(), actor: a.gitAuthor ?? `${a.osUser}@${a.host}` });
+    if (warning) ctx.warn(warning);
+  };
   let client: Client | undefined;
   let ran: import('../guard/marker.js').Marker | undefined;
   try {
@@ -114,6 +124,7 @@ export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Prom
       if (warning) ctx.warn(warning);
     }
     ran = marker && marks ? marker : undefined;
+    if (g.action === 'deploy') await tell({ event: 'deploy-started', summary: g.what ?? 'deploy' });
     const { value, summary } = await g.run(client);
     if (ran) {
       const warning = await settleMarker(client, g.env, ran);
@@ -121,14 +132,21 @@ export async function runGuarded<T>(ctx: CommandContext, g: GuardedRun<T>): Prom
       if (warning) ctx.warn(warning);
     }
     await record('ok', summary, client);
+    await tell({ event: g.action === 'restore' ? 'restore-succeeded' : 'deploy-succeeded', summary });
     return value;
   } catch (e) {
     if (e instanceof StagedbError && e.kind === 'connection' && !client) throw e; // nothing reached the database
     // A command that failed midway (a restore that had already brought in the source's schema stagedb)
     // leaves the marker as the target's own, as far as the connection still allows.
     if (ran && client) await settleMarker(client, g.env, ran).catch(() => undefined);
-    const outcome = e instanceof StagedbError ? (e.kind === 'guard' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed') : 'failed';
+    const outcome = e instanceof StagedbError ? (e.kind === 'guard' || e.code === 'E_DRIFT' || e.code === 'E_DRIFT_UNCHECKED' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed') : 'failed';
     await record(outcome, e instanceof Error ? e.message : String(e), client).catch(() => {});
+    const se = e instanceof StagedbError ? e : undefined;
+    await tell({
+      event: se?.code === 'E_DRIFT' ? 'drift' : outcome === 'refused' ? 'refused' : g.action === 'restore' ? 'restore-failed' : 'deploy-failed',
+      summary: e instanceof Error ? e.message : String(e),
+      ...(se ? { code: se.code, details: se.details, ...(se.fix ? { fix: se.fix } : {}) } : {}),
+    }).catch(() => {});
     throw e;
   } finally {
     await client?.end().catch(() => {});

@@ -80,6 +80,13 @@ export interface EnvironmentConfig {
    */
   studioUrl?: ConfigValue;
   /**
+   * A webhook told of this environment's deploys (started, succeeded, failed with the failure report),
+   * refusals (drift, lint, protection), and restores: `format: 'slack'` posts `{ text }` (Slack and
+   * compatible incoming webhooks), `'json'` (default) the event as data. Secrets never reach the payload;
+   * a webhook that fails or hangs (5 s) never fails the command. See docs/release.md.
+   */
+  notify?: { url: ConfigValue; format?: 'slack' | 'json' };
+  /**
    * Read replicas for the runtime client (`stagedb/client`): direct PostgreSQL URLs of hot standbys.
    * Reads (`findMany`, `count`, …) go to a replica; writes, transactions, raw queries and `$primary()`
    * go to `url`. An unreachable replica falls back to the primary.

@@ -70,6 +70,8 @@ export interface ResolvedEnvironment {
   replicas: string[];
   /** The runtime client's pool (config `pool`). */
   pool: { max?: number; instances: number };
+  /** Config `notify`: the webhook told of deploys, refusals and restores (the URL is registered as a secret). */
+  notify?: { url: string; format: 'slack' | 'json' };
   /** Env files that were read, in load order. */
   envFiles: string[];
   warnings: string[];
@@ -286,6 +288,7 @@ export function resolveEnvironment(
     },
     replicas: resolveReplicas(name, def.replicas, read, warnings),
     pool: { max: def.pool?.max, instances: def.pool?.instances ?? 1 },
+    notify: resolveNotify(def.notify, read),
     envFiles,
     warnings,
   };
@@ -422,4 +425,13 @@ function isUrlVar(k: string): boolean {
 /** A URL safe to show: passwords and api keys masked. */
 export function displayUrl(url: string): string {
   return redact(url);
+}
+
+/** A webhook URL carries its credential in the path (Slack's /services/T…/B…/secret): never shown, anywhere. */
+function resolveNotify(n: { url: ConfigValue; format?: 'slack' | 'json' } | undefined, read: (key: string, value: ConfigValue | undefined, required: boolean) => string | undefined): { url: string; format: 'slack' | 'json' } | undefined {
+  if (!n) return undefined;
+  const url = read('notify.url', n.url, false);
+  if (!url) return undefined;
+  registerSecret(url);
+  return { url, format: n.format ?? 'json' };
 }

@@ -64,6 +64,7 @@ const environment = z
     allowSeed: z.boolean().optional(),
     studio: z.enum(['read-only', 'read-write']).optional(),
     studioUrl: value.optional(),
+    notify: z.object({ url: value, format: z.enum(['slack', 'json']).optional() }).strict().optional(),
     replicas: z.array(value).optional(),
     pool: z
       .object({
