@@ -54,6 +54,13 @@ export interface EnvironmentConfig {
    * 1 s, 2 s, 4 s, … (±25 % jitter). Default 3; at most 10. `0` fails at the first lock timeout.
    */
   lockRetries?: number;
+  /**
+   * IAM database authentication (RDS): connections log in with a 15-minute token made from the AWS
+   * credentials (through the optional `@aws-sdk/rds-signer`) instead of the URL's password, renewed
+   * after 10 minutes, always over `verify-full` TLS. `true`: the region from AWS_REGION, the URL's
+   * user. See docs/aws.md.
+   */
+  iamAuth?: boolean | IamAuthConfig;
   /** Backups of this environment: where they are kept, how long, and what they record. See {@link BackupConfig}. */
   backup?: BackupConfig;
   /**
@@ -164,6 +171,20 @@ export interface RdsSnapshotConfig {
   region?: ConfigValue;
   /** An RDS-compatible endpoint. Default: AWS's own. */
   endpoint?: ConfigValue;
+}
+
+/** `iamAuth` in full. */
+export interface IamAuthConfig {
+  /** The instance's region. Default: AWS_REGION / AWS_DEFAULT_REGION, else `us-east-1`. */
+  region?: ConfigValue;
+  /** The database role to log in as (granted `rds_iam`). Default: the URL's user. */
+  role?: ConfigValue;
+  /**
+   * The CA bundle that signed the server's certificate, e.g. Amazon's `global-bundle.pem`
+   * (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem), relative to the config file.
+   * Default: the URL's `sslrootcert`, else Node's public CA list.
+   */
+  caBundle?: string;
 }
 
 export interface StagedbConfig {

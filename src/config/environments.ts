@@ -5,6 +5,7 @@ import type { ConfigValue, Protection, SslMode } from './define.js';
 import { readEnvFile } from './env-files.js';
 import type { EnvironmentDefinition, ResolvedConfig } from './load.js';
 import { parseDatabaseUrl, type ParsedUrl } from './url.js';
+import { registerIamAuth } from '../aws/iam-token.js';
 
 export const ALIASES: Record<string, string> = { dev: 'development', prod: 'production', stage: 'staging' };
 
@@ -68,6 +69,8 @@ export interface ResolvedEnvironment {
   studio: ResolvedStudio;
   /** Read replicas' URLs for the runtime client (config `replicas`), in config order; unset env vars are left out with a warning. */
   replicas: string[];
+  /** Config `iamAuth`: connections log in with RDS IAM tokens, over verify-full TLS (docs/aws.md). */
+  iamAuth?: { region: string; role?: string; caBundle?: string };
   /** The runtime client's pool (config `pool`). */
   pool: { max?: number; instances: number };
   /** Env files that were read, in load order. */
@@ -254,7 +257,9 @@ export function resolveEnvironment(
   }
 
   const ssl = def.ssl ?? (protection === 'production' ? 'require' : undefined);
-  if (ssl) {
+  const iamAuth = resolveIamAuth(config.root, def.iamAuth, read, vars);
+  // With iamAuth every connection is verify-full whatever the URL says.
+  if (ssl && !iamAuth) {
     const have = directInfo.sslmode ?? 'prefer';
     if ((SSL_RANK[have] ?? 0) < (SSL_RANK[ssl] ?? 0)) {
       throw configError(
@@ -262,6 +267,14 @@ export function resolveEnvironment(
         `environment ${name} requires sslmode=${ssl} or stronger, but its ${directSource} has sslmode=${have}: traffic to a ${protection}-level database must be encrypted`,
         { fix: `add ?sslmode=${ssl} to the URL (RDS: also sslrootcert=<path to the RDS CA bundle> with verify-full), or set ${where('ssl')} to "${have}" if this database is only reachable on a private network` },
       );
+    }
+  }
+  const replicas = resolveReplicas(name, def.replicas, read, warnings);
+  if (iamAuth) {
+    const urls = [directUrl, ...(urlInfo?.kind === 'direct' && rawUrl ? [rawUrl] : []), ...replicas];
+    for (const u of urls) {
+      const p = parseDatabaseUrl(u, name);
+      registerIamAuth({ hostname: p.host, port: p.port, urlUser: p.user, username: iamAuth.role ?? p.user, region: iamAuth.region, caBundle: iamAuth.caBundle, processEnv: options.processEnv });
     }
   }
   return {
@@ -284,11 +297,27 @@ export function resolveEnvironment(
       url: parseOptionalUrl(read('studioUrl', def.studioUrl, true), from('studioUrl', def.studioUrl)),
       urlSource: def.studioUrl === undefined ? undefined : typeof def.studioUrl === 'object' ? `studioUrl (env ${def.studioUrl.$env})` : 'studioUrl',
     },
-    replicas: resolveReplicas(name, def.replicas, read, warnings),
+    replicas,
+    ...(iamAuth ? { iamAuth } : {}),
     pool: { max: def.pool?.max, instances: def.pool?.instances ?? 1 },
     envFiles,
     warnings,
   };
+}
+
+/** Config `iamAuth` with its values read; undefined when off. */
+function resolveIamAuth(
+  root: string,
+  def: EnvironmentDefinition['iamAuth'],
+  read: (key: string, value: ConfigValue | undefined, required: boolean) => string | undefined,
+  vars: Record<string, string | undefined>,
+): ResolvedEnvironment['iamAuth'] {
+  if (def === undefined || def === false) return undefined;
+  const o = def === true ? {} : def;
+  const region = read('iamAuth.region', o.region, false) ?? vars.AWS_REGION ?? vars.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const role = read('iamAuth.role', o.role, false);
+  const caBundle = o.caBundle === undefined ? undefined : isAbsolute(o.caBundle) ? o.caBundle : join(root, o.caBundle);
+  return { region, ...(role ? { role } : {}), ...(caBundle ? { caBundle } : {}) };
 }
 
 /** How `stagedb studio` opens an environment. */

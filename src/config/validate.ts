@@ -59,6 +59,7 @@ const environment = z
     ddlLockTimeout: millis.optional(),
     statementTimeout: millis.optional(),
     lockRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(10, 'must be at most 10').optional(),
+    iamAuth: z.union([z.boolean(), z.object({ region: value.optional(), role: value.optional(), caBundle: nonEmpty('must not be empty').optional() }).strict()]).optional(),
     backup: backup.optional(),
     backupBeforeDeploy: z.boolean().optional(),
     allowSeed: z.boolean().optional(),

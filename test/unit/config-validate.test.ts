@@ -18,6 +18,19 @@ describe('validateConfig', () => {
     expect(validateConfig(input)).toEqual({ config: input, errors: [] });
   });
 
+  it('iamAuth: true, or its region, role and CA bundle; nothing else', () => {
+    const ok = defineConfig({
+      environments: {
+        staging: { url: env('DATABASE_URL'), iamAuth: true },
+        production: { url: env('DATABASE_URL'), iamAuth: { region: env('AWS_REGION'), role: 'app_iam', caBundle: 'certs/global-bundle.pem' } },
+      },
+    });
+    expect(validateConfig(ok).errors).toEqual([]);
+    const { errors } = validateConfig({ environments: { production: { url: 'postgresql://h/db', iamAuth: { regoin: 'eu-west-1', caBundle: '' } } } });
+    expect(errors.join('\n')).toMatch(/environments\.production\.iamAuth/);
+    expect(errors.join('\n')).toMatch(/regoin/);
+  });
+
   it('env() builds the reference the validator accepts, with and without a default', () => {
     expect(env('DATABASE_URL')).toEqual({ $env: 'DATABASE_URL' });
     expect(env('DATABASE_URL', 'postgresql://localhost/dev')).toEqual({ $env: 'DATABASE_URL', default: 'postgresql://localhost/dev' });
