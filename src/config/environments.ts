@@ -1,7 +1,8 @@
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { configError, usageError } from '../errors.js';
 import { redact, registerSecret } from '../redact.js';
-import type { ConfigValue, Protection, SslMode } from './define.js';
+import type { ConfigValue, Protection, SslMode, UrlValue } from './define.js';
+import { isSecretRef, secretLoaded, secretUrl } from '../aws/secrets.js';
 import { readEnvFile } from './env-files.js';
 import type { EnvironmentDefinition, ResolvedConfig } from './load.js';
 import { parseDatabaseUrl, type ParsedUrl } from './url.js';
@@ -159,7 +160,8 @@ export function resolveEnvironment(
   const target = explicitFiles?.[0] ?? `.env.${name}`;
   // Where a value came from, for an error about it: `environments.staging.url (DATABASE_URL from .env.staging)`.
   // A URL that does not parse is never shown, so this is all that tells the user which line to fix.
-  const from = (key: string, value: ConfigValue | undefined): string => {
+  const from = (key: string, value: UrlValue | undefined): string => {
+    if (isSecretRef(value)) return `${where(key)} (secret ${value.$secret})`;
     if (value === undefined || typeof value === 'string') {
       const file = def.origins?.[key as keyof NonNullable<typeof def.origins>] ?? (config.configFile ? basename(config.configFile) : 'the Prisma datasource');
       return `${where(key)} (written in ${file})`;
@@ -169,9 +171,12 @@ export function resolveEnvironment(
     return `${where(key)} (${v} from ${src})`;
   };
 
-  const read = (key: string, value: ConfigValue | undefined, required: boolean): string | undefined => {
+  const read = (key: string, value: UrlValue | undefined, required: boolean): string | undefined => {
     if (value === undefined) return undefined;
     if (typeof value === 'string') return value;
+    // Fetched by loadSecrets before this synchronous resolution.
+    // A setting that is not needed (e.g. with --url) is not fetched: undefined, as for an unset env().
+    if (isSecretRef(value)) return required || secretLoaded(value) ? secretUrl(value, where(key)) : undefined;
     const v = isConnectionKey(key) ? urlVar(value.$env) : vars[value.$env];
     if (v !== undefined && v !== '') return v;
     if (value.default !== undefined) return value.default;
@@ -184,7 +189,7 @@ export function resolveEnvironment(
   /** The environment has no connection of its own: say so, and which variable to set where. */
   const notConfigured = (key: string, variable: string) => {
     // When url's variable was passed over (it is only in .env), that is the one to set: a direct url serves DDL too.
-    const urlRef = typeof def.url === 'object' ? def.url.$env : undefined;
+    const urlRef = envName(def.url);
     const [k, v] = urlRef && skipped.has(urlRef) ? ['url', urlRef] : [key, variable];
     const why = skipped.has(v)
       ? `${where(k)} reads ${v}, which is set only in .env, the file every environment shares: a ${protection}-level environment never takes its URL from there`
@@ -219,7 +224,7 @@ export function resolveEnvironment(
       }
     }
   }
-  if (rawDirect !== undefined && typeof def.directUrl === 'object') directKey = `directUrl (env ${def.directUrl.$env})`;
+  if (rawDirect !== undefined && typeof def.directUrl === 'object') directKey = isSecretRef(def.directUrl) ? `directUrl (secret ${def.directUrl.$secret})` : `directUrl (env ${def.directUrl.$env})`;
 
   let directUrl: string;
   let directInfo: ParsedUrl;
@@ -235,7 +240,7 @@ export function resolveEnvironment(
   } else if (urlInfo && urlInfo.kind === 'direct') {
     directUrl = rawUrl!;
     directInfo = urlInfo;
-    directSource = typeof def.url === 'object' ? `url (env ${def.url.$env})` : 'url';
+    directSource = isSecretRef(def.url) ? `url (secret ${def.url.$secret})` : typeof def.url === 'object' ? `url (env ${def.url.$env})` : 'url';
   } else if (urlInfo?.embeddedDirectUrl) {
     directUrl = urlInfo.embeddedDirectUrl;
     directInfo = parseDatabaseUrl(directUrl, `${where('url')} (api_key)`);
@@ -295,7 +300,7 @@ export function resolveEnvironment(
     studio: {
       mode: def.studio ?? (protection === 'production' ? 'read-only' : 'read-write'),
       url: parseOptionalUrl(read('studioUrl', def.studioUrl, true), from('studioUrl', def.studioUrl)),
-      urlSource: def.studioUrl === undefined ? undefined : typeof def.studioUrl === 'object' ? `studioUrl (env ${def.studioUrl.$env})` : 'studioUrl',
+      urlSource: def.studioUrl === undefined ? undefined : isSecretRef(def.studioUrl) ? `studioUrl (secret ${def.studioUrl.$secret})` : typeof def.studioUrl === 'object' ? `studioUrl (env ${def.studioUrl.$env})` : 'studioUrl',
     },
     replicas,
     ...(iamAuth ? { iamAuth } : {}),
@@ -337,15 +342,15 @@ function parseOptionalUrl(url: string | undefined, at: string): string | undefin
 
 function resolveReplicas(
   name: string,
-  defs: ConfigValue[] | undefined,
-  read: (key: string, value: ConfigValue | undefined, required: boolean) => string | undefined,
+  defs: UrlValue[] | undefined,
+  read: (key: string, value: UrlValue | undefined, required: boolean) => string | undefined,
   warnings: string[],
 ): string[] {
   const out: string[] = [];
   (defs ?? []).forEach((v, i) => {
     const url = read(`replicas.${i}`, v, false);
     if (url === undefined) {
-      if (typeof v === 'object') warnings.push(`replicas.${i}: environment variable ${v.$env} is not set; reads go to the primary`);
+      if (typeof v === 'object' && !isSecretRef(v)) warnings.push(`replicas.${i}: environment variable ${v.$env} is not set; reads go to the primary`);
       return;
     }
     // Parsing validates it and registers its password for redaction.
@@ -437,6 +442,11 @@ function resolveBackup(
     beforeDeploy,
     rds,
   };
+}
+
+/** The variable an `env()` value reads; undefined for a literal or a secret. */
+function envName(v: UrlValue | undefined): string | undefined {
+  return typeof v === 'object' && !isSecretRef(v) ? v.$env : undefined;
 }
 
 /** Config keys that name a database connection: never read from the shared `.env` for a protected environment. */

@@ -24,7 +24,7 @@ export function presignSigner(credentials: { accessKeyId: string; secretAccessKe
 }
 
 /** The Checksum shape @smithy/signature-v4 wants, over node:crypto. */
-class Sha256 {
+export class Sha256 {
   private readonly h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
   constructor(secret?: SourceData) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
