@@ -7,6 +7,9 @@ import { planClient } from '../../src/client/plan.js';
 import { resolveEnvironment } from '../../src/config/environments.js';
 import type { ResolvedConfig } from '../../src/config/load.js';
 import { connect } from '../../src/pg/connect.js';
+import { toolConnectionFor } from '../../src/backup/libpq.js';
+import { execCapture } from '../../src/pg/exec.js';
+import { findPgTool } from '../../src/pg/find-binaries.js';
 import { StagedbError } from '../../src/errors.js';
 import { adminUrl, freshDatabase, type FreshDatabase } from '../helpers/db.js';
 import { presignSigner } from '../helpers/rds-iam-signer.js';
@@ -123,5 +126,20 @@ describe.skipIf(!cert)('iamAuth on a real PostgreSQL', () => {
     } finally {
       await runtime.dispose();
     }
+  });
+
+  it('pg_dump (backups) logs in with the token too: PGPASSWORD, the role, verify-full with the CA bundle', async () => {
+    const { env, port, tokenNow } = iamEnvironment('dumper');
+    registerIamAuth({ hostname: 'localhost', port, urlUser: 'dumper', username: role, region: 'eu-west-1', caBundle: cert!, signer });
+    const token = await tokenNow();
+    await acceptToken(token);
+    const conn = await toolConnectionFor(env.directUrl, 'stagedb backup test', {});
+    const d = new URL(conn.dbname);
+    expect([d.username, d.password, d.searchParams.get('sslmode'), d.searchParams.get('sslrootcert')]).toEqual([role, '', 'verify-full', cert]);
+    expect(conn.env.PGPASSWORD).toBe(token);
+    const pgDump = await findPgTool('pg_dump', { env: process.env });
+    const out = await execCapture(pgDump, ['--schema-only', `--dbname=${conn.dbname}`], { env: conn.env, timeoutMs: 30_000 });
+    expect([out.code, out.stderr]).toEqual([0, '']);
+    expect(out.stdout).toContain('PostgreSQL database dump');
   });
 });
