@@ -7,6 +7,7 @@ import { planClient } from '../../src/client/plan.js';
 import { resolveEnvironment } from '../../src/config/environments.js';
 import type { ResolvedConfig } from '../../src/config/load.js';
 import { connect } from '../../src/pg/connect.js';
+import { runDoctor } from '../../src/doctor/index.js';
 import { toolConnectionFor } from '../../src/backup/libpq.js';
 import { execCapture } from '../../src/pg/exec.js';
 import { findPgTool } from '../../src/pg/find-binaries.js';
@@ -141,5 +142,25 @@ describe.skipIf(!cert)('iamAuth on a real PostgreSQL', () => {
     const out = await execCapture(pgDump, ['--schema-only', `--dbname=${conn.dbname}`], { env: conn.env, timeoutMs: 30_000 });
     expect([out.code, out.stderr]).toEqual([0, '']);
     expect(out.stdout).toContain('PostgreSQL database dump');
+  });
+
+  it('doctor connects with the token and reports the TLS iamAuth forces', async () => {
+    const u = new URL(withParams(db.url, { sslmode: 'prefer' }, 'localhost'));
+    u.username = 'doctor';
+    u.password = '';
+    const config = {
+      root: '/',
+      schemaPath: '/schema.prisma',
+      migrationsDir: '/migrations',
+      environments: { production: { directUrl: u.toString(), iamAuth: { region: 'eu-west-1', role, caBundle: cert! } } },
+      warnings: [],
+    } as unknown as ResolvedConfig;
+    resolveEnvironment(config, 'production', { processEnv: {} });
+    registerIamAuth({ hostname: 'localhost', port: Number(u.port), urlUser: 'doctor', username: role, region: 'eu-west-1', caBundle: cert!, signer });
+    await acceptToken(await signer({ hostname: 'localhost', port: Number(u.port), username: role, region: 'eu-west-1' }));
+    const report = await runDoctor({ config, env: 'production', processEnv: {}, timeoutMs: 5000 });
+    const by = Object.fromEntries(report.checks.map((c) => [c.code, c]));
+    expect([by.DOC006!.status, by.DOC007!.status, by.DOC008!.status]).toEqual(['ok', 'ok', 'ok']);
+    expect(by.DOC006!.detail).toMatch(/certificate verified \(sslmode=verify-full\)$/);
   });
 });
