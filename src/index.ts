@@ -1,12 +1,13 @@
 /**
  * stagedb's library: the same functions the CLI calls. Nothing here prints, reads process.argv or exits.
  */
-export { defineConfig, env } from './config/define.js';
-export type { StagedbConfig, EnvironmentConfig, EnvRef, ConfigValue, Protection, SslMode, PoolConfig, RdsSnapshotConfig } from './config/define.js';
+export { defineConfig, env, secret } from './config/define.js';
+export type { StagedbConfig, EnvironmentConfig, EnvRef, SecretRef, UrlValue, IamAuthConfig, ConfigValue, Protection, SslMode, PoolConfig, RdsSnapshotConfig } from './config/define.js';
 export { loadConfig, findConfigFile, type ResolvedConfig } from './config/load.js';
 export { selectEnvironments, resolveEnvironment, type ResolvedEnvironment } from './config/environments.js';
 export { parseDatabaseUrl, type ParsedUrl, type UrlKind } from './config/url.js';
 export { validateConfig } from './config/validate.js';
+export { loadSecrets, type SecretFetcher } from './aws/secrets.js';
 export { readLocalHistory, type LocalMigration, type LocalHistory } from './history/local.js';
 export { compareHistory, type HistoryState, type MigrationEntry } from './history/state.js';
 export { deploy, type DeployOptions, type DeployResult, type DeployEvent } from './history/deploy.js';

@@ -4,6 +4,7 @@
  * statistics views, run in a read-only transaction. A check the role may not see reports
  * "not visible" (with the GRANT that makes it visible) instead of failing the others.
  */
+import { loadSecrets } from '../aws/secrets.js';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/load.js';
 import { resolveEnvironment } from '../config/environments.js';
@@ -84,6 +85,7 @@ export function readModels(config: ResolvedConfig): PrismaModelMap {
 }
 
 export async function runAdvise(options: AdviseOptions): Promise<AdviceReport> {
+  await loadSecrets(options.config, [options.env], options.processEnv);
   const env = resolveEnvironment(options.config, options.env, { processEnv: options.processEnv });
   const info = env.directInfo;
   const target = `${info.host}:${info.port}/${info.database}`;

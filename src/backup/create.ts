@@ -10,7 +10,7 @@ import { connect } from '../pg/connect.js';
 import { redact } from '../redact.js';
 import { execCapture } from '../pg/exec.js';
 import { corrupt, diskFull, fsError } from './errors.js';
-import { toolConnection } from './libpq.js';
+import { toolConnectionFor } from './libpq.js';
 import {
   CUSTOM_FILE,
   DIRECTORY_NAME,
@@ -333,7 +333,7 @@ interface DumpInput {
 
 async function dump(d: DumpInput): Promise<{ files: BackupFile[]; check?: Promise<void> }> {
   const appName = `stagedb backup ${d.id}`.slice(0, 63);
-  const conn = toolConnection(d.env.directUrl, appName, d.processEnv);
+  const conn = await toolConnectionFor(d.env.directUrl, appName, d.processEnv);
   const local = d.pending.dir;
   const target = local ? join(local, d.plan.format === 'custom' ? CUSTOM_FILE : DIRECTORY_NAME) : undefined;
   const args = [

@@ -72,3 +72,24 @@ export function toolConnection(url: string, applicationName: string, processEnv:
   delete env.LANGUAGE;
   return { dbname: u.toString(), env };
 }
+
+/**
+ * {@link toolConnection}, and for an environment with `iamAuth` (docs/aws.md): the token as
+ * PGPASSWORD, the role it is for, and `verify-full` TLS with the CA bundle — what every other
+ * stagedb connection to it uses. pg_dump reads PGPASSWORD once, at login; a dump outlives its token
+ * without harm (RDS checks it at login only).
+ */
+export async function toolConnectionFor(url: string, applicationName: string, processEnv: NodeJS.ProcessEnv = process.env, settings: Record<string, string> = {}): Promise<ToolConnection> {
+  const conn = toolConnection(url, applicationName, processEnv, settings);
+  const u = new URL(url);
+  const { iamAuthFor } = await import('../aws/iam-token.js');
+  const iam = iamAuthFor(u.hostname, u.port ? Number(u.port) : 5432, decodeURIComponent(u.username));
+  if (!iam) return conn;
+  const d = new URL(conn.dbname);
+  d.username = encodeURIComponent(iam.provider.username);
+  const params = new URLSearchParams(d.search);
+  params.set('sslmode', 'verify-full');
+  if (iam.caBundle) params.set('sslrootcert', iam.caBundle);
+  d.search = [...params].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  return { dbname: d.toString(), env: { ...conn.env, PGPASSWORD: await iam.provider.get() } };
+}

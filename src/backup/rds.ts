@@ -140,6 +140,49 @@ export async function listRdsSnapshots(o: Pick<RdsSnapshotOptions, 'env' | 'proc
   }
 }
 
+/** What `doctor` reads of an instance's posture (DescribeDBInstances). */
+export interface RdsInstancePosture {
+  instance: string;
+  region: string;
+  status?: string;
+  multiAz: boolean;
+  /** Days of automated backups (0: none, and no point-in-time restore). */
+  backupRetentionPeriod: number;
+  /** The newest point a point-in-time restore can reach, when automated backups are on. */
+  latestRestorableTime?: string;
+  storageEncrypted: boolean;
+  deletionProtection: boolean;
+  engineVersion?: string;
+}
+
+/**
+ * DescribeDBInstances of the environment's instance (`backup.rds`), for doctor's posture checks.
+ *
+ * @throws the same errors as {@link createRdsSnapshot} (not configured, SDK missing, credentials, no such instance, unreachable)
+ */
+export async function describeRdsInstance(o: Pick<RdsSnapshotOptions, 'env' | 'processEnv'>): Promise<RdsInstancePosture> {
+  const rds = rdsSettings(o.env);
+  const { sdk, client } = await rdsClient(o.env, rds, o.processEnv ?? process.env);
+  try {
+    const out = await call(rds, 'describe', () => client.send(new sdk.DescribeDBInstancesCommand({ DBInstanceIdentifier: rds.instance })));
+    const i = out.DBInstances?.find((d) => d.DBInstanceIdentifier === rds.instance) ?? out.DBInstances?.[0];
+    if (!i) throw rdsError(Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault' }), 'describe', rds);
+    return {
+      instance: rds.instance,
+      region: rds.region,
+      status: i.DBInstanceStatus,
+      multiAz: i.MultiAZ === true,
+      backupRetentionPeriod: i.BackupRetentionPeriod ?? 0,
+      latestRestorableTime: i.LatestRestorableTime ? new Date(i.LatestRestorableTime).toISOString() : undefined,
+      storageEncrypted: i.StorageEncrypted === true,
+      deletionProtection: i.DeletionProtection === true,
+      engineVersion: i.EngineVersion,
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
 const PREFIX = 'stagedb';
 
 /**
@@ -254,7 +297,10 @@ function rdsError(e: unknown, doing: string, rds: { instance: string; region: st
     status === 403
   ) {
     return new StagedbError('connection', 'E_RDS_AUTH', `${where} refused the credentials (${name || `HTTP ${status}`}): cannot ${doing} it`, {
-      fix: "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: rds:CreateDBSnapshot, rds:DescribeDBSnapshots, rds:AddTagsToResource on the instance",
+      fix:
+        doing === 'describe'
+          ? "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: rds:DescribeDBInstances on the instance"
+          : "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: rds:CreateDBSnapshot, rds:DescribeDBSnapshots, rds:AddTagsToResource on the instance",
       cause: e,
     });
   }

@@ -12,7 +12,7 @@ import { execCapture } from '../pg/exec.js';
 import { quoteIdent } from '../pg/quote-ident.js';
 import { corrupt } from './errors.js';
 import { fetchArchive, type FetchedArchive } from './fetch.js';
-import { toolConnection } from './libpq.js';
+import { toolConnectionFor } from './libpq.js';
 import { CUSTOM_FILE, DIRECTORY_NAME, type BackupManifest } from './manifest.js';
 import { TableProgress, eta, feedVerbose, type Progress } from './progress.js';
 import { runTool } from './run-tool.js';
@@ -430,7 +430,7 @@ interface OneTransactionResult {
  * end of its input and sends COMMIT). If psql fails (ON_ERROR_STOP), it exits and pg_restore is stopped.
  */
 async function restoreInOneTransaction(i: Omit<PgRestoreInput, 'jobs'> & { psql: string; head: string; tail: string }): Promise<OneTransactionResult> {
-  const conn = toolConnection(i.url, i.appName, i.processEnv, RESTORE_SETTINGS);
+  const conn = await toolConnectionFor(i.url, i.appName, i.processEnv, RESTORE_SETTINGS);
   const tables = new TableProgress(i.manifest.tables.map((t) => ({ schema: t.schema, name: t.name, bytes: t.bytes, rows: t.rows ?? t.estimatedRows, exact: t.rows !== undefined })));
   const run = runTool('psql', i.psql, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--set=VERBOSITY=verbose', `--dbname=${conn.dbname}`], conn.env, { stdin: 'pipe' });
   const stdin = run.child.stdin!;
@@ -623,7 +623,7 @@ interface PgRestoreInput {
 
 /** Runs pg_restore into a database; never throws for pg_restore's own failure (see `ok`). */
 export async function pgRestore(i: PgRestoreInput): Promise<{ ok: boolean; code: number | null; errors: string[] }> {
-  const conn = toolConnection(i.url, i.appName, i.processEnv, RESTORE_SETTINGS);
+  const conn = await toolConnectionFor(i.url, i.appName, i.processEnv, RESTORE_SETTINGS);
   const args = [
     `--dbname=${conn.dbname}`,
     '--no-owner',

@@ -113,6 +113,8 @@ async function selectEnvironment(options: EnvironmentSelection): Promise<Resolve
       fix: `pass env: '${names[0]}' (or set STAGEDB_ENV=${names[0]})`,
     });
   }
+  const { loadSecrets } = await import('../aws/secrets.js');
+  await loadSecrets(config, names, processEnv);
   return resolveEnvironment(config, names[0]!, { processEnv });
 }
 

@@ -102,6 +102,8 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       const { selectEnvironments } = await import('../config/environments.js');
       const names = selectEnvironments(config, envName, ctx.env);
       if (names.length !== 1) throw usageError('E_USAGE', 'stagedb lint runs against one environment at a time, not --env all', `pick one: --env ${names[0] ?? 'production'}`);
+      const { loadSecrets } = await import('../aws/secrets.js');
+      await loadSecrets(config, names, ctx.env);
       const env = resolveOne(ctx, config, names[0]!);
       const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined, runnerStatementTimeoutMs: runner === 'stagedb' ? env.statementTimeoutMs : undefined };
       if (args.positionals.length > 0) {

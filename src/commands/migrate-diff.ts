@@ -31,6 +31,17 @@ ${ENV_HELP}`,
     const to = args.values.to as string | undefined;
     if (!from || !to) throw usageError('E_USAGE', 'migrate diff needs --from and --to', 'e.g. stagedb migrate diff --from migrations --to schema');
     const { config, names } = await loadTargets(ctx, args);
+    // env:<name> sides and --shadow-env may read their URLs from Secrets Manager: fetched before resolving.
+    const named = [from, to].filter((t) => t.startsWith('env:')).map((t) => t.slice(4));
+    const shadowFlag = args.values['shadow-env'] as string | undefined;
+    const known = [...named, ...(shadowFlag ? [shadowFlag] : [])].flatMap((n) => {
+      try {
+        return selectEnvironments(config, n, ctx.env);
+      } catch {
+        return []; // an unknown name: oneEnv says so
+      }
+    });
+    if (known.length > 0) await (await import('../aws/secrets.js')).loadSecrets(config, known, ctx.env);
     const side = (text: string, flag: string): DiffSide => parseSide(text, flag, config, ctx);
     const fromSide = side(from, '--from');
     const toSide = side(to, '--to');

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { findConfigFile, loadConfig, type ResolvedConfig } from '../config/load.js';
 import type { Client } from 'pg';
 import { StagedbError } from '../errors.js';
+import { loadSecrets, secretRefs } from '../aws/secrets.js';
 import type { Action } from '../guard/protection.js';
 import type { CommandContext, ParsedArgs } from './types.js';
 
@@ -22,6 +23,12 @@ export async function loadTargets(ctx: CommandContext, args: ParsedArgs, opts: {
   const names = selectEnvironments(config, flag, ctx.env);
   if (!opts.allowAll && names.length > 1) {
     throw new StagedbError('usage', 'E_USAGE', 'this command runs on one environment at a time', { fix: `pick one: --env ${names[0]}` });
+  }
+  // Secrets Manager URLs (secret() in the config), fetched once, before the synchronous resolution.
+  // With several environments, one whose secret cannot be read reports it when it is resolved.
+  if (names.some((n) => Object.hasOwn(config.environments, n) && secretRefs(config.environments[n]!).length > 0)) {
+    if (names.length === 1) await loadSecrets(config, names, ctx.env);
+    else await Promise.all(names.map((n) => loadSecrets(config, [n], ctx.env).catch(() => {})));
   }
   return { config, names };
 }

@@ -14,6 +14,20 @@ export interface EnvRef {
 /** A config value: a literal string or `env('NAME')`. */
 export type ConfigValue = string | EnvRef;
 
+/**
+ * A URL read from AWS Secrets Manager when the environment is used (docs/aws.md): `key` names the
+ * JSON key holding a whole URL; without it, an RDS credentials secret (username, password, host,
+ * port, dbname) is made into a URL, `url` naming what the secret lacks (host, port, database).
+ */
+export interface SecretRef {
+  $secret: string;
+  key?: string;
+  url?: string;
+}
+
+/** A URL setting: a literal, `env('NAME')` or `secret('<arn or name>', …)`. */
+export type UrlValue = ConfigValue | SecretRef;
+
 /** Protection level of an environment; see the README's protection matrix. */
 export type Protection = 'none' | 'guarded' | 'production';
 
@@ -22,9 +36,9 @@ export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-f
 
 export interface EnvironmentConfig {
   /** What the application uses: a direct `postgresql://` URL, a pooler, or a `prisma+postgres://` Accelerate URL. */
-  url?: ConfigValue;
+  url?: UrlValue;
   /** What DDL, backups and status use. Required whenever `url` is not a direct PostgreSQL URL. */
-  directUrl?: ConfigValue;
+  directUrl?: UrlValue;
   /** Env file(s) loaded on top of `.env`; default `.env.<name>`. Paths are relative to the config file. */
   envFile?: string | string[];
   /** Default by name: development and test → none, staging → guarded, production → production, others → guarded. */
@@ -32,7 +46,7 @@ export interface EnvironmentConfig {
   /** Minimum TLS mode this environment accepts. Default `require` for production-level environments. */
   ssl?: SslMode;
   /** Shadow database for `migrate dev` (issue 3); optional. */
-  shadowDatabaseUrl?: ConfigValue;
+  shadowDatabaseUrl?: UrlValue;
   /**
    * How long, in milliseconds, one statement of `deploy` may wait for a lock (PostgreSQL's
    * `lock_timeout`) before it is cancelled and retried. It bounds the wait, never the work: a slow
@@ -54,6 +68,13 @@ export interface EnvironmentConfig {
    * 1 s, 2 s, 4 s, … (±25 % jitter). Default 3; at most 10. `0` fails at the first lock timeout.
    */
   lockRetries?: number;
+  /**
+   * IAM database authentication (RDS): connections log in with a 15-minute token made from the AWS
+   * credentials (through the optional `@aws-sdk/rds-signer`) instead of the URL's password, renewed
+   * after 10 minutes, always over `verify-full` TLS. `true`: the region from AWS_REGION, the URL's
+   * user. See docs/aws.md.
+   */
+  iamAuth?: boolean | IamAuthConfig;
   /** Backups of this environment: where they are kept, how long, and what they record. See {@link BackupConfig}. */
   backup?: BackupConfig;
   /**
@@ -78,7 +99,7 @@ export interface EnvironmentConfig {
    * The URL Studio connects with instead of the direct URL, e.g. a role that has only SELECT
    * (`studio` read-only mode still applies on top of it). Default: the direct URL.
    */
-  studioUrl?: ConfigValue;
+  studioUrl?: UrlValue;
   /**
    * A webhook told of this environment's deploys (started, succeeded, failed with the failure report),
    * refusals (drift, lint, protection), and restores: `format: 'slack'` posts `{ text }` (Slack and
@@ -91,7 +112,7 @@ export interface EnvironmentConfig {
    * Reads (`findMany`, `count`, …) go to a replica; writes, transactions, raw queries and `$primary()`
    * go to `url`. An unreachable replica falls back to the primary.
    */
-  replicas?: ConfigValue[];
+  replicas?: UrlValue[];
   /** The runtime client's connection pool; see {@link PoolConfig}. */
   pool?: PoolConfig;
 }
@@ -173,6 +194,20 @@ export interface RdsSnapshotConfig {
   endpoint?: ConfigValue;
 }
 
+/** `iamAuth` in full. */
+export interface IamAuthConfig {
+  /** The instance's region. Default: AWS_REGION / AWS_DEFAULT_REGION, else `us-east-1`. */
+  region?: ConfigValue;
+  /** The database role to log in as (granted `rds_iam`). Default: the URL's user. */
+  role?: ConfigValue;
+  /**
+   * The CA bundle that signed the server's certificate, e.g. Amazon's `global-bundle.pem`
+   * (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem), relative to the config file.
+   * Default: the URL's `sslrootcert`, else Node's public CA list.
+   */
+  caBundle?: string;
+}
+
 export interface StagedbConfig {
   /** Path to schema.prisma (or a folder of .prisma files). Default: from prisma.config.ts, else prisma/schema.prisma. */
   schema?: string;
@@ -216,4 +251,15 @@ export function defineConfig(config: StagedbConfig): StagedbConfig {
 /** Read a value from an environment variable when the environment is used. */
 export function env(name: string, defaultValue?: string): EnvRef {
   return defaultValue === undefined ? { $env: name } : { $env: name, default: defaultValue };
+}
+
+/**
+ * Read a URL from AWS Secrets Manager (GetSecretValue, once per run, never written or printed):
+ * `secret(id, 'key')` the JSON key holding a URL; `secret(id)` an RDS credentials secret made into a
+ * URL; `secret(id, { url: 'postgresql://host:5432/db' })` an RDS-managed master secret (username and
+ * password only) put into that URL. Needs `@aws-sdk/client-secrets-manager`.
+ */
+export function secret(secretId: string, keyOrOptions?: string | { url?: string }): SecretRef {
+  if (typeof keyOrOptions === 'string') return { $secret: secretId, key: keyOrOptions };
+  return keyOrOptions?.url ? { $secret: secretId, url: keyOrOptions.url } : { $secret: secretId };
 }

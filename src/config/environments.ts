@@ -1,10 +1,12 @@
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { configError, usageError } from '../errors.js';
 import { redact, registerSecret } from '../redact.js';
-import type { ConfigValue, Protection, SslMode } from './define.js';
+import type { ConfigValue, Protection, SslMode, UrlValue } from './define.js';
+import { isSecretRef, secretLoaded, secretUrl } from '../aws/secrets.js';
 import { readEnvFile } from './env-files.js';
 import type { EnvironmentDefinition, ResolvedConfig } from './load.js';
 import { parseDatabaseUrl, type ParsedUrl } from './url.js';
+import { registerIamAuth } from '../aws/iam-token.js';
 
 export const ALIASES: Record<string, string> = { dev: 'development', prod: 'production', stage: 'staging' };
 
@@ -68,6 +70,8 @@ export interface ResolvedEnvironment {
   studio: ResolvedStudio;
   /** Read replicas' URLs for the runtime client (config `replicas`), in config order; unset env vars are left out with a warning. */
   replicas: string[];
+  /** Config `iamAuth`: connections log in with RDS IAM tokens, over verify-full TLS (docs/aws.md). */
+  iamAuth?: { region: string; role?: string; caBundle?: string };
   /** The runtime client's pool (config `pool`). */
   pool: { max?: number; instances: number };
   /** Config `notify`: the webhook told of deploys, refusals and restores (the URL is registered as a secret). */
@@ -158,7 +162,8 @@ export function resolveEnvironment(
   const target = explicitFiles?.[0] ?? `.env.${name}`;
   // Where a value came from, for an error about it: `environments.staging.url (DATABASE_URL from .env.staging)`.
   // A URL that does not parse is never shown, so this is all that tells the user which line to fix.
-  const from = (key: string, value: ConfigValue | undefined): string => {
+  const from = (key: string, value: UrlValue | undefined): string => {
+    if (isSecretRef(value)) return `${where(key)} (secret ${value.$secret})`;
     if (value === undefined || typeof value === 'string') {
       const file = def.origins?.[key as keyof NonNullable<typeof def.origins>] ?? (config.configFile ? basename(config.configFile) : 'the Prisma datasource');
       return `${where(key)} (written in ${file})`;
@@ -168,9 +173,12 @@ export function resolveEnvironment(
     return `${where(key)} (${v} from ${src})`;
   };
 
-  const read = (key: string, value: ConfigValue | undefined, required: boolean): string | undefined => {
+  const read = (key: string, value: UrlValue | undefined, required: boolean): string | undefined => {
     if (value === undefined) return undefined;
     if (typeof value === 'string') return value;
+    // Fetched by loadSecrets before this synchronous resolution.
+    // A setting that is not needed (e.g. with --url) is not fetched: undefined, as for an unset env().
+    if (isSecretRef(value)) return required || secretLoaded(value) ? secretUrl(value, where(key)) : undefined;
     const v = isConnectionKey(key) ? urlVar(value.$env) : vars[value.$env];
     if (v !== undefined && v !== '') return v;
     if (value.default !== undefined) return value.default;
@@ -183,7 +191,7 @@ export function resolveEnvironment(
   /** The environment has no connection of its own: say so, and which variable to set where. */
   const notConfigured = (key: string, variable: string) => {
     // When url's variable was passed over (it is only in .env), that is the one to set: a direct url serves DDL too.
-    const urlRef = typeof def.url === 'object' ? def.url.$env : undefined;
+    const urlRef = envName(def.url);
     const [k, v] = urlRef && skipped.has(urlRef) ? ['url', urlRef] : [key, variable];
     const why = skipped.has(v)
       ? `${where(k)} reads ${v}, which is set only in .env, the file every environment shares: a ${protection}-level environment never takes its URL from there`
@@ -218,7 +226,7 @@ export function resolveEnvironment(
       }
     }
   }
-  if (rawDirect !== undefined && typeof def.directUrl === 'object') directKey = `directUrl (env ${def.directUrl.$env})`;
+  if (rawDirect !== undefined && typeof def.directUrl === 'object') directKey = isSecretRef(def.directUrl) ? `directUrl (secret ${def.directUrl.$secret})` : `directUrl (env ${def.directUrl.$env})`;
 
   let directUrl: string;
   let directInfo: ParsedUrl;
@@ -234,7 +242,7 @@ export function resolveEnvironment(
   } else if (urlInfo && urlInfo.kind === 'direct') {
     directUrl = rawUrl!;
     directInfo = urlInfo;
-    directSource = typeof def.url === 'object' ? `url (env ${def.url.$env})` : 'url';
+    directSource = isSecretRef(def.url) ? `url (secret ${def.url.$secret})` : typeof def.url === 'object' ? `url (env ${def.url.$env})` : 'url';
   } else if (urlInfo?.embeddedDirectUrl) {
     directUrl = urlInfo.embeddedDirectUrl;
     directInfo = parseDatabaseUrl(directUrl, `${where('url')} (api_key)`);
@@ -256,7 +264,9 @@ export function resolveEnvironment(
   }
 
   const ssl = def.ssl ?? (protection === 'production' ? 'require' : undefined);
-  if (ssl) {
+  const iamAuth = resolveIamAuth(config.root, def.iamAuth, read, vars);
+  // With iamAuth every connection is verify-full whatever the URL says.
+  if (ssl && !iamAuth) {
     const have = directInfo.sslmode ?? 'prefer';
     if ((SSL_RANK[have] ?? 0) < (SSL_RANK[ssl] ?? 0)) {
       throw configError(
@@ -264,6 +274,14 @@ export function resolveEnvironment(
         `environment ${name} requires sslmode=${ssl} or stronger, but its ${directSource} has sslmode=${have}: traffic to a ${protection}-level database must be encrypted`,
         { fix: `add ?sslmode=${ssl} to the URL (RDS: also sslrootcert=<path to the RDS CA bundle> with verify-full), or set ${where('ssl')} to "${have}" if this database is only reachable on a private network` },
       );
+    }
+  }
+  const replicas = resolveReplicas(name, def.replicas, read, warnings);
+  if (iamAuth) {
+    const urls = [directUrl, ...(urlInfo?.kind === 'direct' && rawUrl ? [rawUrl] : []), ...replicas];
+    for (const u of urls) {
+      const p = parseDatabaseUrl(u, name);
+      registerIamAuth({ hostname: p.host, port: p.port, urlUser: p.user, username: iamAuth.role ?? p.user, region: iamAuth.region, caBundle: iamAuth.caBundle, processEnv: options.processEnv });
     }
   }
   return {
@@ -284,14 +302,30 @@ export function resolveEnvironment(
     studio: {
       mode: def.studio ?? (protection === 'production' ? 'read-only' : 'read-write'),
       url: parseOptionalUrl(read('studioUrl', def.studioUrl, true), from('studioUrl', def.studioUrl)),
-      urlSource: def.studioUrl === undefined ? undefined : typeof def.studioUrl === 'object' ? `studioUrl (env ${def.studioUrl.$env})` : 'studioUrl',
+      urlSource: def.studioUrl === undefined ? undefined : isSecretRef(def.studioUrl) ? `studioUrl (secret ${def.studioUrl.$secret})` : typeof def.studioUrl === 'object' ? `studioUrl (env ${def.studioUrl.$env})` : 'studioUrl',
     },
-    replicas: resolveReplicas(name, def.replicas, read, warnings),
+    replicas,
+    ...(iamAuth ? { iamAuth } : {}),
     pool: { max: def.pool?.max, instances: def.pool?.instances ?? 1 },
     notify: resolveNotify(def.notify, read),
     envFiles,
     warnings,
   };
+}
+
+/** Config `iamAuth` with its values read; undefined when off. */
+function resolveIamAuth(
+  root: string,
+  def: EnvironmentDefinition['iamAuth'],
+  read: (key: string, value: ConfigValue | undefined, required: boolean) => string | undefined,
+  vars: Record<string, string | undefined>,
+): ResolvedEnvironment['iamAuth'] {
+  if (def === undefined || def === false) return undefined;
+  const o = def === true ? {} : def;
+  const region = read('iamAuth.region', o.region, false) ?? vars.AWS_REGION ?? vars.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const role = read('iamAuth.role', o.role, false);
+  const caBundle = o.caBundle === undefined ? undefined : isAbsolute(o.caBundle) ? o.caBundle : join(root, o.caBundle);
+  return { region, ...(role ? { role } : {}), ...(caBundle ? { caBundle } : {}) };
 }
 
 /** How `stagedb studio` opens an environment. */
@@ -311,15 +345,15 @@ function parseOptionalUrl(url: string | undefined, at: string): string | undefin
 
 function resolveReplicas(
   name: string,
-  defs: ConfigValue[] | undefined,
-  read: (key: string, value: ConfigValue | undefined, required: boolean) => string | undefined,
+  defs: UrlValue[] | undefined,
+  read: (key: string, value: UrlValue | undefined, required: boolean) => string | undefined,
   warnings: string[],
 ): string[] {
   const out: string[] = [];
   (defs ?? []).forEach((v, i) => {
     const url = read(`replicas.${i}`, v, false);
     if (url === undefined) {
-      if (typeof v === 'object') warnings.push(`replicas.${i}: environment variable ${v.$env} is not set; reads go to the primary`);
+      if (typeof v === 'object' && !isSecretRef(v)) warnings.push(`replicas.${i}: environment variable ${v.$env} is not set; reads go to the primary`);
       return;
     }
     // Parsing validates it and registers its password for redaction.
@@ -411,6 +445,11 @@ function resolveBackup(
     beforeDeploy,
     rds,
   };
+}
+
+/** The variable an `env()` value reads; undefined for a literal or a secret. */
+function envName(v: UrlValue | undefined): string | undefined {
+  return typeof v === 'object' && !isSecretRef(v) ? v.$env : undefined;
 }
 
 /** Config keys that name a database connection: never read from the shared `.env` for a protected environment. */

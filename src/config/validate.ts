@@ -14,6 +14,9 @@ import { ruleCode } from '../lint/codes.js';
 const nonEmpty = (message: string) => z.string().min(1, message);
 const envRef = z.object({ $env: nonEmpty('must name an environment variable'), default: z.string().optional() }).strict();
 const value = z.union([nonEmpty('must not be empty'), envRef]);
+const secretRef = z.object({ $secret: nonEmpty('must name a secret (its name or ARN)'), key: nonEmpty('must not be empty').optional(), url: nonEmpty('must not be empty').optional() }).strict();
+// URL settings may also come from AWS Secrets Manager.
+const urlValue = z.union([nonEmpty('must not be empty'), envRef, secretRef]);
 // PostgreSQL's timeouts are int4 milliseconds.
 const millis = z.number().int('must be a whole number of milliseconds').min(0, 'must be 0 or more').max(2_147_483_647, 'must be at most 2147483647 (about 24 days)');
 // Backups: a local directory or S3, never both (checked below, so a problem inside either is reported as is).
@@ -50,22 +53,23 @@ const backup = z
   .strict();
 const environment = z
   .object({
-    url: value.optional(),
-    directUrl: value.optional(),
+    url: urlValue.optional(),
+    directUrl: urlValue.optional(),
     envFile: z.union([nonEmpty('must not be empty'), z.array(nonEmpty('must not be empty'))]).optional(),
     protection: z.enum(['none', 'guarded', 'production']).optional(),
     ssl: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
-    shadowDatabaseUrl: value.optional(),
+    shadowDatabaseUrl: urlValue.optional(),
     ddlLockTimeout: millis.optional(),
     statementTimeout: millis.optional(),
     lockRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(10, 'must be at most 10').optional(),
+    iamAuth: z.union([z.boolean(), z.object({ region: value.optional(), role: value.optional(), caBundle: nonEmpty('must not be empty').optional() }).strict()]).optional(),
     backup: backup.optional(),
     backupBeforeDeploy: z.boolean().optional(),
     allowSeed: z.boolean().optional(),
     studio: z.enum(['read-only', 'read-write']).optional(),
-    studioUrl: value.optional(),
+    studioUrl: urlValue.optional(),
     notify: z.object({ url: value, format: z.enum(['slack', 'json']).optional() }).strict().optional(),
-    replicas: z.array(value).optional(),
+    replicas: z.array(urlValue).optional(),
     pool: z
       .object({
         max: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),

@@ -3,6 +3,7 @@
  * read on its own and settles on its own: an environment that is down (or a part this role may not
  * see) becomes that part's error, redacted, and never stops the others. Reads only.
  */
+import { loadSecrets } from '../aws/secrets.js';
 import type { AdviceReport } from '../advise/index.js';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { resolveEnvironment } from '../config/environments.js';
@@ -103,6 +104,7 @@ export async function collectDashboard(o: CollectOptions): Promise<DashboardData
 async function collectOne(o: CollectOptions, name: string, local: LocalHistory | undefined): Promise<EnvironmentView> {
   let env: ResolvedEnvironment;
   try {
+    await loadSecrets(o.config, [name], o.processEnv);
     env = resolveEnvironment(o.config, name, { processEnv: o.processEnv });
   } catch (e) {
     const err = asError(e);

@@ -13,6 +13,10 @@ import { pgDumpVersion } from './checks/pg-dump-version.js';
 import { privilegesBackup } from './checks/privileges-backup.js';
 import { privilegesMigrate } from './checks/privileges-migrate.js';
 import { privilegesStudio } from './checks/privileges-studio.js';
+import { rdsBackupRetention } from './checks/rds-backup-retention.js';
+import { rdsDeletionProtection } from './checks/rds-deletion-protection.js';
+import { rdsEncryption } from './checks/rds-encryption.js';
+import { rdsMultiAz } from './checks/rds-multi-az.js';
 import { readReplicas } from './checks/read-replicas.js';
 import { tcp } from './checks/tcp.js';
 import { tls } from './checks/tls.js';
@@ -40,6 +44,10 @@ export const CHECKS: readonly DoctorCheck[] = [
   readReplicas,
   distinctDatabase,
   marker,
+  rdsMultiAz,
+  rdsBackupRetention,
+  rdsEncryption,
+  rdsDeletionProtection,
 ];
 
 /** One environment's doctor report. */

@@ -40,6 +40,8 @@ export interface DoctorState {
   /** server_version_num, once connected. */
   serverVersionNum?: number;
   serverVersion?: string;
+  /** The RDS instance's DescribeDBInstances (DOC018–DOC021), asked once. */
+  rds?: Promise<import('../backup/rds.js').RdsInstancePosture>;
 }
 
 /** One doctor check: one file under src/doctor/checks/, with a stable code. */

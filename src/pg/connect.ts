@@ -7,6 +7,7 @@ import { redact } from '../redact.js';
 import { nodeCryptoUtils } from './node-crypto-utils.js';
 import { quoteIdent } from './quote-ident.js';
 import { shellQuote } from '../shell-quote.js';
+import { iamAuthFor } from '../aws/iam-token.js';
 
 /** Every stagedb connection is named, so `pg_stat_activity` (and a lock holder report) shows who it is. */
 export const APPLICATION_NAME = 'stagedb';
@@ -140,6 +141,16 @@ export async function clientConfig(url: string, options: ConnectOptions): Promis
   // The URL's own `options` (libpq: command-line options for the server) are kept, with Prisma's schema after them.
   const serverOptions = [typeof parsed.options === 'string' ? parsed.options : undefined, schema !== 'public' ? `-c search_path=${escapeOption(quoteIdent(schema))}` : undefined].filter(Boolean);
   if (serverOptions.length > 0) config.options = serverOptions.join(' ');
+  // IAM database authentication (config `iamAuth`): a fresh token as the password of every new
+  // connection, over TLS that verifies the server and its name (a token is a credential for 15 minutes).
+  const iam = iamAuthFor(config.host, config.port ?? 5432, config.user);
+  if (iam) {
+    config.user = iam.provider.username;
+    config.password = iam.provider.password;
+    const ca = iam.caBundle ? readFileSync(iam.caBundle, 'utf8') : tls?.ca;
+    config.ssl = { rejectUnauthorized: true, servername: config.host, ...(ca ? { ca } : {}) };
+    return { config, sslmode: 'verify-full', schema };
+  }
   return { config, sslmode: mode, schema, tls: mode === 'allow' || mode === 'prefer' ? tls : undefined };
 }
 
@@ -291,6 +302,13 @@ function connectionError(e: unknown, label: string, cfg: ClientConfig, sslmode: 
     case 'ENETUNREACH':
       return make('E_CONN_TIMEOUT', `no answer from ${where} (${err.code})`, 'check network reachability: the AWS security group inbound rule for port 5432, the VPC/subnet routing, a firewall or VPN');
     case '28P01':
+      if (typeof cfg.password === 'function') {
+        return make(
+          'E_AUTH',
+          `the IAM token for user "${cfg.user}" was refused`,
+          `on the instance: GRANT rds_iam TO ${quoteIdent(String(cfg.user))}; in IAM: allow rds-db:connect on arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/${cfg.user} for the credentials in use (aws sts get-caller-identity)`,
+        );
+      }
       return make('E_AUTH', `password authentication failed for user "${cfg.user}"`, 'check the user and password in this environment\'s URL (env file or shell variable)');
     case '28000':
       // "… no encryption": the server takes only TLS (pg_hba hostssl; RDS with rds.force_ssl=1).

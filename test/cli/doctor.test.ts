@@ -121,6 +121,10 @@ describe('stagedb doctor', () => {
       'DOC015 read-replicas ok',
       'DOC016 distinct-database ok',
       'DOC017 marker ok',
+      'DOC018 rds-multi-az ok',
+      'DOC019 rds-backups ok',
+      'DOC020 rds-encryption ok',
+      'DOC021 rds-delete-protect ok',
     ]);
     expect(report.checks.find((c) => c.code === 'DOC013')!.detail).toBe('2 applied, 0 pending, none failed');
   });
@@ -161,7 +165,11 @@ describe('stagedb doctor', () => {
         skip  DOC014  connection-headroom  skipped: DOC005 tcp failed
         ok    DOC015  read-replicas        no read replicas configured (reads go to the primary)
         ok    DOC016  distinct-database    no other environment (of 6) resolves to this database
-        skip  DOC017  marker               skipped: DOC005 tcp failed"
+        skip  DOC017  marker               skipped: DOC005 tcp failed
+        ok    DOC018  rds-multi-az         no RDS instance in the config (backup.rds): not checked
+        ok    DOC019  rds-backups          no RDS instance in the config (backup.rds): not checked
+        ok    DOC020  rds-encryption       no RDS instance in the config (backup.rds): not checked
+        ok    DOC021  rds-delete-protect   no RDS instance in the config (backup.rds): not checked"
     `);
   });
 

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A loopback stand-in for the RDS API: the subset of the Query API (form-encoded POST, XML answers,
- * API version 2014-10-31, as documented in the RDS API reference) that `backup --snapshot` uses —
- * CreateDBSnapshot and DescribeDBSnapshots. Every request must carry a SigV4 Authorization header
+ * API version 2014-10-31, as documented in the RDS API reference) that `backup --snapshot` and
+ * doctor's RDS checks use — CreateDBSnapshot, DescribeDBSnapshots and DescribeDBInstances. Every request must carry a SigV4 Authorization header
  * for service `rds` in the configured region, signed with the known access key; anything else is
  * refused the way AWS refuses it (InvalidClientTokenId, IncompleteSignature). Snapshots go
  * creating → available after `pollsToAvailable` describes, with PercentProgress on the way.
@@ -22,6 +22,15 @@ export interface RdsServerOptions {
   quotaExceeded?: boolean;
   /** Every call fails with AccessDenied (credentials fine, permissions not). */
   accessDenied?: boolean;
+  /** What DescribeDBInstances says of every instance (default: Multi-AZ, 7 days of backups, encrypted, deletion protection). */
+  posture?: Partial<InstancePosture>;
+}
+
+export interface InstancePosture {
+  multiAz: boolean;
+  backupRetentionPeriod: number;
+  storageEncrypted: boolean;
+  deletionProtection: boolean;
 }
 
 export interface RdsRequest {
@@ -103,6 +112,20 @@ export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServe
         })
         .join('');
       return send(res, 200, `<DescribeDBSnapshotsResponse xmlns="${NS}"><DescribeDBSnapshotsResult><DBSnapshots>${xml}</DBSnapshots></DescribeDBSnapshotsResult>${meta()}</DescribeDBSnapshotsResponse>`);
+    }
+    if (action === 'DescribeDBInstances') {
+      const id = params.DBInstanceIdentifier;
+      if (id !== undefined && !instances.has(id)) return fail(404, 'DBInstanceNotFound', `DBInstance ${id} not found.`);
+      const p: InstancePosture = { multiAz: true, backupRetentionPeriod: 7, storageEncrypted: true, deletionProtection: true, ...o.posture };
+      const latest = new Date(Date.now() - 5 * 60_000).toISOString();
+      const xml = [...instances]
+        .filter((i) => id === undefined || i === id)
+        .map(
+          (i) =>
+            `<DBInstance><DBInstanceIdentifier>${esc(i)}</DBInstanceIdentifier><DBInstanceClass>db.t4g.medium</DBInstanceClass><Engine>postgres</Engine><EngineVersion>15.8</EngineVersion><DBInstanceStatus>available</DBInstanceStatus><MultiAZ>${p.multiAz}</MultiAZ><BackupRetentionPeriod>${p.backupRetentionPeriod}</BackupRetentionPeriod>${p.backupRetentionPeriod > 0 ? `<LatestRestorableTime>${latest}</LatestRestorableTime>` : ''}<StorageEncrypted>${p.storageEncrypted}</StorageEncrypted><DeletionProtection>${p.deletionProtection}</DeletionProtection><DBInstanceArn>arn:aws:rds:${region}:123456789012:db:${esc(i)}</DBInstanceArn></DBInstance>`,
+        )
+        .join('');
+      return send(res, 200, `<DescribeDBInstancesResponse xmlns="${NS}"><DescribeDBInstancesResult><DBInstances>${xml}</DBInstances></DescribeDBInstancesResult>${meta()}</DescribeDBInstancesResponse>`);
     }
     return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
   };

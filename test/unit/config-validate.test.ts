@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineConfig, env } from '../../src/config/define.js';
+import { defineConfig, env, secret } from '../../src/config/define.js';
 import { validateConfig } from '../../src/config/validate.js';
 
 describe('validateConfig', () => {
@@ -16,6 +16,32 @@ describe('validateConfig', () => {
       },
     });
     expect(validateConfig(input)).toEqual({ config: input, errors: [] });
+  });
+
+  it('iamAuth: true, or its region, role and CA bundle; nothing else', () => {
+    const ok = defineConfig({
+      environments: {
+        staging: { url: env('DATABASE_URL'), iamAuth: true },
+        production: { url: env('DATABASE_URL'), iamAuth: { region: env('AWS_REGION'), role: 'app_iam', caBundle: 'certs/global-bundle.pem' } },
+      },
+    });
+    expect(validateConfig(ok).errors).toEqual([]);
+    const { errors } = validateConfig({ environments: { production: { url: 'postgresql://h/db', iamAuth: { regoin: 'eu-west-1', caBundle: '' } } } });
+    expect(errors.join('\n')).toMatch(/environments\.production\.iamAuth/);
+    expect(errors.join('\n')).toMatch(/regoin/);
+  });
+
+  it('secret() in URL settings only, with a key or a URL to complete', () => {
+    const ok = defineConfig({
+      environments: {
+        production: { url: secret('prod/app/db', 'DATABASE_URL'), directUrl: secret('arn:aws:secretsmanager:eu-west-1:1:secret:x'), replicas: [secret('rds!db-1', { url: 'postgresql://r1:5432/app' })] },
+      },
+    });
+    expect(validateConfig(ok).errors).toEqual([]);
+    expect(secret('a', 'K')).toEqual({ $secret: 'a', key: 'K' });
+    const { errors } = validateConfig({ environments: { production: { url: secret(''), backup: { rds: { instance: secret('x') } } } } });
+    expect(errors.join('\n')).toMatch(/environments\.production\.url/);
+    expect(errors.join('\n')).toMatch(/environments\.production\.backup\.rds\.instance/);
   });
 
   it('env() builds the reference the validator accepts, with and without a default', () => {

@@ -1,3 +1,4 @@
+import { loadSecrets } from '../../aws/secrets.js';
 import { resolveEnvironment } from '../../config/environments.js';
 import { StagedbError } from '../../errors.js';
 import type { DoctorCheck } from '../types.js';
@@ -11,6 +12,7 @@ export const envVars: DoctorCheck = {
   requires: [],
   async run(s) {
     try {
+      await loadSecrets(s.config, [s.envName], s.processEnv);
       s.env = resolveEnvironment(s.config, s.envName, { processEnv: s.processEnv });
     } catch (e) {
       if (!(e instanceof StagedbError)) throw e;

@@ -17,7 +17,8 @@ export const tls: DoctorCheck = {
     const env = s.env!;
     const { host } = env.directInfo;
     const rds = /\.rds\.amazonaws\.com$/i.test(host);
-    const mode = env.directInfo.sslmode ?? 'prefer';
+    // iamAuth forces verify-full whatever the URL says (src/pg/connect.ts).
+    const mode = env.iamAuth ? 'verify-full' : (env.directInfo.sslmode ?? 'prefer');
     const rdsHint = rds ? `; RDS: download the CA bundle (${RDS_BUNDLE}) and use ?sslmode=verify-full&sslrootcert=<path to global-bundle.pem>` : '';
     const err = s.connectError;
     if (err?.code === 'E_TLS') return { status: 'fail', detail: err.message, fix: `${err.fix ?? 'check sslmode and sslrootcert'}${rdsHint}` };
