@@ -198,7 +198,7 @@ describe('the deploy gate through the CLI', () => {
 
     const history = JSON.parse((await cli('history', '--env', 'staging', '--json')).stdout).records as Array<{ outcome: string; summary: string }>;
     expect(history.slice(0, 2).map((r) => [r.outcome, r.summary])).toEqual([
-      ['ok', 'applied 20240102000000_index; lint: 1 error (SDB001) overridden with --allow-hazards: users table is tiny, reviewed by @dba'],
+      ['ok', 'applied 20240102000000_index; drift: none (cached); lint: 1 error (SDB001) overridden with --allow-hazards: users table is tiny, reviewed by @dba'],
       ['refused', 'staging: the pending migrations have 1 zero-downtime hazard at error level (SDB001); nothing was applied'],
     ]);
   });
