@@ -12,7 +12,8 @@ import { describeProgress, humanLogs, nothingCommitted, progressLogs, readProgre
 import { splitStatements, type SqlStatement } from './split.js';
 import { compareHistory, type HistoryState } from './state.js';
 import { createTableSql, listRows, probe, tableRef, type MigrationRow } from './table.js';
-import { fixCommand, partialAdvice, shellArg, withPasswordNote } from './fix.js';
+import { fixCommand, partialAdvice, withPasswordNote } from './fix.js';
+import { shellQuote } from '../shell-quote.js';
 import { redact } from '../redact.js';
 
 export interface DeployOptions {
@@ -442,7 +443,7 @@ function refuseBlockedHistory(state: HistoryState, options: DeployOptions): void
   if (state.modified.length > 0 && !options.allowModified) {
     const names = state.modified.map((m) => m.name);
     throw new StagedbError('history', 'E_MODIFIED_MIGRATION', `${env}: applied migration${names.length > 1 ? 's' : ''} ${names.join(', ')} changed on disk since ${names.length > 1 ? 'they were' : 'it was'} applied`, {
-      fix: `restore the file from version control (git log -p -- ${shellArg(`${options.migrationsDir}/${names[0]}/migration.sql`)}) and put new changes in a new migration; to deploy anyway: ${fixCommand(options.env, 'deploy', '--allow-modified')}`,
+      fix: `restore the file from version control (git log -p -- ${shellQuote(`${options.migrationsDir}/${names[0]}/migration.sql`)}) and put new changes in a new migration; to deploy anyway: ${fixCommand(options.env, 'deploy', '--allow-modified')}`,
     });
   }
   if (state.missingLocally.length > 0 && !options.allowMissing) {
@@ -616,7 +617,6 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice
     const start = st[unit.from]!.start;
     const after = last ? finish : `UPDATE ${table} SET logs = ${lit(logsOf(progress({ committed: unit.to })))} WHERE id = ${lit(id)}`;
     let bare = unit.kind === 'bare';
-    let leftover = false;
     let announced = false;
     for (let attempt = 0; ; ) {
       if (!bare) {
@@ -662,7 +662,7 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice
           // A leftover of an interrupted build (this run's lock retry, or a deploy killed before) is
           // dropped first: the build would fail on it, or, with IF NOT EXISTS, keep it broken.
           const concurrentIndex = CREATE_INDEX_CONCURRENTLY.test(s.text);
-          const dropped = concurrentIndex || leftover ? await dropInvalidIndex(client, s.text) : undefined;
+          const dropped = concurrentIndex ? await dropInvalidIndex(client, s.text) : undefined;
           if (dropped) ctx.emit({ type: 'invalid-index-dropped', env: ctx.env, name: m.name, index: dropped });
           await (concurrentIndex ? withProgress(ctx, m.name, () => client.query(s.text)) : client.query(s.text));
         } catch (e) {
@@ -681,8 +681,7 @@ async function applyOne(ctx: ApplyContext, m: LocalMigration, choice: ModeChoice
             // A named build's leftover, if any, is gone once this returns: then nothing of it remains.
             const settled = CREATE_INDEX_CONCURRENTLY.exec(s.text) !== null && (await dropInvalidIndex(client, s.text).then(() => true, () => false));
             uncertain = settled ? undefined : unit.from;
-          }
-          else if (/\bCONCURRENTLY\b/.test(s.head)) uncertain = unit.from;
+          } else if (/\bCONCURRENTLY\b/.test(s.head)) uncertain = unit.from;
           await fail(e, describeFailure(e, m.script, st, s.start), progress({ committed: unit.from, uncertain }), lock);
         }
         await client.query(after);
@@ -865,7 +864,7 @@ function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailu
       : `fix migration.sql, then ${partialAdvice(ctx.target, m.name, p)}`;
   }
   // Rolling the whole deploy back (to before the migrations this run applied) is the backup's job.
-  const back = ctx.restorePoint ? `; to go back to before this deploy instead: stagedb restore ${shellArg(ctx.restorePoint)} --to ${env}` : '';
+  const back = ctx.restorePoint ? `; to go back to before this deploy instead: stagedb restore ${shellQuote(ctx.restorePoint)} --to ${env}` : '';
   return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix: `${fix}${back}`, cause });
 }
 

@@ -13,17 +13,17 @@ export type FixTarget = Pick<ResolvedEnvironment, 'name' | 'directSource' | 'dir
  * `--url` target is carried over (issue 19 item 9) — without its password, which is never printed:
  * the line asks for it from PGPASSWORD (or ~/.pgpass), as libpq and node-postgres both read it.
  *
- * Names go through `shellArg` so a pasted line runs what it says and nothing else. (Another change
- * brings a shared shell-quoting helper; this is the function to point at it.)
+ * Names go through `shellQuote` (the one shell-quoting helper) so a pasted line runs what it says
+ * and nothing else.
  */
 export function fixCommand(env: FixTarget, ...args: string[]): string {
-  return ['stagedb', ...args.map(shellArg), ...targetArgs(env)].join(' ');
+  return ['stagedb', ...args.map((a) => shellQuote(a)), ...targetArgs(env)].join(' ');
 }
 
 /** The flags that name the same target database: `--env <name>`, plus the `--url` the run was given. */
 export function targetArgs(env: FixTarget): string[] {
-  const out = ['--env', shellArg(env.name)];
-  if (env.directSource === '--url flag') out.push('--url', shellArg(withoutPassword(env.directUrl)));
+  const out = ['--env', shellQuote(env.name)];
+  if (env.directSource === '--url flag') out.push('--url', shellQuote(withoutPassword(env.directUrl)));
   return out;
 }
 
@@ -60,11 +60,6 @@ export function withPasswordNote(env: FixTarget, e: unknown): unknown {
     fix: `${e.fix}   (the --url is shown without its password: set PGPASSWORD before running it)`,
     cause: e.cause,
   });
-}
-
-/** A word as the shell reads it: bare when it is plainly safe, else in single quotes. */
-export function shellArg(s: string): string {
-  return shellQuote(s);
 }
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSyn
 import { join, relative, sep } from 'node:path';
 import { StagedbError } from '../errors.js';
 import { hash } from 'node:crypto';
-import { shellArg } from './fix.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** One `prisma/migrations/<timestamp>_<name>/migration.sql`. */
 export interface LocalMigration {
@@ -69,14 +69,14 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
     throw historyError('E_MIGRATIONS_MISSING', `migrations folder ${shown} does not exist`, 'create the first migration: stagedb migrate dev --name init   (or set migrations in stagedb.config.ts to the folder)');
   }
   if (!statSync(dir).isDirectory()) {
-    throw historyError('E_MIGRATIONS_CORRUPT', `${shown} is a file, not a migrations folder`, `move it away and restore the folder from version control: git checkout -- ${shellArg(shown)}`);
+    throw historyError('E_MIGRATIONS_CORRUPT', `${shown} is a file, not a migrations folder`, `move it away and restore the folder from version control: git checkout -- ${shellQuote(shown)}`);
   }
   let lockProvider: string | undefined;
   const lockPath = join(dir, 'migration_lock.toml');
   if (existsSync(lockPath)) {
     const m = /^\s*provider\s*=\s*"([^"]*)"/m.exec(readFileSync(lockPath, 'utf8'));
     if (!m) {
-      throw historyError('E_MIGRATIONS_CORRUPT', `${shown}/migration_lock.toml has no provider line`, `restore it: git checkout -- ${shellArg(`${shown}/migration_lock.toml`)}   (it should say provider = "postgresql")`);
+      throw historyError('E_MIGRATIONS_CORRUPT', `${shown}/migration_lock.toml has no provider line`, `restore it: git checkout -- ${shellQuote(`${shown}/migration_lock.toml`)}   (it should say provider = "postgresql")`);
     }
     lockProvider = m[1];
     if (lockProvider !== 'postgresql') {
@@ -94,14 +94,14 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
     // string that would be encoded again for the hash. The text is decoded on first use (deploy, a
     // checksum mismatch); `status` of an unchanged history never needs it.
     if (!existsSync(path)) {
-      throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shellArg(`${shown}/${name}`)}) or delete the empty directory`);
+      throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shellQuote(`${shown}/${name}`)}) or delete the empty directory`);
     }
     const bytes = readMigrationBytes(path, dir, `${shown}/${name}/migration.sql`);
     // Some Windows editors save UTF-8 with a byte order mark. Prisma sends the file as it is, and
     // PostgreSQL reads the mark as the start of the first word: "syntax error at or near" an invisible
     // character at 1:1 that no one can see in the file. Neither tool can apply it, so say why, up front.
     if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-      const file = shellArg(`${shown}/${name}/migration.sql`);
+      const file = shellQuote(`${shown}/${name}/migration.sql`);
       throw historyError(
         'E_MIGRATION_BOM',
         `migration ${name} starts with a UTF-8 byte order mark (BOM, invisible in most editors): PostgreSQL would fail on it at line 1, column 1 ("syntax error at or near"), as it does under Prisma`,
@@ -128,7 +128,7 @@ export function readMigrationBytes(path: string, root: string, shown: string): B
       throw historyError(
         'E_MIGRATION_SYMLINK',
         `${shown} is a symbolic link to ${target}, outside ${relative(process.cwd(), base) || base}: stagedb does not read migration files from elsewhere`,
-        `replace the link with the file itself: cp --remove-destination ${shellArg(target)} ${shellArg(shown)}   (after checking it is the migration you mean)`,
+        `replace the link with the file itself: cp --remove-destination ${shellQuote(target)} ${shellQuote(shown)}   (after checking it is the migration you mean)`,
       );
     }
   }
@@ -140,7 +140,7 @@ export function readMigrationBytes(path: string, root: string, shown: string): B
     throw historyError(
       'E_MIGRATION_NUL',
       `${shown} holds a NUL byte at byte ${nul + 1} (line ${line}): PostgreSQL cannot run a file with NUL bytes`,
-      `remove the NUL bytes (tr -d '\\000' < ${shellArg(shown)} > migration.sql.clean && mv migration.sql.clean ${shellArg(shown)}), or restore the file: git checkout -- ${shellArg(shown)}`,
+      `remove the NUL bytes (tr -d '\\000' < ${shellQuote(shown)} > migration.sql.clean && mv migration.sql.clean ${shellQuote(shown)}), or restore the file: git checkout -- ${shellQuote(shown)}`,
     );
   }
   return bytes;
