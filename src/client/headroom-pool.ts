@@ -1,6 +1,6 @@
 import type { Pool as PgPool, PoolClient, PoolConfig } from 'pg';
 import type { ServerLimits } from './pool.js';
-import { reserveOf } from './pool.js';
+import { CLIENT_SESSIONS_SQL, reserveOf } from './pool.js';
 
 /**
  * A node-postgres pool that watches the server fill up instead of trusting a number.
@@ -32,10 +32,7 @@ export interface HeadroomOptions {
 }
 
 /** The client connections the server holds, this one included (every role may count pg_stat_activity's rows). */
-// A role without pg_read_all_stats sees other roles' sessions with a NULL backend_type (and the
-// logical replication launcher the same way): counting those too errs on the safe side by one.
-export const HEADROOM_SQL = `SELECT count(*)::int AS used FROM pg_stat_activity
-  WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL)`;
+export const HEADROOM_SQL = `SELECT count(*)::int AS used FROM pg_stat_activity WHERE ${CLIENT_SESSIONS_SQL}`;
 
 /** SQLSTATE 53300: too_many_connections. */
 const TOO_MANY = '53300';

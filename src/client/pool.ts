@@ -74,3 +74,10 @@ export const SERVER_LIMITS_SQL = `SELECT current_setting('max_connections')::int
   current_setting('superuser_reserved_connections')::int AS superuser_reserved,
   coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
   pg_is_in_recovery() AS in_recovery`;
+
+/**
+ * The client sessions in `pg_stat_activity`, whatever the role may see: to a role without
+ * pg_read_all_stats another role's session shows a NULL `backend_type` (as does the logical replication
+ * launcher, so a count errs on the safe side by one).
+ */
+export const CLIENT_SESSIONS_SQL = `(backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))`;

@@ -1,4 +1,4 @@
-import { computePoolSize } from '../../client/pool.js';
+import { CLIENT_SESSIONS_SQL, computePoolSize } from '../../client/pool.js';
 import type { AdviceCheck } from '../types.js';
 import { count } from './shared.js';
 
@@ -17,9 +17,7 @@ export const connections: AdviceCheck = {
       `SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved_su,
               coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
               coalesce(nullif(application_name, ''), '(none)') AS app, state, count(*)::int AS n
-         FROM pg_stat_activity
-        -- Another role's session shows a NULL backend_type to a role without pg_read_all_stats: count it too.
-        WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL) GROUP BY 4, 5 ORDER BY 6 DESC`,
+         FROM pg_stat_activity WHERE ${CLIENT_SESSIONS_SQL} GROUP BY 4, 5 ORDER BY 6 DESC`,
     );
     const first = rows[0];
     if (!first) return [];

@@ -1,5 +1,5 @@
 import type { AdviceCheck } from '../types.js';
-import { duration } from './shared.js';
+import { duration, oneLine } from './shared.js';
 
 /**
  * ADV011: sessions waiting for a lock right now, and who holds them up (`pg_blocking_pids`). A migration
@@ -29,8 +29,3 @@ export const lockWaits: AdviceCheck = {
   },
 };
 
-function oneLine(q: string | null): string {
-  if (!q) return '(hidden from this role)';
-  const s = q.replace(/\s+/g, ' ').trim();
-  return s.length > 120 ? `${s.slice(0, 117)}…` : s;
-}

@@ -1,5 +1,6 @@
+import { CLIENT_SESSIONS_SQL } from '../../client/pool.js';
 import type { AdviceCheck, Finding } from '../types.js';
-import { duration } from './shared.js';
+import { duration, oneLine } from './shared.js';
 
 /**
  * ADV010: transactions open for long (they hold locks and keep VACUUM from removing dead rows everywhere)
@@ -17,7 +18,7 @@ export const longTransactions: AdviceCheck = {
               (extract(epoch FROM now() - xact_start) * 1000)::float8 AS xact_ms, (extract(epoch FROM now() - state_change) * 1000)::float8 AS state_ms,
               left(query, 200) AS query, xact_start IS NOT NULL OR state IS NOT NULL AS visible
          FROM pg_stat_activity
-        WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL)) AND pid <> pg_backend_pid() AND datname = current_database()`,
+        WHERE ${CLIENT_SESSIONS_SQL} AND pid <> pg_backend_pid() AND datname = current_database()`,
     );
     const findings: Finding[] = [];
     for (const r of rows) {
@@ -50,8 +51,3 @@ export const longTransactions: AdviceCheck = {
   },
 };
 
-function oneLine(q: string | null): string {
-  if (!q) return '(hidden from this role)';
-  const s = q.replace(/\s+/g, ' ').trim();
-  return s.length > 120 ? `${s.slice(0, 117)}…` : s;
-}

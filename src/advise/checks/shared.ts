@@ -91,3 +91,10 @@ export function duration(ms: number): string {
   if (s < 7200) return `${Math.round(s / 60)} min`;
   return `${(s / 3600).toFixed(1)} h`;
 }
+
+/** A statement on one line, cut at `max` characters; a text the role may not see says so. */
+export function oneLine(q: string | null, max = 120): string {
+  if (!q) return '(hidden from this role)';
+  const s = q.replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max - 3)}…` : s;
+}

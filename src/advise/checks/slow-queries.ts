@@ -1,5 +1,5 @@
 import type { AdviceCheck, Finding } from '../types.js';
-import { count, duration } from './shared.js';
+import { count, duration, oneLine } from './shared.js';
 
 /** How many of the costliest statements to report. */
 const TOP = 5;
@@ -68,7 +68,7 @@ export const slowQueries: AdviceCheck = {
         code: this.code,
         name: this.name,
         severity: slow ? 'warn' : 'info',
-        title: `${hidden ? 'a statement of another role' : oneLine(r.query)} — ${duration(r.mean)} on average, ${count(calls)} calls, ${Math.round((r.share ?? 0) * 100)} % of all statement time`,
+        title: `${hidden ? 'a statement of another role' : oneLine(r.query, 140)} — ${duration(r.mean)} on average, ${count(calls)} calls, ${Math.round((r.share ?? 0) * 100)} % of all statement time`,
         evidence: [`total ${duration(r.total)}`, `${count(Number(r.rows))} rows returned in all`, ...(hidden ? ['its text is hidden from this role: grant it pg_read_all_stats (or pg_monitor)'] : [])],
         cost: slow ? `each call waits ${duration(r.mean)}` : `it takes ${Math.round((r.share ?? 0) * 100)} % of the database's statement time`,
         fix: 'run EXPLAIN (ANALYZE, BUFFERS) on it with real parameters; a sequential scan of a large table wants an @@index on the columns it filters or sorts by (see ADV006), a slow join an index on the relation (ADV001)',
@@ -78,7 +78,3 @@ export const slowQueries: AdviceCheck = {
   },
 };
 
-function oneLine(q: string): string {
-  const s = q.replace(/\s+/g, ' ').trim();
-  return s.length > 140 ? `${s.slice(0, 137)}…` : s;
-}
