@@ -113,6 +113,20 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/**
+ * Database `app` on the pair's primary with the fixture's tables and `items` seed rows in "Item", replayed
+ * on the standby before it returns: the starting point of the runtime client's tests.
+ */
+export async function seedFixtureDatabase(pair: ReplicaPair, items: number): Promise<{ primaryUrl: string; replicaUrl: string }> {
+  await rowsOf(pair.primary.url('postgres'), 'CREATE DATABASE app');
+  const primaryUrl = pair.primary.url('app');
+  const replicaUrl = pair.replica.url('app');
+  await rowsOf(primaryUrl, FIXTURE_SQL);
+  await rowsOf(primaryUrl, "INSERT INTO \"Item\" (name, n) SELECT 'seed ' || g, g FROM generate_series(1, $1::int) g", [items]);
+  await waitForReplay(primaryUrl, replicaUrl);
+  return { primaryUrl, replicaUrl };
+}
+
 /** The fixture's tables, created by hand (migrations are not what these tests are about). */
 export const FIXTURE_SQL = `
 CREATE TABLE "Item" (id serial PRIMARY KEY, name text NOT NULL, n integer NOT NULL DEFAULT 0);

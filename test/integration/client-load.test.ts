@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProject, type TempProject } from '../helpers/project.js';
 import { runCli } from '../helpers/cli.js';
 import { runLoadWorker, type LoadResult } from '../helpers/load.js';
-import { FIXTURE_SQL, generateFixtureClient, rowsOf, startReplicaPair, waitForReplay, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
+import { generateFixtureClient, rowsOf, seedFixtureDatabase, startReplicaPair, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
 
 let pair: ReplicaPair;
 let gen: GeneratedClient;
@@ -24,12 +24,7 @@ beforeAll(async () => {
     startReplicaPair({ extraConf: ['max_connections = 25'] }),
     generateFixtureClient('prisma-client-js'),
   ]);
-  await rowsOf(pair.primary.url('postgres'), 'CREATE DATABASE app');
-  primaryUrl = pair.primary.url('app');
-  replicaUrl = pair.replica.url('app');
-  await rowsOf(primaryUrl, FIXTURE_SQL);
-  await rowsOf(primaryUrl, "INSERT INTO \"Item\" (name, n) SELECT 'seed ' || g, g FROM generate_series(1, 100) g");
-  await waitForReplay(primaryUrl, replicaUrl);
+  ({ primaryUrl, replicaUrl } = await seedFixtureDatabase(pair, 100));
   project = createProject({
     configJson: {
       environments: {

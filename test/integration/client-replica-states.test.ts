@@ -10,7 +10,7 @@ import { createPrismaClient } from '../../src/client/index.js';
 import { startCluster } from '../../src/pg/cluster.js';
 import { passwordOf } from '../helpers/cli.js';
 import { createProject, type TempProject } from '../helpers/project.js';
-import { FIXTURE_SQL, generateFixtureClient, rowsOf, startReplicaPair, waitForReplay, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
+import { generateFixtureClient, seedFixtureDatabase, startReplicaPair, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
 
 type AnyClient = any;
 
@@ -49,12 +49,7 @@ const onStandby = async (db: AnyClient): Promise<boolean> => (await db.$replica(
 beforeAll(async () => {
   [pair, gen] = await Promise.all([startReplicaPair(), generateFixtureClient('prisma-client')]);
   ({ PrismaClient } = (await import(gen.entry)) as { PrismaClient: typeof PrismaClient });
-  await rowsOf(pair.primary.url('postgres'), 'CREATE DATABASE app');
-  primaryUrl = pair.primary.url('app');
-  replicaUrl = pair.replica.url('app');
-  await rowsOf(primaryUrl, FIXTURE_SQL);
-  await rowsOf(primaryUrl, "INSERT INTO \"Item\" (name, n) SELECT 'seed ' || g, g FROM generate_series(1, 10) g");
-  await waitForReplay(primaryUrl, replicaUrl);
+  ({ primaryUrl, replicaUrl } = await seedFixtureDatabase(pair, 10));
 }, 180_000);
 
 afterAll(async () => {

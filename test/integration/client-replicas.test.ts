@@ -9,7 +9,7 @@ import { createPrismaClient, describeClientPlan } from '../../src/client/index.j
 import { startCluster } from '../../src/pg/cluster.js';
 import { closedPort, passwordOf } from '../helpers/cli.js';
 import { createProject, type TempProject } from '../helpers/project.js';
-import { FIXTURE_SQL, generateFixtureClient, rowsOf, startReplicaPair, waitForReplay, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
+import { generateFixtureClient, rowsOf, seedFixtureDatabase, startReplicaPair, waitForReplay, type GeneratedClient, type ReplicaPair } from '../helpers/replica.js';
 
 type AnyClient = any;
 
@@ -47,11 +47,7 @@ async function statementsOn(url: string, applicationName: string): Promise<strin
 beforeAll(async () => {
   [pair, gen] = await Promise.all([startReplicaPair(), generateFixtureClient('prisma-client')]);
   ({ PrismaClient } = (await import(gen.entry)) as { PrismaClient: typeof PrismaClient });
-  await rowsOf(pair.primary.url('postgres'), 'CREATE DATABASE app');
-  primaryUrl = pair.primary.url('app');
-  replicaUrl = pair.replica.url('app');
-  await rowsOf(primaryUrl, FIXTURE_SQL);
-  await rowsOf(primaryUrl, "INSERT INTO \"Item\" (name, n) SELECT 'seed ' || g, g FROM generate_series(1, 10) g");
+  ({ primaryUrl, replicaUrl } = await seedFixtureDatabase(pair, 10));
   await rowsOf(primaryUrl, 'INSERT INTO "Tag" (label, "itemId") VALUES (\'red\', 1), (\'blue\', 1)');
   await waitForReplay(primaryUrl, replicaUrl);
   project = projectWith([replicaUrl]);
