@@ -15,7 +15,8 @@ const EFFECT: Record<LockMode, string> = {
   'ACCESS EXCLUSIVE': 'blocks every read and write',
 };
 
-const RANK: Record<LockMode, number> = {
+/** PostgreSQL's table lock modes, weakest first. */
+export const RANK: Record<LockMode, number> = {
   'ACCESS SHARE': 1,
   'ROW SHARE': 2,
   'ROW EXCLUSIVE': 3,

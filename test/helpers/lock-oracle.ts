@@ -1,7 +1,11 @@
 import pg from 'pg';
 import { readDatabaseContext } from '../../src/lint/context.js';
+import { RANK } from '../../src/lint/locks.js';
 import { lintFiles } from '../../src/lint/run.js';
 import type { Claim, Finding, LintResult, LockMode, Runner, SeveritySetting } from '../../src/lint/types.js';
+
+/** The lock modes' order, from the lint itself: an ordering, not a claim the oracle checks. */
+export { RANK };
 
 /**
  * The lock oracle: runs a migration's statements on real tables and reads what PostgreSQL did — the
@@ -22,16 +26,6 @@ const MODE: Record<string, LockMode> = {
   ShareRowExclusiveLock: 'SHARE ROW EXCLUSIVE',
   ExclusiveLock: 'EXCLUSIVE',
   AccessExclusiveLock: 'ACCESS EXCLUSIVE',
-};
-export const RANK: Record<LockMode, number> = {
-  'ACCESS SHARE': 1,
-  'ROW SHARE': 2,
-  'ROW EXCLUSIVE': 3,
-  'SHARE UPDATE EXCLUSIVE': 4,
-  SHARE: 5,
-  'SHARE ROW EXCLUSIVE': 6,
-  EXCLUSIVE: 7,
-  'ACCESS EXCLUSIVE': 8,
 };
 
 /** Every table of the fixture: what each oracle case starts from, in a schema of its own. */
