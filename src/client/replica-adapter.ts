@@ -23,6 +23,8 @@ const DOWN_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketT
 /** SQLSTATEs of a server going away or not yet accepting: admin/crash shutdown, cannot connect now, connection exceptions. */
 const DOWN_SQLSTATE = /^(57P0[123]|08...)$/;
 const REFUSED_SQLSTATE = /^(28...|3D000|42501)$/;
+/** Node's socket codes for a server that went away; adapter-pg passes some through raw (a TLS handshake cut off: ECONNRESET without a syscall). */
+const DOWN_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE']);
 
 /** What kind of trouble a failed read on a replica means; undefined when the read itself was wrong. */
 export function classifyFailure(e: unknown): ReplicaTrouble | undefined {
@@ -44,10 +46,10 @@ export function classifyFailure(e: unknown): ReplicaTrouble | undefined {
   }
   // Raw node-postgres errors that adapter-pg does not map: a connect timeout, a connection dropped mid-query.
   if (typeof err.code === 'string') {
-    if (DOWN_SQLSTATE.test(err.code)) return 'down';
+    if (DOWN_SQLSTATE.test(err.code) || DOWN_SOCKET_CODES.has(err.code)) return 'down';
     if (REFUSED_SQLSTATE.test(err.code)) return 'refused';
   }
-  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT/i.test(String(err.message ?? '')) ? 'down' : undefined;
+  return /timeout exceeded when trying to connect|Connection terminated|socket disconnected before secure TLS|connection timeout|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT/i.test(String(err.message ?? '')) ? 'down' : undefined;
 }
 
 /** Errors that mean "this server cannot be used now", as opposed to "this query is wrong". */
