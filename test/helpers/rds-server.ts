@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkSigV4 } from './sigv4.js';
 
 /**
  * A loopback stand-in for the RDS API: the subset of the Query API (form-encoded POST, XML answers,
@@ -10,11 +11,14 @@ import type { AddressInfo } from 'node:net';
  * refused the way AWS refuses it (InvalidClientTokenId, IncompleteSignature). Snapshots go
  * creating → available after `pollsToAvailable` describes, with PercentProgress on the way.
  *
- * Not AWS: no real signature check (the secret is not re-derived), no IAM, no paging beyond one page.
+ * Not AWS: the signature is re-derived with the one known secret key (test/helpers/sigv4.ts); no IAM,
+ * no paging beyond one page.
  */
 export interface RdsServerOptions {
   region?: string;
   accessKeyId?: string;
+  /** The secret key signatures are re-derived with (default test-secret-key). */
+  secretAccessKey?: string;
   instances?: string[];
   /** DescribeDBSnapshots calls before a snapshot is `available` (default 2); Infinity: never. */
   pollsToAvailable?: number;
@@ -51,6 +55,7 @@ const NS = 'http://rds.amazonaws.com/doc/2014-10-31/';
 export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServer> {
   const region = o.region ?? 'eu-west-1';
   const accessKeyId = o.accessKeyId ?? 'AKIASTAGEDBTEST';
+  const secretAccessKey = o.secretAccessKey ?? 'test-secret-key';
   const instances = new Set(o.instances ?? ['app-production']);
   const pollsToAvailable = o.pollsToAvailable ?? 2;
   const requests: RdsRequest[] = [];
@@ -68,12 +73,8 @@ export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServe
       send(res, status, `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
 
     if (req.method !== 'POST' || !/application\/x-www-form-urlencoded/.test(String(req.headers['content-type']))) return fail(400, 'InvalidAction', 'expected a form-encoded POST');
-    // SigV4: "AWS4-HMAC-SHA256 Credential=<key>/<yyyymmdd>/<region>/rds/aws4_request, SignedHeaders=…, Signature=<64 hex>"
-    const sig = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/rds\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
-    if (!sig) return fail(403, 'IncompleteSignature', 'Authorization header requires a valid SigV4 signature for service rds');
-    if (sig[3] !== region) return fail(403, 'SignatureDoesNotMatch', `Credential should be scoped to a valid region, not '${sig[3]}'`);
-    if (!sig[4]!.split(';').includes('host') || !req.headers['x-amz-date']) return fail(403, 'IncompleteSignature', 'host and x-amz-date must be signed');
-    if (sig[1] !== accessKeyId) return fail(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+    const bad = await checkSigV4(req, body, { service: 'rds', region, accessKeyId, secretAccessKey });
+    if (bad) return fail(403, bad.code, bad.message);
     if (params.Version !== '2014-10-31') return fail(400, 'InvalidParameterValue', `unsupported Version ${params.Version}`);
     if (o.accessDenied) return fail(403, 'AccessDenied', `User: arn:aws:iam::123456789012:user/ci is not authorized to perform: rds:${action}`);
 
