@@ -195,14 +195,14 @@ export function snapshotIdentifier(envName: string, at: Date): string {
   return `${PREFIX}-${env.slice(0, 200)}-${t.slice(0, 8)}-${t.slice(9, 15)}`;
 }
 
-function rdsSettings(env: ResolvedEnvironment): NonNullable<ResolvedEnvironment['backup']['rds']> {
+export function rdsSettings(env: ResolvedEnvironment): NonNullable<ResolvedEnvironment['backup']['rds']> {
   if (env.backup.rds) return env.backup.rds;
   throw new StagedbError('config', 'E_RDS_NOT_CONFIGURED', `environment ${env.name} names no RDS instance to snapshot`, {
     fix: `add it to the config: environments.${env.name}.backup.rds = { instance: 'my-db-instance', region: 'eu-west-1' }   (or take a pg_dump backup: stagedb backup --env ${env.name})`,
   });
 }
 
-async function rdsClient(env: ResolvedEnvironment, rds: NonNullable<ResolvedEnvironment['backup']['rds']>, processEnv: NodeJS.ProcessEnv): Promise<{ sdk: Sdk; client: RDSClient }> {
+export async function rdsClient(env: ResolvedEnvironment, rds: NonNullable<ResolvedEnvironment['backup']['rds']>, processEnv: NodeJS.ProcessEnv): Promise<{ sdk: Sdk; client: RDSClient }> {
   // The SDK's notice that its future releases need Node 22 is nothing a user can act on mid-backup.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let sdk: Sdk;
@@ -257,16 +257,16 @@ function actorText(a: BackupActor): string {
   return [a.gitAuthor ?? `${a.osUser}@${a.host}`, a.ci].filter(Boolean).join(' via ');
 }
 
-/** Runs one request, turning the SDK's failures into one clear error. */
-async function call<T>(rds: { instance: string; region: string; endpoint?: string }, doing: string, fn: () => Promise<T>): Promise<T> {
+/** Runs one request, turning the SDK's failures into one clear error (`permissions`: what the role needs, for the fix). */
+export async function call<T>(rds: { instance: string; region: string; endpoint?: string }, doing: string, fn: () => Promise<T>, permissions?: string): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    throw rdsError(e, doing, rds);
+    throw rdsError(e, doing, rds, permissions);
   }
 }
 
-function rdsError(e: unknown, doing: string, rds: { instance: string; region: string; endpoint?: string }): StagedbError {
+export function rdsError(e: unknown, doing: string, rds: { instance: string; region: string; endpoint?: string }, permissions?: string): StagedbError {
   if (e instanceof StagedbError) return e;
   const err = e as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   const name = (err.name ?? err.Code ?? '').replace(/Fault$/, '');
@@ -297,12 +297,14 @@ function rdsError(e: unknown, doing: string, rds: { instance: string; region: st
     status === 403
   ) {
     return new StagedbError('connection', 'E_RDS_AUTH', `${where} refused the credentials (${name || `HTTP ${status}`}): cannot ${doing} it`, {
-      fix:
-        doing === 'describe'
-          ? "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: rds:DescribeDBInstances on the instance"
-          : "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: rds:CreateDBSnapshot, rds:DescribeDBSnapshots, rds:AddTagsToResource on the instance",
+      fix: `check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: ${
+        permissions ?? (doing === 'describe' ? 'rds:DescribeDBInstances' : 'rds:CreateDBSnapshot, rds:DescribeDBSnapshots, rds:AddTagsToResource')
+      } on the instance`,
       cause: e,
     });
+  }
+  if (['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException'].includes(name) || status === 429) {
+    return new StagedbError('connection', 'E_RDS_THROTTLED', `AWS throttled the requests for ${where} (${message}): cannot ${doing} it`, { fix: 'run the same command again in a moment', cause: e });
   }
   const net = err.code ?? name;
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'EPIPE'].includes(net)) {
