@@ -50,6 +50,8 @@ export interface InstancePosture {
   forceSsl: string;
   /** How far back automated backups reach (default: the retention period). */
   earliestRestorableMs?: number;
+  /** How far the latest restorable time is behind now (default 5 minutes, as RDS ships the WAL). */
+  latestRestorableLagMs?: number;
 }
 
 /** A point-in-time restore the stand-in was asked for. */
@@ -88,7 +90,7 @@ export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServe
   const restored: RdsServer['restored'] = new Map();
   const pollsToRestored = o.pollsToRestored ?? 2;
   const p: InstancePosture = { multiAz: true, backupRetentionPeriod: 7, storageEncrypted: true, deletionProtection: true, performanceInsights: true, forceSsl: '1', ...o.posture };
-  const latestRestorable = () => new Date(Math.floor((Date.now() - 5 * 60_000) / 1000) * 1000);
+  const latestRestorable = () => new Date(Math.floor((Date.now() - (p.latestRestorableLagMs ?? 5 * 60_000)) / 1000) * 1000);
   const earliestRestorable = () => new Date(Math.floor((Date.now() - (p.earliestRestorableMs ?? p.backupRetentionPeriod * 86_400_000)) / 1000) * 1000);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
