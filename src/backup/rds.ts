@@ -153,6 +153,16 @@ export interface RdsInstancePosture {
   storageEncrypted: boolean;
   deletionProtection: boolean;
   engineVersion?: string;
+  /** Performance Insights (query-level load in the RDS console). */
+  performanceInsights: boolean;
+  /** The instance's DB parameter group (where rds.force_ssl is set). */
+  parameterGroup?: string;
+  /** GB */
+  allocatedStorage?: number;
+  /** The instance a read replica replicates (undefined: not a replica). */
+  replicaOf?: string;
+  /** The instance's read replicas. */
+  replicas: string[];
 }
 
 /**
@@ -177,7 +187,45 @@ export async function describeRdsInstance(o: Pick<RdsSnapshotOptions, 'env' | 'p
       storageEncrypted: i.StorageEncrypted === true,
       deletionProtection: i.DeletionProtection === true,
       engineVersion: i.EngineVersion,
+      performanceInsights: i.PerformanceInsightsEnabled === true,
+      parameterGroup: i.DBParameterGroups?.[0]?.DBParameterGroupName,
+      allocatedStorage: i.AllocatedStorage,
+      replicaOf: i.ReadReplicaSourceDBInstanceIdentifier,
+      replicas: i.ReadReplicaDBInstanceIdentifiers ?? [],
     };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * One parameter of a DB parameter group (DescribeDBParameters, every page), for doctor's
+ * rds.force_ssl check. Undefined when the group does not set it.
+ *
+ * @throws the errors of {@link describeRdsInstance}, and config/E_RDS_PARAMETER_GROUP_NOT_FOUND
+ */
+export async function readRdsParameter(o: Pick<RdsSnapshotOptions, 'env' | 'processEnv'> & { group: string; name: string }): Promise<string | undefined> {
+  const rds = rdsSettings(o.env);
+  const { sdk, client } = await rdsClient(o.env, rds, o.processEnv ?? process.env);
+  try {
+    let marker: string | undefined;
+    do {
+      const page = await call(
+        rds,
+        'read the parameter group of',
+        () => client.send(new sdk.DescribeDBParametersCommand({ DBParameterGroupName: o.group, Marker: marker })),
+        'rds:DescribeDBParameters',
+      ).catch((e: unknown) => {
+        if (e instanceof StagedbError && (e.cause as { name?: string } | undefined)?.name?.startsWith('DBParameterGroupNotFound')) {
+          throw new StagedbError('config', 'E_RDS_PARAMETER_GROUP_NOT_FOUND', `there is no DB parameter group ${o.group} (${rds.region})`, { cause: e });
+        }
+        throw e;
+      });
+      const hit = page.Parameters?.find((x) => x.ParameterName === o.name);
+      if (hit) return hit.ParameterValue;
+      marker = page.Marker;
+    } while (marker);
+    return undefined;
   } finally {
     client.destroy();
   }
