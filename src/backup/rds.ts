@@ -339,6 +339,12 @@ export function rdsError(e: unknown, doing: string, rds: { instance: string; reg
       cause: e,
     });
   }
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message ?? '')) {
+    return new StagedbError('connection', 'E_RDS_AUTH', `cannot ${doing} ${where}: no AWS credentials found`, {
+      fix: 'export AWS_PROFILE=<profile> (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in the shell or the environment\'s env file), or run where an instance or task role is attached',
+      cause: e,
+    });
+  }
   if (
     ['InvalidClientTokenId', 'SignatureDoesNotMatch', 'AccessDenied', 'AccessDeniedException', 'UnrecognizedClientException', 'ExpiredToken', 'ExpiredTokenException', 'AuthFailure', 'CredentialsProviderError', 'IncompleteSignature', 'MissingAuthenticationToken'].includes(name) ||
     status === 401 ||

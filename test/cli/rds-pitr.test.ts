@@ -149,6 +149,18 @@ describe('restore --point-in-time', () => {
     const history = JSON.parse((await failing.cli(['history', '--env', 'staging', '--json'])).stdout) as { records: Array<{ outcome: string; command: string }> };
     expect(history.records[0]).toEqual(expect.objectContaining({ outcome: 'failed', command: 'restore --point-in-time latest --from production --to staging' }));
 
+    const noCredentials = await cli(['restore', '--point-in-time', 'latest', '--from', 'production', '--to', 'staging'], {
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+      AWS_CONFIG_FILE: '/nonexistent/config',
+    });
+    expect([noCredentials.code, noCredentials.stderr.replace(/http:\/\/127\.0\.0\.1:\d+/, '<endpoint>')]).toEqual([
+      3,
+      "error: cannot describe RDS instance app-production (eu-west-1, <endpoint>): no AWS credentials found\n  fix: export AWS_PROFILE=<profile> (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in the shell or the environment's env file), or run where an instance or task role is attached\n",
+    ]);
+
     const throttled = await (await setup({ throttle: true })).cli(['restore', '--point-in-time', 'latest', '--from', 'production', '--to', 'staging', '--confirm', 'staging']);
     expect([throttled.code, throttled.stderr.replace(/http:\/\/127\.0\.0\.1:\d+/, '<endpoint>')]).toEqual([
       3,
