@@ -16,6 +16,9 @@ export async function restorePointInTime(ctx: CommandContext, args: ParsedArgs):
   const to = args.values.to as string | undefined;
   const fromFlag = args.values.from as string | undefined;
   const example = `stagedb restore --point-in-time ${shellQuote(text)} --from production --to staging`;
+  for (const flag of ['with-privileges', 'allow-foreign', 'jobs']) {
+    if (args.values[flag] !== undefined) throw usageError('E_USAGE', `--${flag} is for restoring a backup, not --point-in-time (RDS restores the whole instance)`, example);
+  }
   if (args.positionals.length > 0) throw usageError('E_USAGE', 'restore --point-in-time restores an RDS instance, not a backup: give no backup id', example);
   if (!to || !fromFlag) throw usageError('E_USAGE', `restore --point-in-time needs ${!fromFlag ? 'the environment whose RDS instance to restore: --from <env>' : 'the environment to point at the new instance: --to <env>'}`, example);
   const { parsePointInTime, planPointInTimeRestore, runPointInTimeRestore, pointAt } = await import('../backup/rds-pitr.js');

@@ -131,6 +131,11 @@ describe('restore --point-in-time', () => {
     ]);
     const noZone = await cli(['restore', '--point-in-time', '2026-12-05 09:30', '--from', 'production', '--to', 'staging']);
     expect([noZone.code, noZone.stderr]).toEqual([4, 'error: --point-in-time must be a time with its zone (e.g. 2026-12-05T09:30:00Z) or "latest", not "2026-12-05 09:30"\n  fix: stagedb backup list --env <source> shows the window it can restore to\n']);
+    const withBackupFlag = await cli(['restore', '--point-in-time', 'latest', '--from', 'production', '--to', 'staging', '--allow-foreign']);
+    expect([withBackupFlag.code, withBackupFlag.stderr]).toEqual([
+      4,
+      'error: --allow-foreign is for restoring a backup, not --point-in-time (RDS restores the whole instance)\n  fix: stagedb restore --point-in-time latest --from production --to staging\n',
+    ]);
     expect(server.requests.filter((x) => x.action === 'RestoreDBInstanceToPointInTime')).toEqual([]);
 
     const off = await (await setup({ posture: { backupRetentionPeriod: 0 } })).cli(['restore', '--point-in-time', 'latest', '--from', 'production', '--to', 'staging', '--confirm', 'staging']);
