@@ -10,7 +10,8 @@ import { redact, registerSecret } from '../redact.js';
  * whose clock is a little off would not.
  *
  * The signer is `@aws-sdk/rds-signer` (an optional peer dependency, imported only when a token is
- * first asked for), or any function with the same shape (tests inject one).
+ * first asked for; the tests run it on a fake Date and re-derive its tokens), or any function with
+ * the same shape.
  */
 
 /** What a signer is asked for: one token for this user on this endpoint. */

@@ -11,7 +11,7 @@ import type { EnvironmentDefinition, ResolvedConfig } from '../config/load.js';
  * environment is resolved — `resolveEnvironment` is synchronous and reads it from here.
  *
  * `@aws-sdk/client-secrets-manager` is an optional peer dependency, imported only when a config
- * names a secret (tests inject a fetcher).
+ * names a secret (the tests run it against a loopback stand-in that re-derives the signature).
  */
 
 /** Fetches one secret's SecretString. */

@@ -153,6 +153,16 @@ export interface RdsInstancePosture {
   storageEncrypted: boolean;
   deletionProtection: boolean;
   engineVersion?: string;
+  /** Performance Insights (query-level load in the RDS console). */
+  performanceInsights: boolean;
+  /** The instance's DB parameter group (where rds.force_ssl is set). */
+  parameterGroup?: string;
+  /** GB */
+  allocatedStorage?: number;
+  /** The instance a read replica replicates (undefined: not a replica). */
+  replicaOf?: string;
+  /** The instance's read replicas. */
+  replicas: string[];
 }
 
 /**
@@ -177,7 +187,45 @@ export async function describeRdsInstance(o: Pick<RdsSnapshotOptions, 'env' | 'p
       storageEncrypted: i.StorageEncrypted === true,
       deletionProtection: i.DeletionProtection === true,
       engineVersion: i.EngineVersion,
+      performanceInsights: i.PerformanceInsightsEnabled === true,
+      parameterGroup: i.DBParameterGroups?.[0]?.DBParameterGroupName,
+      allocatedStorage: i.AllocatedStorage,
+      replicaOf: i.ReadReplicaSourceDBInstanceIdentifier,
+      replicas: i.ReadReplicaDBInstanceIdentifiers ?? [],
     };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * One parameter of a DB parameter group (DescribeDBParameters, every page), for doctor's
+ * rds.force_ssl check. Undefined when the group does not set it.
+ *
+ * @throws the errors of {@link describeRdsInstance}, and config/E_RDS_PARAMETER_GROUP_NOT_FOUND
+ */
+export async function readRdsParameter(o: Pick<RdsSnapshotOptions, 'env' | 'processEnv'> & { group: string; name: string }): Promise<string | undefined> {
+  const rds = rdsSettings(o.env);
+  const { sdk, client } = await rdsClient(o.env, rds, o.processEnv ?? process.env);
+  try {
+    let marker: string | undefined;
+    do {
+      const page = await call(
+        rds,
+        'read the parameter group of',
+        () => client.send(new sdk.DescribeDBParametersCommand({ DBParameterGroupName: o.group, Marker: marker })),
+        'rds:DescribeDBParameters',
+      ).catch((e: unknown) => {
+        if (e instanceof StagedbError && (e.cause as { name?: string } | undefined)?.name?.startsWith('DBParameterGroupNotFound')) {
+          throw new StagedbError('config', 'E_RDS_PARAMETER_GROUP_NOT_FOUND', `there is no DB parameter group ${o.group} (${rds.region})`, { cause: e });
+        }
+        throw e;
+      });
+      const hit = page.Parameters?.find((x) => x.ParameterName === o.name);
+      if (hit) return hit.ParameterValue;
+      marker = page.Marker;
+    } while (marker);
+    return undefined;
   } finally {
     client.destroy();
   }
@@ -195,14 +243,14 @@ export function snapshotIdentifier(envName: string, at: Date): string {
   return `${PREFIX}-${env.slice(0, 200)}-${t.slice(0, 8)}-${t.slice(9, 15)}`;
 }
 
-function rdsSettings(env: ResolvedEnvironment): NonNullable<ResolvedEnvironment['backup']['rds']> {
+export function rdsSettings(env: ResolvedEnvironment): NonNullable<ResolvedEnvironment['backup']['rds']> {
   if (env.backup.rds) return env.backup.rds;
   throw new StagedbError('config', 'E_RDS_NOT_CONFIGURED', `environment ${env.name} names no RDS instance to snapshot`, {
     fix: `add it to the config: environments.${env.name}.backup.rds = { instance: 'my-db-instance', region: 'eu-west-1' }   (or take a pg_dump backup: stagedb backup --env ${env.name})`,
   });
 }
 
-async function rdsClient(env: ResolvedEnvironment, rds: NonNullable<ResolvedEnvironment['backup']['rds']>, processEnv: NodeJS.ProcessEnv): Promise<{ sdk: Sdk; client: RDSClient }> {
+export async function rdsClient(env: ResolvedEnvironment, rds: NonNullable<ResolvedEnvironment['backup']['rds']>, processEnv: NodeJS.ProcessEnv): Promise<{ sdk: Sdk; client: RDSClient }> {
   // The SDK's notice that its future releases need Node 22 is nothing a user can act on mid-backup.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let sdk: Sdk;
@@ -257,16 +305,16 @@ function actorText(a: BackupActor): string {
   return [a.gitAuthor ?? `${a.osUser}@${a.host}`, a.ci].filter(Boolean).join(' via ');
 }
 
-/** Runs one request, turning the SDK's failures into one clear error. */
-async function call<T>(rds: { instance: string; region: string; endpoint?: string }, doing: string, fn: () => Promise<T>): Promise<T> {
+/** Runs one request, turning the SDK's failures into one clear error (`permissions`: what the role needs, for the fix). */
+export async function call<T>(rds: { instance: string; region: string; endpoint?: string }, doing: string, fn: () => Promise<T>, permissions?: string): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    throw rdsError(e, doing, rds);
+    throw rdsError(e, doing, rds, permissions);
   }
 }
 
-function rdsError(e: unknown, doing: string, rds: { instance: string; region: string; endpoint?: string }): StagedbError {
+export function rdsError(e: unknown, doing: string, rds: { instance: string; region: string; endpoint?: string }, permissions?: string): StagedbError {
   if (e instanceof StagedbError) return e;
   const err = e as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   const name = (err.name ?? err.Code ?? '').replace(/Fault$/, '');
@@ -291,18 +339,26 @@ function rdsError(e: unknown, doing: string, rds: { instance: string; region: st
       cause: e,
     });
   }
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message ?? '')) {
+    return new StagedbError('connection', 'E_RDS_AUTH', `cannot ${doing} ${where}: no AWS credentials found`, {
+      fix: 'export AWS_PROFILE=<profile> (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in the shell or the environment\'s env file), or run where an instance or task role is attached',
+      cause: e,
+    });
+  }
   if (
     ['InvalidClientTokenId', 'SignatureDoesNotMatch', 'AccessDenied', 'AccessDeniedException', 'UnrecognizedClientException', 'ExpiredToken', 'ExpiredTokenException', 'AuthFailure', 'CredentialsProviderError', 'IncompleteSignature', 'MissingAuthenticationToken'].includes(name) ||
     status === 401 ||
     status === 403
   ) {
     return new StagedbError('connection', 'E_RDS_AUTH', `${where} refused the credentials (${name || `HTTP ${status}`}): cannot ${doing} it`, {
-      fix:
-        doing === 'describe'
-          ? "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: rds:DescribeDBInstances on the instance"
-          : "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: rds:CreateDBSnapshot, rds:DescribeDBSnapshots, rds:AddTagsToResource on the instance",
+      fix: `check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: ${
+        permissions ?? (doing === 'describe' ? 'rds:DescribeDBInstances' : 'rds:CreateDBSnapshot, rds:DescribeDBSnapshots, rds:AddTagsToResource')
+      } on the instance`,
       cause: e,
     });
+  }
+  if (['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException'].includes(name) || status === 429) {
+    return new StagedbError('connection', 'E_RDS_THROTTLED', `AWS throttled the requests for ${where} (${message}): cannot ${doing} it`, { fix: 'run the same command again in a moment', cause: e });
   }
   const net = err.code ?? name;
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'EPIPE'].includes(net)) {

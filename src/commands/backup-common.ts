@@ -77,6 +77,8 @@ export function age(iso: string, now = Date.now()): string {
  * no migration runs.
  */
 export async function preDeployBackup(ctx: CommandContext, env: ResolvedEnvironment, config: ResolvedConfig): Promise<string | undefined> {
+  const byMode = await (await import('../backup/before-deploy-mode.js')).backupBeforeDeployByMode({ env, migrationsDir: config.migrationsDir, processEnv: ctx.env, createdBy: await backupActor(config, ctx), onEvent: (e) => ctx.log(e.message) });
+  if (byMode.handled) return byMode.restorePoint;
   const { backupBeforeDeploy } = await import('../backup/before-deploy.js');
   const r = await backupBeforeDeploy({
     env,

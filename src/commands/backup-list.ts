@@ -1,6 +1,7 @@
 import { listBackups } from '../backup/list.js';
 import { formatBytes } from '../backup/manifest.js';
 import { columns } from '../render/table.js';
+import { StagedbError } from '../errors.js';
 import { age, shown } from './backup-common.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
@@ -10,7 +11,8 @@ const command: Command = {
 
 The complete backups in the environment's backup storage, newest first: age, size, format, the
 migrations they hold, the last verification. Leftovers of interrupted runs are counted, never listed
-as restorable (stagedb backup prune removes them).
+as restorable (stagedb backup prune removes them). With backup.rds in the config, also the window of
+RDS automated backups (stagedb restore --point-in-time restores to any time in it).
 
       --snapshots      instead, the RDS snapshots stagedb made of the instance in backup.rds
                        (stagedb backup --snapshot), as RDS lists them
@@ -35,7 +37,14 @@ ${ENV_HELP}`,
             ].join('\n');
       return { exitCode: 0, data: { env: env.name, instance: rds.instance, region: rds.region, snapshots: snaps }, text };
     }
+    // The RDS automated backups' window is read beside the storage; not reachable, it is a warning.
+    const windowRead = env.backup.rds ? import('../backup/rds-pitr.js').then((m) => m.rdsRestoreWindow({ env, processEnv: ctx.env })) : undefined;
+    windowRead?.catch(() => {});
     const r = await listBackups(env);
+    const rdsWindow = await windowRead?.catch((e: unknown) => {
+      ctx.warn(`${env.name}: cannot read the RDS automated backups: ${e instanceof Error ? e.message : String(e)}${e instanceof StagedbError && e.fix ? ` (fix: ${e.fix})` : ''}`);
+      return undefined;
+    });
     const lines: string[] = [];
     if (r.backups.length === 0) lines.push(`${env.name}: no backups in ${shown(ctx, r.location)} (take one: stagedb backup --env ${env.name})`);
     else {
@@ -64,6 +73,13 @@ ${ENV_HELP}`,
       lines.push(`${r.incomplete.length} incomplete backup${r.incomplete.length === 1 ? '' : 's'} (interrupted or failed, not restorable${r.incomplete.some((i) => i.active) ? '; some still being written' : ''}): stagedb backup prune --env ${env.name} removes ${r.incomplete.length === 1 ? 'it' : 'them'}`);
     }
     for (const d of r.damaged) lines.push(`damaged: ${d.id}: ${d.problem}`);
+    if (rdsWindow) {
+      lines.push(
+        rdsWindow.latest
+          ? `RDS automated backups of ${rdsWindow.instance} (${rdsWindow.region}, ${rdsWindow.retentionDays} days): restorable from ${rdsWindow.earliest ?? '?'} to ${rdsWindow.latest} (stagedb restore --point-in-time <time> --from ${env.name} --to <env>)`
+          : `RDS automated backups of ${rdsWindow.instance} (${rdsWindow.region}): off (backup retention 0): no point-in-time restore`,
+      );
+    }
     const data = {
       env: env.name,
       location: r.location,
@@ -81,6 +97,7 @@ ${ENV_HELP}`,
       })),
       incomplete: r.incomplete,
       damaged: r.damaged,
+      ...(rdsWindow ? { rdsAutomatedBackups: rdsWindow } : {}),
     };
     return { exitCode: 0, data, text: lines.join('\n') };
   },

@@ -18,6 +18,7 @@ import { shellQuote } from '../shell-quote.js';
 
 const command: Command = {
   usage: `Usage: stagedb restore <backup> --to <env> [--from <env>] [--confirm <env>]
+       stagedb restore --point-in-time <time> --from <env> --to <env> [--instance <name>]
 
 Replaces the schemas the datasource names (the URL's ?schema=, default public, or every one in
 schemas = [...]) in <env>'s database with a backup (an id from stagedb backup list, "latest", or the
@@ -37,6 +38,10 @@ Restoring production into staging:
       --with-privileges   restore GRANTs too (default: not, since roles differ between environments;
                           everything restored belongs to the target's user either way)
       --allow-foreign     restore a backup whose history has migrations this project does not know
+      --point-in-time <t> instead of a backup: RDS restores --from's instance (backup.rds) as of <t>
+                          (2026-12-05T09:30:00Z, or latest; stagedb backup list shows the window)
+                          into a NEW instance, waits for it, and says how to point --to at it
+      --instance <name>   the new instance's name (default <source>-pitr-<yyyymmdd>-<hhmm>)
 ${CONFIRM_HELP}
   -c, --config <file>     config file (default: nearest stagedb.config.*)
       --json              machine-readable output on stdout`,
@@ -46,6 +51,8 @@ ${CONFIRM_HELP}
     jobs: { type: 'string' },
     'with-privileges': { type: 'boolean' },
     'allow-foreign': { type: 'boolean' },
+    'point-in-time': { type: 'string' },
+    instance: { type: 'string' },
     ...CONFIRM_OPTIONS,
   },
   positionals: true,
@@ -53,6 +60,7 @@ ${CONFIRM_HELP}
     if (args.values.env !== undefined) {
       throw usageError('E_USAGE', 'restore names its target with --to, not --env (and where the backup comes from with --from)', 'stagedb restore <backup> --to <env>');
     }
+    if (args.values['point-in-time'] !== undefined) return (await import('./restore-pitr.js')).restorePointInTime(ctx, args);
     const ref = args.positionals[0];
     if (!ref || args.positionals.length > 1) throw usageError('E_USAGE', 'restore takes one backup: an id from stagedb backup list, "latest", or a backup directory', 'stagedb restore latest --from production --to staging');
     const to = args.values.to as string | undefined;

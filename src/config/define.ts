@@ -78,11 +78,15 @@ export interface EnvironmentConfig {
   /** Backups of this environment: where they are kept, how long, and what they record. See {@link BackupConfig}. */
   backup?: BackupConfig;
   /**
-   * `deploy` and `migrate deploy` take a backup (with `backup`'s settings) before applying pending
-   * migrations, refuse to migrate when it fails, and name it as the restore point when a migration
-   * fails. Skipped when nothing is pending. Default `true` for production-level environments, `false` otherwise.
+   * `deploy` and `migrate deploy` take a backup before applying pending migrations, refuse to migrate
+   * when it fails, and name it as the restore point when a migration fails. Skipped when nothing is
+   * pending. `true` / `'pg_dump'`: a pg_dump with `backup`'s settings, refused above
+   * `backup.beforeDeployDumpLimit` (an hours-long dump loading production); `'snapshot'`: an RDS
+   * snapshot of `backup.rds`, waited for; `'pitr'`: the exact restore point (time and WAL LSN),
+   * after checking RDS automated backups cover it. Default `true` for production-level
+   * environments, `false` otherwise.
    */
-  backupBeforeDeploy?: boolean;
+  backupBeforeDeploy?: boolean | 'pg_dump' | 'snapshot' | 'pitr';
   /**
    * Let `stagedb seed` run on this production-level environment (with typed confirmation, or
    * `--confirm <env>` in CI) instead of refusing it. Default false. No effect on other levels.
@@ -182,6 +186,12 @@ export interface BackupConfig {
    * `@aws-sdk/client-rds`). Credentials come from the AWS SDK's usual chain, as for S3.
    */
   rds?: RdsSnapshotConfig;
+  /**
+   * With `backupBeforeDeploy: true` (a pg_dump), a database larger than this (bytes,
+   * pg_database_size) stops the deploy with the choices instead of starting an hours-long dump.
+   * Default 21474836480 (20 GiB); 0: no limit.
+   */
+  beforeDeployDumpLimit?: number;
 }
 
 /** The RDS instance behind an environment, for `backup --snapshot`. */

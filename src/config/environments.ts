@@ -371,6 +371,10 @@ export interface ResolvedBackup {
   checksums?: boolean;
   /** Take a backup before `deploy` applies migrations (config `backupBeforeDeploy`). */
   beforeDeploy: boolean;
+  /** What that backup is (config `backupBeforeDeploy`: true means pg_dump). */
+  beforeDeployMode: 'pg_dump' | 'snapshot' | 'pitr';
+  /** Above this database size (bytes) a pg_dump before deploy is refused; 0: no limit (config `backup.beforeDeployDumpLimit`). */
+  beforeDeployDumpLimit: number;
   /** Config `backup.rds`: the RDS instance `backup --snapshot` snapshots. */
   rds?: { instance: string; region: string; endpoint?: string };
 }
@@ -395,6 +399,8 @@ export type ResolvedBackupStorage =
     };
 
 export const DEFAULT_BACKUP_RETENTION = { keepLast: 10, dailyDays: 7 } as const;
+/** 20 GiB: at a typical 50-100 MB/s, a pg_dump of this much already loads production for minutes to hours. */
+export const DEFAULT_DUMP_LIMIT = 20 * 1024 ** 3;
 
 function resolveBackup(
   root: string,
@@ -406,7 +412,10 @@ function resolveBackup(
 ): ResolvedBackup {
   const b = def.backup ?? {};
   const retention = { keepLast: b.retention?.keepLast ?? DEFAULT_BACKUP_RETENTION.keepLast, dailyDays: b.retention?.dailyDays ?? DEFAULT_BACKUP_RETENTION.dailyDays };
-  const beforeDeploy = def.backupBeforeDeploy ?? protection === 'production';
+  const setting = def.backupBeforeDeploy ?? protection === 'production';
+  const beforeDeploy = setting !== false;
+  const beforeDeployMode = typeof setting === 'string' ? setting : 'pg_dump';
+  const beforeDeployDumpLimit = b.beforeDeployDumpLimit ?? DEFAULT_DUMP_LIMIT;
   const rds = b.rds
     ? {
         instance: read('backup.rds.instance', b.rds.instance, true)!,
@@ -417,7 +426,7 @@ function resolveBackup(
   const s3 = b.storage && 's3' in b.storage ? b.storage.s3 : undefined;
   if (!s3) {
     const dir = b.storage && 'dir' in b.storage ? b.storage.dir : join('.stagedb', 'backups', name);
-    return { storage: { kind: 'local', dir: isAbsolute(dir) ? dir : join(root, dir) }, retention, checksums: b.checksums, beforeDeploy, rds };
+    return { storage: { kind: 'local', dir: isAbsolute(dir) ? dir : join(root, dir) }, retention, checksums: b.checksums, beforeDeploy, beforeDeployMode, beforeDeployDumpLimit, rds };
   }
   const at = (k: string) => `backup.storage.s3.${k}`;
   const bucket = read(at('bucket'), s3.bucket, false);
@@ -443,6 +452,8 @@ function resolveBackup(
     retention,
     checksums: b.checksums,
     beforeDeploy,
+    beforeDeployMode,
+    beforeDeployDumpLimit,
     rds,
   };
 }

@@ -49,6 +49,7 @@ const backup = z
       .optional(),
     checksums: z.boolean().optional(),
     rds: z.object({ instance: value, region: value.optional(), endpoint: value.optional() }).strict().optional(),
+    beforeDeployDumpLimit: z.number().int('must be a whole number of bytes').min(0, 'must be 0 or more').optional(),
   })
   .strict();
 const environment = z
@@ -64,7 +65,7 @@ const environment = z
     lockRetries: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(10, 'must be at most 10').optional(),
     iamAuth: z.union([z.boolean(), z.object({ region: value.optional(), role: value.optional(), caBundle: nonEmpty('must not be empty').optional() }).strict()]).optional(),
     backup: backup.optional(),
-    backupBeforeDeploy: z.boolean().optional(),
+    backupBeforeDeploy: z.union([z.boolean(), z.enum(['pg_dump', 'snapshot', 'pitr'])]).optional(),
     allowSeed: z.boolean().optional(),
     studio: z.enum(['read-only', 'read-write']).optional(),
     studioUrl: urlValue.optional(),
@@ -78,7 +79,12 @@ const environment = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    if ((e.backupBeforeDeploy === 'snapshot' || e.backupBeforeDeploy === 'pitr') && !e.backup?.rds) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['backupBeforeDeploy'], message: `'${e.backupBeforeDeploy}' needs the RDS instance: backup: { rds: { instance: '<db-instance-id>', region: '<region>' } }` });
+    }
+  });
 const bytes = z.number().int('must be a whole number of bytes').min(0, 'must be 0 or more');
 const lint = z
   .object({
@@ -153,6 +159,7 @@ function describe(issue: z.ZodIssue): string[] {
     case 'invalid_union': {
       // A required value that is simply absent (e.g. backup.storage.s3.bucket).
       if (issue.unionErrors.every((e) => e.issues.some((i) => i.code === 'invalid_type' && i.received === 'undefined'))) return [`${at}: is required`];
+      if (issue.path[issue.path.length - 1] === 'backupBeforeDeploy') return [`${at}: must be true, false, 'pg_dump', 'snapshot' or 'pitr'`];
       // A union member that got the right shape but a bad detail says more than "no member matched".
       const inner = issue.unionErrors.flatMap((e) => e.issues).filter((i) => i.code === 'too_small' || i.code === 'invalid_enum_value');
       if (inner.length > 0) return inner.flatMap(describe);

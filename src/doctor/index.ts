@@ -17,6 +17,9 @@ import { rdsBackupRetention } from './checks/rds-backup-retention.js';
 import { rdsDeletionProtection } from './checks/rds-deletion-protection.js';
 import { rdsEncryption } from './checks/rds-encryption.js';
 import { rdsMultiAz } from './checks/rds-multi-az.js';
+import { rdsForceSsl } from './checks/rds-force-ssl.js';
+import { rdsPerformanceInsights } from './checks/rds-performance-insights.js';
+import { rdsMetrics } from './checks/rds-metrics.js';
 import { readReplicas } from './checks/read-replicas.js';
 import { tcp } from './checks/tcp.js';
 import { tls } from './checks/tls.js';
@@ -48,6 +51,9 @@ export const CHECKS: readonly DoctorCheck[] = [
   rdsBackupRetention,
   rdsEncryption,
   rdsDeletionProtection,
+  rdsForceSsl,
+  rdsPerformanceInsights,
+  rdsMetrics,
 ];
 
 /** One environment's doctor report. */

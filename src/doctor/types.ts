@@ -40,8 +40,10 @@ export interface DoctorState {
   /** server_version_num, once connected. */
   serverVersionNum?: number;
   serverVersion?: string;
-  /** The RDS instance's DescribeDBInstances (DOC018–DOC021), asked once. */
+  /** The RDS instance's DescribeDBInstances (DOC018–DOC024), asked once. */
   rds?: Promise<import('../backup/rds.js').RdsInstancePosture>;
+  /** The instance's last hour in CloudWatch (DOC024), asked once. */
+  rdsMetrics?: Promise<import('../aws/cloudwatch.js').RdsMetrics>;
 }
 
 /** One doctor check: one file under src/doctor/checks/, with a stable code. */

@@ -125,6 +125,9 @@ describe('stagedb doctor', () => {
       'DOC019 rds-backups ok',
       'DOC020 rds-encryption ok',
       'DOC021 rds-delete-protect ok',
+      'DOC022 rds-force-ssl ok',
+      'DOC023 rds-perf-insights ok',
+      'DOC024 rds-metrics ok',
     ]);
     expect(report.checks.find((c) => c.code === 'DOC013')!.detail).toBe('2 applied, 0 pending, none failed');
   });
@@ -169,7 +172,10 @@ describe('stagedb doctor', () => {
         ok    DOC018  rds-multi-az         no RDS instance in the config (backup.rds): not checked
         ok    DOC019  rds-backups          no RDS instance in the config (backup.rds): not checked
         ok    DOC020  rds-encryption       no RDS instance in the config (backup.rds): not checked
-        ok    DOC021  rds-delete-protect   no RDS instance in the config (backup.rds): not checked"
+        ok    DOC021  rds-delete-protect   no RDS instance in the config (backup.rds): not checked
+        ok    DOC022  rds-force-ssl        no RDS instance in the config (backup.rds): not checked
+        ok    DOC023  rds-perf-insights    no RDS instance in the config (backup.rds): not checked
+        ok    DOC024  rds-metrics          no RDS instance in the config (backup.rds): not checked"
     `);
   });
 

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { SecretFetcher } from '../../src/aws/secrets.js';
-import { Sha256 } from './rds-iam-signer.js';
+import { checkSigV4 } from './sigv4.js';
 
 /**
  * A loopback stand-in for the AWS Secrets Manager JSON API (awsJson1_1: POST /, X-Amz-Target
  * `secretsmanager.GetSecretValue`, a JSON body, JSON answers and `__type` errors, as documented in
  * the Secrets Manager API reference). Every request must carry a SigV4 Authorization header for
- * service `secretsmanager` in the configured region with the known access key.
+ * service `secretsmanager` in the configured region with the known key, and the real
+ * `@aws-sdk/client-secrets-manager` is what the tests send with.
  *
- * Not AWS: the signature is checked for its form, not re-derived; no IAM, no KMS, no versions.
+ * Not AWS: the signature is re-derived with the one known secret key (test/helpers/sigv4.ts); no IAM,
+ * no KMS, no versions.
  */
 export interface SecretsServer {
   endpoint: string;
@@ -19,9 +19,10 @@ export interface SecretsServer {
   close(): Promise<void>;
 }
 
-export async function startSecretsServer(o: { region?: string; accessKeyId?: string; secrets: Record<string, string>; accessDenied?: boolean; throttle?: boolean }): Promise<SecretsServer> {
+export async function startSecretsServer(o: { region?: string; accessKeyId?: string; secretAccessKey?: string; secrets: Record<string, string>; accessDenied?: boolean; throttle?: boolean }): Promise<SecretsServer> {
   const region = o.region ?? 'eu-west-1';
   const accessKeyId = o.accessKeyId ?? 'AKIASTAGEDBTEST';
+  const secretAccessKey = o.secretAccessKey ?? 'test-secret-key';
   const requests: SecretsServer['requests'] = [];
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -40,11 +41,10 @@ export async function startSecretsServer(o: { region?: string; accessKeyId?: str
       res.end(JSON.stringify({ __type: type, message }));
     }
     if (req.method !== 'POST' || req.headers['content-type'] !== 'application/x-amz-json-1.1') return fail(400, 'SerializationException', 'expected an awsJson1_1 POST');
-    const sig = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/secretsmanager\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
-    if (!sig) return fail(400, 'IncompleteSignatureException', 'Authorization header requires a valid SigV4 signature for service secretsmanager');
-    if (sig[3] !== region) return fail(400, 'InvalidSignatureException', `Credential should be scoped to a valid region, not '${sig[3]}'`);
-    if (!sig[4]!.split(';').includes('host') || !sig[4]!.split(';').includes('x-amz-target')) return fail(400, 'IncompleteSignatureException', 'host and x-amz-target must be signed');
-    if (sig[1] !== accessKeyId) return fail(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+    const bad = await checkSigV4(req, Buffer.concat(chunks).toString('utf8'), { service: 'secretsmanager', region, accessKeyId, secretAccessKey });
+    // Secrets Manager's names for them (awsJson): an unknown key is UnrecognizedClientException.
+    if (bad) return fail(400, bad.code === 'InvalidClientTokenId' ? 'UnrecognizedClientException' : bad.code === 'IncompleteSignature' ? 'IncompleteSignatureException' : 'InvalidSignatureException', bad.message);
+    if (!String(req.headers.authorization).match(/SignedHeaders=[^,]*x-amz-target/)) return fail(400, 'IncompleteSignatureException', 'x-amz-target must be signed');
     if (target !== 'secretsmanager.GetSecretValue') return fail(400, 'UnknownOperationException', `unknown operation ${target}`);
     if (o.throttle) return fail(400, 'ThrottlingException', 'Rate exceeded');
     if (o.accessDenied) return fail(400, 'AccessDeniedException', `User: arn:aws:iam::123456789012:user/ci is not authorized to perform: secretsmanager:GetSecretValue`);
@@ -66,31 +66,3 @@ export async function startSecretsServer(o: { region?: string; accessKeyId?: str
   return { endpoint: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-/**
- * What `@aws-sdk/client-secrets-manager`'s GetSecretValueCommand sends (it is not installed here):
- * the awsJson1_1 request signed with @smithy/signature-v4, its errors shaped as the SDK's
- * (`name` = `__type`, `$metadata.httpStatusCode`).
- */
-export function signedFetcher(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string }): SecretFetcher {
-  return async ({ secretId, region }) => {
-    const u = new URL(endpoint);
-    const body = JSON.stringify({ SecretId: secretId });
-    const signer = new SignatureV4({ service: 'secretsmanager', region, credentials, sha256: Sha256 });
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: u.protocol,
-      hostname: u.hostname,
-      port: Number(u.port),
-      path: '/',
-      headers: { host: u.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.GetSecretValue' },
-      body,
-    });
-    // The SDK's node handler fails with the socket's error (ECONNREFUSED …); fetch wraps it.
-    const res = await fetch(endpoint, { method: 'POST', headers: signed.headers as Record<string, string>, body }).catch((e: unknown) => {
-      throw (e as { cause?: unknown }).cause ?? e;
-    });
-    const json = (await res.json()) as { __type?: string; message?: string; SecretString?: string };
-    if (!res.ok) throw Object.assign(new Error(json.message ?? json.__type), { name: json.__type?.split('#').pop(), $metadata: { httpStatusCode: res.status } });
-    return json.SecretString!;
-  };
-}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Signer } from '@aws-sdk/rds-signer';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clearIamAuth, iamAuthFor, registerIamAuth } from '../../src/aws/iam-token.js';
 import { PoolRuntime } from '../../src/client/pools.js';
 import { planClient } from '../../src/client/plan.js';
@@ -13,24 +14,30 @@ import { execCapture } from '../../src/pg/exec.js';
 import { findPgTool } from '../../src/pg/find-binaries.js';
 import { StagedbError } from '../../src/errors.js';
 import { adminUrl, freshDatabase, type FreshDatabase } from '../helpers/db.js';
-import { presignSigner } from '../helpers/rds-iam-signer.js';
+import { checkIamToken } from '../helpers/sigv4.js';
 import { serverCertPath, withParams } from '../helpers/tls.js';
 
 /**
  * iamAuth against the real test cluster (scram-sha-256, TLS with a self-signed CN=localhost
- * certificate standing in for Amazon's RDS CA). PostgreSQL cannot check an IAM token the way RDS
- * does, so the application role's password IS the token the provider returns (from a SigV4 presign
- * signer with test credentials): a connection works only if that token is what was sent.
+ * certificate standing in for Amazon's RDS CA), with the real `@aws-sdk/rds-signer` making the tokens
+ * from test credentials on a fake Date. PostgreSQL cannot check an IAM token the way RDS does, so
+ * the application role's password IS the token RDS would accept at that moment (re-derived by the
+ * same signer, and checked by test/helpers/sigv4.ts): a connection works only if that token was sent.
  * The role is an ordinary LOGIN role, neither superuser nor the database's owner, as on RDS.
  */
 const cert = serverCertPath();
 const role = `app_iam_${randomBytes(3).toString('hex')}`;
 let db: FreshDatabase;
 let admin: pg.Client;
-const MIN = 60_000;
-let t = Date.parse('2026-12-05T12:00:00Z');
-const signer = presignSigner({ accessKeyId: 'AKIASTAGEDBTEST', secretAccessKey: 'test-secret-key' }, () => new Date(t));
+const KEYS = { AWS_ACCESS_KEY_ID: 'AKIASTAGEDBTEST', AWS_SECRET_ACCESS_KEY: 'test-secret-key' };
+const credentials = { accessKeyId: KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: KEYS.AWS_SECRET_ACCESS_KEY };
+/** The token RDS would accept for this user now (the fake Date): what the real signer makes. */
+const signer = (r: { hostname: string; port: number; username: string; region: string }) => new Signer({ ...r, credentials }).getAuthToken();
+const at = (iso: string) => vi.setSystemTime(new Date(iso));
 
+afterEach(() => {
+  vi.useRealTimers();
+});
 beforeAll(async () => {
   db = await freshDatabase('iam');
   admin = new pg.Client({ connectionString: adminUrl() });
@@ -63,7 +70,7 @@ function iamEnvironment(urlUser: string) {
     environments: { production: { url: u.toString(), iamAuth: { region: 'eu-west-1', role, caBundle: cert! } } },
     warnings: [],
   } as unknown as ResolvedConfig;
-  const env = resolveEnvironment(config, 'production', { processEnv: {} });
+  const env = resolveEnvironment(config, 'production', { processEnv: KEYS });
   const port = env.directInfo.port;
   const tokenNow = () => signer({ hostname: 'localhost', port, username: role, region: 'eu-west-1' });
   return { env, port, tokenNow };
@@ -71,13 +78,15 @@ function iamEnvironment(urlUser: string) {
 
 describe.skipIf(!cert)('iamAuth on a real PostgreSQL', () => {
   it('stagedb connects with the provider token as password, over verify-full TLS, as the configured role', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-05T12:00:00Z') });
     const { env, port, tokenNow } = iamEnvironment('placeholder');
     expect(env.iamAuth).toEqual({ region: 'eu-west-1', role, caBundle: cert });
-    // The test's signer in place of @aws-sdk/rds-signer (not installed here).
-    expect(iamAuthFor('localhost', port, 'placeholder')?.provider.username).toBe(role);
-    const provider = registerIamAuth({ hostname: 'localhost', port, urlUser: 'placeholder', username: role, region: 'eu-west-1', caBundle: cert!, signer });
-    expect(iamAuthFor('localhost', port, 'placeholder')?.provider).toBe(provider);
-    await acceptToken(await tokenNow());
+    // Resolving the environment registered the provider (the real SDK signer, not loaded yet).
+    const provider = iamAuthFor('localhost', port, 'placeholder')!.provider;
+    expect(provider.username).toBe(role);
+    const token = await tokenNow();
+    expect(await checkIamToken(token, { hostname: 'localhost', port, username: role, region: 'eu-west-1', ...credentials, now: new Date() })).toBeUndefined();
+    await acceptToken(token);
 
     const c = await connect(env.directUrl, { label: 'production', purpose: 'test' });
     try {
@@ -102,9 +111,10 @@ describe.skipIf(!cert)('iamAuth on a real PostgreSQL', () => {
   });
 
   it("the runtime client's pool asks for the password per new connection, and gets the renewed token after 10 minutes", async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-05T13:00:00Z') });
     const { env, port, tokenNow } = iamEnvironment('app');
-    // The test's signer, on the test's clock.
-    const provider = registerIamAuth({ hostname: 'localhost', port, urlUser: 'app', username: role, region: 'eu-west-1', caBundle: cert!, signer, now: () => t });
+    // The real SDK signer, on the fake Date (the provider's clock too).
+    const provider = registerIamAuth({ hostname: 'localhost', port, urlUser: 'app', username: role, region: 'eu-west-1', caBundle: cert!, processEnv: KEYS, now: () => Date.now() });
     const { targets } = planClient(env, { pool: { max: 1 } });
     const runtime = new PoolRuntime(targets[0]!, { environment: 'production', instances: 1, logger: { warn: () => {} }, applicationName: 'iam-test', replicaConnectTimeoutMs: 5000 });
     try {
@@ -115,7 +125,7 @@ describe.skipIf(!cert)('iamAuth on a real PostgreSQL', () => {
       expect(provider.made).toBe(1);
 
       // Ten minutes on, the role accepts only a new token; the pool's next new connection must bring it.
-      t += 10 * MIN;
+      at('2026-12-05T13:10:00Z');
       const renewed = await tokenNow();
       await acceptToken(renewed);
       await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
@@ -124,14 +134,15 @@ describe.skipIf(!cert)('iamAuth on a real PostgreSQL', () => {
       expect(row).toEqual([role, true]);
       expect(provider.made).toBe(2);
       expect(await provider.get()).toBe(renewed);
+      expect(renewed).toContain('X-Amz-Date=20261205T131000Z');
     } finally {
       await runtime.dispose();
     }
   });
 
   it('pg_dump (backups) logs in with the token too: PGPASSWORD, the role, verify-full with the CA bundle', async () => {
-    const { env, port, tokenNow } = iamEnvironment('dumper');
-    registerIamAuth({ hostname: 'localhost', port, urlUser: 'dumper', username: role, region: 'eu-west-1', caBundle: cert!, signer });
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-05T14:00:00Z') });
+    const { env, tokenNow } = iamEnvironment('dumper');
     const token = await tokenNow();
     await acceptToken(token);
     const conn = await toolConnectionFor(env.directUrl, 'stagedb backup test', {});
@@ -155,10 +166,10 @@ describe.skipIf(!cert)('iamAuth on a real PostgreSQL', () => {
       environments: { production: { directUrl: u.toString(), iamAuth: { region: 'eu-west-1', role, caBundle: cert! } } },
       warnings: [],
     } as unknown as ResolvedConfig;
-    resolveEnvironment(config, 'production', { processEnv: {} });
-    registerIamAuth({ hostname: 'localhost', port: Number(u.port), urlUser: 'doctor', username: role, region: 'eu-west-1', caBundle: cert!, signer });
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-05T15:00:00Z') });
+    resolveEnvironment(config, 'production', { processEnv: KEYS });
     await acceptToken(await signer({ hostname: 'localhost', port: Number(u.port), username: role, region: 'eu-west-1' }));
-    const report = await runDoctor({ config, env: 'production', processEnv: {}, timeoutMs: 5000 });
+    const report = await runDoctor({ config, env: 'production', processEnv: KEYS, timeoutMs: 5000 });
     const by = Object.fromEntries(report.checks.map((c) => [c.code, c]));
     expect([by.DOC006!.status, by.DOC007!.status, by.DOC008!.status]).toEqual(['ok', 'ok', 'ok']);
     expect(by.DOC006!.detail).toMatch(/certificate verified \(sslmode=verify-full\)$/);

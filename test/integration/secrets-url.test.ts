@@ -9,15 +9,15 @@ import { StagedbError } from '../../src/errors.js';
 import { connect } from '../../src/pg/connect.js';
 import { redact } from '../../src/redact.js';
 import { adminUrl, freshDatabase, type FreshDatabase } from '../helpers/db.js';
-import { signedFetcher, startSecretsServer, type SecretsServer } from '../helpers/secrets-server.js';
+import { startSecretsServer, type SecretsServer } from '../helpers/secrets-server.js';
 
 /**
- * secret() URLs: fetched through a SigV4-signed GetSecretValue from a loopback stand-in of the Secrets
- * Manager JSON API (test/helpers/secrets-server.ts; the SDK client is not installed here, so the
- * request is what it would send, signed with @smithy/signature-v4), then used to log in to the real
+ * secret() URLs: fetched by the real `@aws-sdk/client-secrets-manager` (GetSecretValue, SigV4-signed)
+ * from a loopback stand-in of the Secrets Manager JSON API that re-derives the signature
+ * (test/helpers/secrets-server.ts, reached through AWS_ENDPOINT_URL_SECRETS_MANAGER), then used to log in to the real
  * test cluster as an ordinary role whose password needs percent-encoding. Not against AWS.
  */
-const CREDS = { accessKeyId: 'AKIASTAGEDBTEST', secretAccessKey: 'test-secret-key' };
+const KEYS = { AWS_ACCESS_KEY_ID: 'AKIASTAGEDBTEST', AWS_SECRET_ACCESS_KEY: 'test-secret-key', AWS_REGION: 'eu-west-1' };
 const role = `app_sm_${randomBytes(3).toString('hex')}`;
 const password = `p@ss:w/rd#${randomBytes(4).toString('hex')}?&%`;
 let db: FreshDatabase;
@@ -48,7 +48,7 @@ function project(environments: Record<string, EnvironmentDefinition>): ResolvedC
 async function server(secrets: Record<string, string>, o: { accessDenied?: boolean; throttle?: boolean } = {}) {
   const s = await startSecretsServer({ secrets, ...o });
   servers.push(s);
-  return { s, fetcher: signedFetcher(s.endpoint, CREDS) };
+  return { s, env: { ...KEYS, AWS_ENDPOINT_URL_SECRETS_MANAGER: s.endpoint } };
 }
 
 const processEnv = { AWS_REGION: 'eu-west-1' };
@@ -57,12 +57,12 @@ describe('secret(): a URL from AWS Secrets Manager', () => {
   it('an RDS credentials secret becomes a URL (password percent-encoded) that logs in; fetched once; never printed', async () => {
     const u = new URL(db.url);
     const rdsSecret = JSON.stringify({ engine: 'postgres', username: role, password, host: u.hostname, port: Number(u.port), dbname: db.name, dbInstanceIdentifier: 'app-production' });
-    const { s, fetcher } = await server({ 'prod/app/db': rdsSecret });
+    const { s, env: processEnv } = await server({ 'prod/app/db': rdsSecret });
     const config = project({
       production: { directUrl: secret('prod/app/db'), url: secret('arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/app/db-AbCdEf'), ssl: 'disable' },
     });
-    await loadSecrets(config, ['production'], processEnv, fetcher);
-    await loadSecrets(config, ['production'], processEnv, fetcher);
+    await loadSecrets(config, ['production'], processEnv);
+    await loadSecrets(config, ['production'], processEnv);
     // Two ids (the name and the ARN), each fetched once over two loads; both signed for the region.
     expect(s.requests.map((r) => [r.target, r.body.SecretId]).sort()).toEqual([
       ['secretsmanager.GetSecretValue', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/app/db-AbCdEf'],
@@ -90,12 +90,12 @@ describe('secret(): a URL from AWS Secrets Manager', () => {
     const whole = new URL(db.url);
     whole.username = role;
     whole.password = encodeURIComponent(password);
-    const { fetcher } = await server({ 'app/urls': JSON.stringify({ DATABASE_URL: whole.toString() }), 'rds!db-1234': JSON.stringify({ username: role, password }) });
+    const { env: processEnv } = await server({ 'app/urls': JSON.stringify({ DATABASE_URL: whole.toString() }), 'rds!db-1234': JSON.stringify({ username: role, password }) });
     const config = project({
       staging: { url: secret('app/urls', 'DATABASE_URL') },
       production: { url: secret('rds!db-1234', { url: `postgresql://${u.host}/${db.name}?sslmode=disable` }), ssl: 'disable' },
     });
-    await loadSecrets(config, ['staging', 'production'], processEnv, fetcher);
+    await loadSecrets(config, ['staging', 'production'], processEnv);
     expect(resolveEnvironment(config, 'staging', { processEnv }).directInfo.user).toBe(role);
     const prod = resolveEnvironment(config, 'production', { processEnv });
     expect(prod.directInfo).toMatchObject({ user: role, host: u.hostname, database: db.name, sslmode: 'disable' });
@@ -104,12 +104,12 @@ describe('secret(): a URL from AWS Secrets Manager', () => {
   });
 
   it('one clear error each: no such secret, a missing key, access denied, throttled, unreachable', async () => {
-    const { fetcher } = await server({ 'app/urls': JSON.stringify({ DATABASE_URL: 'postgresql://h/db' }), 'rds!db-1': JSON.stringify({ username: 'u', password: 'p' }) });
-    const err = async (def: EnvironmentDefinition, f = fetcher) => {
+    const { env: processEnv } = await server({ 'app/urls': JSON.stringify({ DATABASE_URL: 'postgresql://h/db' }), 'rds!db-1': JSON.stringify({ username: 'u', password: 'p' }) });
+    const err = async (def: EnvironmentDefinition, pe: NodeJS.ProcessEnv = processEnv) => {
       clearSecrets();
       const config = project({ production: def });
-      const e = await loadSecrets(config, ['production'], processEnv, f)
-        .then(() => resolveEnvironment(config, 'production', { processEnv }))
+      const e = await loadSecrets(config, ['production'], pe)
+        .then(() => resolveEnvironment(config, 'production', { processEnv: pe }))
         .then(() => undefined, (x: unknown) => x);
       expect(e).toBeInstanceOf(StagedbError);
       return `${(e as StagedbError).code} ${(e as StagedbError).kind}: ${(e as StagedbError).message}\n  fix: ${(e as StagedbError).fix}`;
@@ -127,21 +127,23 @@ describe('secret(): a URL from AWS Secrets Manager', () => {
         fix: name the server: secret("rds!db-1", { url: 'postgresql://<instance endpoint>:5432/<database>' }) (an RDS-managed master secret holds only username and password), or name the key that holds a whole URL: secret("rds!db-1", '<key>')"
     `);
     const denied = await server({}, { accessDenied: true });
-    expect(await err({ url: secret('app/urls') }, denied.fetcher)).toMatchInlineSnapshot(`
+    expect(await err({ url: secret('app/urls') }, denied.env)).toMatchInlineSnapshot(`
       "E_SECRET_AUTH connection: secret app/urls (eu-west-1) refused the credentials (AccessDeniedException)
         fix: check AWS_PROFILE / AWS_ACCESS_KEY_ID and the role's permissions: secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key); see aws secretsmanager describe-secret --secret-id app/urls --region eu-west-1"
     `);
     const throttled = await server({}, { throttle: true });
-    expect(await err({ url: secret('app/urls') }, throttled.fetcher)).toMatchInlineSnapshot(`
+    expect(await err({ url: secret('app/urls') }, throttled.env)).toMatchInlineSnapshot(`
       "E_SECRET_THROTTLED connection: AWS throttled the request for secret app/urls (eu-west-1) (Rate exceeded)
         fix: run the same command again in a moment"
     `);
     const gone = await server({});
     await gone.s.close();
     servers.splice(servers.indexOf(gone.s), 1);
-    expect(await err({ url: secret('app/urls') }, gone.fetcher)).toMatch(/^E_SECRET_UNREACHABLE connection: cannot reach AWS Secrets Manager for secret app\/urls \(eu-west-1\) \(ECONNREFUSED\)/);
-    const wrongKey = signedFetcher((await server({})).s.endpoint, { accessKeyId: 'AKIAWRONG', secretAccessKey: 'x' });
-    expect(await err({ url: secret('app/urls') }, wrongKey)).toMatch(/^E_SECRET_AUTH connection: secret app\/urls \(eu-west-1\) refused the credentials \(UnrecognizedClientException\)/);
+    expect(await err({ url: secret('app/urls') }, gone.env)).toMatch(/^E_SECRET_UNREACHABLE connection: cannot reach AWS Secrets Manager for secret app\/urls \(eu-west-1\) \(ECONNREFUSED\)/);
+    const other = await server({});
+    // The right key id with the wrong secret: the stand-in re-derives the signature and refuses it.
+    expect(await err({ url: secret('app/urls') }, { ...other.env, AWS_SECRET_ACCESS_KEY: 'not-the-secret' })).toMatch(/^E_SECRET_AUTH connection: secret app\/urls \(eu-west-1\) refused the credentials \(InvalidSignatureException\)/);
+    expect(await err({ url: secret('app/urls') }, { ...other.env, AWS_ACCESS_KEY_ID: 'AKIAWRONG' })).toMatch(/^E_SECRET_AUTH connection: secret app\/urls \(eu-west-1\) refused the credentials \(UnrecognizedClientException\)/);
   });
 
   it('an environment that does not need its secret (e.g. --url) does not fetch it; one that does and was not loaded says so', () => {

@@ -256,7 +256,7 @@ describe('backup config', () => {
       'environments.production.backup.retention.keepLast: must be at least 1 (the newest backup is always kept)',
       'environments.production.backup.retention.dailyDays: must be 0 or more',
       'environments.production.backup.checksums: expected boolean, got string',
-      'environments.production.backupBeforeDeploy: expected boolean, got string',
+      "environments.production.backupBeforeDeploy: must be true, false, 'pg_dump', 'snapshot' or 'pitr'",
       'environments.staging.backup.storage.s3.bucket: is required',
       'environments.staging.backup.storage.s3.sse: must be one of "AES256", "aws:kms"',
       'environments.staging.backup.storage.s3.color: unknown key',
@@ -267,7 +267,7 @@ describe('backup config', () => {
   it('defaults: local .stagedb/backups/<env>, keep 10 and 7 days, backup before deploy for production-level environments only', () => {
     const c = config({ production: { url: 'postgresql://h/db?sslmode=require' }, staging: { url: 'postgresql://h/db' }, qa: { url: 'postgresql://h/db', protection: 'production', ssl: 'disable' } });
     const p = resolveEnvironment(c, 'production', { processEnv: {} });
-    expect(p.backup).toEqual({ storage: { kind: 'local', dir: join('/app', '.stagedb', 'backups', 'production') }, retention: { keepLast: 10, dailyDays: 7 }, checksums: undefined, beforeDeploy: true });
+    expect(p.backup).toEqual({ storage: { kind: 'local', dir: join('/app', '.stagedb', 'backups', 'production') }, retention: { keepLast: 10, dailyDays: 7 }, checksums: undefined, beforeDeploy: true, beforeDeployMode: 'pg_dump', beforeDeployDumpLimit: 20 * 1024 ** 3 });
     expect(resolveEnvironment(c, 'staging', { processEnv: {} }).backup.beforeDeploy).toBe(false);
     expect(resolveEnvironment(c, 'qa', { processEnv: {} }).backup.beforeDeploy).toBe(true);
   });

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IamTokenProvider, clearIamAuth, registerIamAuth, type TokenRequest } from '../../src/aws/iam-token.js';
 import { clientConfig } from '../../src/pg/connect.js';
 import { StagedbError } from '../../src/errors.js';
 import { redact } from '../../src/redact.js';
-import { presignSigner } from '../helpers/rds-iam-signer.js';
+import { checkIamToken } from '../helpers/sigv4.js';
 
 /** A signer that numbers its tokens and remembers what it was asked. */
 function countingSigner() {
@@ -21,7 +21,10 @@ function countingSigner() {
 const REQ = { hostname: 'app.abc123.eu-west-1.rds.amazonaws.com', port: 5432, username: 'app_iam', region: 'eu-west-1' };
 const MIN = 60_000;
 
-afterEach(() => clearIamAuth());
+afterEach(() => {
+  clearIamAuth();
+  vi.useRealTimers();
+});
 
 describe('IamTokenProvider: a token per connection, renewed before it expires', () => {
   it('hands out the cached token for 10 minutes, then makes a new one (fake clock)', async () => {
@@ -97,14 +100,51 @@ describe('IamTokenProvider: a token per connection, renewed before it expires', 
     `);
   });
 
-  it('a token is what rds-signer makes (a presigned connect request for rds-db), and is never printed', async () => {
-    const signer = presignSigner({ accessKeyId: 'AKIASTAGEDBTEST', secretAccessKey: 'test-secret-key' }, () => new Date('2026-12-05T12:00:00Z'));
-    const p = new IamTokenProvider({ ...REQ, signer });
+  const KEYS = { AWS_ACCESS_KEY_ID: 'AKIASTAGEDBTEST', AWS_SECRET_ACCESS_KEY: 'test-secret-key' };
+  const verify = (token: string, now: Date) => checkIamToken(token, { ...REQ, accessKeyId: KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: KEYS.AWS_SECRET_ACCESS_KEY, now });
+
+  it.runIf(signerInstalled)('the real @aws-sdk/rds-signer makes the token (a presigned connect for rds-db that re-derives), never printed', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-05T12:00:00Z') });
+    const p = new IamTokenProvider({ ...REQ, processEnv: KEYS, now: () => Date.now() });
     const token = await p.get();
     expect(token).toMatch(
-      /^app\.abc123\.eu-west-1\.rds\.amazonaws\.com:5432\/\?Action=connect&DBUser=app_iam&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIASTAGEDBTEST%2F20261205%2Feu-west-1%2Frds-db%2Faws4_request&X-Amz-Date=20261205T120000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=[0-9a-f]{64}$/,
+      /^app\.abc123\.eu-west-1\.rds\.amazonaws\.com:5432\/\?Action=connect&DBUser=app_iam&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIASTAGEDBTEST%2F20261205%2Feu-west-1%2Frds-db%2Faws4_request&X-Amz-Date=20261205T120000Z&X-Amz-Expires=900&X-Amz-Signature=[0-9a-f]{64}&X-Amz-SignedHeaders=host$/,
     );
+    expect(await verify(token, new Date())).toBeUndefined();
+    // Signed with another key, RDS would refuse it.
+    expect(await checkIamToken(token, { ...REQ, accessKeyId: KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: 'another-key' })).toBe('signature does not match');
     expect(redact(`password authentication failed: ${token}`)).not.toContain('X-Amz-Signature');
+  });
+
+  it.runIf(signerInstalled)('with the real signer on a fake clock: the same token for 10 minutes, a new valid one after, each valid when handed out', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-05T12:00:00Z') });
+    const p = new IamTokenProvider({ ...REQ, processEnv: KEYS, now: () => Date.now() });
+    const first = await p.get();
+    vi.setSystemTime(new Date('2026-12-05T12:09:59Z'));
+    expect(await p.get()).toBe(first);
+    expect(await verify(first, new Date())).toBeUndefined();
+    vi.setSystemTime(new Date('2026-12-05T12:10:00Z'));
+    const second = await p.get();
+    expect(second).not.toBe(first);
+    expect(second).toContain('X-Amz-Date=20261205T121000Z');
+    expect(await verify(second, new Date())).toBeUndefined();
+    // The first would have run out at 12:15; the provider never hands it out that late.
+    expect(await verify(first, new Date('2026-12-05T12:15:01Z'))).toBe('token expired');
+    expect(p.made).toBe(2);
+  });
+
+  it.runIf(signerInstalled)('the real signer with no AWS credentials anywhere: one error naming what to set', async () => {
+    const saved = { ...process.env };
+    for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
+    Object.assign(process.env, { AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config' });
+    try {
+      const e = (await new IamTokenProvider({ ...REQ, processEnv: {} }).get().catch((x: unknown) => x)) as StagedbError;
+      expect([e.code, e.kind]).toEqual(['E_IAM_NO_CREDENTIALS', 'connection']);
+      expect(e.message).toMatch(/^cannot make an IAM token for user "app_iam" on app\.abc123\.eu-west-1\.rds\.amazonaws\.com:5432 \(eu-west-1\): no AWS credentials found/);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 });
 
