@@ -155,6 +155,10 @@ export interface RdsInstancePosture {
   engineVersion?: string;
   /** Performance Insights (query-level load in the RDS console). */
   performanceInsights: boolean;
+  /** RDS applies new minor engine versions (PostgreSQL's security and bug fixes) in the maintenance window. */
+  autoMinorVersionUpgrade: boolean;
+  /** The weekly maintenance window, e.g. `sun:04:00-sun:04:30` (UTC). */
+  maintenanceWindow?: string;
   /** The instance's DB parameter group (where rds.force_ssl is set). */
   parameterGroup?: string;
   /** GB */
@@ -188,6 +192,8 @@ export async function describeRdsInstance(o: Pick<RdsSnapshotOptions, 'env' | 'p
       deletionProtection: i.DeletionProtection === true,
       engineVersion: i.EngineVersion,
       performanceInsights: i.PerformanceInsightsEnabled === true,
+      autoMinorVersionUpgrade: i.AutoMinorVersionUpgrade === true,
+      maintenanceWindow: i.PreferredMaintenanceWindow,
       parameterGroup: i.DBParameterGroups?.[0]?.DBParameterGroupName,
       allocatedStorage: i.AllocatedStorage,
       replicaOf: i.ReadReplicaSourceDBInstanceIdentifier,

@@ -20,6 +20,7 @@ import { rdsMultiAz } from './checks/rds-multi-az.js';
 import { rdsForceSsl } from './checks/rds-force-ssl.js';
 import { rdsPerformanceInsights } from './checks/rds-performance-insights.js';
 import { rdsMetrics } from './checks/rds-metrics.js';
+import { rdsMinorUpgrade } from './checks/rds-minor-upgrade.js';
 import { readReplicas } from './checks/read-replicas.js';
 import { tcp } from './checks/tcp.js';
 import { tls } from './checks/tls.js';
@@ -54,6 +55,7 @@ export const CHECKS: readonly DoctorCheck[] = [
   rdsForceSsl,
   rdsPerformanceInsights,
   rdsMetrics,
+  rdsMinorUpgrade,
 ];
 
 /** One environment's doctor report. */

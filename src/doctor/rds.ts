@@ -4,7 +4,7 @@ import type { CheckOutcome, DoctorState } from './types.js';
 
 /**
  * The environment's RDS instance as DescribeDBInstances reports it, asked once per doctor run for the
- * posture checks (DOC018–DOC024). Undefined when the config names no instance (`backup.rds`): those
+ * posture checks (DOC018–DOC025). Undefined when the config names no instance (`backup.rds`): those
  * checks then skip. `@aws-sdk/client-rds` is loaded only here, only then.
  */
 export function rdsPosture(s: DoctorState): Promise<RdsInstancePosture> | undefined {

@@ -128,6 +128,7 @@ describe('stagedb doctor', () => {
       'DOC022 rds-force-ssl ok',
       'DOC023 rds-perf-insights ok',
       'DOC024 rds-metrics ok',
+      'DOC025 rds-minor-upgrade ok',
     ]);
     expect(report.checks.find((c) => c.code === 'DOC013')!.detail).toBe('2 applied, 0 pending, none failed');
   });
@@ -175,7 +176,8 @@ describe('stagedb doctor', () => {
         ok    DOC021  rds-delete-protect   no RDS instance in the config (backup.rds): not checked
         ok    DOC022  rds-force-ssl        no RDS instance in the config (backup.rds): not checked
         ok    DOC023  rds-perf-insights    no RDS instance in the config (backup.rds): not checked
-        ok    DOC024  rds-metrics          no RDS instance in the config (backup.rds): not checked"
+        ok    DOC024  rds-metrics          no RDS instance in the config (backup.rds): not checked
+        ok    DOC025  rds-minor-upgrade    no RDS instance in the config (backup.rds): not checked"
     `);
   });
 

@@ -46,6 +46,7 @@ export interface InstancePosture {
   storageEncrypted: boolean;
   deletionProtection: boolean;
   performanceInsights: boolean;
+  autoMinorVersionUpgrade: boolean;
   /** rds.force_ssl in the instance's parameter group (default '1', as PostgreSQL 15+ parameter groups have it). */
   forceSsl: string;
   /** How far back automated backups reach (default: the retention period). */
@@ -89,7 +90,7 @@ export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServe
   const snapshots: RdsServer['snapshots'] = new Map();
   const restored: RdsServer['restored'] = new Map();
   const pollsToRestored = o.pollsToRestored ?? 2;
-  const p: InstancePosture = { multiAz: true, backupRetentionPeriod: 7, storageEncrypted: true, deletionProtection: true, performanceInsights: true, forceSsl: '1', ...o.posture };
+  const p: InstancePosture = { multiAz: true, backupRetentionPeriod: 7, storageEncrypted: true, deletionProtection: true, performanceInsights: true, autoMinorVersionUpgrade: true, forceSsl: '1', ...o.posture };
   const latestRestorable = () => new Date(Math.floor((Date.now() - (p.latestRestorableLagMs ?? 5 * 60_000)) / 1000) * 1000);
   const earliestRestorable = () => new Date(Math.floor((Date.now() - (p.earliestRestorableMs ?? p.backupRetentionPeriod * 86_400_000)) / 1000) * 1000);
 
@@ -155,7 +156,7 @@ export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServe
         .filter((i) => id === undefined || i === id)
         .map(
           (i) =>
-            `<DBInstance><DBInstanceIdentifier>${esc(i)}</DBInstanceIdentifier><DBInstanceClass>db.t4g.medium</DBInstanceClass><Engine>postgres</Engine><EngineVersion>15.8</EngineVersion><DBInstanceStatus>available</DBInstanceStatus><AllocatedStorage>20</AllocatedStorage>${endpointXml(i)}<MultiAZ>${p.multiAz}</MultiAZ><BackupRetentionPeriod>${p.backupRetentionPeriod}</BackupRetentionPeriod><PreferredBackupWindow>03:00-03:30</PreferredBackupWindow>${p.backupRetentionPeriod > 0 ? `<LatestRestorableTime>${latest}</LatestRestorableTime>` : ''}<StorageEncrypted>${p.storageEncrypted}</StorageEncrypted><DeletionProtection>${p.deletionProtection}</DeletionProtection><PerformanceInsightsEnabled>${p.performanceInsights}</PerformanceInsightsEnabled><PubliclyAccessible>false</PubliclyAccessible><DBSubnetGroup><DBSubnetGroupName>app-private</DBSubnetGroupName></DBSubnetGroup><VpcSecurityGroups><VpcSecurityGroupMembership><VpcSecurityGroupId>sg-0a1b2c3d</VpcSecurityGroupId><Status>active</Status></VpcSecurityGroupMembership></VpcSecurityGroups><DBParameterGroups><DBParameterGroup><DBParameterGroupName>app-postgres15</DBParameterGroupName><ParameterApplyStatus>in-sync</ParameterApplyStatus></DBParameterGroup></DBParameterGroups><DBInstanceArn>arn:aws:rds:${region}:123456789012:db:${esc(i)}</DBInstanceArn></DBInstance>`,
+            `<DBInstance><DBInstanceIdentifier>${esc(i)}</DBInstanceIdentifier><DBInstanceClass>db.t4g.medium</DBInstanceClass><Engine>postgres</Engine><EngineVersion>15.8</EngineVersion><DBInstanceStatus>available</DBInstanceStatus><AllocatedStorage>20</AllocatedStorage>${endpointXml(i)}<MultiAZ>${p.multiAz}</MultiAZ><BackupRetentionPeriod>${p.backupRetentionPeriod}</BackupRetentionPeriod><PreferredBackupWindow>03:00-03:30</PreferredBackupWindow>${p.backupRetentionPeriod > 0 ? `<LatestRestorableTime>${latest}</LatestRestorableTime>` : ''}<StorageEncrypted>${p.storageEncrypted}</StorageEncrypted><DeletionProtection>${p.deletionProtection}</DeletionProtection><PerformanceInsightsEnabled>${p.performanceInsights}</PerformanceInsightsEnabled><AutoMinorVersionUpgrade>${p.autoMinorVersionUpgrade}</AutoMinorVersionUpgrade><PreferredMaintenanceWindow>sun:04:00-sun:04:30</PreferredMaintenanceWindow><PubliclyAccessible>false</PubliclyAccessible><DBSubnetGroup><DBSubnetGroupName>app-private</DBSubnetGroupName></DBSubnetGroup><VpcSecurityGroups><VpcSecurityGroupMembership><VpcSecurityGroupId>sg-0a1b2c3d</VpcSecurityGroupId><Status>active</Status></VpcSecurityGroupMembership></VpcSecurityGroups><DBParameterGroups><DBParameterGroup><DBParameterGroupName>app-postgres15</DBParameterGroupName><ParameterApplyStatus>in-sync</ParameterApplyStatus></DBParameterGroup></DBParameterGroups><DBInstanceArn>arn:aws:rds:${region}:123456789012:db:${esc(i)}</DBInstanceArn></DBInstance>`,
         );
       const copies = [...restored.entries()]
         .filter(([i]) => id === undefined || i === id)

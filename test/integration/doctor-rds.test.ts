@@ -8,7 +8,7 @@ import { startRdsServer, type RdsServer, type RdsServerOptions } from '../helper
 import { startCloudWatchServer, type CloudWatchServer, type CloudWatchServerOptions } from '../helpers/cloudwatch-server.js';
 
 /**
- * doctor's RDS posture checks (DOC018–DOC024) through the real @aws-sdk/client-rds and
+ * doctor's RDS posture checks (DOC018–DOC025) through the real @aws-sdk/client-rds and
  * @aws-sdk/client-cloudwatch, against loopback stand-ins of the RDS Query API
  * (test/helpers/rds-server.ts: DescribeDBInstances, DescribeDBParameters) and the CloudWatch JSON API
  * (test/helpers/cloudwatch-server.ts: GetMetricData), SigV4 signatures re-derived, with the
@@ -19,7 +19,7 @@ const servers: Array<RdsServer | CloudWatchServer> = [];
 const root = join(tmpdir(), 'stagedb-doctor-rds');
 const CREDS = { AWS_ACCESS_KEY_ID: 'AKIASTAGEDBTEST', AWS_SECRET_ACCESS_KEY: 'test-secret-key' };
 const RDS = ['DOC018', 'DOC019', 'DOC020', 'DOC021'];
-const MORE = ['DOC022', 'DOC023', 'DOC024'];
+const MORE = ['DOC022', 'DOC023', 'DOC024', 'DOC025'];
 /** An hour of a quiet instance: newest first, one value per 5 minutes. */
 const HEALTHY = { CPUUtilization: [12, 18, 9, 11, 40, 10], FreeStorageSpace: [18.5e9, 18.6e9, 18.6e9], DatabaseConnections: [21, 35, 19] };
 
@@ -67,7 +67,8 @@ describe('doctor: RDS posture (DescribeDBInstances)', () => {
     expect(more).toMatchInlineSnapshot(`
       "DOC022 rds-force-ssl ok: rds.force_ssl = 1 in parameter group app-postgres15: the server refuses connections without TLS
       DOC023 rds-perf-insights ok: Performance Insights is on for app-production
-      DOC024 rds-metrics ok: last hour of app-production: CPU 17 % average, 40 % max; free storage 19 GB at least (86 % of 20 GB); 35 connections max"
+      DOC024 rds-metrics ok: last hour of app-production: CPU 17 % average, 40 % max; free storage 19 GB at least (86 % of 20 GB); 35 connections max
+      DOC025 rds-minor-upgrade ok: app-production (PostgreSQL 15.8) takes minor upgrades automatically (maintenance window sun:04:00-sun:04:30 UTC)"
     `);
     expect(cw.requests).toHaveLength(1);
     const q = cw.requests[0]!.body as { StartTime: number; EndTime: number; MetricDataQueries: Array<{ Id: string; MetricStat: { Metric: { MetricName: string; Dimensions: unknown[] }; Stat: string; Period: number } }> };
@@ -120,9 +121,9 @@ describe('doctor: RDS posture (DescribeDBInstances)', () => {
     expect(denied.by.DOC018!.fix).toContain('rds:DescribeDBInstances');
   });
 
-  it('production without rds.force_ssl or Performance Insights, a busy and nearly full instance: each said, with its fix', async () => {
+  it('production without rds.force_ssl, Performance Insights or minor upgrades, a busy and nearly full instance: each said, with its fix', async () => {
     const { more } = await doctor({
-      posture: { forceSsl: '0', performanceInsights: false },
+      posture: { forceSsl: '0', performanceInsights: false, autoMinorVersionUpgrade: false },
       cloudwatch: { series: { CPUUtilization: [95, 91, 88, 90], FreeStorageSpace: [1.2e9, 1.5e9], DatabaseConnections: [180] } },
     });
     expect(more).toMatchInlineSnapshot(`
@@ -131,7 +132,9 @@ describe('doctor: RDS posture (DescribeDBInstances)', () => {
       DOC023 rds-perf-insights warn: Performance Insights is off for app-production: when production slows down, nothing says which queries loaded it
         fix: aws rds modify-db-instance --db-instance-identifier app-production --enable-performance-insights --apply-immediately --region eu-west-1   (7 days of history are free; no restart)
       DOC024 rds-metrics warn: last hour of app-production: CPU 91 % average, 95 % max; free storage 1.2 GB at least (6 % of 20 GB); 180 connections max: CPU averaged 91 %, only 1.2 GB of storage free
-        fix: a larger instance class (aws rds modify-db-instance --db-instance-identifier app-production --db-instance-class <class> --region eu-west-1) or the queries Performance Insights names; more storage, or storage autoscaling: aws rds modify-db-instance --db-instance-identifier app-production --max-allocated-storage <GB> --apply-immediately --region eu-west-1"
+        fix: a larger instance class (aws rds modify-db-instance --db-instance-identifier app-production --db-instance-class <class> --region eu-west-1) or the queries Performance Insights names; more storage, or storage autoscaling: aws rds modify-db-instance --db-instance-identifier app-production --max-allocated-storage <GB> --apply-immediately --region eu-west-1
+      DOC025 rds-minor-upgrade warn: app-production stays on PostgreSQL 15.8: minor upgrades (PostgreSQL's security and bug fixes) are not applied automatically
+        fix: aws rds modify-db-instance --db-instance-identifier app-production --auto-minor-version-upgrade --region eu-west-1   (upgrades then happen in the maintenance window, sun:04:00-sun:04:30 UTC: a restart of a minute or less; Multi-AZ fails over first)"
     `);
   });
 
