@@ -16,7 +16,7 @@ describe('classifyFailure on errors from a server going away', () => {
     return (srv.address() as net.AddressInfo).port;
   };
   const failureOf = async (url: string) => {
-    const adapter = await new PrismaPg({ connectionString: url, connectionTimeoutMillis: 2000 }).connect();
+    const adapter = await new PrismaPg({ connectionString: url, connectionTimeoutMillis: 20_000 }).connect();
     try {
       await adapter.queryRaw({ sql: 'SELECT 1', args: [], argTypes: [] });
     } catch (e) {
@@ -30,7 +30,8 @@ describe('classifyFailure on errors from a server going away', () => {
   afterAll(() => { for (const s of servers) s.close(); });
 
   it('a TLS handshake cut off as the server stops (raw ECONNRESET from node:tls) is "down"', async () => {
-    const port = await listen((s) => { s.write('S'); setTimeout(() => s.destroy(), 5); });
+    // Answer the SSLRequest with 'S', then hang up when the client's TLS hello arrives: the handshake is cut off.
+    const port = await listen((s) => { s.write('S'); s.once('data', () => s.destroy()); });
     const e = await failureOf(`postgresql://u:p@127.0.0.1:${port}/d?sslmode=no-verify`);
     expect(String((e as Error).message)).toMatch(/secure TLS connection/);
     expect(classifyFailure(e)).toBe('down');
