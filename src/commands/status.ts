@@ -92,7 +92,9 @@ ${ENV_HELP}`,
         results.map(async (r) => {
           if (r.state === 'error' || r.state === 'not-configured') return;
           try {
-            const report = await detectDriftCached({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, local: local.migrations });
+            // The applied list as the drift check would read it (appliedForDrift), from the history just read: no second read.
+            const applied = r.history?.entries.filter((e) => (e.state === 'applied' || e.state === 'modified') && e.local).map((e) => e.name);
+            const report = await detectDriftCached({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, local: local.migrations, applied });
             drift.set(r.env, { checked: true, drifted: report.drifted, report });
             if (report.drifted) r.state = 'blocked';
           } catch (e) {
