@@ -8,7 +8,7 @@ import type { DiffSource, OpenEngineOptions } from '../engine/index.js';
 import { usageError } from '../errors.js';
 import { readLocalHistory, type LocalMigration } from '../history/local.js';
 import { compareHistory } from '../history/state.js';
-import { listRows, probe } from '../history/table.js';
+import { readStatus } from '../history/table.js';
 import { connect } from '../pg/connect.js';
 import type { Client } from 'pg';
 import { engineOptionsFor, scriptOrEmpty } from './shared.js';
@@ -122,8 +122,8 @@ export async function detectDrift(o: { env: ResolvedEnvironment; schemaPath: str
 
 /** The folder's migrations that the database records as finished, in order: what a drift check replays. */
 export async function appliedForDrift(client: Client, env: ResolvedEnvironment, local: LocalMigration[]): Promise<string[]> {
-  const p = await probe(client, env.directInfo.schema);
-  const rows = p.tableExists ? await listRows(client, env.directInfo.schema) : [];
+  // status's one round trip (the columns compareHistory reads, as one JSON value); no rows when the table is missing.
+  const rows = (await readStatus(client, env.directInfo.schema)).rows ?? [];
   // As Prisma's drift check: the folder's migrations that the table records as finished (an edited one is replayed as it is now).
   return compareHistory(local, rows)
     .entries.filter((e) => (e.state === 'applied' || e.state === 'modified') && e.local)

@@ -8,7 +8,7 @@ import type { ResolvedEnvironment } from '../config/environments.js';
 import type { LintConfig } from '../config/define.js';
 import type { DriftReport } from '../develop/diff.js';
 import { StagedbError } from '../errors.js';
-import { readLocalHistory } from '../history/local.js';
+import { readLocalHistory, type LocalHistory } from '../history/local.js';
 import { chooseMode, type ApplyMode } from '../history/mode.js';
 import { lintPending } from '../lint/pending.js';
 import type { Finding, LockMode, Severity } from '../lint/types.js';
@@ -75,6 +75,8 @@ export interface PlanOptions {
   root: string;
   cwd?: string;
   lint?: LintConfig;
+  /** The migrations folder as the caller has just read it (`plan --env all` reads it once for every environment). */
+  local?: LocalHistory;
 }
 
 const fmtLoc = (m: string, line: number) => `${m}:${line}`;
@@ -82,14 +84,19 @@ const fmtLoc = (m: string, line: number) => `${m}:${line}`;
 /** One environment's plan. Reads only: catalog queries, the lint, the drift check (cache or shadow database). */
 export async function planEnvironment(o: PlanOptions): Promise<EnvironmentPlan> {
   const { env } = o;
+  const folder = o.local ?? readLocalHistory(o.migrationsDir, o.cwd);
+  // The drift check (its own connection) runs while the pending migrations are linted.
+  const drifting = env.protection === 'none' ? undefined : checkDrift(o, folder);
+  drifting?.catch(() => {});
   const lint = await lintPending({
     env,
     migrationsDir: o.migrationsDir,
     cwd: o.cwd,
+    local: folder,
     lint: { runner: 'stagedb', severities: o.lint?.rules, smallTableBytes: o.lint?.smallTableBytes, largeTableBytes: o.lint?.largeTableBytes, runnerLockTimeoutMs: env.lockTimeoutMs, runnerStatementTimeoutMs: env.statementTimeoutMs },
   });
-  const local = new Map(readLocalHistory(o.migrationsDir, o.cwd).migrations.map((m) => [m.name, m]));
-  const server = lint.result.context?.serverVersionNum ?? (await serverVersion(env));
+  const local = new Map(folder.migrations.map((m) => [m.name, m]));
+  const server = lint.serverVersionNum;
   const pending: PlannedMigration[] = lint.pending.map((name) => {
     const choice = chooseMode(local.get(name)!.script, server);
     const mine = lint.result.findings.filter((f) => f.migration === name);
@@ -111,7 +118,7 @@ export async function planEnvironment(o: PlanOptions): Promise<EnvironmentPlan> 
     };
   });
   if (pending.some((p) => p.locks.length)) await sizeLocks(env, pending.flatMap((p) => p.locks));
-  const drift = env.protection === 'none' ? ({ checked: false, skipped: true, reason: 'not checked: deploy checks drift on guarded and production environments only' } as const) : await checkDrift(o);
+  const drift = drifting ? await drifting : ({ checked: false, skipped: true, reason: 'not checked: deploy checks drift on guarded and production environments only' } as const);
   const refuse = (drift.checked && drift.drifted) || (!drift.checked && !('skipped' in drift) && env.protection === 'production') || (env.protection !== 'none' && lint.result.counts.error > 0);
   const i = env.directInfo;
   return {
@@ -126,25 +133,16 @@ export async function planEnvironment(o: PlanOptions): Promise<EnvironmentPlan> 
   };
 }
 
-async function checkDrift(o: PlanOptions): Promise<PlannedDrift> {
+async function checkDrift(o: PlanOptions, folder: LocalHistory): Promise<PlannedDrift> {
   const { detectDriftCached } = await import('../develop/drift-cache.js');
   let r: DriftReport;
   try {
-    r = await detectDriftCached({ env: o.env, schemaPath: o.schemaPath, migrationsDir: o.migrationsDir, root: o.root });
+    r = await detectDriftCached({ env: o.env, schemaPath: o.schemaPath, migrationsDir: o.migrationsDir, root: o.root, local: folder.migrations });
   } catch (e) {
     if (!(e instanceof StagedbError) || e.kind !== 'config') throw e;
     return { checked: false, code: e.code, reason: redact(e.message).replace(`${o.env.name}: `, '') };
   }
   return { checked: true, drifted: r.drifted, sql: r.migrationsToDatabase, cached: r.cache === 'hit' };
-}
-
-async function serverVersion(env: ResolvedEnvironment): Promise<number> {
-  const c = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'plan' });
-  try {
-    return Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
-  } finally {
-    await c.end().catch(() => {});
-  }
 }
 
 /** The size of each locked table there, in one query (names resolved as the migration would: the URL's schema first). */
