@@ -45,7 +45,7 @@ import { ENGINE_PACKAGE_VERSION } from '../engine/package.js';
 import { readLocalHistory, type LocalMigration } from '../history/local.js';
 import { connect } from '../pg/connect.js';
 import { appliedForDrift, driftHalfFromEngine, type DriftReport } from './diff.js';
-import { shadowFingerprint, type ShadowReplay } from './drift-replay.js';
+import { releaseShadows, reserveShadow, shadowFingerprint, type ShadowReplay } from './drift-replay.js';
 import { resetSchemas } from './shared.js';
 
 /** Bump when the key or the fingerprint query changes: older entries are then never read. */
@@ -117,6 +117,23 @@ export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftRepo
   } finally {
     await s.close();
   }
+}
+
+/**
+ * For a caller about to check several environments (`status --drift`) while it first does other work:
+ * with an empty cache (a fresh checkout, as in CI) every check replays, so the temporary database each
+ * server needs is made while that work runs. Returns what to call with each environment as it is
+ * resolved, and what to call once the checks are done (drops what no check took); undefined when the
+ * cache has entries (most checks will hit: nothing is made ahead).
+ */
+export function shadowsAhead(root: string): { reserve: (env: ResolvedEnvironment) => void; release: () => Promise<void> } | undefined {
+  let empty: boolean;
+  try {
+    empty = !readdirSync(driftCacheDir(root)).some((f) => f.endsWith('.json'));
+  } catch {
+    empty = true;
+  }
+  return empty ? { reserve: reserveShadow, release: releaseShadows } : undefined;
 }
 
 const inflight = new Map<string, Promise<DriftReport>>();

@@ -96,10 +96,8 @@ export async function shadowFingerprint(o: ShadowFingerprintOptions): Promise<Sh
   let server = 0;
   let hash: string | undefined;
   try {
-    admin = await connect(env.directUrl, { label, purpose: 'drift shadow' });
-    server = Number((await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
-    name = `prisma_migrate_shadow_db_${randomUUID()}`;
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    const made = await (takeReserved(env) ?? createShadow(env));
+    ({ admin, name, server } = made);
     const url = new URL(env.directUrl);
     url.pathname = `/${encodeURIComponent(name)}`;
     const shadow = await connect(url.toString(), { label, purpose: 'drift shadow' });
@@ -126,8 +124,14 @@ export async function shadowFingerprint(o: ShadowFingerprintOptions): Promise<Sh
     } finally {
       await shadow.end().catch(() => {});
     }
-  } catch {
+  } catch (e) {
     // No CREATEDB, a migration that fails here but not through the engine, …: the engine's replay decides (and says why).
+    const made = (e as { made?: Partial<Shadow> }).made;
+    if (made) {
+      admin = made.admin;
+      name = made.name;
+      server = made.server ?? 0;
+    }
     hash = undefined;
   }
   const dropped = (async () => {
@@ -138,4 +142,73 @@ export async function shadowFingerprint(o: ShadowFingerprintOptions): Promise<Sh
     await admin?.end().catch(() => {});
   })();
   return { hash, dropped };
+}
+
+/** A temporary database made on an environment's server, and the connection that made it (and drops it). */
+interface Shadow {
+  admin: Client;
+  name: string;
+  server: number;
+}
+
+/** CREATE DATABASE on the environment's server; a failure carries what must still be closed or dropped (`made`). */
+async function createShadow(env: ResolvedEnvironment): Promise<Shadow> {
+  const admin = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift shadow' });
+  const made: Partial<Shadow> = { admin };
+  try {
+    made.server = Number((await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
+    const name = `prisma_migrate_shadow_db_${randomUUID()}`;
+    await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    made.name = name;
+    return made as Shadow;
+  } catch (e) {
+    throw Object.assign(e instanceof Error ? e : new Error(String(e)), { made });
+  }
+}
+
+/**
+ * Temporary databases made ahead of a check that will certainly replay (an empty drift cache: a fresh CI
+ * checkout), while the caller does other work, so that CREATE DATABASE is off the check's critical path.
+ * One per server and role (a database the role made is one it may create tables in); taken by the first
+ * replay on that server, dropped by {@link releaseShadows} if none takes it.
+ */
+const reserved = new Map<string, Promise<Shadow | undefined>>();
+
+const reservationKey = (env: ResolvedEnvironment) => {
+  const u = new URL(env.directUrl);
+  return `${u.username}@${env.directInfo.host}:${env.directInfo.port}`;
+};
+
+/** Starts making a temporary database on the environment's server now (see {@link reserved}). */
+export function reserveShadow(env: ResolvedEnvironment): void {
+  if (env.shadowDatabaseUrl) return;
+  const key = reservationKey(env);
+  if (reserved.has(key)) return;
+  const p = createShadow(env).catch(async (e: { made?: Partial<Shadow> }) => {
+    await e.made?.admin?.end().catch(() => {});
+    return undefined;
+  });
+  reserved.set(key, p);
+}
+
+function takeReserved(env: ResolvedEnvironment): Promise<Shadow> | undefined {
+  const key = reservationKey(env);
+  const p = reserved.get(key);
+  if (!p) return undefined;
+  reserved.delete(key);
+  return p.then((s) => s ?? createShadow(env));
+}
+
+/** Drops the temporary databases made ahead that no replay took. */
+export async function releaseShadows(): Promise<void> {
+  const left = [...reserved.values()];
+  reserved.clear();
+  await Promise.all(
+    left.map(async (p) => {
+      const s = await p;
+      if (!s) return;
+      await s.admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(s.name)}${s.server >= 130000 ? ' WITH (FORCE)' : ''}`).catch(() => {});
+      await s.admin.end().catch(() => {});
+    }),
+  );
 }
