@@ -308,11 +308,19 @@ const QUICK_SQL = `md5(concat_ws('|', pg_postmaster_start_time(), (SELECT oid FR
  * owners or grants (those differ between two databases with the same schema, and the engine ignores them).
  */
 export async function schemaFingerprint(client: Client, schemas: string[]): Promise<{ hash: string; serverVersion: number }> {
-  // The deparsing functions qualify names by the search path: every name qualified, whatever the role's setting.
-  await client.query('SET search_path = pg_catalog');
-  // Hashed by the server: a 64-character answer instead of the whole catalog over the wire and through JSON.parse.
-  const { rows } = await client.query<{ v: number; hash: string }>(`SELECT current_setting('server_version_num')::int AS v, ${FULL_SQL} AS hash`, [schemas]);
-  return { hash: rows[0]!.hash, serverVersion: rows[0]!.v };
+  // The deparsing functions qualify names by the search path: every name qualified, whatever the role's
+  // setting, and the caller's own setting put back afterwards.
+  const previous = client.query<{ p: string }>(`SELECT current_setting('search_path') AS p`);
+  const pinned = client.query('SET search_path = pg_catalog');
+  const p = (await previous).rows[0]!.p;
+  try {
+    await pinned;
+    // Hashed by the server: a 64-character answer instead of the whole catalog over the wire and through JSON.parse.
+    const { rows } = await client.query<{ v: number; hash: string }>(`SELECT current_setting('server_version_num')::int AS v, ${FULL_SQL} AS hash`, [schemas]);
+    return { hash: rows[0]!.hash, serverVersion: rows[0]!.v };
+  } finally {
+    await client.query(`SELECT set_config('search_path', $1, false)`, [p]).catch(() => {});
+  }
 }
 
 /** The full fingerprint, as a scalar subquery over the schemas in `$1`. */

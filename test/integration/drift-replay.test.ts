@@ -108,3 +108,16 @@ describe('shadowFingerprint', () => {
     expect(r.hash).toBeUndefined();
   });
 });
+
+describe('schemaFingerprint', () => {
+  it("leaves the caller's connection as it found it (its search_path)", async () => {
+    const c: Client = await connect(d.url, { label: 'fingerprint' });
+    try {
+      await c.query(`SET search_path TO app, public`);
+      await schemaFingerprint(c, ['public']);
+      expect((await c.query<{ p: string }>(`SELECT current_setting('search_path') AS p`)).rows[0]!.p).toBe('app, public');
+    } finally {
+      await c.end();
+    }
+  });
+});
