@@ -85,7 +85,11 @@ export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftRepo
     // Nothing stored for these migrations, schema.prisma and server yet, whatever the database: the full
     // fingerprint cannot find an entry, so the shadow replay starts now, while it is read.
     const early = hasBase(o.root, s.baseId) ? undefined : shadowReplay(o, s);
-    const before = await s.read();
+    // Whatever happens next, the temporary database is dropped before this returns or throws.
+    const before = await s.read().catch(async (e: unknown) => {
+      await early?.then((r) => r.dropped);
+      throw e;
+    });
     const hit = readEntry(o.root, before.name);
     if (hit) {
       writeEntry(o.root, before.quickName, hit);
@@ -189,12 +193,13 @@ async function replayDrift(o: DriftCheckOptions, s: Inputs, liveHash: string, sh
   })();
   schemaHalf.catch(() => {});
   const replayed = await shadow;
-  const [migrationsToDatabase, databaseToSchema] = await Promise.all([
-    replayed.hash === liveHash ? '' : driftHalfFromEngine(o, s.applied, 'history'),
-    schemaHalf,
-    replayed.dropped,
-  ]);
-  return { env: o.env.name, migrationsToDatabase, databaseToSchema, drifted: migrationsToDatabase !== '', appliedMigrations: s.applied };
+  try {
+    const [migrationsToDatabase, databaseToSchema] = await Promise.all([replayed.hash === liveHash ? '' : driftHalfFromEngine(o, s.applied, 'history'), schemaHalf]);
+    return { env: o.env.name, migrationsToDatabase, databaseToSchema, drifted: migrationsToDatabase !== '', appliedMigrations: s.applied };
+  } finally {
+    // The temporary database is gone before the answer (or the engine's error) is: a CLI exits right after.
+    await replayed.dropped;
+  }
 }
 
 interface Inputs {
