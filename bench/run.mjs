@@ -326,6 +326,7 @@ async function main() {
   await (await import('./backup.mjs')).runBackupBench({ quick: QUICK, log }); // its own cluster, a ≥ 1 GB and small databases; replaces its section of RESULTS.md
   await (await import('./replicas.mjs')).runReplicaBench({ quick: QUICK, log }); // read-replica routing vs a plain client; its own clusters; replaces its section of RESULTS.md
   await (await import('./client-load.mjs')).runClientLoadBench({ quick: QUICK, log }); // three client processes on max_connections = 25 vs plain adapter-pg; its own cluster
+  await (await import('./drift.mjs')).runDriftBench({ quick: QUICK, log }); // status --drift and plan --env all vs the psql floor and plain status, the dashboard's first page; its own cluster
 }
 
 // ---------------------------------------------------------------------------------------------------

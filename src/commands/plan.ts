@@ -2,6 +2,7 @@ import { EXIT } from '../exit-codes.js';
 import { StagedbError, usageError } from '../errors.js';
 import type { PlanEntry } from '../plan/index.js';
 import { redact } from '../redact.js';
+import { readLocalHistory, type LocalHistory } from '../history/local.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
@@ -16,13 +17,26 @@ export async function runPlan(ctx: CommandContext, args: ParsedArgs, opts: { all
   await baselineWasmOnly();
   const { config, names } = await loadTargets(ctx, args, { allowAll: opts.allowAll });
   const { planEnvironment, renderPlan } = await import('../plan/index.js');
+  // The folder is read (and every file hashed) once for all the environments; a problem with it is each one's error.
+  let folder: { local?: LocalHistory; error?: unknown } | undefined;
+  const readFolder = (): LocalHistory => {
+    folder ??= (() => {
+      try {
+        return { local: readLocalHistory(config.migrationsDir, ctx.cwd) };
+      } catch (error) {
+        return { error };
+      }
+    })();
+    if (folder.error !== undefined) throw folder.error;
+    return folder.local!;
+  };
   // One environment that cannot be planned (unreachable, not configured) does not hide the others' plans
   // under --env a,b or all: it shows as such, and the command exits 3 (not configured under --env all: 0, as status).
   const plans = await Promise.all(
     names.map(async (name): Promise<PlanEntry> => {
       try {
         const env = resolveOne(ctx, config, name, args.values.url as string | undefined);
-        return await planEnvironment({ env, migrationsDir: config.migrationsDir, schemaPath: config.schemaPath, root: config.root, cwd: ctx.cwd, lint: config.lint });
+        return await planEnvironment({ env, migrationsDir: config.migrationsDir, schemaPath: config.schemaPath, root: config.root, cwd: ctx.cwd, lint: config.lint, local: readFolder() });
       } catch (e) {
         if (!(e instanceof StagedbError) || names.length === 1) throw e;
         return { env: name, error: { code: e.code, message: redact(e.message), fix: e.fix }, notConfigured: NOT_CONFIGURED.has(e.code) };

@@ -59,48 +59,60 @@ ${ENV_HELP}`,
       return folder.local!;
     };
     const resolved = new Map<string, ResolvedEnvironment>();
-    const results = await Promise.all(
-      names.map(async (name): Promise<EnvStatus> => {
-        try {
-          const env = resolveOne(ctx, config, name);
-          const others = environmentsSharingDatabase(config, env, ctx.env);
-          if (others.length > 0) throw sameDatabaseError(env, others);
-          resolved.set(name, env);
-          return await environmentStatus(env, readFolder);
-        } catch (e) {
-          if (!(e instanceof StagedbError)) throw e;
-          return {
-            env: name,
-            protection: '',
-            target: '',
-            directSource: '',
-            state: NOT_CONFIGURED.has(e.code) ? 'not-configured' : 'error',
-            error: { code: e.code, message: redact(e.message), fix: e.fix },
-            ms: 0,
-          };
-        }
-      }),
-    );
-    const local = readFolder();
-    // Drift needs Prisma's schema engine (and a shadow database): only on request, loaded only then.
+    // With an empty drift cache every check replays: each server's temporary database is made while the histories are read.
+    const ahead = args.values.drift ? (await import('../develop/drift-cache.js')).shadowsAhead(config.root) : undefined;
+    let results: EnvStatus[];
+    let local: ReturnType<typeof readLocalHistory>;
     const drift = new Map<string, DriftOutcome>();
-    if (args.values.drift) {
-      await baselineWasmOnly();
-      // Answered from .stagedb/drift-cache/ while the applied migrations, schema.prisma and the database are unchanged.
-      const { detectDriftCached } = await import('../develop/drift-cache.js');
-      await Promise.all(
-        results.map(async (r) => {
-          if (r.state === 'error' || r.state === 'not-configured') return;
+    try {
+      results = await Promise.all(
+        names.map(async (name): Promise<EnvStatus> => {
           try {
-            const report = await detectDriftCached({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, local: local.migrations });
-            drift.set(r.env, { checked: true, drifted: report.drifted, report });
-            if (report.drifted) r.state = 'blocked';
+            const env = resolveOne(ctx, config, name);
+            const others = environmentsSharingDatabase(config, env, ctx.env);
+            if (others.length > 0) throw sameDatabaseError(env, others);
+            resolved.set(name, env);
+            ahead?.reserve(env);
+            return await environmentStatus(env, readFolder);
           } catch (e) {
             if (!(e instanceof StagedbError)) throw e;
-            drift.set(r.env, { checked: false, error: { code: e.code, message: redact(e.message), fix: e.fix } });
+            return {
+              env: name,
+              protection: '',
+              target: '',
+              directSource: '',
+              state: NOT_CONFIGURED.has(e.code) ? 'not-configured' : 'error',
+              error: { code: e.code, message: redact(e.message), fix: e.fix },
+              ms: 0,
+            };
           }
         }),
       );
+      local = readFolder();
+      // Drift needs Prisma's schema engine (and a shadow database): only on request, loaded only then.
+      if (args.values.drift) {
+        await baselineWasmOnly();
+        // Answered from .stagedb/drift-cache/ while the applied migrations, schema.prisma and the database are unchanged.
+        const { detectDriftCached } = await import('../develop/drift-cache.js');
+        await Promise.all(
+          results.map(async (r) => {
+            if (r.state === 'error' || r.state === 'not-configured') return;
+            try {
+              // The applied list as the drift check would read it (appliedForDrift), from the history just read: no second read.
+              const applied = r.history?.entries.filter((e) => (e.state === 'applied' || e.state === 'modified') && e.local).map((e) => e.name);
+              const report = await detectDriftCached({ env: resolved.get(r.env)!, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, local: local.migrations, applied });
+              drift.set(r.env, { checked: true, drifted: report.drifted, report });
+              if (report.drifted) r.state = 'blocked';
+            } catch (e) {
+              if (!(e instanceof StagedbError)) throw e;
+              drift.set(r.env, { checked: false, error: { code: e.code, message: redact(e.message), fix: e.fix } });
+            }
+          }),
+        );
+      }
+    } finally {
+      // Made ahead and not taken (an environment that failed, a check that hit): dropped before anything is printed.
+      await ahead?.release();
     }
     // An environment not configured yet (production in a new project) does not fail the others'
     // status under --env all; named on its own, it is the config error it is. A drift check that could

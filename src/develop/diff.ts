@@ -8,7 +8,7 @@ import type { DiffSource, OpenEngineOptions } from '../engine/index.js';
 import { usageError } from '../errors.js';
 import { readLocalHistory, type LocalMigration } from '../history/local.js';
 import { compareHistory } from '../history/state.js';
-import { listRows, probe } from '../history/table.js';
+import { readStatus } from '../history/table.js';
 import { connect } from '../pg/connect.js';
 import type { Client } from 'pg';
 import { engineOptionsFor, scriptOrEmpty } from './shared.js';
@@ -122,8 +122,8 @@ export async function detectDrift(o: { env: ResolvedEnvironment; schemaPath: str
 
 /** The folder's migrations that the database records as finished, in order: what a drift check replays. */
 export async function appliedForDrift(client: Client, env: ResolvedEnvironment, local: LocalMigration[]): Promise<string[]> {
-  const p = await probe(client, env.directInfo.schema);
-  const rows = p.tableExists ? await listRows(client, env.directInfo.schema) : [];
+  // status's one round trip (the columns compareHistory reads, as one JSON value); no rows when the table is missing.
+  const rows = (await readStatus(client, env.directInfo.schema)).rows ?? [];
   // As Prisma's drift check: the folder's migrations that the table records as finished (an edited one is replayed as it is now).
   return compareHistory(local, rows)
     .entries.filter((e) => (e.state === 'applied' || e.state === 'modified') && e.local)
@@ -135,10 +135,27 @@ export async function driftFromEngine(o: { env: ResolvedEnvironment; schemaPath:
   const { env } = o;
   const { withEngine } = await import('../engine/index.js');
   return withEngine(engineOptionsFor(env, { schema: o.schemaPath, migrationsDir: o.migrationsDir, readOnly: true }), async (engine) => {
-    // No migration applied: nothing to replay, and no shadow database to create.
-    const history: DiffSource = applied.length === 0 ? { kind: 'empty' } : { kind: 'migrations', only: applied };
-    const migrationsToDatabase = scriptOrEmpty(await engine.diff(history, { kind: 'database' }));
+    const migrationsToDatabase = await historyToDatabase(engine, applied);
     const databaseToSchema = scriptOrEmpty(await engine.diff({ kind: 'database' }, { kind: 'schema' }));
     return { env: env.name, migrationsToDatabase, databaseToSchema, drifted: migrationsToDatabase !== '', appliedMigrations: applied };
   });
+}
+
+/**
+ * One half of `driftFromEngine`, in an engine of its own (the drift cache runs the halves concurrently
+ * with its own replay): `history` is the SQL from what `applied` produce to the live database, `schema`
+ * the SQL from the live database to schema.prisma.
+ */
+export async function driftHalfFromEngine(o: { env: ResolvedEnvironment; schemaPath: string; migrationsDir: string }, applied: string[], half: 'history' | 'schema'): Promise<string> {
+  const { withEngine } = await import('../engine/index.js');
+  const options = engineOptionsFor(o.env, { schema: o.schemaPath, ...(half === 'history' ? { migrationsDir: o.migrationsDir } : {}), readOnly: true });
+  return withEngine(options, async (engine) =>
+    half === 'history' ? historyToDatabase(engine, applied) : scriptOrEmpty(await engine.diff({ kind: 'database' }, { kind: 'schema' })),
+  );
+}
+
+async function historyToDatabase(engine: import('../engine/index.js').SchemaEngine, applied: string[]): Promise<string> {
+  // No migration applied: nothing to replay, and no shadow database to create.
+  const history: DiffSource = applied.length === 0 ? { kind: 'empty' } : { kind: 'migrations', only: applied };
+  return scriptOrEmpty(await engine.diff(history, { kind: 'database' }));
 }

@@ -1,5 +1,5 @@
 /**
- * Drift without replaying the history every time (`status --drift`, the dashboard).
+ * Drift without replaying the history every time (`status --drift`, `plan`, the deploy gate, the dashboard).
  *
  * A drift check is a function of its inputs: the content of the migrations the database has applied,
  * schema.prisma (its datasource settings and models), the engine's version, the server (its version,
@@ -9,13 +9,31 @@
  * constraints, index definitions, enums, domains, sequences, views, functions, triggers, policies,
  * extensions, comments) over the schemas the check covers. The fingerprint reads at least everything
  * the engine compares, so equal fingerprints mean the engine would give the same answer; it reads some
- * things the engine ignores (triggers, policies, comments), which can only cause a miss, never a wrong hit.
+ * things the engine ignores (triggers, policies, comments, column order), which can only cause a miss,
+ * never a wrong hit. `_prisma_migrations` is left out, as the engine leaves it out.
  *
  * So an entry is `sha256(all inputs) → the report`, one file each under `.stagedb/drift-cache/`. An
  * edited migration changes its content hash (never size or mtime), a new migration changes the
  * applied list, a change to the database changes the fingerprint: each is a miss, replayed and stored.
  * An entry is stored only when the fingerprint read before the replay equals the one read after it (a
  * database changed in the middle is not recorded under either state). Errors are never stored.
+ *
+ * The fingerprint query costs the server ~40 ms on a 100-table schema (it deparses every default,
+ * index and constraint), more than the rest of a repeated check together. So each check first reads a
+ * quick fingerprint ({@link quickFingerprintSql}): the version (xmin, ctid) of every row of the catalogs
+ * the full query reads, counted and summed, plus the settings that change how it deparses, the
+ * database's oid and the server's start time. PostgreSQL writes a new row version (a new xmin) for every
+ * transactional catalog change, so an equal quick fingerprint means the same catalog rows, hence the
+ * same full fingerprint. The in-place updates that keep xmin (VACUUM and ANALYZE statistics,
+ * relfrozenxid, relhasindex) touch no column the full query reads. Transaction ids go back only when a
+ * server is restored from a physical backup, which restarts it: the start time is part of the key. A
+ * quick fingerprint seen together with a full one (read in one statement, one snapshot) is stored as a
+ * second name for the same entry; any other change (a TRUNCATE gives a table a new file, so a new
+ * pg_class row) costs one full fingerprint, never a wrong answer.
+ *
+ * A miss replays the applied migrations itself (drift-replay.ts) while the engine diffs the database
+ * with schema.prisma; the engine replays the history only when the replayed schema's fingerprint
+ * differs from the live one (there is drift to describe) or the fast replay could not run.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,13 +44,14 @@ import { schemaFiles } from '../config/prisma-project.js';
 import { ENGINE_PACKAGE_VERSION } from '../engine/package.js';
 import { readLocalHistory, type LocalMigration } from '../history/local.js';
 import { connect } from '../pg/connect.js';
-import { appliedForDrift, driftFromEngine, type DriftReport } from './diff.js';
+import { appliedForDrift, driftHalfFromEngine, type DriftReport } from './diff.js';
+import { releaseShadows, reserveShadow, shadowFingerprint, type ShadowReplay } from './drift-replay.js';
 import { resetSchemas } from './shared.js';
 
 /** Bump when the key or the fingerprint query changes: older entries are then never read. */
-const FORMAT = 2;
+const FORMAT = 3;
 /** Entries kept; the oldest (by write time) go first. */
-const KEEP = 200;
+const KEEP = 400;
 
 export interface DriftCheckOptions {
   env: ResolvedEnvironment;
@@ -42,6 +61,11 @@ export interface DriftCheckOptions {
   root: string;
   /** The migrations folder as the caller has just read it (status has): saves reading it once per environment. */
   local?: LocalMigration[];
+  /**
+   * The folder's migrations the database records as finished (see `appliedForDrift`), when the caller
+   * has just read `_prisma_migrations` (status has): saves reading it again.
+   */
+  applied?: string[];
 }
 
 /** Where the entries live. */
@@ -54,56 +78,166 @@ export function driftCacheDir(root: string): string {
  * Same answer as `detectDrift`, plus `cache: 'hit' | 'miss'`.
  */
 export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftReport> {
-  const before = await readInputs(o);
-  const hit = readEntry(o.root, before.key);
-  if (hit) return { ...hit, env: o.env.name, cache: 'hit' };
-  // `status --drift --env all` checks environments concurrently: those with the same inputs (same
-  // applied history, same schema, same server) share one replay instead of each making its own.
-  const running = inflight.get(before.key);
-  if (running) return { ...(await running), env: o.env.name, cache: 'miss' };
-  const replay = (async () => {
-    const report = await driftFromEngine(o, before.applied);
-    // Store only what was checked against one state of the database: re-read it after the replay.
-    const after = await readInputs(o);
-    if (after.key === before.key) writeEntry(o.root, before.key, report);
-    return report;
-  })();
-  inflight.set(before.key, replay);
+  const s = await openInputs(o);
   try {
-    return { ...(await replay), env: o.env.name, cache: 'miss' };
+    const quick = readEntry(o.root, s.quickName);
+    if (quick) return { ...quick, env: o.env.name, cache: 'hit' };
+    // Nothing stored for these migrations, schema.prisma and server yet, whatever the database: the full
+    // fingerprint cannot find an entry, so the shadow replay starts now, while it is read.
+    const early = hasBase(o.root, s.baseId) ? undefined : shadowReplay(o, s);
+    // Whatever happens next, the temporary database is dropped before this returns or throws.
+    const before = await s.read().catch(async (e: unknown) => {
+      await early?.then((r) => r.dropped);
+      throw e;
+    });
+    const hit = readEntry(o.root, before.name);
+    if (hit) {
+      writeEntry(o.root, before.quickName, hit);
+      await early?.catch(() => {});
+      return { ...hit, env: o.env.name, cache: 'hit' };
+    }
+    // `status --drift --env all` checks environments concurrently: those with the same inputs (same
+    // applied history, same schema, same server) share one check instead of each making its own.
+    const running = inflight.get(before.name);
+    if (running) return { ...(await running), env: o.env.name, cache: 'miss' };
+    const check = (async () => {
+      const report = await replayDrift(o, s, before.hash, early ?? shadowReplay(o, s));
+      // Store only what was checked against one state of the database: read it again after the check
+      // (the quick fingerprint says whether the full one can have changed).
+      const quickAfter = await s.quick();
+      const after = quickAfter === before.quick ? before : await s.read();
+      if (after.name === before.name) {
+        writeEntry(o.root, before.name, report);
+        for (const q of new Set([before.quickName, after.quickName])) writeEntry(o.root, q, report);
+      }
+      return report;
+    })();
+    inflight.set(before.name, check);
+    try {
+      return { ...(await check), env: o.env.name, cache: 'miss' };
+    } finally {
+      inflight.delete(before.name);
+    }
   } finally {
-    inflight.delete(before.key);
+    await s.close();
   }
 }
 
+/**
+ * For a caller about to check several environments (`status --drift`) while it first does other work:
+ * with an empty cache (a fresh checkout, as in CI) every check replays, so the temporary database each
+ * server needs is made while that work runs. Returns what to call with each environment as it is
+ * resolved, and what to call once the checks are done (drops what no check took); undefined when the
+ * cache has entries (most checks will hit: nothing is made ahead).
+ */
+export function shadowsAhead(root: string): { reserve: (env: ResolvedEnvironment) => void; release: () => Promise<void> } | undefined {
+  let empty: boolean;
+  try {
+    empty = !readdirSync(driftCacheDir(root)).some((f) => f.endsWith('.json'));
+  } catch {
+    empty = true;
+  }
+  return empty ? { reserve: reserveShadow, release: releaseShadows } : undefined;
+}
+
 const inflight = new Map<string, Promise<DriftReport>>();
+const schemaDiffs = new Map<string, Promise<string>>();
+const shadowReplays = new Map<string, Promise<ShadowReplay>>();
 
 /**
  * The cached answer only, never a replay (the dashboard's first paint): `undefined` when the cache has
  * no entry for the database as it is now.
  */
 export async function cachedDrift(o: DriftCheckOptions): Promise<DriftReport | undefined> {
-  const { key } = await readInputs(o);
-  const hit = readEntry(o.root, key);
-  return hit ? { ...hit, env: o.env.name, cache: 'hit' } : undefined;
+  const s = await openInputs(o);
+  try {
+    const quick = readEntry(o.root, s.quickName);
+    if (quick) return { ...quick, env: o.env.name, cache: 'hit' };
+    const { name } = await s.read();
+    const hit = readEntry(o.root, name);
+    return hit ? { ...hit, env: o.env.name, cache: 'hit' } : undefined;
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * The applied migrations replayed on a shadow database, fingerprinted: one per set of inputs in a
+ * process (it does not depend on the live database, so environments at the same point of the history
+ * share it even when one has drifted).
+ */
+function shadowReplay(o: DriftCheckOptions, s: Inputs): Promise<ShadowReplay> {
+  let p = shadowReplays.get(s.baseId);
+  if (!p) {
+    const byName = new Map<string, LocalMigration>(s.local.map((m) => [m.name, m]));
+    p = shadowFingerprint({ env: o.env, migrations: s.applied.map((n) => byName.get(n)!), schemas: s.schemas, fingerprint: schemaFingerprint });
+    shadowReplays.set(s.baseId, p);
+    // A replay that could not run is not remembered: the next check tries again.
+    void p.then((r) => r.hash === undefined && shadowReplays.delete(s.baseId));
+  }
+  return p;
+}
+
+/** A miss: the engine diffs the database with schema.prisma while the history is replayed here; the engine replays it only when that cannot settle it. */
+async function replayDrift(o: DriftCheckOptions, s: Inputs, liveHash: string, shadow: Promise<ShadowReplay>): Promise<DriftReport> {
+  const schemaHalf = (() => {
+    // Environments whose databases have the same schema (and the same schema.prisma, server, engine) share one engine diff.
+    const key = `${s.schemaKey}:${liveHash}`;
+    let p = schemaDiffs.get(key);
+    if (!p) {
+      p = driftHalfFromEngine(o, s.applied, 'schema');
+      schemaDiffs.set(key, p);
+      p.catch(() => schemaDiffs.delete(key));
+    }
+    return p;
+  })();
+  schemaHalf.catch(() => {});
+  const replayed = await shadow;
+  try {
+    const [migrationsToDatabase, databaseToSchema] = await Promise.all([replayed.hash === liveHash ? '' : driftHalfFromEngine(o, s.applied, 'history'), schemaHalf]);
+    return { env: o.env.name, migrationsToDatabase, databaseToSchema, drifted: migrationsToDatabase !== '', appliedMigrations: s.applied };
+  } finally {
+    // The temporary database is gone before the answer (or the engine's error) is: a CLI exits right after.
+    await replayed.dropped;
+  }
 }
 
 interface Inputs {
-  key: string;
+  local: LocalMigration[];
   applied: string[];
+  schemas: string[];
+  /** sha256 of every input but the database: the first half of every entry's file name. */
+  baseId: string;
+  /** The quick fingerprint read when the inputs were opened. */
+  quickName: string;
+  /** schema.prisma, the schemas, the server and the engine: what the database → schema.prisma half depends on besides the database. */
+  schemaKey: string;
+  /** Reads the full fingerprint (and the quick one, in the same snapshot): the entry's file name. */
+  read(): Promise<{ name: string; quickName: string; quick: string; hash: string }>;
+  /** Reads the quick fingerprint again. */
+  quick(): Promise<string>;
+  close(): Promise<void>;
 }
 
-/** Everything a drift answer depends on, read now: one connection, three catalog queries. */
-async function readInputs(o: DriftCheckOptions): Promise<Inputs> {
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Everything a drift answer depends on but the database's full fingerprint, read now: one connection
+ * (kept for the full fingerprint, if needed), `_prisma_migrations` unless the caller has read it, and
+ * the quick fingerprint.
+ */
+async function openInputs(o: DriftCheckOptions): Promise<Inputs> {
   const { env } = o;
   const local = o.local ?? (existsSync(o.migrationsDir) ? readLocalHistory(o.migrationsDir).migrations : []);
   const schemas = resetSchemas(env, existsSync(o.schemaPath) ? o.schemaPath : undefined);
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift' });
   try {
-    const applied = await appliedForDrift(client, env, local);
-    const fingerprint = await schemaFingerprint(client, schemas);
+    // The deparsing functions qualify names by the search path: every name qualified, whatever the role's setting.
+    const settled = client.query('SET search_path = pg_catalog');
+    const applied = o.applied ?? (await appliedForDrift(client, env, local));
+    await settled;
+    const first = (await client.query<{ v: number; quick: string }>(`SELECT current_setting('server_version_num')::int AS v, ${QUICK_SQL} AS quick`)).rows[0]!;
     const byName = new Map<string, LocalMigration>(local.map((m) => [m.name, m]));
-    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     // Where the replay runs (its server's extensions, collations and version shape the result), without
     // credentials: host, port and database only.
     const shadow = env.shadowDatabaseUrl
@@ -112,42 +246,100 @@ async function readInputs(o: DriftCheckOptions): Promise<Inputs> {
           return `${u.hostname}:${u.port}${u.pathname}`;
         })()
       : `created on ${env.directInfo.host}:${env.directInfo.port}`;
-    const key = sha(
-      JSON.stringify({
-        format: FORMAT,
-        engine: ENGINE_PACKAGE_VERSION,
-        // The content of each applied migration, hashed: an edit of the same size and mtime still changes it.
-        applied: applied.map((name) => [name, sha(byName.get(name)!.script)]),
-        schemaPrisma: schemaFiles(o.schemaPath).map((f) => [f, sha(readFileSync(f, 'utf8'))]),
-        schemas,
-        server: fingerprint.serverVersion,
-        shadow,
-        database: fingerprint.hash,
-      }),
-    );
-    return { key, applied };
-  } finally {
+    const schemaPrisma = schemaFiles(o.schemaPath).map((f) => [f, sha(readFileSync(f, 'utf8'))]);
+    const base = {
+      format: FORMAT,
+      engine: ENGINE_PACKAGE_VERSION,
+      // The content of each applied migration (its checksum, a sha256): an edit of the same size and mtime still changes it.
+      applied: applied.map((name) => [name, byName.get(name)!.checksum]),
+      schemaPrisma,
+      schemas,
+      server: first.v,
+      shadow,
+    };
+    // The quick fingerprint says nothing across databases: it is only ever compared with this database's own.
+    const database = `${env.directInfo.host}:${env.directInfo.port}/${env.directInfo.database}`;
+    const baseId = sha(JSON.stringify(base));
+    const quickName = (quick: string) => `${baseId}-q${sha(JSON.stringify({ database, quick }))}`;
+    return {
+      local,
+      applied,
+      schemas,
+      baseId,
+      quickName: quickName(first.quick),
+      schemaKey: sha(JSON.stringify({ format: FORMAT, engine: ENGINE_PACKAGE_VERSION, schemaPrisma, schemas, server: first.v })),
+      async read() {
+        const { rows } = await client.query<{ quick: string; hash: string }>(`SELECT ${QUICK_SQL} AS quick, ${FULL_SQL} AS hash`, [schemas]);
+        const r = rows[0]!;
+        return { name: `${baseId}-${sha(r.hash)}`, quickName: quickName(r.quick), quick: r.quick, hash: r.hash };
+      },
+      quick: async () => (await client.query<{ quick: string }>(`SELECT ${QUICK_SQL} AS quick`)).rows[0]!.quick,
+      close: () => client.end().catch(() => {}),
+    };
+  } catch (e) {
     await client.end().catch(() => {});
+    throw e;
   }
 }
+
+/**
+ * The catalogs the full fingerprint reads, directly or through the deparsing functions
+ * (pg_get_indexdef names operator classes and collations, pg_get_expr functions, operators and types,
+ * pg_get_viewdef the rewrite rules, regconfig constants text search configurations).
+ */
+const QUICK_CATALOGS = [
+  'pg_namespace', 'pg_class', 'pg_attribute', 'pg_attrdef', 'pg_constraint', 'pg_index', 'pg_type', 'pg_enum', 'pg_range', 'pg_proc',
+  'pg_language', 'pg_trigger', 'pg_policy', 'pg_extension', 'pg_depend', 'pg_description', 'pg_inherits', 'pg_sequence', 'pg_rewrite',
+  'pg_collation', 'pg_am', 'pg_opclass', 'pg_operator', 'pg_partitioned_table', 'pg_ts_config', 'pg_ts_dict',
+];
+/** The settings that change what the deparsing functions print (constants in defaults and predicates, identifier quoting). */
+const QUICK_SETTINGS = ['search_path', 'DateStyle', 'IntervalStyle', 'TimeZone', 'extra_float_digits', 'bytea_output', 'standard_conforming_strings', 'quote_all_identifiers', 'lc_monetary'];
+
+/** The quick fingerprint, as a SQL expression; see the top of this file for why it stands in for the full one. */
+export function quickFingerprintSql(): string {
+  return QUICK_SQL;
+}
+
+const QUICK_SQL = `md5(concat_ws('|', pg_postmaster_start_time(), (SELECT oid FROM pg_database WHERE datname = current_database()),
+  ${QUICK_SETTINGS.map((g) => `current_setting('${g}')`).join(', ')},
+  ${QUICK_CATALOGS.map(
+    (c) =>
+      // pg_index: its validity flags too, in case an older server sets them in place (CREATE INDEX CONCURRENTLY).
+      `(SELECT count(*) || ',' || coalesce(sum(xmin::text::bigint), 0) || ',' || coalesce(sum(hashtext(ctid::text || xmin::text${c === 'pg_index' ? ' || indisvalid::text || indisready::text || indislive::text' : ''})), 0) FROM pg_catalog.${c})`,
+  ).join(',\n  ')}))`;
 
 /**
  * The live schema, as one canonical JSON value hashed (sha256, by the server). Names, definitions and order, never OIDs,
  * owners or grants (those differ between two databases with the same schema, and the engine ignores them).
  */
 export async function schemaFingerprint(client: Client, schemas: string[]): Promise<{ hash: string; serverVersion: number }> {
-  // Hashed by the server: a 64-character answer instead of the whole catalog over the wire and through JSON.parse.
-  const { rows } = await client.query<{ v: number; hash: string }>(FINGERPRINT_SQL, [schemas]);
-  return { hash: rows[0]!.hash, serverVersion: rows[0]!.v };
+  // The deparsing functions qualify names by the search path: every name qualified, whatever the role's
+  // setting, and the caller's own setting put back afterwards.
+  const previous = client.query<{ p: string }>(`SELECT current_setting('search_path') AS p`);
+  const pinned = client.query('SET search_path = pg_catalog');
+  const p = (await previous).rows[0]!.p;
+  try {
+    await pinned;
+    // Hashed by the server: a 64-character answer instead of the whole catalog over the wire and through JSON.parse.
+    const { rows } = await client.query<{ v: number; hash: string }>(`SELECT current_setting('server_version_num')::int AS v, ${FULL_SQL} AS hash`, [schemas]);
+    return { hash: rows[0]!.hash, serverVersion: rows[0]!.v };
+  } finally {
+    await client.query(`SELECT set_config('search_path', $1, false)`, [p]).catch(() => {});
+  }
 }
 
-const FINGERPRINT_SQL = `
+/** The full fingerprint, as a scalar subquery over the schemas in `$1`. */
+const FULL_SQL = `(
 WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = ANY($1::text[])),
 rels AS (
   SELECT c.oid, n.nspname, c.relname, c.relkind FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c', 'i', 'I')
+    -- Prisma's history table (and its index) is not part of the schema the engine compares, and a
+    -- shadow database where the history is replayed has none.
+    AND c.relname <> '_prisma_migrations'
+    AND NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid WHERE x.indexrelid = c.oid AND t.relname = '_prisma_migrations')
 )
-SELECT current_setting('server_version_num')::int AS v, encode(sha256(convert_to(json_build_object(
+SELECT encode(sha256(convert_to(json_build_object(
   'schemas', (SELECT json_agg(nspname ORDER BY nspname) FROM ns),
   'relations', (SELECT json_agg(json_build_array(r.nspname, r.relname, r.relkind, c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
       c.relispartition, pg_get_expr(c.relpartbound, c.oid), CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, c.reloptions,
@@ -197,12 +389,21 @@ SELECT current_setting('server_version_num')::int AS v, encode(sha256(convert_to
     FROM rels r JOIN pg_policy po ON po.polrelid = r.oid),
   'extensions', (SELECT json_agg(json_build_array(e.extname, e.extversion, n.nspname) ORDER BY e.extname)
     FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace)
-)::text, 'UTF8')), 'hex') AS hash`;
+)::text, 'UTF8')), 'hex'))`;
 
 interface Entry {
   format: number;
   storedAt: string;
   report: DriftReport;
+}
+
+/** Whether any entry was stored for these inputs (whatever the database). */
+function hasBase(root: string, baseId: string): boolean {
+  try {
+    return readdirSync(driftCacheDir(root)).some((f) => f.startsWith(baseId));
+  } catch {
+    return false;
+  }
 }
 
 function readEntry(root: string, key: string): DriftReport | undefined {

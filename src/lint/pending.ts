@@ -1,8 +1,8 @@
 import { relative } from 'node:path';
 import type { ResolvedEnvironment } from '../config/environments.js';
-import { readLocalHistory, type LocalMigration } from '../history/local.js';
+import { readLocalHistory, type LocalHistory, type LocalMigration } from '../history/local.js';
 import { compareHistory } from '../history/state.js';
-import { listRows, probe } from '../history/table.js';
+import { readStatus } from '../history/table.js';
 import { readDatabaseContext } from './context.js';
 import { lintFiles } from './run.js';
 import type { LintOptions, LintResult } from './types.js';
@@ -13,6 +13,8 @@ export interface PendingLintOptions {
   /** Paths in findings are relative to this (default: the process's cwd). */
   cwd?: string;
   lint?: Omit<LintOptions, 'database'>;
+  /** The migrations folder as the caller has just read it (plan reads it once for every environment). */
+  local?: LocalHistory;
 }
 
 export interface PendingLint {
@@ -20,6 +22,8 @@ export interface PendingLint {
   /** The migrations not yet applied there, in order: what was linted. */
   pending: string[];
   result: LintResult;
+  /** server_version_num there. */
+  serverVersionNum: number;
 }
 
 const EMPTY: LintResult = { files: [], findings: [], suppressed: [], counts: { error: 0, warning: 0, info: 0 } };
@@ -32,22 +36,23 @@ const EMPTY: LintResult = { files: [], findings: [], suppressed: [], counts: { e
 export async function lintPending(options: PendingLintOptions): Promise<PendingLint> {
   const { env } = options;
   const cwd = options.cwd ?? process.cwd();
-  const local = readLocalHistory(options.migrationsDir, cwd);
+  const local = options.local ?? readLocalHistory(options.migrationsDir, cwd);
   const { connect } = await import('../pg/connect.js');
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
   try {
     const schema = env.directInfo.schema;
-    const p = await probe(client, schema);
-    const rows = p.tableExists ? await listRows(client, schema) : [];
+    // One round trip: only the columns compareHistory reads; no rows when the table is missing.
+    const read = await readStatus(client, schema);
+    const rows = read.rows ?? [];
     const pending = compareHistory(local.migrations, rows)
       .entries.filter((e) => e.state === 'pending' && e.local)
       .map((e) => e.local!);
-    if (pending.length === 0) return { env: env.name, pending: [], result: EMPTY };
+    if (pending.length === 0) return { env: env.name, pending: [], result: EMPTY, serverVersionNum: read.serverVersionNum };
     const result = await lintFiles(pending.map((m) => input(m, cwd)), {
       ...options.lint,
       context: (refs) => readDatabaseContext(client, env.name, schema, refs),
     });
-    return { env: env.name, pending: pending.map((m) => m.name), result };
+    return { env: env.name, pending: pending.map((m) => m.name), result, serverVersionNum: read.serverVersionNum };
   } finally {
     await client.end().catch(() => {});
   }

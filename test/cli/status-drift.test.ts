@@ -139,3 +139,57 @@ describe('the drift report\'s "keep it" step', () => {
     expect(r.stdout).not.toContain('schema.prisma differs');
   });
 });
+
+describe('status --drift with an empty drift cache (a fresh checkout)', () => {
+  // A role users have: CREATEDB, owner of its database, not a superuser; the temporary databases made
+  // ahead (while the histories are read) are its own, so the count below sees only this test's.
+  const maker = `ahead_st_${process.pid}`;
+  let own: FreshDatabase;
+  let fresh: TempProject;
+  let broken: TempProject;
+  let env: Record<string, string>;
+  const leftovers = async () =>
+    (await query<{ n: number }>(adminUrl(), `SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%' AND datdba = (SELECT oid FROM pg_roles WHERE rolname = $1)`, [maker]))[0]!.n;
+
+  beforeAll(async () => {
+    own = await freshDatabase('sda');
+    await query(adminUrl(), `DROP ROLE IF EXISTS ${maker}`);
+    await query(adminUrl(), `CREATE ROLE ${maker} LOGIN PASSWORD 'dev-only-pw' CREATEDB NOSUPERUSER`);
+    await query(adminUrl(), `ALTER DATABASE ${own.name} OWNER TO ${maker}`);
+    await query(own.url, `ALTER SCHEMA public OWNER TO ${maker}`);
+    const u = new URL(own.url);
+    u.username = maker;
+    u.password = 'dev-only-pw';
+    env = { UAT_URL: u.toString() };
+    const config = { environments: { uat: { url: { $env: 'UAT_URL' } } } };
+    fresh = createProject({ schema: SCHEMA, migrations: { '20240101000000_init': INIT }, configJson: config });
+    // A migration directory without migration.sql: the folder cannot be read, after the environment was resolved.
+    broken = createProject({ schema: SCHEMA, migrations: { '20240101000000_init': INIT, '20240102000000_empty': null }, configJson: config });
+    const r = await runCli(['deploy', '--env', 'uat', '--skip-generate', '--confirm', 'uat'], { cwd: fresh.dir, env });
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    fresh?.remove();
+    broken?.remove();
+    await own?.drop();
+    await query(adminUrl(), `DROP ROLE IF EXISTS ${maker}`).catch(() => {});
+  });
+
+  it('replays on the temporary database made ahead, leaves none behind, and the next run answers from the cache', async () => {
+    const first = await runCli(['status', '--env', 'uat', '--drift', '--json'], { cwd: fresh.dir, env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).environments[0].drift).toMatchObject({ checked: true, drifted: false, report: { cache: 'miss' } });
+    expect(await leftovers()).toBe(0);
+    const again = await runCli(['status', '--env', 'uat', '--drift', '--json'], { cwd: fresh.dir, env });
+    expect(JSON.parse(again.stdout).environments[0].drift).toMatchObject({ checked: true, drifted: false, report: { cache: 'hit' } });
+    expect(await leftovers()).toBe(0);
+  });
+
+  it('a migrations folder that cannot be read fails the command, and the database made ahead is dropped', async () => {
+    const r = await runCli(['status', '--env', 'uat', '--drift'], { cwd: broken.dir, env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/20240102000000_empty/);
+    expect(await leftovers()).toBe(0);
+  });
+});

@@ -41,7 +41,8 @@ afterAll(async () => {
 
 const opts = () => ({ env, schemaPath, migrationsDir, root });
 const uncached = async (): Promise<DriftReport> => detectDrift({ env, schemaPath, migrationsDir });
-const entries = () => (existsSync(driftCacheDir(root)) ? readdirSync(driftCacheDir(root)).filter((f) => f.endsWith('.json')) : []);
+/** The entries (one per state of the inputs); each also has a second name per quick fingerprint seen (`<inputs>-q<…>.json`). */
+const entries = () => (existsSync(driftCacheDir(root)) ? readdirSync(driftCacheDir(root)).filter((f) => f.endsWith('.json') && !/-q[0-9a-f]+\.json$/.test(f)) : []);
 
 describe('detectDriftCached', () => {
   it('no drift: replays once, then answers from the cache, the same as the replay', async () => {
@@ -56,6 +57,22 @@ describe('detectDriftCached', () => {
     expect(await cachedDrift(opts())).toEqual(second);
     // The folder keeps itself out of git.
     expect(readFileSync(join(driftCacheDir(root), '.gitignore'), 'utf8')).toContain('*');
+  });
+
+  it('the quick fingerprint: statistics (ANALYZE, in place) keep it; a TRUNCATE (a new pg_class row) changes it, and the full fingerprint still finds the entry', async () => {
+    const quickNames = () => readdirSync(driftCacheDir(root)).filter((f) => /-q[0-9a-f]+\.json$/.test(f));
+    expect((await detectDriftCached(opts())).cache).toBe('hit');
+    const names = quickNames();
+    expect(names).toHaveLength(1);
+    await query(d.url, `ANALYZE`);
+    await query(d.url, `VACUUM "User"`);
+    expect((await detectDriftCached(opts())).cache).toBe('hit');
+    expect(quickNames()).toEqual(names);
+    await query(d.url, `TRUNCATE "Post", "User" CASCADE`);
+    const r = await detectDriftCached(opts());
+    expect(r).toMatchObject({ cache: 'hit', drifted: false });
+    expect(quickNames()).toHaveLength(2);
+    expect(entries()).toHaveLength(1);
   });
 
   it('drift made by hand is a miss (the database changed), then a hit with the same SQL as the replay', async () => {
