@@ -10,7 +10,8 @@ export { validateConfig } from './config/validate.js';
 export { loadSecrets, type SecretFetcher } from './aws/secrets.js';
 export { readLocalHistory, type LocalMigration, type LocalHistory } from './history/local.js';
 export { compareHistory, type HistoryState, type MigrationEntry } from './history/state.js';
-export { deploy, type DeployOptions, type DeployResult, type DeployEvent } from './history/deploy.js';
+// deploy as the CLI runs it: the guard (confirmation, marker, audit), the drift and lint gates, the backup before deploy.
+export { deploy, type DeployOptions, type DeployResult, type DeployEvent } from './deploy/index.js';
 export { environmentStatus, type EnvStatus } from './history/status.js';
 export { resolveMigration, type ResolveOptions } from './history/resolve.js';
 export { checksum, checksumMatches } from './history/checksum.js';
@@ -22,6 +23,7 @@ export { devUp, devDown, devStatus, devDataDir } from './dev/local-server.js';
 export { startCluster, stopCluster, clusterStatus, createDatabase, dropDatabase, type RunningCluster } from './pg/cluster.js';
 export type { LockBlocker, LockHolder } from './guard/lock.js';
 export { enforce, MATRIX, type Action, type Rule } from './guard/protection.js';
+export { runGuarded, type GuardedOperation } from './guard/run.js';
 export { createBackup, type CreateBackupOptions, type CreateBackupResult, type BackupEvent } from './backup/create.js';
 export { listBackups, findBackup } from './backup/list.js';
 export { verifyBackup, type VerifyResult } from './backup/verify.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { StagedbError } from '../errors.js';
+import { actor } from '../guard/audit.js';
 
 /**
  * A backup is a dump (one file, or pg_dump's directory format) plus this manifest, written last: a
@@ -54,6 +55,12 @@ export interface BackupActor {
   host: string;
   gitAuthor?: string;
   ci?: string;
+}
+
+/** Who is acting, as the audit trail records it (no password, no URL). */
+export function backupActor(root: string, processEnv: NodeJS.ProcessEnv): BackupActor {
+  const a = actor(root, processEnv);
+  return { osUser: a.osUser, host: a.host, ...(a.gitAuthor ? { gitAuthor: a.gitAuthor } : {}), ...(a.ci ? { ci: a.ci } : {}) };
 }
 
 export interface BackupManifest {

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { resolveEnvironment, type ResolvedEnvironment } from '../config/environments.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { usageError } from '../errors.js';
-import { formatBytes, formatDuration, type BackupActor } from '../backup/manifest.js';
+import { formatBytes, formatDuration } from '../backup/manifest.js';
 import { ago } from '../render/table.js';
 import type { Progress } from '../backup/progress.js';
 import type { CommandContext, ParsedArgs } from './types.js';
@@ -35,13 +35,6 @@ export function progressLine(p: Progress): string {
   return parts.join(', ');
 }
 
-/** Who is acting, as the audit trail records it (no password, no URL). */
-export async function backupActor(config: ResolvedConfig, ctx: CommandContext): Promise<BackupActor> {
-  const { actor } = await import('../guard/audit.js');
-  const a = actor(config.root, ctx.env);
-  return { osUser: a.osUser, host: a.host, ...(a.gitAuthor ? { gitAuthor: a.gitAuthor } : {}), ...(a.ci ? { ci: a.ci } : {}) };
-}
-
 /** A path relative to where the user stands, when that is shorter. */
 export function shown(ctx: CommandContext, location: string): string {
   if (!location.startsWith('/')) return location;
@@ -68,29 +61,4 @@ export function jobsFlag(args: ParsedArgs): number | undefined {
 
 export function age(iso: string, now = Date.now()): string {
   return ago(new Date(iso), now);
-}
-
-/**
- * deploy's backup before migrating (config `backupBeforeDeploy`): taken inside the guarded run, after
- * the confirmation and before the first migration. Returns the backup's id, the restore point a
- * failed migration names; undefined when none was needed (nothing pending). A failed backup throws:
- * no migration runs.
- */
-export async function preDeployBackup(ctx: CommandContext, env: ResolvedEnvironment, config: ResolvedConfig): Promise<string | undefined> {
-  const { backupBeforeDeploy } = await import('../backup/before-deploy.js');
-  const r = await backupBeforeDeploy({
-    env,
-    migrationsDir: config.migrationsDir,
-    createdBy: await backupActor(config, ctx),
-    processEnv: ctx.env,
-    onEvent: (e) => {
-      if (e.type === 'warning') ctx.warn(e.message);
-      if (e.type === 'plan') ctx.log(`${env.name}: backup before deploy (backupBeforeDeploy): pg_dump ${e.pgDump.version}, ${formatBytes(e.databaseBytes)} → ${shown(ctx, e.location)}`);
-    },
-    onProgress: progressPrinter(ctx, `${env.name} backup`),
-  });
-  if (!r.backup) return undefined;
-  const m = r.backup.manifest;
-  ctx.log(`${env.name}: backup ${r.backup.id} taken (${formatBytes(m.size)}, ${formatDuration(m.durationMs)}): the restore point if this deploy goes wrong`);
-  return r.backup.id;
 }

@@ -1,7 +1,7 @@
 import { probeTools } from '../backup/tools.js';
-import { formatBytes, formatDuration } from '../backup/manifest.js';
-import { StagedbError, usageError } from '../errors.js';
-import { backupActor, jobsFlag, progressPrinter, shown } from './backup-common.js';
+import { backupActor, formatBytes, formatDuration } from '../backup/manifest.js';
+import { usageError } from '../errors.js';
+import { jobsFlag, progressPrinter, shown } from './backup-common.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
 import { shellQuote } from '../shell-quote.js';
@@ -67,7 +67,7 @@ ${ENV_HELP}`,
           format,
           jobs,
           checksums,
-          createdBy: await backupActor(config, ctx),
+          createdBy: backupActor(config.root, ctx.env),
           processEnv: ctx.env,
           onEvent: (e) => {
             if (e.type === 'warning') ctx.warn(e.message);
@@ -114,11 +114,7 @@ async function snapshot(ctx: CommandContext, args: ParsedArgs) {
   const audit = await import('../guard/audit.js');
   const started = Date.now();
   const record = async (outcome: import('../guard/audit.js').Outcome, summary: string) => {
-    const warning = await audit.recordAudit({
-      env,
-      root: config.root,
-      record: { at: new Date(started).toISOString(), env: env.name, command: `backup --snapshot --env ${env.name}`, outcome, durationMs: Date.now() - started, summary, ...audit.actor(config.root, ctx.env) },
-    });
+    const warning = await audit.recordRun({ env, root: config.root, processEnv: ctx.env, command: `backup --snapshot --env ${env.name}`, started, outcome, summary });
     if (warning) ctx.warn(warning);
   };
   try {
@@ -127,7 +123,7 @@ async function snapshot(ctx: CommandContext, args: ParsedArgs) {
     const pollMs = ctx.env.STAGEDB_RDS_POLL_MS ? Number(ctx.env.STAGEDB_RDS_POLL_MS) : undefined;
     const s = await createRdsSnapshot({
       env,
-      createdBy: await backupActor(config, ctx),
+      createdBy: backupActor(config.root, ctx.env),
       processEnv: ctx.env,
       timeoutMs: minutes * 60_000,
       pollMs,
@@ -147,8 +143,7 @@ async function snapshot(ctx: CommandContext, args: ParsedArgs) {
     ].join('\n');
     return { exitCode: 0, data: { env: env.name, snapshot: s }, text };
   } catch (e) {
-    const outcome = e instanceof StagedbError ? (e.kind === 'guard' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed') : 'failed';
-    await record(outcome, e instanceof Error ? e.message : String(e)).catch(() => {});
+    await record(audit.outcomeOf(e), e instanceof Error ? e.message : String(e)).catch(() => {});
     throw e;
   }
 }

@@ -271,32 +271,3 @@ function migrationNames(dir: string): string[] {
 }
 
 export default command;
-
-/**
- * The deploy gate, called by `deploy` / `migrate deploy` on guarded and production environments
- * (inside the guarded run, so a refusal and an override are both audited): lints the pending
- * migrations, prints what it found, and returns the line for the audit record's summary. Throws
- * E_LINT_BLOCKED (exit 5) on error-level hazards unless `--allow-hazards "<reason>"`.
- */
-export async function deployGate(ctx: CommandContext, env: import('../config/environments.js').ResolvedEnvironment, config: ResolvedConfig, args: ParsedArgs): Promise<string> {
-  const reason = args.values['allow-hazards'] as string | undefined;
-  if (reason !== undefined && reason.trim() === '') {
-    throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built during the maintenance window"`);
-  }
-  await baselineWasmOnly();
-  const { lintGate, findingLine } = await import('../lint/gate.js');
-  const g = await lintGate({
-    env,
-    migrationsDir: config.migrationsDir,
-    cwd: ctx.cwd,
-    command: ctx.commandName,
-    allowHazards: reason,
-    lint: { severities: config.lint?.rules, smallTableBytes: config.lint?.smallTableBytes, largeTableBytes: config.lint?.largeTableBytes, runnerLockTimeoutMs: env.lockTimeoutMs, runnerStatementTimeoutMs: env.statementTimeoutMs },
-  });
-  if (g.pending.length > 0) {
-    ctx.log(`${env.name}: ${g.summary}`);
-    for (const f of g.result.findings) if (f.severity !== 'info') ctx.log(`  ${findingLine(f)}`);
-  }
-  if (g.overridden) ctx.warn(`${env.name}: deploying despite ${g.result.counts.error} error-level lint hazard${g.result.counts.error === 1 ? '' : 's'} (--allow-hazards: ${reason!.trim()})`);
-  return g.summary;
-}

@@ -1,9 +1,13 @@
 import type { ResolvedConfig } from '../config/load.js';
 import type { ResolvedEnvironment } from '../config/environments.js';
-import { deploy, type DeployEvent, type DeployResult } from '../history/deploy.js';
+import type { DeployEvent as ApplyEvent } from '../history/deploy.js';
+import type { DeployEvent, DeployResult } from '../deploy/index.js';
+import { findingLine } from '../lint/format.js';
+import { formatBytes, formatDuration } from '../backup/manifest.js';
+import { progressPrinter, shown } from './backup-common.js';
 import { readLocalHistory } from '../history/local.js';
 import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
-import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
+import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command, CommandContext, OptionSpec, ParsedArgs } from './types.js';
 
 export const DEPLOY_OPTIONS: OptionSpec = {
@@ -51,62 +55,40 @@ export async function runDeploy(
     return { result: { dryRun: true, plan: plans[0] } as unknown as DeployResult, text, config, env: resolveOne(ctx, config, names[0]!, args.values.url as string | undefined), dryRun: true };
   }
   const env = resolveOne(ctx, config, names[0]!, args.values.url as string | undefined);
-  if (typeof args.values['allow-hazards'] === 'string' && args.values['allow-hazards'].trim() === '') {
-    const { usageError } = await import('../errors.js');
-    throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built in the maintenance window"`);
-  }
-  if (typeof args.values['allow-drift'] === 'string' && args.values['allow-drift'].trim() === '') {
-    const { usageError } = await import('../errors.js');
-    throw usageError('E_USAGE', '--allow-drift needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-drift "hotfix index added by hand, migration follows"`);
+  // An override needs its reason: it goes into the audit trail.
+  for (const [flag, example] of [['allow-hazards', 'index built in the maintenance window'], ['allow-drift', 'hotfix index added by hand, migration follows']] as const) {
+    if (typeof args.values[flag] === 'string' && args.values[flag].trim() === '') {
+      const { usageError } = await import('../errors.js');
+      throw usageError('E_USAGE', `--${flag} needs a reason: it goes into the audit trail`, `stagedb ${ctx.commandName} --env ${env.name} --${flag} "${example}"`);
+    }
   }
   // A missing or broken migrations folder is reported before anything connects.
   readLocalHistory(config.migrationsDir, ctx.cwd);
   const i = env.directInfo;
   ctx.log(`${env.name}: ${i.host}:${i.port}/${i.database} (schema ${i.schema}, via ${env.directSource}, protection ${env.protection})`);
-  const result = await runGuarded(ctx, {
-    action: 'deploy',
-    command: `${ctx.commandName} --env ${env.name}`,
-    env,
+  if (env.protection !== 'none') {
+    // The drift gate and the lint gate compile WebAssembly (the schema engine, PostgreSQL's parser).
+    const { baselineWasmOnly } = await import('./wasm-tier.js');
+    await baselineWasmOnly();
+  }
+  const { deploy } = await import('../deploy/index.js');
+  const result = await deploy({
     config,
-    args,
-    what: 'apply pending migrations',
-    run: async () => {
-      // The drift gate (issue 15): guarded and production only, before the lint gate and the backup, so a
-      // database changed outside its history is neither backed up as "before deploy" nor migrated further.
-      // Answered from the drift cache when nothing changed since the last check (plan, status --drift).
-      let drift: string | undefined;
-      if (env.protection !== 'none') {
-        const { baselineWasmOnly } = await import('./wasm-tier.js');
-        await baselineWasmOnly();
-        const { driftGate } = await import('../guard/drift-gate.js');
-        const d = await driftGate({ env, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, command: ctx.commandName, allowDrift: args.values['allow-drift'] as string | undefined });
-        if (d.warning) ctx.warn(d.warning);
-        drift = d.summary;
-      }
-      // The zero-downtime lint gate (issue 6): guarded and production only, so deploys to unprotected
-      // environments never load the SQL parser. Refuses (E_LINT_BLOCKED) before anything is applied.
-      const gate = env.protection === 'none' ? undefined : await (await import('./lint.js')).deployGate(ctx, env, config, args);
-      // Backup before deploy (issue 5; production-level by default): refuses to migrate when it fails,
-      // and a failed migration names it as the restore point.
-      const restorePoint = env.backup.beforeDeploy ? await (await import('./backup-common.js')).preDeployBackup(ctx, env, config) : undefined;
-      const r = await deploy({
-        env,
-        migrationsDir: config.migrationsDir,
-        allowModified: Boolean(args.values['allow-modified']),
-        allowMissing: Boolean(args.values['allow-missing']),
-        allowOutOfOrder: Boolean(args.values['allow-out-of-order']),
-        lockTimeoutMs: lockTimeout === undefined ? undefined : lockTimeout * 1000,
-        restorePoint,
-        onEvent: (e) => {
-          const line = eventLine(e);
-          if (line) ctx.log(line);
-        },
-      });
-      return {
-        value: restorePoint ? { ...r, backup: restorePoint } : r,
-        summary: `${restorePoint ? `backup ${restorePoint}; ` : ''}${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${drift ? `; ${drift}` : ''}${gate ? `; ${gate}` : ''}`,
-      };
-    },
+    env,
+    commandName: ctx.commandName,
+    cwd: ctx.cwd,
+    processEnv: ctx.env,
+    confirm: args.values.confirm as string | undefined,
+    interactive: ctx.interactive,
+    typeToConfirm: ctx.typeToConfirm,
+    allowHazards: args.values['allow-hazards'] as string | undefined,
+    allowDrift: args.values['allow-drift'] as string | undefined,
+    allowModified: Boolean(args.values['allow-modified']),
+    allowMissing: Boolean(args.values['allow-missing']),
+    allowOutOfOrder: Boolean(args.values['allow-out-of-order']),
+    lockTimeoutMs: lockTimeout === undefined ? undefined : lockTimeout * 1000,
+    onEvent: (e) => render(ctx, e),
+    onBackupProgress: progressPrinter(ctx, `${env.name} backup`),
   });
   const text =
     result.applied.length === 0
@@ -115,7 +97,30 @@ export async function runDeploy(
   return { result, text, config, env };
 }
 
-function eventLine(e: DeployEvent): string | undefined {
+/** Prints one of deploy's events as it happens: warnings on stderr, the rest as progress lines. */
+function render(ctx: CommandContext, e: DeployEvent): void {
+  switch (e.type) {
+    case 'warning':
+      return ctx.warn(e.message);
+    case 'lint-gate': {
+      const g = e.gate;
+      if (g.pending.length > 0) {
+        ctx.log(`${e.env}: ${g.summary}`);
+        for (const f of g.result.findings) if (f.severity !== 'info') ctx.log(`  ${findingLine(f)}`);
+      }
+      if (g.overridden) ctx.warn(`${e.env}: deploying despite ${g.result.counts.error} error-level lint hazard${g.result.counts.error === 1 ? '' : 's'} (--allow-hazards: ${e.allowHazards!.trim()})`);
+      return;
+    }
+    case 'backup-plan':
+      return ctx.log(`${e.env}: backup before deploy (backupBeforeDeploy): pg_dump ${e.pgDumpVersion}, ${formatBytes(e.databaseBytes)} → ${shown(ctx, e.location)}`);
+    case 'backup-taken':
+      return ctx.log(`${e.env}: backup ${e.id} taken (${formatBytes(e.size)}, ${formatDuration(e.durationMs)}): the restore point if this deploy goes wrong`);
+  }
+  const line = eventLine(e);
+  if (line) ctx.log(line);
+}
+
+function eventLine(e: ApplyEvent): string | undefined {
   switch (e.type) {
     case 'lock-wait':
       return `${e.env}: waiting for the deploy lock held by ${e.holder ? `pid ${e.holder.pid} (${e.holder.applicationName || 'unnamed'})` : 'another session'}…`;

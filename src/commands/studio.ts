@@ -37,12 +37,8 @@ ${ENV_HELP}`,
     const audited = env.protection !== 'none';
     const audit = async (outcome: 'ok' | 'failed' | 'refused', summary: string) => {
       if (!audited) return;
-      const a = await import('../guard/audit.js');
-      const warning = await a.recordAudit({
-        env,
-        root: config.root,
-        record: { at: new Date(started).toISOString(), env: env.name, command: `studio --env ${env.name}`, outcome, durationMs: Date.now() - started, summary, ...a.actor(config.root, ctx.env) },
-      });
+      const { recordRun } = await import('../guard/audit.js');
+      const warning = await recordRun({ env, root: config.root, processEnv: ctx.env, command: `studio --env ${env.name}`, started, outcome, summary });
       if (warning) ctx.warn(warning);
     };
 

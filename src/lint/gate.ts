@@ -1,7 +1,8 @@
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
 import { lintPending, type PendingLint } from './pending.js';
-import type { Finding, LintOptions } from './types.js';
+import { findingLine } from './format.js';
+import type { LintOptions } from './types.js';
 
 export interface GateOptions {
   env: ResolvedEnvironment;
@@ -19,8 +20,6 @@ export interface GateResult extends PendingLint {
   summary: string;
   overridden: boolean;
 }
-
-export const findingLine = (f: Finding): string => `${f.severity} ${f.code} ${f.file}:${f.line}:${f.column} ${f.message}${f.note ? ` (${f.note})` : ''}`;
 
 /**
  * The deploy gate for guarded and production environments: lints the pending migrations against the
