@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BUILD_ID } from '../build-id.js';
-import { loadConfig, type ResolvedConfig } from '../config/load.js';
-import { StagedbError, usageError } from '../errors.js';
-import { readMigrationFile } from '../history/local.js';
-import type { LintInput, LintOptions, LintResult, Runner } from '../lint/types.js';
+import { loadConfig } from '../config/load.js';
+import { usageError } from '../errors.js';
+import { isHistory, readLintInputs } from '../lint/inputs.js';
+import type { LintOptions, LintResult, Runner } from '../lint/types.js';
 import { ENV_HELP, resolveOne } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
@@ -107,7 +107,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       const env = resolveOne(ctx, config, names[0]!);
       const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined, runnerStatementTimeoutMs: runner === 'stagedb' ? env.statementTimeoutMs : undefined };
       if (args.positionals.length > 0) {
-        const inputs = readInputs(ctx, config, args);
+        const inputs = readLintInputs({ cwd: ctx.cwd, root: config.root, migrationsDir: config.migrationsDir, paths: args.positionals });
         const { connect } = await import('../pg/connect.js');
         const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
         try {
@@ -124,7 +124,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
         if (format === 'text' && !ctx.json) ctx.log(pending.length ? `${env.name}: ${pending.length} pending migration${pending.length === 1 ? '' : 's'}: ${pending.join(', ')}` : `${env.name}: no pending migrations`);
       }
     } else {
-      const inputs = readInputs(ctx, config, args);
+      const inputs = readLintInputs({ cwd: ctx.cwd, root: config.root, migrationsDir: config.migrationsDir, paths: args.positionals });
       performance.mark('stagedb:lint:read');
       // A history (no path, or only migrations folders: `stagedb lint prisma/migrations`) is reviewed one
       // migration at a time, each as if the ones before it were deployed; named files deploy together.
@@ -187,87 +187,6 @@ async function listRules() {
     data: { rules: RULES.map((r) => ({ code: r.code, name: r.name, defaultSeverity: r.defaultSeverity, sizeBound: !!r.sizeBound, summary: r.summary })) },
     text: `${columns(['CODE', 'NAME', 'DEFAULT', 'HAZARD'], rows)}\n\nSet severities in stagedb.config.ts: lint: { rules: { SDB015: 'error', 'type-hygiene': 'info' } }`,
   };
-}
-
-/**
- * The files to lint: each path is a .sql file, a migration directory (holding migration.sql), a
- * migrations folder (every migration in it), or a folder of .sql files; none: the project's folder.
- */
-function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArgs): LintInput[] {
-  // path.relative costs ~5 µs a call, 5 ms over a long history: a plain prefix cut covers the usual case.
-  const prefix = ctx.cwd.endsWith(sep) ? ctx.cwd : ctx.cwd + sep;
-  const shown = (p: string) => (p.startsWith(prefix) ? p.slice(prefix.length) : relative(ctx.cwd, p) || p);
-  // Through history's reader: a symlink that leads out of the project, or a NUL byte, is refused (issue 12 item 8).
-  const fromFile = (p: string, known?: string): LintInput => {
-    const migration = known ?? (basename(p) === 'migration.sql' ? basename(dirname(p)) : undefined);
-    return { path: shown(p), ...(migration ? { migration } : {}), sql: readMigrationFile(p, config.root, shown(p)) };
-  };
-  if (args.positionals.length === 0) {
-    // A migration directory without migration.sql is history's problem (status and deploy refuse it), not lint's.
-    const base = join(config.migrationsDir, sep);
-    return migrationNames(config.migrationsDir).flatMap((name) => {
-      try {
-        // Concatenated, not path.join: 1000 joins and basenames cost ~5 ms in a process this short.
-        return [fromFile(`${base}${name}${sep}migration.sql`, name)];
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw e;
-      }
-    });
-  }
-  const out: LintInput[] = [];
-  for (const raw of args.positionals) {
-    const p = resolve(ctx.cwd, raw);
-    if (!existsSync(p)) throw usageError('E_USAGE', `${raw}: no such file or directory`, 'stagedb lint prisma/migrations/<migration>/migration.sql');
-    if (statSync(p).isFile()) {
-      out.push(fromFile(p));
-      continue;
-    }
-    if (existsSync(join(p, 'migration.sql'))) {
-      out.push(fromFile(join(p, 'migration.sql')));
-      continue;
-    }
-    const migrations = readMigrations(p).filter((m) => existsSync(m));
-    const sqlFiles = readdirSync(p)
-      .filter((f) => f.endsWith('.sql'))
-      .sort()
-      .map((f) => join(p, f));
-    if (migrations.length === 0 && sqlFiles.length === 0) throw usageError('E_USAGE', `${raw} holds no migration.sql and no .sql file`, 'point stagedb lint at a migrations folder, a migration directory or a .sql file');
-    out.push(...[...migrations, ...sqlFiles].map((p) => fromFile(p)));
-  }
-  // In name order: Prisma's migration names start with their timestamp.
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/**
- * Whether the paths name a migration history rather than migrations to deploy together: none (the
- * project's folder), or only folders of migration directories. `stagedb lint` and `stagedb lint
- * prisma/migrations` then agree (issue 13: the folder as an argument was judged as one deploy onto an
- * empty database, 8 findings where the same history gave 930).
- */
-function isHistory(positionals: string[], cwd: string): boolean {
-  return positionals.every((raw) => {
-    const p = resolve(cwd, raw);
-    return existsSync(p) && statSync(p).isDirectory() && !existsSync(join(p, 'migration.sql')) && readMigrations(p).some((m) => existsSync(m));
-  });
-}
-
-function readMigrations(dir: string): string[] {
-  return migrationNames(dir).map((name) => join(dir, name, 'migration.sql'));
-}
-
-/** The migration directories' names, in order. */
-function migrationNames(dir: string): string[] {
-  if (!existsSync(dir)) {
-    // A config problem (exit 3), not history's exit 2, which for lint means "errors found".
-    throw new StagedbError('config', 'E_MIGRATIONS_MISSING', `migrations folder ${dir} does not exist`, { fix: 'pass the files to lint: stagedb lint <file.sql>, or set migrations in stagedb.config.ts' });
-  }
-  // Sorted as their paths (`<name>/migration.sql`) sort, as before: "a-b/…" comes before "a/…".
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => `${e.name}${sep}`)
-    .sort()
-    .map((n) => n.slice(0, -1));
 }
 
 export default command;

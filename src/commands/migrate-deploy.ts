@@ -62,8 +62,8 @@ export async function runDeploy(
       throw usageError('E_USAGE', `--${flag} needs a reason: it goes into the audit trail`, `stagedb ${ctx.commandName} --env ${env.name} --${flag} "${example}"`);
     }
   }
-  // A missing or broken migrations folder is reported before anything connects.
-  readLocalHistory(config.migrationsDir, ctx.cwd);
+  // A missing or broken migrations folder is reported before anything connects (and read once for the deploy).
+  const local = readLocalHistory(config.migrationsDir, ctx.cwd);
   const i = env.directInfo;
   ctx.log(`${env.name}: ${i.host}:${i.port}/${i.database} (schema ${i.schema}, via ${env.directSource}, protection ${env.protection})`);
   if (env.protection !== 'none') {
@@ -77,6 +77,7 @@ export async function runDeploy(
     env,
     commandName: ctx.commandName,
     cwd: ctx.cwd,
+    local,
     processEnv: ctx.env,
     confirm: args.values.confirm as string | undefined,
     interactive: ctx.interactive,

@@ -4,6 +4,7 @@ import type { Progress } from '../backup/progress.js';
 import type { DeployEvent as ApplyEvent, DeployOptions as ApplyOptions, DeployResult as ApplyResult } from '../history/deploy.js';
 import type { GateResult } from '../lint/gate.js';
 import type { GuardedOperation } from '../guard/run.js';
+import { readLocalHistory, type LocalHistory } from '../history/local.js';
 
 /** What `deploy` tells as it goes: history's steps, and the gates and the backup before them. */
 export type DeployEvent =
@@ -18,7 +19,7 @@ export type DeployEvent =
   | { type: 'backup-taken'; env: string; id: string; size: number; durationMs: number };
 
 export interface DeployOptions
-  extends Omit<ApplyOptions, 'env' | 'migrationsDir' | 'restorePoint' | 'onEvent'>,
+  extends Omit<ApplyOptions, 'env' | 'migrationsDir' | 'restorePoint' | 'onEvent' | 'local'>,
     Pick<GuardedOperation<unknown>, 'confirm' | 'interactive' | 'typeToConfirm' | 'processEnv'> {
   config: ResolvedConfig;
   env: ResolvedEnvironment;
@@ -30,6 +31,8 @@ export interface DeployOptions
   allowHazards?: string;
   /** Deploy although the database drifted (or drift could not be checked); the reason goes into the audit record. */
   allowDrift?: string;
+  /** The migrations folder, when the caller has read it already: a deploy reads it once, before it connects. */
+  local?: LocalHistory;
   onEvent?: (event: DeployEvent) => void;
   /** The backup before deploy's progress, about once a second while pg_dump runs. */
   onBackupProgress?: (progress: Progress) => void;
@@ -51,6 +54,8 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   const commandName = o.commandName ?? 'deploy';
   const emit = (e: DeployEvent) => o.onEvent?.(e);
   const warn = (message: string) => emit({ type: 'warning', env: env.name, message });
+  // A missing or broken migrations folder is reported before anything connects; read once, for every step.
+  const local = o.local ?? readLocalHistory(config.migrationsDir, o.cwd);
   const { runGuarded } = await import('../guard/run.js');
   return runGuarded({
     action: 'deploy',
@@ -70,7 +75,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
       let drift: string | undefined;
       if (env.protection !== 'none') {
         const { driftGate } = await import('../guard/drift-gate.js');
-        const d = await driftGate({ env, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, command: commandName, allowDrift: o.allowDrift });
+        const d = await driftGate({ env, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, command: commandName, allowDrift: o.allowDrift, local: local.migrations });
         if (d.warning) warn(d.warning);
         drift = d.summary;
       }
@@ -85,6 +90,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
           cwd: o.cwd ?? config.root,
           command: commandName,
           allowHazards: o.allowHazards,
+          local,
           lint: { severities: config.lint?.rules, smallTableBytes: config.lint?.smallTableBytes, largeTableBytes: config.lint?.largeTableBytes, runnerLockTimeoutMs: env.lockTimeoutMs, runnerStatementTimeoutMs: env.statementTimeoutMs },
         });
         emit({ type: 'lint-gate', env: env.name, gate: g, ...(o.allowHazards !== undefined ? { allowHazards: o.allowHazards } : {}) });
@@ -92,7 +98,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
       }
       // Backup before deploy (issue 5; production-level by default): refuses to migrate when it fails,
       // and a failed migration names it as the restore point.
-      const restorePoint = env.backup.beforeDeploy ? await backupFirst(o, emit) : undefined;
+      const restorePoint = env.backup.beforeDeploy ? await backupFirst(o, local, emit) : undefined;
       const { deploy: apply } = await import('../history/deploy.js');
       const r = await apply({
         env,
@@ -107,6 +113,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         lockRetryDelayMs: o.lockRetryDelayMs,
         progressIntervalMs: o.progressIntervalMs,
         restorePoint,
+        local,
         onEvent: emit,
       });
       return {
@@ -123,13 +130,14 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
  * failed migration names; undefined when none was needed (nothing pending). A failed backup throws:
  * no migration runs.
  */
-async function backupFirst(o: DeployOptions, emit: (e: DeployEvent) => void): Promise<string | undefined> {
+async function backupFirst(o: DeployOptions, local: LocalHistory, emit: (e: DeployEvent) => void): Promise<string | undefined> {
   const { env, config } = o;
   const { backupBeforeDeploy } = await import('../backup/before-deploy.js');
   const { backupActor } = await import('../backup/manifest.js');
   const r = await backupBeforeDeploy({
     env,
     migrationsDir: config.migrationsDir,
+    local,
     createdBy: backupActor(config.root, o.processEnv ?? process.env),
     processEnv: o.processEnv,
     onEvent: (e) => {

@@ -9,11 +9,10 @@
  * The interface speaks in operations, not in engine calls, so that a Prisma 8 flow (`migration plan`
  * / `db migrate`) can sit behind it later without changing callers.
  */
-import type { GeneratedMigration } from './migration-files.js';
+import type { GeneratedMigration } from '../history/write.js';
 import type { SchemaFile, StrippedSetting } from './schema.js';
 
-export type { GeneratedMigration } from './migration-files.js';
-export { ensureMigrationLock, migrationLockToml, writeMigrationFiles } from './migration-files.js';
+export type { GeneratedMigration } from '../history/write.js';
 export type { DatasourceProvider, SchemaFile, StrippedSetting, PreparedSchema } from './schema.js';
 export { assertPostgresSchema, datasourceProviders, datasourceSchemas, prepareSchemaForEngine, ENGINE_PREVIEW_FEATURES } from './schema.js';
 export { readSchemaFiles } from './schema-files.js';

@@ -6,7 +6,7 @@ import { acquireWorkflowLock, findLockBlocker, releaseWorkflowLock, type LockBlo
 import { connect } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote-ident.js';
 import { describeFailure, failureLogs, type StatementFailure } from './failure.js';
-import { readLocalHistory, type LocalMigration } from './local.js';
+import { readLocalHistory, type LocalHistory, type LocalMigration } from './local.js';
 import { chooseMode, planUnits, type ApplyMode, type ModeChoice } from './mode.js';
 import { describeProgress, humanLogs, nothingCommitted, progressLogs, readProgress, type Progress } from './progress.js';
 import { splitStatements, type SqlStatement } from './split.js';
@@ -49,6 +49,8 @@ export interface DeployOptions {
    * ms. Default 2000; 0 = never.
    */
   progressIntervalMs?: number;
+  /** The migrations folder, when the caller has read it already (one deploy reads it once). */
+  local?: LocalHistory;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -120,7 +122,7 @@ async function deployOnce(options: DeployOptions): Promise<DeployResult> {
   };
   const statementTimeout = options.statementTimeoutMs ?? env.statementTimeoutMs;
   if (statementTimeout !== undefined) checkedInt('statementTimeoutMs', statementTimeout, PG_MAX_MS);
-  const local = readLocalHistory(options.migrationsDir);
+  const local = options.local ?? readLocalHistory(options.migrationsDir);
   const schema = env.directInfo.schema;
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'deploy' });
   let locked = false;

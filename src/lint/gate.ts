@@ -1,5 +1,6 @@
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
+import type { LocalHistory } from '../history/local.js';
 import { lintPending, type PendingLint } from './pending.js';
 import { findingLine } from './format.js';
 import type { LintOptions } from './types.js';
@@ -13,6 +14,8 @@ export interface GateOptions {
   lint?: Omit<LintOptions, 'database'>;
   /** `--allow-hazards "<reason>"`: deploy despite errors; the reason goes into the audit record. */
   allowHazards?: string;
+  /** The migrations folder, when the caller has read it already. */
+  local?: LocalHistory;
 }
 
 export interface GateResult extends PendingLint {
@@ -28,7 +31,7 @@ export interface GateResult extends PendingLint {
  */
 export async function lintGate(options: GateOptions): Promise<GateResult> {
   const { env } = options;
-  const pending = await lintPending({ env, migrationsDir: options.migrationsDir, cwd: options.cwd, lint: { runner: 'stagedb', ...options.lint } });
+  const pending = await lintPending({ env, migrationsDir: options.migrationsDir, cwd: options.cwd, local: options.local, lint: { runner: 'stagedb', ...options.lint } });
   const { counts, findings, suppressed } = pending.result;
   const errors = findings.filter((f) => f.severity === 'error');
   const tail = `${suppressed.length ? `, ${suppressed.length} suppressed` : ''}`;

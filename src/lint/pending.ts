@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { ResolvedEnvironment } from '../config/environments.js';
-import { readLocalHistory, type LocalMigration } from '../history/local.js';
+import { readLocalHistory, type LocalHistory, type LocalMigration } from '../history/local.js';
 import { compareHistory } from '../history/state.js';
 import { listRows, probe } from '../history/table.js';
 import { readDatabaseContext } from './context.js';
@@ -13,6 +13,8 @@ export interface PendingLintOptions {
   /** Paths in findings are relative to this (default: the process's cwd). */
   cwd?: string;
   lint?: Omit<LintOptions, 'database'>;
+  /** The migrations folder, when the caller has read it already. */
+  local?: LocalHistory;
 }
 
 export interface PendingLint {
@@ -32,7 +34,7 @@ const EMPTY: LintResult = { files: [], findings: [], suppressed: [], counts: { e
 export async function lintPending(options: PendingLintOptions): Promise<PendingLint> {
   const { env } = options;
   const cwd = options.cwd ?? process.cwd();
-  const local = readLocalHistory(options.migrationsDir, cwd);
+  const local = options.local ?? readLocalHistory(options.migrationsDir, cwd);
   const { connect } = await import('../pg/connect.js');
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
   try {
