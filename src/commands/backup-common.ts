@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { resolveEnvironment, type ResolvedEnvironment } from '../config/environments.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { usageError } from '../errors.js';
-import { formatBytes, formatDuration } from '../backup/manifest.js';
+import { progressLine } from '../render/progress.js';
 import { ago } from '../render/table.js';
 import type { Progress } from '../backup/progress.js';
 import type { CommandContext, ParsedArgs } from './types.js';
@@ -22,17 +22,6 @@ export function progressPrinter(ctx: CommandContext, label: string, everyMs = 30
     last = now;
     ctx.log(`${label}: ${progressLine(p)}`);
   };
-}
-
-export function progressLine(p: Progress): string {
-  const parts: string[] = [];
-  const verb = { dump: 'dumped', upload: 'uploaded', checksum: 'checked', download: 'downloaded', restore: 'restoring' }[p.phase];
-  parts.push(p.bytes !== undefined ? `${formatBytes(p.bytes)} ${verb}` : verb);
-  if (p.bytesPerSecond) parts.push(`${formatBytes(Math.round(p.bytesPerSecond))}/s`);
-  if (p.fraction !== undefined) parts.push(`${Math.floor(p.fraction * 100)} %`);
-  if (p.tables) parts.push(`${p.tables.done}/${p.tables.total} tables`);
-  parts.push(p.etaMs !== undefined ? `ETA ${formatDuration(p.etaMs)}` : `${formatDuration(p.elapsedMs)} so far`);
-  return parts.join(', ');
 }
 
 /** A path relative to where the user stands, when that is shorter. */

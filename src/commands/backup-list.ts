@@ -1,5 +1,5 @@
 import { listBackups } from '../backup/list.js';
-import { formatBytes } from '../backup/manifest.js';
+import { formatBytes } from '../format.js';
 import { columns } from '../render/table.js';
 import { age, shown } from './backup-common.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';

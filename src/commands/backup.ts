@@ -1,5 +1,6 @@
 import { probeTools } from '../backup/tools.js';
-import { backupActor, formatBytes, formatDuration } from '../backup/manifest.js';
+import { backupActor } from '../backup/manifest.js';
+import { formatBytes, formatDuration } from '../format.js';
 import { usageError } from '../errors.js';
 import { jobsFlag, progressPrinter, shown } from './backup-common.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { usageError } from '../errors.js';
 import { isHistory, readLintInputs } from '../lint/inputs.js';
 import type { LintOptions, LintResult, Runner } from '../lint/types.js';
+import { colorWanted } from '../render/color.js';
 import { ENV_HELP, resolveOne } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
@@ -133,7 +134,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
 
     const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;
     const data = { ...result, ...(envName !== undefined ? { env: envName } : {}), ...(pending ? { pending } : {}), exitCode };
-    const color = colorWanted(ctx);
+    const color = colorWanted(ctx.env, ctx.interactive);
     // With --json the CLI prints `data` itself; --format json without it prints the same JSON as text.
     const text = ctx.json ? '' : format === 'github' ? lint.formatGithub(result) : format === 'json' ? JSON.stringify(data, null, 2) : lint.formatText(result, { color });
     return { exitCode, data, text };
@@ -169,12 +170,6 @@ async function fix(ctx: CommandContext, args: ParsedArgs) {
   for (const a of r.applied) lines.push(`left ${a.name} as it is: applied on ${a.envs.join(', ')}`);
   lines.push(`${r.fixed.length} migration${r.fixed.length === 1 ? '' : 's'} rewritten, ${r.unchanged.length} needed nothing, ${r.applied.length} applied somewhere (checked: ${r.checked.join(', ') || 'none'}).`);
   return { exitCode: 0, data: r, text: lines.join('\n') };
-}
-
-function colorWanted(ctx: CommandContext): boolean {
-  if (ctx.env.NO_COLOR !== undefined && ctx.env.NO_COLOR !== '') return false;
-  if (ctx.env.FORCE_COLOR !== undefined && ctx.env.FORCE_COLOR !== '0') return true;
-  return ctx.interactive;
 }
 
 /** `stagedb lint --rules`: from the rule modules alone (the parser is not loaded). */

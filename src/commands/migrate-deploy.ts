@@ -3,7 +3,7 @@ import type { ResolvedEnvironment } from '../config/environments.js';
 import type { DeployEvent as ApplyEvent } from '../history/deploy.js';
 import type { DeployEvent, DeployResult } from '../deploy/index.js';
 import { findingLine } from '../lint/format.js';
-import { formatBytes, formatDuration } from '../backup/manifest.js';
+import { formatBytes, formatDuration } from '../format.js';
 import { progressPrinter, shown } from './backup-common.js';
 import { readLocalHistory } from '../history/local.js';
 import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
