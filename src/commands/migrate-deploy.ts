@@ -42,8 +42,9 @@ export async function runDeploy(
   args: ParsedArgs,
 ): Promise<{ result: DeployResult; text: string; config: ResolvedConfig; env: ResolvedEnvironment; dryRun?: boolean }> {
   // Bad flags are reported before the config is read: a usage error, whatever the config's state.
-  const lockTimeout = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
-  if (lockTimeout !== undefined && !(lockTimeout >= 0)) {
+  // --lock-timeout: how long to wait for another run's deploy lock (not PostgreSQL's lock_timeout).
+  const lockWait = args.values['lock-timeout'] === undefined ? undefined : Number(args.values['lock-timeout']);
+  if (lockWait !== undefined && !(lockWait >= 0)) {
     const { usageError } = await import('../errors.js');
     throw usageError('E_USAGE', `--lock-timeout needs a non-negative number of seconds, not "${args.values['lock-timeout']}"`, `e.g. stagedb ${ctx.commandName} --lock-timeout 60   (0: do not wait for another run's deploy lock)`);
   }
@@ -87,7 +88,7 @@ export async function runDeploy(
     allowModified: Boolean(args.values['allow-modified']),
     allowMissing: Boolean(args.values['allow-missing']),
     allowOutOfOrder: Boolean(args.values['allow-out-of-order']),
-    lockTimeoutMs: lockTimeout === undefined ? undefined : lockTimeout * 1000,
+    deployLockWaitMs: lockWait === undefined ? undefined : lockWait * 1000,
     onEvent: (e) => render(ctx, e),
     onBackupProgress: progressPrinter(ctx, `${env.name} backup`),
   });

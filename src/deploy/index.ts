@@ -106,7 +106,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         allowModified: o.allowModified,
         allowMissing: o.allowMissing,
         allowOutOfOrder: o.allowOutOfOrder,
-        lockTimeoutMs: o.lockTimeoutMs,
+        deployLockWaitMs: o.deployLockWaitMs,
         ddlLockTimeoutMs: o.ddlLockTimeoutMs,
         statementTimeoutMs: o.statementTimeoutMs,
         lockRetries: o.lockRetries,
