@@ -7,8 +7,9 @@ import { readEnvFile } from './env-files.js';
 import type { EnvironmentDefinition, ResolvedConfig } from './load.js';
 import { parseDatabaseUrl, type ParsedUrl } from './url.js';
 import { registerIamAuth } from '../aws/iam-token.js';
+import { ALIASES } from './aliases.js';
 
-export const ALIASES: Record<string, string> = { dev: 'development', prod: 'production', stage: 'staging' };
+export { ALIASES } from './aliases.js';
 
 const DEFAULT_PROTECTION: Record<string, Protection> = { development: 'none', test: 'none', staging: 'guarded', production: 'production' };
 
