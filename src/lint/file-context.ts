@@ -1,7 +1,7 @@
 import { formatBytes } from '../format.js';
 import type { RunModel } from './model.js';
 import { clauseText, exprText, relKey } from './sql.js';
-import type { DatabaseContext, LintInput, Rel, Runner, Statement, TableStats } from './types.js';
+import type { DatabaseContext, LintInput, Rel, Runner, Statement, TableStats } from './input-model.js';
 
 /** What the linted files have created so far, in order: such tables are not live when they deploy together. */
 export class BatchState {
