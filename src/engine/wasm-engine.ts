@@ -26,7 +26,7 @@ import type {
   OpenEngineOptions,
   PushOutcome,
   SchemaEngine,
-} from './index.js';
+} from './types.js';
 import { migrationLockToml, type GeneratedMigration } from '../history/write.js';
 import { ENGINE_PACKAGE, ENGINE_PACKAGE_VERSION } from './package.js';
 import { openEngineConnection, type EngineConnection } from './pg-adapter.js';
