@@ -15,7 +15,8 @@ export async function runPlan(ctx: CommandContext, args: ParsedArgs, opts: { all
   if (!FORMATS.includes(format as (typeof FORMATS)[number])) throw usageError('E_USAGE', `--format must be text, markdown or json, not "${format}"`, 'stagedb plan --env all --format markdown');
   await baselineWasmOnly();
   const { config, names } = await loadTargets(ctx, args, { allowAll: opts.allowAll });
-  const { planEnvironment, renderPlan } = await import('../plan/index.js');
+  const { planEnvironment } = await import('../plan/index.js');
+  const { renderPlan } = await import('../plan/render.js');
   // One environment that cannot be planned (unreachable, not configured) does not hide the others' plans
   // under --env a,b or all: it shows as such, and the command exits 3 (not configured under --env all: 0, as status).
   const plans = await Promise.all(

@@ -169,5 +169,3 @@ async function sizeLocks(env: ResolvedEnvironment, locks: PlannedLock[]): Promis
     await c.end().catch(() => {});
   }
 }
-
-export { renderPlan, type PlanFormat } from './render.js';
