@@ -19,7 +19,7 @@ export { chooseMode, type ApplyMode } from './history/mode.js';
 export { splitStatements } from './history/split.js';
 export { runSeed } from './project/seed.js';
 export { initProject, GUIDE_SCRIPTS } from './project/init.js';
-export { devUp, devDown, devStatus, devDataDir } from './dev/local-server.js';
+export { devUp, devDown, devStatus, devDataDir } from './local-db/server.js';
 export { startCluster, stopCluster, clusterStatus, createDatabase, dropDatabase, type RunningCluster } from './pg/cluster.js';
 export type { LockBlocker, LockHolder } from './guard/lock.js';
 export { enforce, MATRIX, type Action, type Rule } from './guard/protection.js';
