@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearIamAuth, iamAuthFor, registerIamAuth } from '../../src/aws/iam-token.js';
-import { PoolRuntime } from '../../src/client/pools.js';
+import { PoolRuntime } from '../../src/client/pool-runtime.js';
 import { planClient } from '../../src/client/plan.js';
 import { resolveEnvironment } from '../../src/config/environments.js';
 import type { ResolvedConfig } from '../../src/config/load.js';
