@@ -5,11 +5,11 @@
  */
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { planStudio, type StudioPlan } from './plan.js';
-import { checkPrerequisites, startStudio } from './launch.js';
-import type { StudioSession } from './launch.js';
+import { checkPrerequisites, startStudio } from './start.js';
+import type { StudioSession } from './start.js';
 
 export { planStudio, studioUrl, describePlan, READ_ONLY_OPTION, STUDIO_APPLICATION_NAME, type StudioPlan } from './plan.js';
-export { startStudio, checkPrerequisites, MIN_PRISMA_MAJOR, type StudioSession, type StudioSessionCheck, type StartStudioOptions } from './launch.js';
+export { startStudio, checkPrerequisites, MIN_PRISMA_MAJOR, type StudioSession, type StudioSessionCheck, type StartStudioOptions } from './start.js';
 export { freePort, assertPortFree, parsePort, STUDIO_HOST } from './port.js';
 export { openBrowser } from './browser.js';
 
