@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { BUILD_ID } from '../build-id.js';
 import { loadConfig } from '../config/load.js';
 import { usageError } from '../errors.js';
@@ -7,7 +7,7 @@ import { isHistory, readLintInputs } from '../lint/inputs.js';
 import type { LintOptions, LintResult, Runner } from '../lint/types.js';
 import { colorWanted } from '../render/color.js';
 import { ENV_HELP, resolveOne } from './shared.js';
-import type { Command, CommandContext, ParsedArgs } from './types.js';
+import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
@@ -56,8 +56,8 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
   },
   positionals: true,
   async run(ctx, args) {
-    if (args.values.rules) return listRules();
-    if (args.values.fix) return fix(ctx, args);
+    if (args.values.rules) return (await import('./lint-modes.js')).listRules();
+    if (args.values.fix) return (await import('./lint-modes.js')).fix(ctx, args);
     const format = (args.values.format as string | undefined) ?? (ctx.json ? 'json' : 'text');
     if (!FORMATS.includes(format as Format)) throw usageError('E_USAGE', `--format must be text, json or github, not "${format}"`, 'stagedb lint --format github');
     const runnerFlag = args.values.runner as string | undefined;
@@ -108,15 +108,8 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       const env = resolveOne(ctx, config, names[0]!);
       const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined, runnerStatementTimeoutMs: runner === 'stagedb' ? env.statementTimeoutMs : undefined };
       if (args.positionals.length > 0) {
-        const inputs = readLintInputs({ cwd: ctx.cwd, root: config.root, migrationsDir: config.migrationsDir, paths: args.positionals });
-        const { connect } = await import('../pg/connect.js');
-        const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
-        try {
-          const { readDatabaseContext } = await import('../lint/context.js');
-          result = await lint.lintFiles(inputs, { ...lintOptions, context: (refs) => readDatabaseContext(client, env.name, env.directInfo.schema, refs) });
-        } finally {
-          await client.end().catch(() => {});
-        }
+        const { lintAgainst } = await import('../lint/pending.js');
+        result = await lintAgainst(env, readLintInputs({ cwd: ctx.cwd, root: config.root, migrationsDir: config.migrationsDir, paths: args.positionals }), lintOptions);
       } else {
         const { lintPending } = await import('../lint/pending.js');
         const p = await lintPending({ env, migrationsDir: config.migrationsDir, cwd: ctx.cwd, lint: lintOptions });
@@ -140,48 +133,5 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     return { exitCode, data, text };
   },
 };
-
-/** `stagedb lint --fix`: the zero-downtime rewrite of migrations applied nowhere (src/rewrite/fix.ts). */
-async function fix(ctx: CommandContext, args: ParsedArgs) {
-  const config = await loadConfig({ cwd: ctx.cwd, configFile: args.values.config as string | undefined });
-  for (const w of config.warnings) ctx.warn(w);
-  const environments = [];
-  const unresolved: Array<{ env: string; reason: string }> = [];
-  for (const name of Object.keys(config.environments)) {
-    try {
-      environments.push(resolveOne(ctx, config, name));
-    } catch (e) {
-      unresolved.push({ env: name, reason: (e as Error).message });
-    }
-  }
-  // Paths name migrations: a migration directory, or its migration.sql.
-  const only = args.positionals.length ? args.positionals.map((p) => basename(basename(p) === 'migration.sql' ? dirname(resolve(ctx.cwd, p)) : resolve(ctx.cwd, p))) : undefined;
-  await baselineWasmOnly();
-  const { fixMigrations } = await import('../rewrite/fix.js');
-  const r = await fixMigrations({ migrationsDir: config.migrationsDir, environments, unresolved, ...(only ? { only } : {}) });
-  const lines: string[] = [];
-  for (const u of r.unchecked) ctx.warn(`${u.env}: not asked which migrations it has (${u.reason}); you named the migrations, so they were rewritten anyway`);
-  for (const f of r.fixed) {
-    lines.push(`fixed ${f.name} → ${f.folders.length} migrations:`);
-    for (const folder of f.folders) lines.push(`  ${folder}`);
-    for (const c of f.changes) lines.push(`  ${c.code} ${c.message}\n         why: ${c.why}`);
-  }
-  for (const m of [...r.fixed, ...r.unchanged]) for (const u of m.unsafe) ctx.warn(`${m.name}: ${u.code} not made safe: ${u.message}\n  plan: ${u.plan}`);
-  for (const a of r.applied) lines.push(`left ${a.name} as it is: applied on ${a.envs.join(', ')}`);
-  lines.push(`${r.fixed.length} migration${r.fixed.length === 1 ? '' : 's'} rewritten, ${r.unchanged.length} needed nothing, ${r.applied.length} applied somewhere (checked: ${r.checked.join(', ') || 'none'}).`);
-  return { exitCode: 0, data: r, text: lines.join('\n') };
-}
-
-/** `stagedb lint --rules`: from the rule modules alone (the parser is not loaded). */
-async function listRules() {
-  const { RULES } = await import('../lint/rules/index.js');
-  const { columns } = await import('../render/table.js');
-  const rows = RULES.map((r) => [r.code, r.name, r.defaultSeverity + (r.sizeBound ? ' (by size)' : ''), r.summary]);
-  return {
-    exitCode: 0,
-    data: { rules: RULES.map((r) => ({ code: r.code, name: r.name, defaultSeverity: r.defaultSeverity, sizeBound: !!r.sizeBound, summary: r.summary })) },
-    text: `${columns(['CODE', 'NAME', 'DEFAULT', 'HAZARD'], rows)}\n\nSet severities in stagedb.config.ts: lint: { rules: { SDB015: 'error', 'type-hygiene': 'info' } }`,
-  };
-}
 
 export default command;

@@ -5,7 +5,7 @@ import { compareHistory } from '../history/state.js';
 import { listRows, probe } from '../history/table.js';
 import { readDatabaseContext } from './context.js';
 import { lintFiles } from './run.js';
-import type { LintOptions, LintResult } from './types.js';
+import type { LintInput, LintOptions, LintResult } from './types.js';
 
 export interface PendingLintOptions {
   env: ResolvedEnvironment;
@@ -50,6 +50,20 @@ export async function lintPending(options: PendingLintOptions): Promise<PendingL
       context: (refs) => readDatabaseContext(client, env.name, schema, refs),
     });
     return { env: env.name, pending: pending.map((m) => m.name), result };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Lints files as migrations deploying together onto an environment, with the sizes of the tables they
+ * touch there (`stagedb lint <paths…> --env <env>`). One connection, catalog reads only.
+ */
+export async function lintAgainst(env: ResolvedEnvironment, inputs: LintInput[], options: Omit<LintOptions, 'database'> = {}): Promise<LintResult> {
+  const { connect } = await import('../pg/connect.js');
+  const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
+  try {
+    return await lintFiles(inputs, { ...options, context: (refs) => readDatabaseContext(client, env.name, env.directInfo.schema, refs) });
   } finally {
     await client.end().catch(() => {});
   }
