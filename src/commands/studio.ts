@@ -1,8 +1,6 @@
-import { resolveEnvironment, type ResolvedEnvironment } from '../config/environments.js';
-import type { ResolvedConfig } from '../config/load.js';
 import { StagedbError } from '../errors.js';
 import { ENV_HELP, loadTargets } from './shared.js';
-import type { Command, CommandContext } from './types.js';
+import type { Command } from './types.js';
 
 const command: Command = {
   usage: `Usage: stagedb studio [--env <name>] [--port <n>] [--browser <name>|none] [--read-only]
@@ -28,11 +26,12 @@ ${ENV_HELP}`,
     'read-only': { type: 'boolean' },
   },
   async run(ctx, args) {
-    const { parsePort, openStudio, openBrowser } = await import('../studio/index.js');
+    const { parsePort, openStudio, openBrowser, resolveStudioEnvironment } = await import('../studio/index.js');
     const port = args.values.port === undefined ? undefined : parsePort(String(args.values.port));
     const { config, names } = await loadTargets(ctx, args);
     const name = names[0]!;
-    const env = resolveForStudio(ctx, config, name);
+    const env = resolveStudioEnvironment(config, name, ctx.env);
+    for (const w of env.warnings) ctx.warn(`${name}: ${w}`);
     const started = Date.now();
     const audited = env.protection !== 'none';
     const audit = async (outcome: 'ok' | 'failed' | 'refused', summary: string) => {
@@ -110,22 +109,5 @@ ${ENV_HELP}`,
     };
   },
 };
-
-/** The environment, with the Accelerate-only case said in Studio's terms. */
-function resolveForStudio(ctx: CommandContext, config: ResolvedConfig, name: string): ResolvedEnvironment {
-  try {
-    const env = resolveEnvironment(config, name, { processEnv: ctx.env });
-    for (const w of env.warnings) ctx.warn(`${name}: ${w}`);
-    return env;
-  } catch (e) {
-    if (e instanceof StagedbError && e.code === 'E_DIRECT_URL_REQUIRED') {
-      const what = /Accelerate/.test(e.message) ? 'a Prisma Accelerate URL' : /pooler/i.test(e.message) ? 'a connection-pooler URL' : 'not a direct URL';
-      throw new StagedbError('config', 'E_DIRECT_URL_REQUIRED', `stagedb studio needs a direct PostgreSQL URL for ${name}, and it has only ${what}: Prisma Studio cannot browse through Accelerate or a pooler`, {
-        fix: e.fix,
-      });
-    }
-    throw e;
-  }
-}
 
 export default command;

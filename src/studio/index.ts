@@ -3,7 +3,9 @@
  * (or the database's own protection marker) says so, enforced by PostgreSQL. Nothing here prints or
  * exits; the caller keeps the returned session and stops it.
  */
-import type { ResolvedEnvironment } from '../config/environments.js';
+import { resolveEnvironment, type ResolvedEnvironment } from '../config/environments.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { StagedbError } from '../errors.js';
 import { planStudio, type StudioPlan } from './plan.js';
 import { checkPrerequisites, startStudio } from './start.js';
 import type { StudioSession } from './start.js';
@@ -12,6 +14,21 @@ export { planStudio, studioUrl, describePlan, READ_ONLY_OPTION, STUDIO_APPLICATI
 export { startStudio, checkPrerequisites, MIN_PRISMA_MAJOR, type StudioSession, type StudioSessionCheck, type StartStudioOptions } from './start.js';
 export { freePort, assertPortFree, parsePort, STUDIO_HOST } from './port.js';
 export { openBrowser } from './browser.js';
+
+/** The environment Studio opens, with the Accelerate-only case said in Studio's terms. Its `warnings` are the caller's to show. */
+export function resolveStudioEnvironment(config: ResolvedConfig, name: string, processEnv: NodeJS.ProcessEnv): ResolvedEnvironment {
+  try {
+    return resolveEnvironment(config, name, { processEnv });
+  } catch (e) {
+    if (e instanceof StagedbError && e.code === 'E_DIRECT_URL_REQUIRED') {
+      const what = /Accelerate/.test(e.message) ? 'a Prisma Accelerate URL' : /pooler/i.test(e.message) ? 'a connection-pooler URL' : 'not a direct URL';
+      throw new StagedbError('config', 'E_DIRECT_URL_REQUIRED', `stagedb studio needs a direct PostgreSQL URL for ${name}, and it has only ${what}: Prisma Studio cannot browse through Accelerate or a pooler`, {
+        fix: e.fix,
+      });
+    }
+    throw e;
+  }
+}
 
 export interface OpenStudioOptions {
   env: ResolvedEnvironment;
