@@ -1,5 +1,6 @@
 import { StagedbError } from '../errors.js';
 import { ENV_HELP, loadTargets } from './shared.js';
+import type { StudioSession } from '../studio/start.js';
 import type { Command } from './types.js';
 
 const command: Command = {
@@ -33,38 +34,21 @@ ${ENV_HELP}`,
     const env = resolveStudioEnvironment(config, name, ctx.env);
     for (const w of env.warnings) ctx.warn(`${name}: ${w}`);
     const started = Date.now();
-    const audited = env.protection !== 'none';
-    const audit = async (outcome: 'ok' | 'failed' | 'refused', summary: string) => {
-      if (!audited) return;
-      const { recordRun } = await import('../guard/audit.js');
-      const warning = await recordRun({ env, root: config.root, processEnv: ctx.env, command: `studio --env ${env.name}`, started, outcome, summary });
-      if (warning) ctx.warn(warning);
-    };
-
-    let opened;
-    try {
-      opened = await openStudio({
-        env,
-        root: config.root,
-        cwd: ctx.cwd,
-        processEnv: ctx.env,
-        port,
-        readOnly: Boolean(args.values['read-only']),
-        onLine: (line, stream) => {
-          // Studio's own banner names localhost; stagedb prints the address it checked instead.
-          if (/Prisma Studio is running at|^Loaded Prisma config from|^Prisma schema loaded from/.test(line)) return;
-          if (stream === 'stdout') ctx.log(`  studio: ${line}`);
-          else ctx.warn(`studio: ${line}`);
-        },
-      });
-    } catch (e) {
-      // Only attempts that reached the database are worth a record; a busy port or a missing CLI is not an access.
-      if (e instanceof StagedbError && (e.code === 'E_STUDIO_NOT_READ_ONLY' || e.code === 'E_STUDIO_CONNECT')) await audit(e.kind === 'guard' ? 'refused' : 'failed', e.message).catch(() => {});
-      throw e;
-    }
-    const { plan, session } = opened;
-    const summary = `opened Prisma Studio ${plan.mode} as ${session.check.user} (${plan.source}) on ${session.url}`;
-    await audit('ok', summary);
+    const { plan, session } = await openStudio({
+      env,
+      root: config.root,
+      cwd: ctx.cwd,
+      processEnv: ctx.env,
+      port,
+      readOnly: Boolean(args.values['read-only']),
+      onLine: (line, stream) => {
+        // Studio's own banner names localhost; stagedb prints the address it checked instead.
+        if (/Prisma Studio is running at|^Loaded Prisma config from|^Prisma schema loaded from/.test(line)) return;
+        if (stream === 'stdout') ctx.log(`  studio: ${line}`);
+        else ctx.warn(`studio: ${line}`);
+      },
+      onWarning: (w) => ctx.warn(w),
+    });
 
     ctx.log(`${env.name}: Prisma Studio ${session.prismaVersion} is running at ${session.url}`);
     ctx.log(`  mode: ${plan.mode} — ${plan.reason}${plan.mode === 'read-only' ? '; PostgreSQL refuses every write of this session (default_transaction_read_only=on)' : ''}`);
@@ -81,20 +65,7 @@ ${ENV_HELP}`,
       if (warning) ctx.warn(warning);
     }
 
-    // Runs until a signal, or until Studio itself goes away. Once decided, the handlers go: a second
-    // Ctrl-C while Studio stops falls back to Node's default, and Studio still exits (its stdin closes).
-    let release = () => {};
-    const outcome = await new Promise<{ signal: NodeJS.Signals } | { exited: { code: number | null; signal: NodeJS.Signals | null; output: string[] } }>((resolve) => {
-      const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => {
-        const h = () => resolve({ signal: s });
-        process.once(s, h);
-        return [s, h] as const;
-      });
-      release = () => handlers.forEach(([s, h]) => process.removeListener(s, h));
-      void session.exited.then((exited) => resolve({ exited }));
-    });
-    release();
-    await session.stop();
+    const outcome = await untilStopped(session);
     if ('exited' in outcome) {
       throw new StagedbError('migration', 'E_STUDIO_EXITED', `Prisma Studio stopped on its own (${outcome.exited.signal ? `killed by ${outcome.exited.signal}` : `exit ${outcome.exited.code}`})`, {
         details: outcome.exited.output.slice(-5),
@@ -109,5 +80,25 @@ ${ENV_HELP}`,
     };
   },
 };
+
+/**
+ * Runs until a signal, or until Studio itself goes away, then stops Studio. Once decided, the handlers
+ * go: a second Ctrl-C while Studio stops falls back to Node's default, and Studio still exits (its stdin closes).
+ */
+async function untilStopped(session: StudioSession) {
+  let release = () => {};
+  const outcome = await new Promise<{ signal: NodeJS.Signals } | { exited: { code: number | null; signal: NodeJS.Signals | null; output: string[] } }>((resolve) => {
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => {
+      const h = () => resolve({ signal: s });
+      process.once(s, h);
+      return [s, h] as const;
+    });
+    release = () => handlers.forEach(([s, h]) => process.removeListener(s, h));
+    void session.exited.then((exited) => resolve({ exited }));
+  });
+  release();
+  await session.stop();
+  return outcome;
+}
 
 export default command;

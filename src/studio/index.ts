@@ -42,6 +42,8 @@ export interface OpenStudioOptions {
   readOnly?: boolean;
   timeoutMs?: number;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** An audit record that could not be stored. */
+  onWarning?: (line: string) => void;
 }
 
 export interface OpenedStudio {
@@ -57,6 +59,29 @@ export interface OpenedStudio {
  * marked production opens read-only whatever the config says), then starts Studio.
  */
 export async function openStudio(options: OpenStudioOptions): Promise<OpenedStudio> {
+  const { env } = options;
+  const started = Date.now();
+  // Opening Studio on a guarded or production environment is recorded in the audit trail, whoever opens it.
+  const audit = async (outcome: 'ok' | 'failed' | 'refused', summary: string) => {
+    if (env.protection === 'none') return;
+    const { recordRun } = await import('../guard/audit.js');
+    const warning = await recordRun({ env, root: options.root, processEnv: options.processEnv, command: `studio --env ${env.name}`, started, outcome, summary });
+    if (warning) options.onWarning?.(warning);
+  };
+  let opened: OpenedStudio;
+  try {
+    opened = await checkAndStart(options);
+  } catch (e) {
+    // Only attempts that reached the database are worth a record; a busy port or a missing CLI is not an access.
+    if (e instanceof StagedbError && (e.code === 'E_STUDIO_NOT_READ_ONLY' || e.code === 'E_STUDIO_CONNECT')) await audit(e.kind === 'guard' ? 'refused' : 'failed', e.message).catch(() => {});
+    throw e;
+  }
+  const { plan, session } = opened;
+  await audit('ok', `opened Prisma Studio ${plan.mode} as ${session.check.user} (${plan.source}) on ${session.url}`);
+  return opened;
+}
+
+async function checkAndStart(options: OpenStudioOptions): Promise<OpenedStudio> {
   const first = planStudio(options.env, { cwd: options.cwd, forceReadOnly: options.readOnly });
   await checkPrerequisites(options.root, options.port);
   const { connect } = await import('../pg/connect.js');
