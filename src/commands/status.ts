@@ -2,17 +2,11 @@ import { relative } from 'node:path';
 import { renderStatus, statusData, type DriftOutcome } from '../render/status.js';
 import { EXIT } from '../exit-codes.js';
 import { StagedbError } from '../errors.js';
-import { readLocalHistory } from '../history/local.js';
-import { environmentStatus, type EnvStatus } from '../history/status.js';
+import { environmentsStatus } from '../history/status-all.js';
 import { redact } from '../redact.js';
-import type { ResolvedEnvironment } from '../config/environments.js';
-import { environmentsSharingDatabase, sameDatabaseError } from '../config/same-database.js';
-import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
+import { ENV_HELP, loadTargets } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
-
-/** Resolution errors that mean "no URL of its own yet", not "a URL that is wrong". */
-const NOT_CONFIGURED = new Set(['E_ENV_VAR_MISSING', 'E_ENV_FILE_MISSING']);
 
 const command: Command = {
   usage: `Usage: stagedb status [--env <name>|all] [--json]
@@ -32,44 +26,7 @@ ${ENV_HELP}`,
   options: { drift: { type: 'boolean' } },
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args, { allowAll: true });
-    // The folder is read (and every file hashed) once the first environment's query is on its way, so
-    // that it overlaps the servers' work; a problem with it still fails the whole command, as before.
-    let folder: { local?: ReturnType<typeof readLocalHistory>; error?: unknown } | undefined;
-    const readFolder = () => {
-      folder ??= (() => {
-        try {
-          return { local: readLocalHistory(config.migrationsDir, ctx.cwd) };
-        } catch (error) {
-          return { error };
-        }
-      })();
-      if (folder.error !== undefined) throw folder.error;
-      return folder.local!;
-    };
-    const resolved = new Map<string, ResolvedEnvironment>();
-    const results = await Promise.all(
-      names.map(async (name): Promise<EnvStatus> => {
-        try {
-          const env = resolveOne(ctx, config, name);
-          const others = environmentsSharingDatabase(config, env, ctx.env);
-          if (others.length > 0) throw sameDatabaseError(env, others);
-          resolved.set(name, env);
-          return await environmentStatus(env, readFolder);
-        } catch (e) {
-          if (!(e instanceof StagedbError)) throw e;
-          return {
-            env: name,
-            protection: '',
-            target: '',
-            directSource: '',
-            state: NOT_CONFIGURED.has(e.code) ? 'not-configured' : 'error',
-            error: { code: e.code, message: redact(e.message), fix: e.fix },
-            ms: 0,
-          };
-        }
-      }),
-    );
-    const local = readFolder();
+    const { results, resolved, local } = await environmentsStatus(config, names, { cwd: ctx.cwd, processEnv: ctx.env, onWarning: (w) => ctx.warn(w) });
     // Drift needs Prisma's schema engine (and a shadow database): only on request, loaded only then.
     const drift = new Map<string, DriftOutcome>();
     if (args.values.drift) {
