@@ -1,10 +1,13 @@
 import { basename, dirname, resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type ResolvedConfig } from '../config/load.js';
+import { usageError } from '../errors.js';
+import { readLintInputs } from '../lint/inputs.js';
+import type { LintOptions, LintResult } from '../lint/types.js';
 import { resolveOne } from './shared.js';
 import type { CommandContext, CommandOutput, ParsedArgs } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
 
-/** `stagedb lint`'s other two modes: `--fix` (the zero-downtime rewrite) and `--rules` (the catalogue). */
+/** `stagedb lint`'s other modes: `--fix` (the zero-downtime rewrite), `--rules` (the catalogue), `--env` (against a database). */
 
 /** `stagedb lint --fix`: the zero-downtime rewrite of migrations applied nowhere (src/rewrite/fix.ts). */
 export async function fix(ctx: CommandContext, args: ParsedArgs): Promise<CommandOutput> {
@@ -47,4 +50,27 @@ export async function listRules(): Promise<CommandOutput> {
     data: { rules: RULES.map((r) => ({ code: r.code, name: r.name, defaultSeverity: r.defaultSeverity, sizeBound: !!r.sizeBound, summary: r.summary })) },
     text: `${columns(['CODE', 'NAME', 'DEFAULT', 'HAZARD'], rows)}\n\nSet severities in stagedb.config.ts: lint: { rules: { SDB015: 'error', 'type-hygiene': 'info' } }`,
   };
+}
+
+/**
+ * `stagedb lint --env <name>`: the migrations pending there (or the named files), with the size of
+ * every table they touch there.
+ */
+export async function lintOnEnvironment(ctx: CommandContext, args: ParsedArgs, config: ResolvedConfig, options: LintOptions, envName: string, format: string): Promise<{ result: LintResult; pending?: string[] }> {
+  const { selectEnvironments } = await import('../config/environments.js');
+  const names = selectEnvironments(config, envName, ctx.env);
+  if (names.length !== 1) throw usageError('E_USAGE', 'stagedb lint runs against one environment at a time, not --env all', `pick one: --env ${names[0] ?? 'production'}`);
+  const { loadSecrets } = await import('../aws/secrets.js');
+  await loadSecrets(config, names, ctx.env);
+  const env = resolveOne(ctx, config, names[0]!);
+  const runner = options.runner;
+  const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined, runnerStatementTimeoutMs: runner === 'stagedb' ? env.statementTimeoutMs : undefined };
+  if (args.positionals.length > 0) {
+    const { lintAgainst } = await import('../lint/pending.js');
+    return { result: await lintAgainst(env, readLintInputs({ cwd: ctx.cwd, root: config.root, migrationsDir: config.migrationsDir, paths: args.positionals }), lintOptions) };
+  }
+  const { lintPending } = await import('../lint/pending.js');
+  const p = await lintPending({ env, migrationsDir: config.migrationsDir, cwd: ctx.cwd, lint: lintOptions });
+  if (format === 'text' && !ctx.json) ctx.log(p.pending.length ? `${env.name}: ${p.pending.length} pending migration${p.pending.length === 1 ? '' : 's'}: ${p.pending.join(', ')}` : `${env.name}: no pending migrations`);
+  return { result: p.result, pending: p.pending };
 }

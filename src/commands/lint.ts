@@ -6,7 +6,7 @@ import { usageError } from '../errors.js';
 import { isHistory, readLintInputs } from '../lint/inputs.js';
 import type { LintOptions, LintResult, Runner } from '../lint/types.js';
 import { colorWanted } from '../render/color.js';
-import { ENV_HELP, resolveOne } from './shared.js';
+import { ENV_HELP } from './shared.js';
 import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
 
@@ -100,23 +100,7 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     let result: LintResult;
     let pending: string[] | undefined;
     if (envName !== undefined) {
-      const { selectEnvironments } = await import('../config/environments.js');
-      const names = selectEnvironments(config, envName, ctx.env);
-      if (names.length !== 1) throw usageError('E_USAGE', 'stagedb lint runs against one environment at a time, not --env all', `pick one: --env ${names[0] ?? 'production'}`);
-      const { loadSecrets } = await import('../aws/secrets.js');
-      await loadSecrets(config, names, ctx.env);
-      const env = resolveOne(ctx, config, names[0]!);
-      const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined, runnerStatementTimeoutMs: runner === 'stagedb' ? env.statementTimeoutMs : undefined };
-      if (args.positionals.length > 0) {
-        const { lintAgainst } = await import('../lint/pending.js');
-        result = await lintAgainst(env, readLintInputs({ cwd: ctx.cwd, root: config.root, migrationsDir: config.migrationsDir, paths: args.positionals }), lintOptions);
-      } else {
-        const { lintPending } = await import('../lint/pending.js');
-        const p = await lintPending({ env, migrationsDir: config.migrationsDir, cwd: ctx.cwd, lint: lintOptions });
-        result = p.result;
-        pending = p.pending;
-        if (format === 'text' && !ctx.json) ctx.log(pending.length ? `${env.name}: ${pending.length} pending migration${pending.length === 1 ? '' : 's'}: ${pending.join(', ')}` : `${env.name}: no pending migrations`);
-      }
+      ({ result, pending } = await (await import('./lint-modes.js')).lintOnEnvironment(ctx, args, config, options, envName, format));
     } else {
       const inputs = readLintInputs({ cwd: ctx.cwd, root: config.root, migrationsDir: config.migrationsDir, paths: args.positionals });
       performance.mark('stagedb:lint:read');
