@@ -74,7 +74,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
       // Answered from the drift cache when nothing changed since the last check (plan, status --drift).
       let drift: string | undefined;
       if (env.protection !== 'none') {
-        const { driftGate } = await import('../guard/drift-gate.js');
+        const { driftGate } = await import('./drift-gate.js');
         const d = await driftGate({ env, schemaPath: config.schemaPath, migrationsDir: config.migrationsDir, root: config.root, command: commandName, allowDrift: o.allowDrift, local: local.migrations });
         if (d.warning) warn(d.warning);
         drift = d.summary;
