@@ -37,6 +37,8 @@ async function developmentEnv() {
 }
 
 const engineModule = await load('engine/index.js');
+// writeMigrationFiles moved from engine/ to history/ (issue 17); an older dist/ under comparison has it in engine/.
+const historyWrite = existsSync(join(dist, 'history', 'write.js')) ? await load('history/write.js') : engineModule;
 marks.imported = performance.now();
 
 if (mode === 'first-call') {
@@ -138,7 +140,7 @@ if (mode === 'first-call') {
     }
     marks.created = performance.now();
     if (!migration) throw new Error('migrate dev generated no migration');
-    engineModule.writeMigrationFiles(migrationsDir, migration);
+    historyWrite.writeMigrationFiles(migrationsDir, migration);
     out.directoryName = migration.directoryName;
     const { applied } = await engine.applyMigrations();
     marks.applied = performance.now();

@@ -115,7 +115,9 @@ export async function runLintBench(opts = {}) {
   const env = childEnv();
   // The floor under the rules: the same run with every rule off (start-up, config, reading, PostgreSQL's
   // parser as WebAssembly, the run model, output), from a config file beside the project.
-  const { RULE_NAMES } = await import(pathToFileURL(join(ROOT, 'dist', 'lint', 'codes.js')).href);
+  // src/rule-codes.ts since issue 17 (src/lint/codes.ts before).
+  const codes = existsSync(join(ROOT, 'dist', 'rule-codes.js')) ? join(ROOT, 'dist', 'rule-codes.js') : join(ROOT, 'dist', 'lint', 'codes.js');
+  const { RULE_NAMES } = await import(pathToFileURL(codes).href);
   const offConfig = join(WORK, 'rules-off.config.json');
   writeFileSync(
     offConfig,

@@ -28,7 +28,8 @@ if (!existsSync(join(dist, 'engine', 'index.js'))) {
   console.error('dist/engine/index.js is missing: run `npm run build` first');
   process.exit(1);
 }
-const { openEngine, writeMigrationFiles } = await import(join(dist, 'engine', 'index.js'));
+const { openEngine } = await import(join(dist, 'engine', 'index.js'));
+const { writeMigrationFiles } = await import(join(dist, 'history', 'write.js'));
 const { startCluster, stopCluster, createDatabase } = await import(join(dist, 'pg', 'cluster.js'));
 
 const steps = readdirSync(stepsDir)

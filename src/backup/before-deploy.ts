@@ -1,6 +1,6 @@
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
-import { readLocalHistory } from '../history/local.js';
+import { readLocalHistory, type LocalHistory } from '../history/local.js';
 import { environmentStatus } from '../history/status.js';
 import { createBackup, type CreateBackupOptions, type CreateBackupResult } from './create.js';
 
@@ -18,10 +18,10 @@ export interface BackupBeforeDeployResult {
  * error says the migrations were not applied and why the backup failed.
  */
 export async function backupBeforeDeploy(
-  o: Omit<CreateBackupOptions, 'reason'> & { env: ResolvedEnvironment; migrationsDir: string },
+  o: Omit<CreateBackupOptions, 'reason'> & { env: ResolvedEnvironment; migrationsDir: string; local?: LocalHistory },
 ): Promise<BackupBeforeDeployResult> {
   if (!o.env.backup.beforeDeploy) return { skipped: `backupBeforeDeploy is off for ${o.env.name}` };
-  const status = await environmentStatus(o.env, readLocalHistory(o.migrationsDir));
+  const status = await environmentStatus(o.env, o.local ?? readLocalHistory(o.migrationsDir));
   // A status error (unreachable, not baselined) is deploy's to report, with its own fix.
   if (status.state === 'error' || !status.history) return { skipped: 'the deploy checks the database first' };
   if (status.history.pending === 0) return { skipped: 'nothing to apply' };

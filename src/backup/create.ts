@@ -125,21 +125,9 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
   try {
     if (storageResult.status === 'rejected') throw storageResult.reason;
     const storage = storageResult.value;
-    // The snapshot pg_dump imports: everything recorded below is read in it. The first round trip
-    // also brings what the plan needs for a database that is not large, so pg_dump starts at once and
-    // the catalog, the history and the row counts are read beside it, in the same snapshot.
     // Before the query: if its SELECT fails, the BEGIN has run and a borrowed connection must be rolled back.
     inTransaction = true;
-    // The transaction stays idle while pg_dump runs, for as long as the dump takes: a role's or server's
-    // idle_in_transaction_session_timeout (often set on production) must not end it — and a finished
-    // dump with it — halfway.
-    const [, , exported] = (await client.query(
-      `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
-       SET LOCAL idle_in_transaction_session_timeout = 0;
-       SELECT pg_export_snapshot() AS s, current_setting('server_version_num') AS vn, current_setting('server_version') AS v,
-              pg_database_size(current_database())::text AS size`,
-    )) as unknown as [unknown, unknown, { rows: Array<{ s: string; vn: string; v: string; size: string }> }];
-    const head = exported.rows[0]!;
+    const head = await exportSnapshot(client);
     const snapshot = head.s;
     const versionNum = Number(head.vn);
     const sizeBytes = Number(head.size);
@@ -197,34 +185,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     // counts were read) loses nothing, so it does not fail the backup.
     await client.query('COMMIT').catch(() => {});
     inTransaction = false;
-    const tables: TableStat[] = facts.tables.map((t) => {
-      const s = sum?.tables.get(`${t.schema}.${t.name}`);
-      return s ? { ...t, rows: s.rows, ...(s.checksum === undefined ? {} : { checksum: s.checksum }) } : t;
-    });
-    const finished = new Date();
-    const files = dumped.files;
-    const manifest: BackupManifest = {
-      format: MANIFEST_FORMAT,
-      id,
-      environment: env.name,
-      database: { name: facts.database, host: env.directInfo.host, port: env.directInfo.port, schema: env.directInfo.schema },
-      server: { version: facts.serverVersion, versionNum: facts.serverVersionNum },
-      pgDump: { version: pgDump.version },
-      dump: { format: plan.format, compression: plan.compression, jobs: plan.jobs, files },
-      size: files.reduce((s, f) => s + f.size, 0),
-      sha256: plan.format === 'custom' ? files[0]!.sha256 : combinedSha256(files),
-      startedAt: started.toISOString(),
-      finishedAt: finished.toISOString(),
-      durationMs: finished.getTime() - started.getTime(),
-      migrations: facts.migrations,
-      tables,
-      sequences: facts.sequences,
-      largeObjects: sum ? sum.largeObjects : { count: facts.largeObjects },
-      ...(sum && checksums ? { checksums: { algorithm } } : {}),
-      reason: options.reason ?? 'manual',
-      stagedbVersion: stagedbVersion(),
-      createdBy: options.createdBy ?? defaultActor(),
-    };
+    const manifest = buildManifest({ env, id, facts, sum, plan, pgDump, files: dumped.files, started, checksums, algorithm, reason: options.reason, createdBy: options.createdBy });
     await pending.commit(manifest, dumped.check);
     committed = true;
     return { id, manifest, location: storage.location, storage: storage.kind };
@@ -233,6 +194,69 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     if (!options.client) await client.end().catch(() => {});
     else if (inTransaction) await client.query('ROLLBACK').catch(() => {});
   }
+}
+
+/** The manifest of a finished dump: what was dumped, from where, by whom, with the counts read in its snapshot. */
+function buildManifest(o: {
+  env: ResolvedEnvironment;
+  id: string;
+  facts: Awaited<ReturnType<typeof readFacts>>;
+  sum: Exclude<Awaited<ReturnType<typeof snapshotStats>>, { error: string }> | undefined;
+  plan: Plan;
+  pgDump: PgToolInfo;
+  files: BackupFile[];
+  started: Date;
+  checksums: boolean;
+  algorithm: ReturnType<typeof checksumAlgorithm>;
+  reason?: BackupManifest['reason'];
+  createdBy?: BackupActor;
+}): BackupManifest {
+  const { env, id, facts, sum, plan, pgDump, files, started, checksums, algorithm } = o;
+  const tables: TableStat[] = facts.tables.map((t) => {
+    const s = sum?.tables.get(`${t.schema}.${t.name}`);
+    return s ? { ...t, rows: s.rows, ...(s.checksum === undefined ? {} : { checksum: s.checksum }) } : t;
+  });
+  const finished = new Date();
+  const manifest: BackupManifest = {
+    format: MANIFEST_FORMAT,
+    id,
+    environment: env.name,
+    database: { name: facts.database, host: env.directInfo.host, port: env.directInfo.port, schema: env.directInfo.schema },
+    server: { version: facts.serverVersion, versionNum: facts.serverVersionNum },
+    pgDump: { version: pgDump.version },
+    dump: { format: plan.format, compression: plan.compression, jobs: plan.jobs, files },
+    size: files.reduce((s, f) => s + f.size, 0),
+    sha256: plan.format === 'custom' ? files[0]!.sha256 : combinedSha256(files),
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs: finished.getTime() - started.getTime(),
+    migrations: facts.migrations,
+    tables,
+    sequences: facts.sequences,
+    largeObjects: sum ? sum.largeObjects : { count: facts.largeObjects },
+    ...(sum && checksums ? { checksums: { algorithm } } : {}),
+    reason: o.reason ?? 'manual',
+    stagedbVersion: stagedbVersion(),
+    createdBy: o.createdBy ?? defaultActor(),
+  };
+  return manifest;
+}
+
+/** Opens the read-only REPEATABLE READ transaction whose snapshot pg_dump imports, and exports it. */
+async function exportSnapshot(client: Client): Promise<{ s: string; vn: string; v: string; size: string }> {
+  // The snapshot pg_dump imports: everything recorded below is read in it. The first round trip
+  // also brings what the plan needs for a database that is not large, so pg_dump starts at once and
+  // the catalog, the history and the row counts are read beside it, in the same snapshot.
+  // The transaction stays idle while pg_dump runs, for as long as the dump takes: a role's or server's
+  // idle_in_transaction_session_timeout (often set on production) must not end it — and a finished
+  // dump with it — halfway.
+  const [, , exported] = (await client.query(
+    `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+     SET LOCAL idle_in_transaction_session_timeout = 0;
+     SELECT pg_export_snapshot() AS s, current_setting('server_version_num') AS vn, current_setting('server_version') AS v,
+            pg_database_size(current_database())::text AS size`,
+  )) as unknown as [unknown, unknown, { rows: Array<{ s: string; vn: string; v: string; size: string }> }];
+  return exported.rows[0]!;
 }
 
 /** Cancels the query running on backend `pid` from a connection of its own (best effort: never throws). */

@@ -7,7 +7,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { combinedSha256, hashFile } from './create.js';
 import { diskFull, fsError, isErrno } from './errors.js';
-import { CUSTOM_FILE, DIRECTORY_NAME, formatBytes, type BackupFile, type BackupManifest } from './manifest.js';
+import { formatBytes } from '../format.js';
+import { CUSTOM_FILE, DIRECTORY_NAME, type BackupFile, type BackupManifest } from './manifest.js';
 import type { Progress } from './progress.js';
 import type { BackupStorage } from './storage.js';
 

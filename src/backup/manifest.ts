@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { StagedbError } from '../errors.js';
+import { actor } from '../guard/audit.js';
 
 /**
  * A backup is a dump (one file, or pg_dump's directory format) plus this manifest, written last: a
@@ -54,6 +55,12 @@ export interface BackupActor {
   host: string;
   gitAuthor?: string;
   ci?: string;
+}
+
+/** Who is acting, as the audit trail records it (no password, no URL). */
+export function backupActor(root: string, processEnv: NodeJS.ProcessEnv): BackupActor {
+  const a = actor(root, processEnv);
+  return { osUser: a.osUser, host: a.host, ...(a.gitAuthor ? { gitAuthor: a.gitAuthor } : {}), ...(a.ci ? { ci: a.ci } : {}) };
 }
 
 export interface BackupManifest {
@@ -158,23 +165,5 @@ export function stagedbVersion(): string {
   return cachedVersion;
 }
 
-/** A byte count for people: 1.2 MB, 340 kB, 12 B. */
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
-
-/** A duration for people: 850 ms, 4.2 s, 3 min 10 s. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)} min ${s % 60} s`;
-}
+/** The one byte and duration formatter (src/format.ts), where backup's modules have always found it. */
+export { formatBytes, formatDuration } from '../format.js';

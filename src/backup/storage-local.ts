@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { StagedbError } from '../errors.js';
 import { fsError, isErrno } from './errors.js';
 import { MANIFEST_FILE, VERIFY_FILE, isBackupId, parseManifest, timeOfId, type BackupManifest, type VerifyRecord } from './manifest.js';
-import { notFound, type BackupListing, type BackupStorage, type IncompleteBackup, type PendingBackup, type StoredBackup } from './storage.js';
+import { notFound, type BackupListing, type BackupStorage, type IncompleteBackup, type PendingBackup, type StoredBackup } from './storage-types.js';
 
 /**
  * Backups in a local directory:

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { ResolvedBackupStorage } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
 import { MANIFEST_FILE, VERIFY_FILE, isBackupId, parseManifest, timeOfId, type BackupManifest, type VerifyRecord } from './manifest.js';
-import { notFound, type BackupListing, type BackupStorage, type IncompleteBackup, type PendingBackup, type StoredBackup } from './storage.js';
+import { notFound, type BackupListing, type BackupStorage, type IncompleteBackup, type PendingBackup, type StoredBackup } from './storage-types.js';
 import { shellQuote } from '../shell-quote.js';
 
 type S3Settings = Extract<ResolvedBackupStorage, { kind: 's3' }> & { bucket: string };

@@ -114,6 +114,17 @@ export function installHint(major?: number): string {
 }
 
 /**
+ * Every copy of `tool` this machine has that reports its version, with every path found and where it
+ * looked: what `findTool` and `probeTools` choose from (with `chooseTool`), for doctor to judge the
+ * very pg_dump a backup would run.
+ */
+export async function surveyTool(tool: BackupTool, opts: FindToolOptions = {}): Promise<{ paths: string[]; lookedIn: string; found: PgToolInfo[] }> {
+  const { paths, lookedIn } = await candidatePaths(tool, opts);
+  const found = (await Promise.all(paths.map(versionOf))).filter((x): x is PgToolInfo => x !== undefined);
+  return { paths, lookedIn, found };
+}
+
+/**
  * Finds `pg_dump` for a server, or `pg_restore` for an archive, of major version `major`. Probes
  * the copies whose directory names that major first, so the usual case costs one `--version`.
  *

@@ -1,6 +1,6 @@
 import type { Pool as PgPool, PoolClient, PoolConfig } from 'pg';
-import type { ServerLimits } from './pool.js';
-import { CLIENT_SESSIONS_SQL, reserveOf } from './pool.js';
+import type { ServerLimits } from './pool-size.js';
+import { CLIENT_SESSIONS_SQL, reserveOf } from './pool-size.js';
 
 /**
  * A node-postgres pool that watches the server fill up instead of trusting a number.

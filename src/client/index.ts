@@ -22,14 +22,14 @@ import type { ResolvedEnvironment } from '../config/environments.js';
 import { configError } from '../errors.js';
 import { redact } from '../redact.js';
 import { planClient, type ClientPlan, type PlanOptions, type PoolTarget, type PoolTargetPlan } from './plan.js';
-import type { PoolSize } from './pool.js';
+import type { PoolSize } from './pool-size.js';
 import { routeReads } from './router.js';
-import { PoolRuntime, poolSizeFor, probeServer, type ClientLogger, type PoolContext } from './pools.js';
+import { PoolRuntime, poolSizeFor, probeServer, type ClientLogger, type PoolContext } from './pool-runtime.js';
 import { ReplicaAdapter, replicaFactory } from './replica-adapter.js';
 
-export { computePoolSize, POOL_MAX, POOL_MIN, POOL_RESERVE_FRACTION, POOL_RESERVE_MIN, POOLER_DEFAULT, type PoolSize, type ServerLimits } from './pool.js';
+export { computePoolSize, POOL_MAX, POOL_MIN, POOL_RESERVE_FRACTION, POOL_RESERVE_MIN, POOLER_DEFAULT, type PoolSize, type ServerLimits } from './pool-size.js';
 export type { ClientPlan, PoolTargetPlan, PlanOptions } from './plan.js';
-export type { ClientLogger } from './pools.js';
+export type { ClientLogger } from './pool-runtime.js';
 
 /** Any generated Prisma 7 client class (`prisma-client` or `prisma-client-js` generator). */
 // Generated classes have a generic constructor; `any` is what lets every one of them in.

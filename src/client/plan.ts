@@ -2,7 +2,7 @@ import type { ResolvedEnvironment } from '../config/environments.js';
 import { parseDatabaseUrl, type UrlKind } from '../config/url.js';
 import { configError } from '../errors.js';
 import { redact } from '../redact.js';
-import { POOLER_DEFAULT, type PoolSize } from './pool.js';
+import { POOLER_DEFAULT, type PoolSize } from './pool-size.js';
 
 /** How `stagedb/client` reaches one database server. */
 export interface PoolTargetPlan {

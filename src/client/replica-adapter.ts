@@ -2,7 +2,7 @@ import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuer
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
 import { isServerFull } from './headroom-pool.js';
-import { ADAPTER_NAME, type PoolContext, type PoolRuntime } from './pools.js';
+import { ADAPTER_NAME, type PoolContext, type PoolRuntime } from './pool-runtime.js';
 
 /**
  * Why a replica cannot take a read now — each handled the way a person running the app would expect:

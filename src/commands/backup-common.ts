@@ -1,13 +1,10 @@
-import { relative } from 'node:path';
-import { resolveEnvironment, type ResolvedEnvironment } from '../config/environments.js';
-import type { ResolvedConfig } from '../config/load.js';
 import { usageError } from '../errors.js';
-import { formatBytes, formatDuration, type BackupActor } from '../backup/manifest.js';
+import { progressLine } from '../render/progress.js';
 import { ago } from '../render/table.js';
 import type { Progress } from '../backup/progress.js';
 import type { CommandContext, ParsedArgs } from './types.js';
 
-/** What the backup commands share: progress lines, who is acting, paths as the user sees them. */
+/** What the backup commands share: progress lines, the --jobs flag, ages. */
 
 /**
  * A progress printer for a terminal: one line every few seconds (never in CI logs or with --json,
@@ -24,40 +21,6 @@ export function progressPrinter(ctx: CommandContext, label: string, everyMs = 30
   };
 }
 
-export function progressLine(p: Progress): string {
-  const parts: string[] = [];
-  const verb = { dump: 'dumped', upload: 'uploaded', checksum: 'checked', download: 'downloaded', restore: 'restoring' }[p.phase];
-  parts.push(p.bytes !== undefined ? `${formatBytes(p.bytes)} ${verb}` : verb);
-  if (p.bytesPerSecond) parts.push(`${formatBytes(Math.round(p.bytesPerSecond))}/s`);
-  if (p.fraction !== undefined) parts.push(`${Math.floor(p.fraction * 100)} %`);
-  if (p.tables) parts.push(`${p.tables.done}/${p.tables.total} tables`);
-  parts.push(p.etaMs !== undefined ? `ETA ${formatDuration(p.etaMs)}` : `${formatDuration(p.elapsedMs)} so far`);
-  return parts.join(', ');
-}
-
-/** Who is acting, as the audit trail records it (no password, no URL). */
-export async function backupActor(config: ResolvedConfig, ctx: CommandContext): Promise<BackupActor> {
-  const { actor } = await import('../guard/audit.js');
-  const a = actor(config.root, ctx.env);
-  return { osUser: a.osUser, host: a.host, ...(a.gitAuthor ? { gitAuthor: a.gitAuthor } : {}), ...(a.ci ? { ci: a.ci } : {}) };
-}
-
-/** A path relative to where the user stands, when that is shorter. */
-export function shown(ctx: CommandContext, location: string): string {
-  if (!location.startsWith('/')) return location;
-  const rel = relative(ctx.cwd, location);
-  return rel && !rel.startsWith('../..') && rel.length < location.length ? rel : location;
-}
-
-/**
- * An environment resolved only for its backup storage. Reading another environment's backups (a
- * restore of production's into staging) must not need production's database URL on this machine:
- * a placeholder stands in for it, and nothing ever connects to it.
- */
-export function backupsOf(ctx: CommandContext, config: ResolvedConfig, name: string): ResolvedEnvironment {
-  return resolveEnvironment(config, name, { processEnv: ctx.env, urlOverride: 'postgresql://backups-only@localhost/unused?sslmode=verify-full' });
-}
-
 export function jobsFlag(args: ParsedArgs): number | undefined {
   const v = args.values.jobs;
   if (v === undefined) return undefined;
@@ -68,31 +31,4 @@ export function jobsFlag(args: ParsedArgs): number | undefined {
 
 export function age(iso: string, now = Date.now()): string {
   return ago(new Date(iso), now);
-}
-
-/**
- * deploy's backup before migrating (config `backupBeforeDeploy`): taken inside the guarded run, after
- * the confirmation and before the first migration. Returns the backup's id, the restore point a
- * failed migration names; undefined when none was needed (nothing pending). A failed backup throws:
- * no migration runs.
- */
-export async function preDeployBackup(ctx: CommandContext, env: ResolvedEnvironment, config: ResolvedConfig): Promise<string | undefined> {
-  const byMode = await (await import('../backup/before-deploy-mode.js')).backupBeforeDeployByMode({ env, migrationsDir: config.migrationsDir, processEnv: ctx.env, createdBy: await backupActor(config, ctx), onEvent: (e) => ctx.log(e.message) });
-  if (byMode.handled) return byMode.restorePoint;
-  const { backupBeforeDeploy } = await import('../backup/before-deploy.js');
-  const r = await backupBeforeDeploy({
-    env,
-    migrationsDir: config.migrationsDir,
-    createdBy: await backupActor(config, ctx),
-    processEnv: ctx.env,
-    onEvent: (e) => {
-      if (e.type === 'warning') ctx.warn(e.message);
-      if (e.type === 'plan') ctx.log(`${env.name}: backup before deploy (backupBeforeDeploy): pg_dump ${e.pgDump.version}, ${formatBytes(e.databaseBytes)} → ${shown(ctx, e.location)}`);
-    },
-    onProgress: progressPrinter(ctx, `${env.name} backup`),
-  });
-  if (!r.backup) return undefined;
-  const m = r.backup.manifest;
-  ctx.log(`${env.name}: backup ${r.backup.id} taken (${formatBytes(m.size)}, ${formatDuration(m.durationMs)}): the restore point if this deploy goes wrong`);
-  return r.backup.id;
 }

@@ -1,8 +1,9 @@
 import { listBackups } from '../backup/list.js';
-import { formatBytes } from '../backup/manifest.js';
+import { formatBytes } from '../format.js';
 import { columns } from '../render/table.js';
 import { StagedbError } from '../errors.js';
-import { age, shown } from './backup-common.js';
+import { age } from './backup-common.js';
+import { shown } from '../render/path.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 
@@ -46,9 +47,9 @@ ${ENV_HELP}`,
       return undefined;
     });
     const lines: string[] = [];
-    if (r.backups.length === 0) lines.push(`${env.name}: no backups in ${shown(ctx, r.location)} (take one: stagedb backup --env ${env.name})`);
+    if (r.backups.length === 0) lines.push(`${env.name}: no backups in ${shown(ctx.cwd, r.location)} (take one: stagedb backup --env ${env.name})`);
     else {
-      lines.push(`${env.name}: ${r.backups.length} backup${r.backups.length === 1 ? '' : 's'} in ${shown(ctx, r.location)}`);
+      lines.push(`${env.name}: ${r.backups.length} backup${r.backups.length === 1 ? '' : 's'} in ${shown(ctx.cwd, r.location)}`);
       lines.push(
         columns(
           ['ID', 'AGE', 'SIZE', 'FORMAT', 'MIGRATIONS', 'VERIFIED', 'REASON'],

@@ -1,6 +1,6 @@
 import { pruneBackups } from '../backup/prune.js';
 import { openStorage } from '../backup/storage.js';
-import { shown } from './backup-common.js';
+import { shown } from '../render/path.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command } from './types.js';
 
@@ -21,7 +21,7 @@ ${ENV_HELP}`,
     const storage = await openStorage(env.backup.storage, env.name);
     const r = await pruneBackups({ storage, retention: env.backup.retention, dryRun: Boolean(args.values['dry-run']) });
     const will = r.dryRun ? 'would delete' : 'deleted';
-    const lines = [`${env.name}: ${shown(ctx, storage.location)}: keeping ${r.keep.length} (keepLast ${env.backup.retention.keepLast}, dailyDays ${env.backup.retention.dailyDays}), ${will} ${r.remove.length}`];
+    const lines = [`${env.name}: ${shown(ctx.cwd, storage.location)}: keeping ${r.keep.length} (keepLast ${env.backup.retention.keepLast}, dailyDays ${env.backup.retention.dailyDays}), ${will} ${r.remove.length}`];
     for (const k of r.keep) lines.push(`  keep   ${k.id}  (${k.keptBecause.join(', ')})`);
     for (const d of r.remove) lines.push(`  ${r.dryRun ? 'delete' : 'gone  '} ${d.id}`);
     if (r.leftovers.length > 0) lines.push(`  ${will} ${r.leftovers.length} leftover${r.leftovers.length === 1 ? '' : 's'} of interrupted backups`);

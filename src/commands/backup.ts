@@ -1,9 +1,11 @@
 import { probeTools } from '../backup/tools.js';
-import { formatBytes, formatDuration } from '../backup/manifest.js';
-import { StagedbError, usageError } from '../errors.js';
-import { backupActor, jobsFlag, progressPrinter, shown } from './backup-common.js';
+import { backupActor } from '../backup/manifest.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { usageError } from '../errors.js';
+import { jobsFlag, progressPrinter } from './backup-common.js';
+import { shown } from '../render/path.js';
 import { ENV_HELP, loadTargets, resolveOne, runGuarded } from './shared.js';
-import type { Command, CommandContext, ParsedArgs } from './types.js';
+import type { Command } from './types.js';
 import { shellQuote } from '../shell-quote.js';
 
 const command: Command = {
@@ -40,7 +42,7 @@ ${ENV_HELP}`,
     timeout: { type: 'string' },
   },
   async run(ctx, args) {
-    if (args.values.snapshot) return snapshot(ctx, args);
+    if (args.values.snapshot) return (await import('./backup-snapshot.js')).snapshot(ctx, args);
     if (args.values.timeout !== undefined) throw usageError('E_USAGE', '--timeout goes with --snapshot', 'stagedb backup --snapshot --timeout 90');
     const format = (args.values.format as string | undefined) ?? 'auto';
     if (format !== 'auto' && format !== 'custom' && format !== 'directory') {
@@ -67,13 +69,13 @@ ${ENV_HELP}`,
           format,
           jobs,
           checksums,
-          createdBy: await backupActor(config, ctx),
+          createdBy: backupActor(config.root, ctx.env),
           processEnv: ctx.env,
           onEvent: (e) => {
             if (e.type === 'warning') ctx.warn(e.message);
             if (e.type === 'plan') {
               ctx.log(
-                `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}${e.checksums ? ', with content checksums' : ''} → ${shown(ctx, e.location)}`,
+                `${e.env}: pg_dump ${e.pgDump.version} of PostgreSQL ${e.serverVersion} (${formatBytes(e.databaseBytes)}): ${e.format} format${e.jobs > 1 ? `, ${e.jobs} jobs` : ''}${e.checksums ? ', with content checksums' : ''} → ${shown(ctx.cwd, e.location)}`,
               );
             }
           },
@@ -85,7 +87,7 @@ ${ENV_HELP}`,
     const m = r.manifest;
     const last = m.migrations.applied[m.migrations.applied.length - 1];
     const text = [
-      `${env.name}: backup ${r.id} stored in ${shown(ctx, r.location)}`,
+      `${env.name}: backup ${r.id} stored in ${shown(ctx.cwd, r.location)}`,
       `  ${m.dump.format} format, ${formatBytes(m.size)} in ${formatDuration(m.durationMs)}, sha256 ${m.sha256.slice(0, 16)}…`,
       `  ${m.migrations.applied.length} applied migration${m.migrations.applied.length === 1 ? '' : 's'}${last ? ` (last ${last.name})` : ''}; ${m.tables.length} table${m.tables.length === 1 ? '' : 's'}${m.tables.every((t) => t.rows !== undefined) ? `, ${m.tables.reduce((n, t) => n + (t.rows ?? 0), 0)} rows` : ''}${m.checksums ? ', with content checksums' : ''}`,
       `  restore with: stagedb restore ${shellQuote(r.id)} --to <environment>`,
@@ -93,64 +95,5 @@ ${ENV_HELP}`,
     return { exitCode: 0, data: { env: env.name, id: r.id, location: r.location, storage: r.storage, manifest: m }, text };
   },
 };
-
-/**
- * `backup --snapshot`: an RDS snapshot. It goes through the protection matrix (backup: free
- * everywhere) and into the audit trail like every guarded command, but not through the database
- * marker: AWS, not the database URL, says which instance is snapshotted, and a machine that may call
- * the RDS API need not reach the database. The audit record is still written to the database when it
- * can be (else a warning), and to .stagedb/audit.jsonl for development-level environments.
- */
-async function snapshot(ctx: CommandContext, args: ParsedArgs) {
-  for (const flag of ['format', 'jobs', 'checksums', 'no-checksums'] as const) {
-    if (args.values[flag] !== undefined) throw usageError('E_USAGE', `--${flag} is for pg_dump backups, not --snapshot`, 'stagedb backup --snapshot --env production');
-  }
-  const minutes = args.values.timeout === undefined ? 60 : Number(args.values.timeout);
-  if (!(minutes > 0 && minutes <= 24 * 60)) throw usageError('E_USAGE', `--timeout must be a number of minutes from 1 to 1440, not "${args.values.timeout}"`, 'stagedb backup --snapshot --timeout 90');
-  const { config, names } = await loadTargets(ctx, args);
-  const env = resolveOne(ctx, config, names[0]!);
-  const { createRdsSnapshot } = await import('../backup/rds.js');
-  const { enforce } = await import('../guard/protection.js');
-  const audit = await import('../guard/audit.js');
-  const started = Date.now();
-  const record = async (outcome: import('../guard/audit.js').Outcome, summary: string) => {
-    const warning = await audit.recordAudit({
-      env,
-      root: config.root,
-      record: { at: new Date(started).toISOString(), env: env.name, command: `backup --snapshot --env ${env.name}`, outcome, durationMs: Date.now() - started, summary, ...audit.actor(config.root, ctx.env) },
-    });
-    if (warning) ctx.warn(warning);
-  };
-  try {
-    await enforce({ action: 'backup', env, confirmFlag: args.values.confirm as string | undefined, interactive: ctx.interactive, typeToConfirm: ctx.typeToConfirm });
-    let last = '';
-    const pollMs = ctx.env.STAGEDB_RDS_POLL_MS ? Number(ctx.env.STAGEDB_RDS_POLL_MS) : undefined;
-    const s = await createRdsSnapshot({
-      env,
-      createdBy: await backupActor(config, ctx),
-      processEnv: ctx.env,
-      timeoutMs: minutes * 60_000,
-      pollMs,
-      onProgress: (p, elapsedMs) => {
-        const line = `${p.status}${p.percent === undefined ? '' : ` ${p.percent} %`}`;
-        if (line === last) return;
-        if (last === '') ctx.log(`${env.name}: RDS snapshot ${p.identifier} of ${p.instance} (${p.region}) started`);
-        last = line;
-        ctx.log(`${env.name}: ${p.identifier}: ${line}, ${formatDuration(elapsedMs)} so far`);
-      },
-    });
-    await record('ok', `RDS snapshot ${s.identifier} of ${s.instance}${s.arn ? ` (${s.arn})` : ''}`);
-    const text = [
-      `${env.name}: RDS snapshot ${s.identifier} of ${s.instance} is available${s.allocatedStorage ? ` (${s.allocatedStorage} GB allocated)` : ''}`,
-      ...(s.arn ? [`  ${s.arn}`] : []),
-      `  restore it as a new instance: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${shellQuote(s.identifier)} --db-instance-identifier <new-instance> --region ${shellQuote(s.region)}`,
-    ].join('\n');
-    return { exitCode: 0, data: { env: env.name, snapshot: s }, text };
-  } catch (e) {
-    const outcome = e instanceof StagedbError ? (e.kind === 'guard' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed') : 'failed';
-    await record(outcome, e instanceof Error ? e.message : String(e)).catch(() => {});
-    throw e;
-  }
-}
 
 export default command;

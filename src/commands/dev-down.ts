@@ -1,4 +1,4 @@
-import { devDown } from '../dev/local-server.js';
+import { devDown } from '../local-db/server.js';
 import { projectRoot } from './shared.js';
 import type { Command } from './types.js';
 

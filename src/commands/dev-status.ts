@@ -1,4 +1,4 @@
-import { devStatus } from '../dev/local-server.js';
+import { devStatus } from '../local-db/server.js';
 import { projectRoot } from './shared.js';
 import type { Command } from './types.js';
 

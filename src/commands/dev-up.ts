@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { devUp, upsertEnvVar } from '../dev/local-server.js';
+import { devUp, upsertEnvVar } from '../local-db/server.js';
 import { usageError } from '../errors.js';
 import { projectRoot } from './shared.js';
 import type { Command } from './types.js';

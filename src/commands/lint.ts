@@ -1,12 +1,13 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { BUILD_ID } from '../build-id.js';
-import { loadConfig, type ResolvedConfig } from '../config/load.js';
-import { StagedbError, usageError } from '../errors.js';
-import { readMigrationFile } from '../history/local.js';
-import type { LintInput, LintOptions, LintResult, Runner } from '../lint/types.js';
-import { ENV_HELP, resolveOne } from './shared.js';
-import type { Command, CommandContext, ParsedArgs } from './types.js';
+import { loadConfig } from '../config/load.js';
+import { usageError } from '../errors.js';
+import { isHistory, readLintInputs } from '../lint/inputs.js';
+import type { LintOptions, LintResult, Runner } from '../lint/types.js';
+import { colorWanted } from '../render/color.js';
+import { ENV_HELP } from './shared.js';
+import type { Command } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
@@ -55,8 +56,8 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
   },
   positionals: true,
   async run(ctx, args) {
-    if (args.values.rules) return listRules();
-    if (args.values.fix) return fix(ctx, args);
+    if (args.values.rules) return (await import('./lint-modes.js')).listRules();
+    if (args.values.fix) return (await import('./lint-modes.js')).fix(ctx, args);
     const format = (args.values.format as string | undefined) ?? (ctx.json ? 'json' : 'text');
     if (!FORMATS.includes(format as Format)) throw usageError('E_USAGE', `--format must be text, json or github, not "${format}"`, 'stagedb lint --format github');
     const runnerFlag = args.values.runner as string | undefined;
@@ -99,32 +100,9 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     let result: LintResult;
     let pending: string[] | undefined;
     if (envName !== undefined) {
-      const { selectEnvironments } = await import('../config/environments.js');
-      const names = selectEnvironments(config, envName, ctx.env);
-      if (names.length !== 1) throw usageError('E_USAGE', 'stagedb lint runs against one environment at a time, not --env all', `pick one: --env ${names[0] ?? 'production'}`);
-      const { loadSecrets } = await import('../aws/secrets.js');
-      await loadSecrets(config, names, ctx.env);
-      const env = resolveOne(ctx, config, names[0]!);
-      const lintOptions = { ...options, runnerLockTimeoutMs: runner === 'stagedb' ? env.lockTimeoutMs : undefined, runnerStatementTimeoutMs: runner === 'stagedb' ? env.statementTimeoutMs : undefined };
-      if (args.positionals.length > 0) {
-        const inputs = readInputs(ctx, config, args);
-        const { connect } = await import('../pg/connect.js');
-        const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
-        try {
-          const { readDatabaseContext } = await import('../lint/context.js');
-          result = await lint.lintFiles(inputs, { ...lintOptions, context: (refs) => readDatabaseContext(client, env.name, env.directInfo.schema, refs) });
-        } finally {
-          await client.end().catch(() => {});
-        }
-      } else {
-        const { lintPending } = await import('../lint/pending.js');
-        const p = await lintPending({ env, migrationsDir: config.migrationsDir, cwd: ctx.cwd, lint: lintOptions });
-        result = p.result;
-        pending = p.pending;
-        if (format === 'text' && !ctx.json) ctx.log(pending.length ? `${env.name}: ${pending.length} pending migration${pending.length === 1 ? '' : 's'}: ${pending.join(', ')}` : `${env.name}: no pending migrations`);
-      }
+      ({ result, pending } = await (await import('./lint-modes.js')).lintOnEnvironment(ctx, args, config, options, envName, format));
     } else {
-      const inputs = readInputs(ctx, config, args);
+      const inputs = readLintInputs({ cwd: ctx.cwd, root: config.root, migrationsDir: config.migrationsDir, paths: args.positionals });
       performance.mark('stagedb:lint:read');
       // A history (no path, or only migrations folders: `stagedb lint prisma/migrations`) is reviewed one
       // migration at a time, each as if the ones before it were deployed; named files deploy together.
@@ -133,170 +111,11 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
 
     const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;
     const data = { ...result, ...(envName !== undefined ? { env: envName } : {}), ...(pending ? { pending } : {}), exitCode };
-    const color = colorWanted(ctx);
+    const color = colorWanted(ctx.env, ctx.interactive);
     // With --json the CLI prints `data` itself; --format json without it prints the same JSON as text.
     const text = ctx.json ? '' : format === 'github' ? lint.formatGithub(result) : format === 'json' ? JSON.stringify(data, null, 2) : lint.formatText(result, { color });
     return { exitCode, data, text };
   },
 };
 
-/** `stagedb lint --fix`: the zero-downtime rewrite of migrations applied nowhere (src/rewrite/fix.ts). */
-async function fix(ctx: CommandContext, args: ParsedArgs) {
-  const config = await loadConfig({ cwd: ctx.cwd, configFile: args.values.config as string | undefined });
-  for (const w of config.warnings) ctx.warn(w);
-  const environments = [];
-  const unresolved: Array<{ env: string; reason: string }> = [];
-  for (const name of Object.keys(config.environments)) {
-    try {
-      environments.push(resolveOne(ctx, config, name));
-    } catch (e) {
-      unresolved.push({ env: name, reason: (e as Error).message });
-    }
-  }
-  // Paths name migrations: a migration directory, or its migration.sql.
-  const only = args.positionals.length ? args.positionals.map((p) => basename(basename(p) === 'migration.sql' ? dirname(resolve(ctx.cwd, p)) : resolve(ctx.cwd, p))) : undefined;
-  await baselineWasmOnly();
-  const { fixMigrations } = await import('../rewrite/fix.js');
-  const r = await fixMigrations({ migrationsDir: config.migrationsDir, environments, unresolved, ...(only ? { only } : {}) });
-  const lines: string[] = [];
-  for (const u of r.unchecked) ctx.warn(`${u.env}: not asked which migrations it has (${u.reason}); you named the migrations, so they were rewritten anyway`);
-  for (const f of r.fixed) {
-    lines.push(`fixed ${f.name} → ${f.folders.length} migrations:`);
-    for (const folder of f.folders) lines.push(`  ${folder}`);
-    for (const c of f.changes) lines.push(`  ${c.code} ${c.message}\n         why: ${c.why}`);
-  }
-  for (const m of [...r.fixed, ...r.unchanged]) for (const u of m.unsafe) ctx.warn(`${m.name}: ${u.code} not made safe: ${u.message}\n  plan: ${u.plan}`);
-  for (const a of r.applied) lines.push(`left ${a.name} as it is: applied on ${a.envs.join(', ')}`);
-  lines.push(`${r.fixed.length} migration${r.fixed.length === 1 ? '' : 's'} rewritten, ${r.unchanged.length} needed nothing, ${r.applied.length} applied somewhere (checked: ${r.checked.join(', ') || 'none'}).`);
-  return { exitCode: 0, data: r, text: lines.join('\n') };
-}
-
-function colorWanted(ctx: CommandContext): boolean {
-  if (ctx.env.NO_COLOR !== undefined && ctx.env.NO_COLOR !== '') return false;
-  if (ctx.env.FORCE_COLOR !== undefined && ctx.env.FORCE_COLOR !== '0') return true;
-  return ctx.interactive;
-}
-
-/** `stagedb lint --rules`: from the rule modules alone (the parser is not loaded). */
-async function listRules() {
-  const { RULES } = await import('../lint/rules/index.js');
-  const { columns } = await import('../render/table.js');
-  const rows = RULES.map((r) => [r.code, r.name, r.defaultSeverity + (r.sizeBound ? ' (by size)' : ''), r.summary]);
-  return {
-    exitCode: 0,
-    data: { rules: RULES.map((r) => ({ code: r.code, name: r.name, defaultSeverity: r.defaultSeverity, sizeBound: !!r.sizeBound, summary: r.summary })) },
-    text: `${columns(['CODE', 'NAME', 'DEFAULT', 'HAZARD'], rows)}\n\nSet severities in stagedb.config.ts: lint: { rules: { SDB015: 'error', 'type-hygiene': 'info' } }`,
-  };
-}
-
-/**
- * The files to lint: each path is a .sql file, a migration directory (holding migration.sql), a
- * migrations folder (every migration in it), or a folder of .sql files; none: the project's folder.
- */
-function readInputs(ctx: CommandContext, config: ResolvedConfig, args: ParsedArgs): LintInput[] {
-  // path.relative costs ~5 µs a call, 5 ms over a long history: a plain prefix cut covers the usual case.
-  const prefix = ctx.cwd.endsWith(sep) ? ctx.cwd : ctx.cwd + sep;
-  const shown = (p: string) => (p.startsWith(prefix) ? p.slice(prefix.length) : relative(ctx.cwd, p) || p);
-  // Through history's reader: a symlink that leads out of the project, or a NUL byte, is refused (issue 12 item 8).
-  const fromFile = (p: string, known?: string): LintInput => {
-    const migration = known ?? (basename(p) === 'migration.sql' ? basename(dirname(p)) : undefined);
-    return { path: shown(p), ...(migration ? { migration } : {}), sql: readMigrationFile(p, config.root, shown(p)) };
-  };
-  if (args.positionals.length === 0) {
-    // A migration directory without migration.sql is history's problem (status and deploy refuse it), not lint's.
-    const base = join(config.migrationsDir, sep);
-    return migrationNames(config.migrationsDir).flatMap((name) => {
-      try {
-        // Concatenated, not path.join: 1000 joins and basenames cost ~5 ms in a process this short.
-        return [fromFile(`${base}${name}${sep}migration.sql`, name)];
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw e;
-      }
-    });
-  }
-  const out: LintInput[] = [];
-  for (const raw of args.positionals) {
-    const p = resolve(ctx.cwd, raw);
-    if (!existsSync(p)) throw usageError('E_USAGE', `${raw}: no such file or directory`, 'stagedb lint prisma/migrations/<migration>/migration.sql');
-    if (statSync(p).isFile()) {
-      out.push(fromFile(p));
-      continue;
-    }
-    if (existsSync(join(p, 'migration.sql'))) {
-      out.push(fromFile(join(p, 'migration.sql')));
-      continue;
-    }
-    const migrations = readMigrations(p).filter((m) => existsSync(m));
-    const sqlFiles = readdirSync(p)
-      .filter((f) => f.endsWith('.sql'))
-      .sort()
-      .map((f) => join(p, f));
-    if (migrations.length === 0 && sqlFiles.length === 0) throw usageError('E_USAGE', `${raw} holds no migration.sql and no .sql file`, 'point stagedb lint at a migrations folder, a migration directory or a .sql file');
-    out.push(...[...migrations, ...sqlFiles].map((p) => fromFile(p)));
-  }
-  // In name order: Prisma's migration names start with their timestamp.
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/**
- * Whether the paths name a migration history rather than migrations to deploy together: none (the
- * project's folder), or only folders of migration directories. `stagedb lint` and `stagedb lint
- * prisma/migrations` then agree (issue 13: the folder as an argument was judged as one deploy onto an
- * empty database, 8 findings where the same history gave 930).
- */
-function isHistory(positionals: string[], cwd: string): boolean {
-  return positionals.every((raw) => {
-    const p = resolve(cwd, raw);
-    return existsSync(p) && statSync(p).isDirectory() && !existsSync(join(p, 'migration.sql')) && readMigrations(p).some((m) => existsSync(m));
-  });
-}
-
-function readMigrations(dir: string): string[] {
-  return migrationNames(dir).map((name) => join(dir, name, 'migration.sql'));
-}
-
-/** The migration directories' names, in order. */
-function migrationNames(dir: string): string[] {
-  if (!existsSync(dir)) {
-    // A config problem (exit 3), not history's exit 2, which for lint means "errors found".
-    throw new StagedbError('config', 'E_MIGRATIONS_MISSING', `migrations folder ${dir} does not exist`, { fix: 'pass the files to lint: stagedb lint <file.sql>, or set migrations in stagedb.config.ts' });
-  }
-  // Sorted as their paths (`<name>/migration.sql`) sort, as before: "a-b/…" comes before "a/…".
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => `${e.name}${sep}`)
-    .sort()
-    .map((n) => n.slice(0, -1));
-}
-
 export default command;
-
-/**
- * The deploy gate, called by `deploy` / `migrate deploy` on guarded and production environments
- * (inside the guarded run, so a refusal and an override are both audited): lints the pending
- * migrations, prints what it found, and returns the line for the audit record's summary. Throws
- * E_LINT_BLOCKED (exit 5) on error-level hazards unless `--allow-hazards "<reason>"`.
- */
-export async function deployGate(ctx: CommandContext, env: import('../config/environments.js').ResolvedEnvironment, config: ResolvedConfig, args: ParsedArgs): Promise<string> {
-  const reason = args.values['allow-hazards'] as string | undefined;
-  if (reason !== undefined && reason.trim() === '') {
-    throw usageError('E_USAGE', '--allow-hazards needs a reason: it goes into the audit trail', `stagedb ${ctx.commandName} --env ${env.name} --allow-hazards "index built during the maintenance window"`);
-  }
-  await baselineWasmOnly();
-  const { lintGate, findingLine } = await import('../lint/gate.js');
-  const g = await lintGate({
-    env,
-    migrationsDir: config.migrationsDir,
-    cwd: ctx.cwd,
-    command: ctx.commandName,
-    allowHazards: reason,
-    lint: { severities: config.lint?.rules, smallTableBytes: config.lint?.smallTableBytes, largeTableBytes: config.lint?.largeTableBytes, runnerLockTimeoutMs: env.lockTimeoutMs, runnerStatementTimeoutMs: env.statementTimeoutMs },
-  });
-  if (g.pending.length > 0) {
-    ctx.log(`${env.name}: ${g.summary}`);
-    for (const f of g.result.findings) if (f.severity !== 'info') ctx.log(`  ${findingLine(f)}`);
-  }
-  if (g.overridden) ctx.warn(`${env.name}: deploying despite ${g.result.counts.error} error-level lint hazard${g.result.counts.error === 1 ? '' : 's'} (--allow-hazards: ${reason!.trim()})`);
-  return g.summary;
-}

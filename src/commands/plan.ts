@@ -16,7 +16,8 @@ export async function runPlan(ctx: CommandContext, args: ParsedArgs, opts: { all
   if (!FORMATS.includes(format as (typeof FORMATS)[number])) throw usageError('E_USAGE', `--format must be text, markdown or json, not "${format}"`, 'stagedb plan --env all --format markdown');
   await baselineWasmOnly();
   const { config, names } = await loadTargets(ctx, args, { allowAll: opts.allowAll });
-  const { planEnvironment, renderPlan } = await import('../plan/index.js');
+  const { planEnvironment } = await import('../plan/index.js');
+  const { renderPlan } = await import('../plan/render.js');
   // The folder is read (and every file hashed) once for all the environments; a problem with it is each one's error.
   let folder: { local?: LocalHistory; error?: unknown } | undefined;
   const readFolder = (): LocalHistory => {

@@ -1,8 +1,9 @@
-import { formatDuration } from '../backup/manifest.js';
+import { backupActor } from '../backup/manifest.js';
+import { backupsOf } from '../backup/locate.js';
+import { formatDuration } from '../format.js';
 import { StagedbError, usageError } from '../errors.js';
 import { selectEnvironments } from '../config/environments.js';
 import { shellQuote } from '../shell-quote.js';
-import { backupActor, backupsOf } from './backup-common.js';
 import { loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { CommandContext, CommandOutput, ParsedArgs } from './types.js';
 
@@ -27,7 +28,7 @@ export async function restorePointInTime(ctx: CommandContext, args: ParsedArgs):
   const target = resolveOne(ctx, config, names[0]!);
   const fromName = selectEnvironments(config, fromFlag, ctx.env)[0]!;
   // The source is reached only through the RDS API: its database URL is not needed on this machine.
-  const source = fromName === target.name ? target : backupsOf(ctx, config, fromName);
+  const source = fromName === target.name ? target : backupsOf(config, fromName, ctx.env);
   const plan = await planPointInTimeRestore({ env: source, time, targetInstance: args.values.instance as string | undefined, processEnv: ctx.env });
   const w = plan.window;
   ctx.log(`${source.name}: RDS instance ${plan.source.instance} can be restored to any time from ${w.earliest ?? '?'} to ${w.latest} (${w.retentionDays} days of automated backups)`);
@@ -46,7 +47,7 @@ export async function restorePointInTime(ctx: CommandContext, args: ParsedArgs):
       const value = await runPointInTimeRestore(plan, {
         env: source,
         processEnv: ctx.env,
-        createdBy: await backupActor(config, ctx),
+        createdBy: backupActor(config.root, ctx.env),
         pollMs: pollMs !== undefined && Number.isFinite(pollMs) ? pollMs : undefined,
         onProgress: (p) => {
           if (p.status === last && !ctx.interactive) return;

@@ -1,17 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
-import type { ResolvedEnvironment } from '../config/environments.js';
-import { schemaFiles } from '../config/prisma-project.js';
-import { datasourceSchemas } from '../engine/schema.js';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { findBackup } from '../backup/list.js';
-import { MANIFEST_FILE, formatBytes, formatDuration } from '../backup/manifest.js';
+import { formatBytes } from '../format.js';
 import type { PreparedRestore } from '../backup/restore.js';
 import { probeTools } from '../backup/tools.js';
-import { openStorage, type BackupStorage } from '../backup/storage.js';
+import { openBackupSource, restoreSchemas } from '../backup/locate.js';
 import { CONFIRM_HELP, CONFIRM_OPTIONS } from '../guard/protection.js';
-import { StagedbError, usageError } from '../errors.js';
-import { selectEnvironments } from '../config/environments.js';
-import { age, backupsOf, progressPrinter, shown } from './backup-common.js';
+import { usageError } from '../errors.js';
+import { age, progressPrinter } from './backup-common.js';
+import { shown } from '../render/path.js';
+import { restoredText } from '../render/restore.js';
 import { loadTargets, resolveOne, runGuarded } from './shared.js';
 import type { Command } from './types.js';
 import { shellQuote } from '../shell-quote.js';
@@ -75,26 +72,10 @@ ${CONFIRM_HELP}
     const target = resolveOne(ctx, config, names[0]!);
     const schemas = restoreSchemas(target, config.schemaPath);
 
-    // Where the backup is: a directory given by path, or an environment's storage.
-    let storage: BackupStorage;
-    let id = ref;
-    const asPath = resolve(ctx.cwd, ref);
-    if (ref.includes('/') && existsSync(join(asPath, MANIFEST_FILE))) {
-      const { LocalStorage } = await import('../backup/storage-local.js');
-      storage = new LocalStorage(dirname(asPath));
-      id = basename(asPath);
-    } else {
-      const fromFlag = args.values.from as string | undefined;
-      const inferred = Object.keys(config.environments)
-        .filter((n) => ref.startsWith(`${n}-`))
-        .sort((a, b) => b.length - a.length)[0];
-      const from = fromFlag !== undefined ? selectEnvironments(config, fromFlag, ctx.env)[0]! : (inferred ?? target.name);
-      const source = from === target.name ? target : backupsOf(ctx, config, from);
-      storage = await openStorage(source.backup.storage, source.name);
-    }
+    const { storage, id } = await openBackupSource({ ref, cwd: ctx.cwd, config, target, from: args.values.from as string | undefined, processEnv: ctx.env });
     const stored = await findBackup(storage, id);
     const m = stored.manifest;
-    ctx.log(`${target.name}: restoring ${m.id} (${m.environment}, ${formatBytes(m.size)}, taken ${age(m.startedAt)}) from ${shown(ctx, storage.location)}`);
+    ctx.log(`${target.name}: restoring ${m.id} (${m.environment}, ${formatBytes(m.size)}, taken ${age(m.startedAt)}) from ${shown(ctx.cwd, storage.location)}`);
     // The backup is checked (sha256 of every file, its table of contents) while the guard reads the
     // target's marker and the restore logs in: those only read. The first change to the target,
     // clearing it, waits for the check, so a corrupt or truncated backup is still refused before
@@ -123,6 +104,8 @@ ${CONFIRM_HELP}
         env: target,
         config,
         args,
+        // The protection matrix's own fix says --env; restore names its target with --to.
+        retry: `stagedb restore ${shellQuote(ref)}${args.values.from === undefined ? '' : ` --from ${shellQuote(args.values.from as string)}`} --to ${target.name}`,
         what: `replace ${schemaList(schemas)} in ${i.database} on ${i.host} with backup ${m.id} of ${m.environment} (taken ${age(m.startedAt)})`,
         run: async (client) => {
           const prepared = early ?? checked(await preparing);
@@ -137,37 +120,12 @@ ${CONFIRM_HELP}
           });
           return { value, summary: `restored ${m.id} of ${m.environment}` };
         },
-      }).catch((e: unknown) => {
-        // The protection matrix's own fix says --env; restore names its target with --to.
-        if (e instanceof StagedbError && (e.code === 'E_CONFIRM_REQUIRED' || e.code === 'E_CONFIRM_MISMATCH')) {
-          const from = args.values.from === undefined ? '' : ` --from ${shellQuote(args.values.from as string)}`;
-          throw new StagedbError(e.kind, e.code, e.message, { fix: `stagedb restore ${shellQuote(ref)}${from} --to ${target.name} --confirm ${target.name}`, cause: e });
-        }
-        throw e;
       });
-      const lines = [
-        `${target.name}: restored backup ${r.id} of ${r.from} into ${schemaList(r.schemas)} of ${r.database} in ${formatDuration(r.durationMs)} (one transaction)`,
-        `  _prisma_migrations matches the backup: ${r.migrations.applied} applied${r.migrations.last ? `, last ${r.migrations.last}` : ''}`,
-      ];
-      if (r.pending.length > 0) lines.push(`  ${r.pending.length} migration${r.pending.length === 1 ? '' : 's'} in the folder ${r.pending.length === 1 ? 'is' : 'are'} newer than the backup: stagedb deploy --env ${target.name} applies ${r.pending.length === 1 ? 'it' : 'them'}`);
-      if (r.keptAuditTrail) lines.push(`  ${target.name} kept its own audit trail (stagedb history --env ${target.name})`);
-      return { exitCode: 0, data: r, text: lines.join('\n') };
+      return { exitCode: 0, data: r, text: restoredText(target.name, r, schemaList(r.schemas)) };
     } finally {
       await preparing.then((p) => p.cleanup(), () => {});
     }
   },
 };
-
-/**
- * The schemas a restore replaces, as Prisma's reset would: the URL's (`?schema=`, default `public`;
- * it holds `_prisma_migrations`) first, then every other one a multiSchema datasource names. Without
- * a readable schema file, only the URL's.
- */
-function restoreSchemas(target: ResolvedEnvironment, schemaPath: string): string[] {
-  const own = target.directInfo.schema;
-  if (!existsSync(schemaPath)) return [own];
-  const files = schemaFiles(schemaPath).map((path) => ({ path, content: readFileSync(path, 'utf8') }));
-  return [...new Set([own, ...(datasourceSchemas(files) ?? [])])];
-}
 
 export default command;

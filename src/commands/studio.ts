@@ -1,8 +1,7 @@
-import { resolveEnvironment, type ResolvedEnvironment } from '../config/environments.js';
-import type { ResolvedConfig } from '../config/load.js';
 import { StagedbError } from '../errors.js';
 import { ENV_HELP, loadTargets } from './shared.js';
-import type { Command, CommandContext } from './types.js';
+import type { StudioSession } from '../studio/start.js';
+import type { Command } from './types.js';
 
 const command: Command = {
   usage: `Usage: stagedb studio [--env <name>] [--port <n>] [--browser <name>|none] [--read-only]
@@ -28,48 +27,28 @@ ${ENV_HELP}`,
     'read-only': { type: 'boolean' },
   },
   async run(ctx, args) {
-    const { parsePort, openStudio, openBrowser } = await import('../studio/index.js');
+    const { parsePort, openStudio, openBrowser, resolveStudioEnvironment } = await import('../studio/index.js');
     const port = args.values.port === undefined ? undefined : parsePort(String(args.values.port));
     const { config, names } = await loadTargets(ctx, args);
     const name = names[0]!;
-    const env = resolveForStudio(ctx, config, name);
+    const env = resolveStudioEnvironment(config, name, ctx.env);
+    for (const w of env.warnings) ctx.warn(`${name}: ${w}`);
     const started = Date.now();
-    const audited = env.protection !== 'none';
-    const audit = async (outcome: 'ok' | 'failed' | 'refused', summary: string) => {
-      if (!audited) return;
-      const a = await import('../guard/audit.js');
-      const warning = await a.recordAudit({
-        env,
-        root: config.root,
-        record: { at: new Date(started).toISOString(), env: env.name, command: `studio --env ${env.name}`, outcome, durationMs: Date.now() - started, summary, ...a.actor(config.root, ctx.env) },
-      });
-      if (warning) ctx.warn(warning);
-    };
-
-    let opened;
-    try {
-      opened = await openStudio({
-        env,
-        root: config.root,
-        cwd: ctx.cwd,
-        processEnv: ctx.env,
-        port,
-        readOnly: Boolean(args.values['read-only']),
-        onLine: (line, stream) => {
-          // Studio's own banner names localhost; stagedb prints the address it checked instead.
-          if (/Prisma Studio is running at|^Loaded Prisma config from|^Prisma schema loaded from/.test(line)) return;
-          if (stream === 'stdout') ctx.log(`  studio: ${line}`);
-          else ctx.warn(`studio: ${line}`);
-        },
-      });
-    } catch (e) {
-      // Only attempts that reached the database are worth a record; a busy port or a missing CLI is not an access.
-      if (e instanceof StagedbError && (e.code === 'E_STUDIO_NOT_READ_ONLY' || e.code === 'E_STUDIO_CONNECT')) await audit(e.kind === 'guard' ? 'refused' : 'failed', e.message).catch(() => {});
-      throw e;
-    }
-    const { plan, session } = opened;
-    const summary = `opened Prisma Studio ${plan.mode} as ${session.check.user} (${plan.source}) on ${session.url}`;
-    await audit('ok', summary);
+    const { plan, session } = await openStudio({
+      env,
+      root: config.root,
+      cwd: ctx.cwd,
+      processEnv: ctx.env,
+      port,
+      readOnly: Boolean(args.values['read-only']),
+      onLine: (line, stream) => {
+        // Studio's own banner names localhost; stagedb prints the address it checked instead.
+        if (/Prisma Studio is running at|^Loaded Prisma config from|^Prisma schema loaded from/.test(line)) return;
+        if (stream === 'stdout') ctx.log(`  studio: ${line}`);
+        else ctx.warn(`studio: ${line}`);
+      },
+      onWarning: (w) => ctx.warn(w),
+    });
 
     ctx.log(`${env.name}: Prisma Studio ${session.prismaVersion} is running at ${session.url}`);
     ctx.log(`  mode: ${plan.mode} — ${plan.reason}${plan.mode === 'read-only' ? '; PostgreSQL refuses every write of this session (default_transaction_read_only=on)' : ''}`);
@@ -86,20 +65,7 @@ ${ENV_HELP}`,
       if (warning) ctx.warn(warning);
     }
 
-    // Runs until a signal, or until Studio itself goes away. Once decided, the handlers go: a second
-    // Ctrl-C while Studio stops falls back to Node's default, and Studio still exits (its stdin closes).
-    let release = () => {};
-    const outcome = await new Promise<{ signal: NodeJS.Signals } | { exited: { code: number | null; signal: NodeJS.Signals | null; output: string[] } }>((resolve) => {
-      const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => {
-        const h = () => resolve({ signal: s });
-        process.once(s, h);
-        return [s, h] as const;
-      });
-      release = () => handlers.forEach(([s, h]) => process.removeListener(s, h));
-      void session.exited.then((exited) => resolve({ exited }));
-    });
-    release();
-    await session.stop();
+    const outcome = await untilStopped(session);
     if ('exited' in outcome) {
       throw new StagedbError('migration', 'E_STUDIO_EXITED', `Prisma Studio stopped on its own (${outcome.exited.signal ? `killed by ${outcome.exited.signal}` : `exit ${outcome.exited.code}`})`, {
         details: outcome.exited.output.slice(-5),
@@ -115,21 +81,24 @@ ${ENV_HELP}`,
   },
 };
 
-/** The environment, with the Accelerate-only case said in Studio's terms. */
-function resolveForStudio(ctx: CommandContext, config: ResolvedConfig, name: string): ResolvedEnvironment {
-  try {
-    const env = resolveEnvironment(config, name, { processEnv: ctx.env });
-    for (const w of env.warnings) ctx.warn(`${name}: ${w}`);
-    return env;
-  } catch (e) {
-    if (e instanceof StagedbError && e.code === 'E_DIRECT_URL_REQUIRED') {
-      const what = /Accelerate/.test(e.message) ? 'a Prisma Accelerate URL' : /pooler/i.test(e.message) ? 'a connection-pooler URL' : 'not a direct URL';
-      throw new StagedbError('config', 'E_DIRECT_URL_REQUIRED', `stagedb studio needs a direct PostgreSQL URL for ${name}, and it has only ${what}: Prisma Studio cannot browse through Accelerate or a pooler`, {
-        fix: e.fix,
-      });
-    }
-    throw e;
-  }
+/**
+ * Runs until a signal, or until Studio itself goes away, then stops Studio. Once decided, the handlers
+ * go: a second Ctrl-C while Studio stops falls back to Node's default, and Studio still exits (its stdin closes).
+ */
+async function untilStopped(session: StudioSession) {
+  let release = () => {};
+  const outcome = await new Promise<{ signal: NodeJS.Signals } | { exited: { code: number | null; signal: NodeJS.Signals | null; output: string[] } }>((resolve) => {
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => {
+      const h = () => resolve({ signal: s });
+      process.once(s, h);
+      return [s, h] as const;
+    });
+    release = () => handlers.forEach(([s, h]) => process.removeListener(s, h));
+    void session.exited.then((exited) => resolve({ exited }));
+  });
+  release();
+  await session.stop();
+  return outcome;
 }
 
 export default command;

@@ -7,8 +7,9 @@ import { readEnvFile } from './env-files.js';
 import type { EnvironmentDefinition, ResolvedConfig } from './load.js';
 import { parseDatabaseUrl, type ParsedUrl } from './url.js';
 import { registerIamAuth } from '../aws/iam-token.js';
+import { ALIASES } from './aliases.js';
 
-export const ALIASES: Record<string, string> = { dev: 'development', prod: 'production', stage: 'staging' };
+export { ALIASES } from './aliases.js';
 
 const DEFAULT_PROTECTION: Record<string, Protection> = { development: 'none', test: 'none', staging: 'guarded', production: 'production' };
 
@@ -108,103 +109,10 @@ export function resolveEnvironment(
   const warnings: string[] = [];
   const where = (key: string) => `environments.${name}.${key}`;
 
-  const explicitFiles = def.envFile === undefined ? undefined : Array.isArray(def.envFile) ? def.envFile : [def.envFile];
-  const fileNames = ['.env', ...(explicitFiles ?? [`.env.${name}`])];
-  const vars: Record<string, string> = {};
-  const envFiles: string[] = [];
-  const origin: Record<string, string> = {};
-  for (const f of fileNames) {
-    const p = isAbsolute(f) ? f : join(config.root, f);
-    const parsed = readEnvFile(p);
-    if (!parsed) {
-      if (explicitFiles?.includes(f)) {
-        throw configError('E_ENV_FILE_MISSING', `${where('envFile')}: ${f} does not exist`, {
-          fix: `create ${f} (e.g. DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DB") or remove envFile from the config`,
-        });
-      }
-      continue;
-    }
-    envFiles.push(p);
-    for (const [k, v] of Object.entries(parsed)) {
-      vars[k] = v;
-      origin[k] = f;
-    }
-  }
-  const fileVars = { ...vars };
-  const fromShell = new Set<string>();
-  for (const [k, v] of Object.entries(options.processEnv)) {
-    // An empty shell variable (`DATABASE_URL=`) does not hide an env file's value.
-    if (v === undefined || v === '') continue;
-    if (fileVars[k] !== undefined && fileVars[k] !== v && isUrlVar(k)) {
-      warnings.push(`${k} is set in the shell and differs from ${origin[k]}; the shell's value wins (unset it to use the file)`);
-    }
-    vars[k] = v;
-    fromShell.add(k);
-  }
+  const files = readEnvVars(config.root, name, def, options.processEnv, warnings);
   const protection = def.protection ?? DEFAULT_PROTECTION[name] ?? 'guarded';
-  // A guarded or production environment never takes a URL from the shared `.env`: that file is every
-  // environment's, and in practice development's. Borrowing its DATABASE_URL made a new project's
-  // staging "up to date" on the development database, and its deploy marked development as staging.
-  // Its URLs come from its own env file(s), the shell, or the config (a literal, or env()'s default);
-  // `.env` still counts when the config lists it in envFile itself.
-  const sharedIsOwn = protection === 'none' || (explicitFiles?.includes('.env') ?? false);
-  const skipped = new Set<string>();
-  const urlVar = (k: string): string | undefined => {
-    // A shell value identical to .env's is .env's, exported into the shell (direnv, `set -a; . .env`).
-    if (!sharedIsOwn && origin[k] === '.env' && (!fromShell.has(k) || vars[k] === fileVars[k]) && vars[k]) {
-      skipped.add(k);
-      return undefined;
-    }
-    return vars[k];
-  };
-  const ownFiles = sharedIsOwn ? fileNames : fileNames.filter((f) => f !== '.env');
-  const lookedIn = ['the shell', ...ownFiles].join(', ');
-  const target = explicitFiles?.[0] ?? `.env.${name}`;
-  // Where a value came from, for an error about it: `environments.staging.url (DATABASE_URL from .env.staging)`.
-  // A URL that does not parse is never shown, so this is all that tells the user which line to fix.
-  const from = (key: string, value: UrlValue | undefined): string => {
-    if (isSecretRef(value)) return `${where(key)} (secret ${value.$secret})`;
-    if (value === undefined || typeof value === 'string') {
-      const file = def.origins?.[key as keyof NonNullable<typeof def.origins>] ?? (config.configFile ? basename(config.configFile) : 'the Prisma datasource');
-      return `${where(key)} (written in ${file})`;
-    }
-    const v = value.$env;
-    const src = options.processEnv[v] ? 'the shell' : origin[v] !== undefined && vars[v] ? origin[v] : 'its default';
-    return `${where(key)} (${v} from ${src})`;
-  };
-
-  const read = (key: string, value: UrlValue | undefined, required: boolean): string | undefined => {
-    if (value === undefined) return undefined;
-    if (typeof value === 'string') return value;
-    // Fetched by loadSecrets before this synchronous resolution.
-    // A setting that is not needed (e.g. with --url) is not fetched: undefined, as for an unset env().
-    if (isSecretRef(value)) return required || secretLoaded(value) ? secretUrl(value, where(key)) : undefined;
-    const v = isConnectionKey(key) ? urlVar(value.$env) : vars[value.$env];
-    if (v !== undefined && v !== '') return v;
-    if (value.default !== undefined) return value.default;
-    if (!required) return undefined;
-    if (isConnectionKey(key)) throw notConfigured(key, value.$env);
-    throw configError('E_ENV_VAR_MISSING', `${where(key)}: environment variable ${value.$env} is not set (looked in ${['the shell', ...fileNames].join(', ')})`, {
-      fix: `add ${value.$env}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`,
-    });
-  };
-  /** The environment has no connection of its own: say so, and which variable to set where. */
-  const notConfigured = (key: string, variable: string) => {
-    // When url's variable was passed over (it is only in .env), that is the one to set: a direct url serves DDL too.
-    const urlRef = envName(def.url);
-    const [k, v] = urlRef && skipped.has(urlRef) ? ['url', urlRef] : [key, variable];
-    const why = skipped.has(v)
-      ? `${where(k)} reads ${v}, which is set only in .env, the file every environment shares: a ${protection}-level environment never takes its URL from there`
-      : `${where(k)}: environment variable ${v} is not set (looked in ${lookedIn})`;
-    const addIt = `add ${v}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`;
-    // A new project's first `migrate dev` lands here: the local server that `dev up --write-env` starts
-    // writes exactly this variable into .env. Only for an unprotected environment's DATABASE_URL: that
-    // is the one variable it writes, and a local server is no answer for staging or production.
-    const local = v === 'DATABASE_URL' && protection === 'none';
-    return configError('E_ENV_VAR_MISSING', `${name} is not configured: ${why}`, {
-      fix: local ? `stagedb dev up --write-env   (starts a local PostgreSQL and writes DATABASE_URL to .env), or ${addIt}` : addIt,
-    });
-  };
+  const { explicitFiles, vars, envFiles } = files;
+  const { read, from, urlVar } = valueReaders({ name, def, configFile: config.configFile, processEnv: options.processEnv, protection, files });
 
   // With --url, the environment's own variables may all be unset: the flag is the connection.
   const rawUrl = read('url', def.url, def.directUrl === undefined && !options.urlOverride);
@@ -228,40 +136,7 @@ export function resolveEnvironment(
   }
   if (rawDirect !== undefined && typeof def.directUrl === 'object') directKey = isSecretRef(def.directUrl) ? `directUrl (secret ${def.directUrl.$secret})` : `directUrl (env ${def.directUrl.$env})`;
 
-  let directUrl: string;
-  let directInfo: ParsedUrl;
-  let directSource: string;
-  if (options.urlOverride) {
-    directUrl = options.urlOverride;
-    directInfo = parseDatabaseUrl(directUrl, '--url');
-    directSource = '--url flag';
-  } else if (rawDirect !== undefined) {
-    directUrl = rawDirect;
-    directInfo = parseDatabaseUrl(rawDirect, directFrom);
-    directSource = directKey;
-  } else if (urlInfo && urlInfo.kind === 'direct') {
-    directUrl = rawUrl!;
-    directInfo = urlInfo;
-    directSource = isSecretRef(def.url) ? `url (secret ${def.url.$secret})` : typeof def.url === 'object' ? `url (env ${def.url.$env})` : 'url';
-  } else if (urlInfo?.embeddedDirectUrl) {
-    directUrl = urlInfo.embeddedDirectUrl;
-    directInfo = parseDatabaseUrl(directUrl, `${where('url')} (api_key)`);
-    directSource = 'url (the direct URL inside the local prisma dev api_key)';
-  } else {
-    const kind = urlInfo?.kind === 'accelerate' ? 'a Prisma Accelerate URL' : 'a connection-pooler URL';
-    throw configError(
-      'E_DIRECT_URL_REQUIRED',
-      `${where('url')} is ${kind} (${urlInfo?.reason}); migrations, status and backups need a direct connection to PostgreSQL`,
-      {
-        fix: `set ${where('directUrl')}: env('DIRECT_URL') in the config and DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DB" in ${explicitFiles?.[0] ?? `.env.${name}`}`,
-      },
-    );
-  }
-  if (directInfo.kind !== 'direct') {
-    throw configError('E_DIRECT_URL_REQUIRED', `${directSource} of environment ${name} is not a direct PostgreSQL URL (${directInfo.reason})`, {
-      fix: `point ${where('directUrl')} at the database server itself (postgresql://USER:PASSWORD@HOST:5432/DB), not at a pooler or Accelerate`,
-    });
-  }
+  const { directUrl, directInfo, directSource } = chooseDirectUrl({ name, def, urlOverride: options.urlOverride, rawDirect, directKey, directFrom, rawUrl, urlInfo, explicitFiles });
 
   const ssl = def.ssl ?? (protection === 'production' ? 'require' : undefined);
   const iamAuth = resolveIamAuth(config.root, def.iamAuth, read, vars);
@@ -311,6 +186,174 @@ export function resolveEnvironment(
     envFiles,
     warnings,
   };
+}
+
+/**
+ * How an environment's settings are read: `read` (a literal, an env() through the variables, a
+ * secret()), `from` (where a value came from, for an error about it) and `urlVar` (a connection
+ * variable, never from the shared .env for a guarded or production environment).
+ */
+function valueReaders(o: { name: string; def: EnvironmentDefinition; configFile?: string; processEnv: NodeJS.ProcessEnv; protection: Protection; files: ReturnType<typeof readEnvVars> }) {
+  const { name, def, protection, processEnv } = o;
+  const { explicitFiles, fileNames, vars, fileVars, origin, fromShell } = o.files;
+  const where = (key: string) => `environments.${name}.${key}`;
+  // A guarded or production environment never takes a URL from the shared `.env`: that file is every
+  // environment's, and in practice development's. Borrowing its DATABASE_URL made a new project's
+  // staging "up to date" on the development database, and its deploy marked development as staging.
+  // Its URLs come from its own env file(s), the shell, or the config (a literal, or env()'s default);
+  // `.env` still counts when the config lists it in envFile itself.
+  const sharedIsOwn = protection === 'none' || (explicitFiles?.includes('.env') ?? false);
+  const skipped = new Set<string>();
+  const urlVar = (k: string): string | undefined => {
+    // A shell value identical to .env's is .env's, exported into the shell (direnv, `set -a; . .env`).
+    if (!sharedIsOwn && origin[k] === '.env' && (!fromShell.has(k) || vars[k] === fileVars[k]) && vars[k]) {
+      skipped.add(k);
+      return undefined;
+    }
+    return vars[k];
+  };
+  const ownFiles = sharedIsOwn ? fileNames : fileNames.filter((f) => f !== '.env');
+  const lookedIn = ['the shell', ...ownFiles].join(', ');
+  const target = explicitFiles?.[0] ?? `.env.${name}`;
+  // Where a value came from, for an error about it: `environments.staging.url (DATABASE_URL from .env.staging)`.
+  // A URL that does not parse is never shown, so this is all that tells the user which line to fix.
+  const from = (key: string, value: UrlValue | undefined): string => {
+    if (isSecretRef(value)) return `${where(key)} (secret ${value.$secret})`;
+    if (value === undefined || typeof value === 'string') {
+      const file = def.origins?.[key as keyof NonNullable<typeof def.origins>] ?? (o.configFile ? basename(o.configFile) : 'the Prisma datasource');
+      return `${where(key)} (written in ${file})`;
+    }
+    const v = value.$env;
+    const src = processEnv[v] ? 'the shell' : origin[v] !== undefined && vars[v] ? origin[v] : 'its default';
+    return `${where(key)} (${v} from ${src})`;
+  };
+
+  const read = (key: string, value: UrlValue | undefined, required: boolean): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value === 'string') return value;
+    // Fetched by loadSecrets before this synchronous resolution.
+    // A setting that is not needed (e.g. with --url) is not fetched: undefined, as for an unset env().
+    if (isSecretRef(value)) return required || secretLoaded(value) ? secretUrl(value, where(key)) : undefined;
+    const v = isConnectionKey(key) ? urlVar(value.$env) : vars[value.$env];
+    if (v !== undefined && v !== '') return v;
+    if (value.default !== undefined) return value.default;
+    if (!required) return undefined;
+    if (isConnectionKey(key)) throw notConfigured(key, value.$env);
+    throw configError('E_ENV_VAR_MISSING', `${where(key)}: environment variable ${value.$env} is not set (looked in ${['the shell', ...fileNames].join(', ')})`, {
+      fix: `add ${value.$env}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`,
+    });
+  };
+  /** The environment has no connection of its own: say so, and which variable to set where. */
+  const notConfigured = (key: string, variable: string) => {
+    // When url's variable was passed over (it is only in .env), that is the one to set: a direct url serves DDL too.
+    const urlRef = envName(def.url);
+    const [k, v] = urlRef && skipped.has(urlRef) ? ['url', urlRef] : [key, variable];
+    const why = skipped.has(v)
+      ? `${where(k)} reads ${v}, which is set only in .env, the file every environment shares: a ${protection}-level environment never takes its URL from there`
+      : `${where(k)}: environment variable ${v} is not set (looked in ${lookedIn})`;
+    const addIt = `add ${v}="postgresql://USER:PASSWORD@HOST:5432/DATABASE" to ${target}, or export it`;
+    // A new project's first `migrate dev` lands here: the local server that `dev up --write-env` starts
+    // writes exactly this variable into .env. Only for an unprotected environment's DATABASE_URL: that
+    // is the one variable it writes, and a local server is no answer for staging or production.
+    const local = v === 'DATABASE_URL' && protection === 'none';
+    return configError('E_ENV_VAR_MISSING', `${name} is not configured: ${why}`, {
+      fix: local ? `stagedb dev up --write-env   (starts a local PostgreSQL and writes DATABASE_URL to .env), or ${addIt}` : addIt,
+    });
+  };
+  return { read, from, urlVar };
+}
+
+/** The variables an environment reads: `.env`, then its own env file(s), then the shell (which wins). */
+function readEnvVars(root: string, name: string, def: EnvironmentDefinition, processEnv: NodeJS.ProcessEnv, warnings: string[]) {
+  const where = (key: string) => `environments.${name}.${key}`;
+  const explicitFiles = def.envFile === undefined ? undefined : Array.isArray(def.envFile) ? def.envFile : [def.envFile];
+  const fileNames = ['.env', ...(explicitFiles ?? [`.env.${name}`])];
+  const vars: Record<string, string> = {};
+  const envFiles: string[] = [];
+  const origin: Record<string, string> = {};
+  for (const f of fileNames) {
+    const p = isAbsolute(f) ? f : join(root, f);
+    const parsed = readEnvFile(p);
+    if (!parsed) {
+      if (explicitFiles?.includes(f)) {
+        throw configError('E_ENV_FILE_MISSING', `${where('envFile')}: ${f} does not exist`, {
+          fix: `create ${f} (e.g. DATABASE_URL="postgresql://USER:PASSWORD@HOST:5432/DB") or remove envFile from the config`,
+        });
+      }
+      continue;
+    }
+    envFiles.push(p);
+    for (const [k, v] of Object.entries(parsed)) {
+      vars[k] = v;
+      origin[k] = f;
+    }
+  }
+  const fileVars = { ...vars };
+  const fromShell = new Set<string>();
+  for (const [k, v] of Object.entries(processEnv)) {
+    // An empty shell variable (`DATABASE_URL=`) does not hide an env file's value.
+    if (v === undefined || v === '') continue;
+    if (fileVars[k] !== undefined && fileVars[k] !== v && isUrlVar(k)) {
+      warnings.push(`${k} is set in the shell and differs from ${origin[k]}; the shell's value wins (unset it to use the file)`);
+    }
+    vars[k] = v;
+    fromShell.add(k);
+  }
+  return { explicitFiles, fileNames, vars, fileVars, origin, fromShell, envFiles };
+}
+
+/**
+ * The connection used by DDL: `--url` > `directUrl` > `url` when it is a direct PostgreSQL URL > the
+ * direct URL inside a local `prisma dev` api_key. Anything else is refused with an explanation of `directUrl`.
+ */
+function chooseDirectUrl(o: {
+  name: string;
+  def: EnvironmentDefinition;
+  urlOverride?: string;
+  rawDirect?: string;
+  directKey: string;
+  directFrom: string;
+  rawUrl?: string;
+  urlInfo?: ParsedUrl;
+  explicitFiles?: string[];
+}): { directUrl: string; directInfo: ParsedUrl; directSource: string } {
+  const { name, def, urlOverride: override, rawDirect, directKey, directFrom, rawUrl, urlInfo, explicitFiles } = o;
+  const where = (key: string) => `environments.${name}.${key}`;
+  let directUrl: string;
+  let directInfo: ParsedUrl;
+  let directSource: string;
+  if (override) {
+    directUrl = override;
+    directInfo = parseDatabaseUrl(directUrl, '--url');
+    directSource = '--url flag';
+  } else if (rawDirect !== undefined) {
+    directUrl = rawDirect;
+    directInfo = parseDatabaseUrl(rawDirect, directFrom);
+    directSource = directKey;
+  } else if (urlInfo && urlInfo.kind === 'direct') {
+    directUrl = rawUrl!;
+    directInfo = urlInfo;
+    directSource = isSecretRef(def.url) ? `url (secret ${def.url.$secret})` : typeof def.url === 'object' ? `url (env ${def.url.$env})` : 'url';
+  } else if (urlInfo?.embeddedDirectUrl) {
+    directUrl = urlInfo.embeddedDirectUrl;
+    directInfo = parseDatabaseUrl(directUrl, `${where('url')} (api_key)`);
+    directSource = 'url (the direct URL inside the local prisma dev api_key)';
+  } else {
+    const kind = urlInfo?.kind === 'accelerate' ? 'a Prisma Accelerate URL' : 'a connection-pooler URL';
+    throw configError(
+      'E_DIRECT_URL_REQUIRED',
+      `${where('url')} is ${kind} (${urlInfo?.reason}); migrations, status and backups need a direct connection to PostgreSQL`,
+      {
+        fix: `set ${where('directUrl')}: env('DIRECT_URL') in the config and DIRECT_URL="postgresql://USER:PASSWORD@HOST:5432/DB" in ${explicitFiles?.[0] ?? `.env.${name}`}`,
+      },
+    );
+  }
+  if (directInfo.kind !== 'direct') {
+    throw configError('E_DIRECT_URL_REQUIRED', `${directSource} of environment ${name} is not a direct PostgreSQL URL (${directInfo.reason})`, {
+      fix: `point ${where('directUrl')} at the database server itself (postgresql://USER:PASSWORD@HOST:5432/DB), not at a pooler or Accelerate`,
+    });
+  }
+  return { directUrl, directInfo, directSource };
 }
 
 /** Config `iamAuth` with its values read; undefined when off. */

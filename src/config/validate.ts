@@ -3,9 +3,9 @@
 import { z } from 'zod/v3';
 import type { StagedbConfig } from './define.js';
 // An environment named like one of the aliases --env accepts could never be selected.
-import { ALIASES } from './environments.js';
+import { ALIASES } from './aliases.js';
 // Rule codes and names only (no rule, no parser): lint.rules keys are checked like every other key.
-import { ruleCode } from '../lint/codes.js';
+import { ruleCode } from '../rule-codes.js';
 
 /**
  * Validates what the user wrote, all at once. Every problem comes back as `path: message`, so a user

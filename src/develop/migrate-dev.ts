@@ -96,7 +96,8 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
   const { env } = o;
   refuseOnProduction(env, 'migrate dev', PRODUCTION_WHY, productionFix(env.name));
   const emit = (e: DevelopEvent) => o.onEvent?.(e);
-  const { withEngine, writeMigrationFiles, ensureMigrationLock } = await import('../engine/index.js');
+  const { withEngine } = await import('../engine/index.js');
+  const { writeMigrationFiles, ensureMigrationLock } = await import('../history/write.js');
   // The folder is checked before the database is touched (stagedb's rules: no directory without migration.sql).
   const existing = existsSync(o.migrationsDir) ? readLocalHistory(o.migrationsDir).migrations : [];
 

@@ -2,7 +2,7 @@
  * The WebAssembly schema engine behind `SchemaEngine`. Loaded only through `openEngine` (a dynamic
  * import), so nothing here runs for commands that do not need the engine.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,7 +13,7 @@ import type {
   SchemaFilter,
 } from '@prisma/schema-engine-wasm';
 import type { ErrorRegistry } from '@prisma/driver-adapter-utils';
-import { compareMigrationNames } from '../history/local.js';
+import { migrationDirectoryNames } from '../history/local.js';
 import { StagedbError } from '../errors.js';
 import { engineError, isWasmPanic } from './errors.js';
 import type {
@@ -26,8 +26,8 @@ import type {
   OpenEngineOptions,
   PushOutcome,
   SchemaEngine,
-} from './index.js';
-import { migrationLockToml, type GeneratedMigration } from './migration-files.js';
+} from './types.js';
+import { migrationLockToml, type GeneratedMigration } from '../history/write.js';
 import { ENGINE_PACKAGE, ENGINE_PACKAGE_VERSION } from './package.js';
 import { openEngineConnection, type EngineConnection } from './pg-adapter.js';
 import { assertPostgresSchema, prepareSchemaForEngine, type SchemaFile, type StrippedSetting } from './schema.js';
@@ -158,12 +158,7 @@ export function readMigrationList(migrationsDir: string, only?: readonly string[
   const lockfile = { path: 'migration_lock.toml', content: existsSync(lockPath) ? readFileSync(lockPath, 'utf8') : null };
   const exists = existsSync(baseDir) && statSync(baseDir).isDirectory();
   const keep = only ? new Set(only) : undefined;
-  const names = exists
-    ? readdirSync(baseDir, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && (!keep || keep.has(e.name)))
-        .map((e) => e.name)
-        .sort(compareMigrationNames)
-    : [];
+  const names = exists ? migrationDirectoryNames(baseDir, { hidden: true }).filter((name) => !keep || keep.has(name)) : [];
   return {
     baseDir,
     lockfile,

@@ -4,6 +4,7 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import type { ResolvedEnvironment } from '../config/environments.js';
+import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
@@ -96,6 +97,28 @@ export function actor(root: string, processEnv: NodeJS.ProcessEnv): Pick<AuditRe
     /* no passwd entry (some containers): keep $USER */
   }
   return { osUser, host: hostname(), gitAuthor: existsSync(join(root, '.git')) || processEnv.GIT_AUTHOR_NAME ? gitAuthor(root) : undefined, ci: detectCi(processEnv), stagedbVersion: version() };
+}
+
+/**
+ * What a failed command means for the audit trail: refused by a guard (the protection matrix, the
+ * marker, the lint gate, the drift gate), aborted by the user, or failed.
+ */
+export function outcomeOf(e: unknown): Outcome {
+  if (!(e instanceof StagedbError)) return 'failed';
+  return e.kind === 'guard' || e.code === 'E_DRIFT' || e.code === 'E_DRIFT_UNCHECKED' ? 'refused' : e.kind === 'aborted' ? 'aborted' : 'failed';
+}
+
+/**
+ * Records one run of a command that started at `started` (ms): the record built the one way for every
+ * command that is audited (the guarded run, studio, an RDS snapshot). Returns a warning when it cannot.
+ */
+export function recordRun(o: { env: ResolvedEnvironment; root: string; processEnv: NodeJS.ProcessEnv; command: string; started: number; outcome: Outcome; summary: string; client?: Client }): Promise<string | undefined> {
+  return recordAudit({
+    env: o.env,
+    root: o.root,
+    client: o.client,
+    record: { at: new Date(o.started).toISOString(), env: o.env.name, command: o.command, outcome: o.outcome, durationMs: Date.now() - o.started, summary: o.summary, ...actor(o.root, o.processEnv) },
+  });
 }
 
 /** Writes one record. Returns a warning instead of throwing when it cannot. */

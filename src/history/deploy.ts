@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import { DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT_MS as DEFAULT_DDL_LOCK_TIMEOUT_MS, type ResolvedEnvironment } from '../config/environments.js';
+import { DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT_MS, type ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError, usageError } from '../errors.js';
 import { acquireWorkflowLock, findLockBlocker, releaseWorkflowLock, type LockBlocker, type LockHolder } from '../guard/lock.js';
 import { connect } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote-ident.js';
 import { describeFailure, failureLogs, type StatementFailure } from './failure.js';
-import { readLocalHistory, type LocalMigration } from './local.js';
+import { readLocalHistory, type LocalHistory, type LocalMigration } from './local.js';
 import { chooseMode, planUnits, type ApplyMode, type ModeChoice } from './mode.js';
 import { describeProgress, humanLogs, nothingCommitted, progressLogs, readProgress, type Progress } from './progress.js';
 import { splitStatements, type SqlStatement } from './split.js';
@@ -25,8 +25,11 @@ export interface DeployOptions {
   allowMissing?: boolean;
   /** Apply pending migrations that sort before the newest applied one. */
   allowOutOfOrder?: boolean;
-  /** How long to wait for another stagedb run's lock (default 30 s). */
-  lockTimeoutMs?: number;
+  /**
+   * How long to wait for another stagedb run's deploy lock (default 30 s): the workflow lock, not
+   * PostgreSQL's `lock_timeout` (that is `ddlLockTimeoutMs`).
+   */
+  deployLockWaitMs?: number;
   /**
    * `lock_timeout` for the migrations' statements, in ms: how long one may wait for a table lock
    * before it is cancelled (and retried). Default: the environment's (`lockTimeout`, 5000); 0 = forever.
@@ -49,6 +52,8 @@ export interface DeployOptions {
    * ms. Default 2000; 0 = never.
    */
   progressIntervalMs?: number;
+  /** The migrations folder, when the caller has read it already (one deploy reads it once). */
+  local?: LocalHistory;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -88,7 +93,7 @@ export interface DeployResult {
   alreadyApplied: number;
 }
 
-const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+const DEFAULT_DEPLOY_LOCK_WAIT_MS = 30_000;
 const DEFAULT_LOCK_RETRY_DELAY_MS = 1000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 2000;
 
@@ -114,13 +119,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 async function deployOnce(options: DeployOptions): Promise<DeployResult> {
   const { env } = options;
   const lock: LockPolicy = {
-    timeoutMs: checkedInt('ddlLockTimeoutMs', options.ddlLockTimeoutMs ?? env.lockTimeoutMs ?? DEFAULT_DDL_LOCK_TIMEOUT_MS, PG_MAX_MS),
+    timeoutMs: checkedInt('ddlLockTimeoutMs', options.ddlLockTimeoutMs ?? env.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, PG_MAX_MS),
     retries: checkedInt('lockRetries', options.lockRetries ?? env.lockRetries ?? DEFAULT_LOCK_RETRIES, 10),
     delayMs: checkedInt('lockRetryDelayMs', options.lockRetryDelayMs ?? DEFAULT_LOCK_RETRY_DELAY_MS, PG_MAX_MS),
   };
   const statementTimeout = options.statementTimeoutMs ?? env.statementTimeoutMs;
   if (statementTimeout !== undefined) checkedInt('statementTimeoutMs', statementTimeout, PG_MAX_MS);
-  const local = readLocalHistory(options.migrationsDir);
+  const local = options.local ?? readLocalHistory(options.migrationsDir);
   const schema = env.directInfo.schema;
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'deploy' });
   let locked = false;
@@ -128,7 +133,7 @@ async function deployOnce(options: DeployOptions): Promise<DeployResult> {
     // pg_try_advisory_lock never waits on the server, so the workflow lock is outside lock_timeout's
     // reach whatever the session's settings; they are set after it anyway, once the server is known.
     await acquireWorkflowLock(client, {
-      timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+      timeoutMs: options.deployLockWaitMs ?? DEFAULT_DEPLOY_LOCK_WAIT_MS,
       label: env.name,
       onWait: (holder) => options.onEvent?.({ type: 'lock-wait', env: env.name, holder }),
     });

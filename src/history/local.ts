@@ -57,6 +57,18 @@ function primaryWeight(c: number): number {
 /** `YYYYMMDDHHMMSS_…`, as `migrate dev` names folders: only such names say when a migration was made. */
 export const hasTimestamp = (name: string): boolean => /^\d{14}(?:_|$)/.test(name);
 
+/**
+ * The migration directories of a migrations folder, in Prisma's order (`compareMigrationNames`): every
+ * sub-directory, but hidden ones (`.name`), which stagedb's readers skip. `hidden: true` keeps them, as
+ * the Prisma CLI does when it hands the folder to the schema engine.
+ */
+export function migrationDirectoryNames(dir: string, o: { hidden?: boolean } = {}): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && (o.hidden || !e.name.startsWith('.')))
+    .map((e) => e.name)
+    .sort(compareMigrationNames);
+}
+
 const historyError = (code: string, message: string, fix: string) => new StagedbError('history', code, message, { fix });
 
 /**
@@ -84,11 +96,7 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
     }
   }
   const migrations: LocalMigration[] = [];
-  const entries = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort(compareMigrationNames);
-  for (const name of entries) {
+  for (const name of migrationDirectoryNames(dir)) {
     const path = join(dir, name, 'migration.sql');
     // Read as bytes and hashed as bytes (Prisma's checksum is the sha256 of the file): no decoding to a
     // string that would be encoded again for the hash. The text is decoded on first use (deploy, a

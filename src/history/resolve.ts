@@ -14,7 +14,8 @@ export interface ResolveOptions {
   migrationsDir: string;
   name: string;
   as: 'applied' | 'rolled-back';
-  lockTimeoutMs?: number;
+  /** How long to wait for another stagedb run's deploy lock (default 30 s); not PostgreSQL's `lock_timeout`. */
+  deployLockWaitMs?: number;
 }
 
 export interface ResolveResult {
@@ -37,7 +38,7 @@ export async function resolveMigration(options: ResolveOptions): Promise<Resolve
   const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'resolve' });
   let locked = false;
   try {
-    await acquireWorkflowLock(client, { timeoutMs: options.lockTimeoutMs ?? 30_000, label: env.name });
+    await acquireWorkflowLock(client, { timeoutMs: options.deployLockWaitMs ?? 30_000, label: env.name });
     locked = true;
     const p = await probe(client, schema);
     const rows = p.tableExists ? await listRows(client, schema) : [];

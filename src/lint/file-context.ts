@@ -1,6 +1,7 @@
+import { formatBytes } from '../format.js';
 import type { RunModel } from './model.js';
 import { clauseText, exprText, relKey } from './sql.js';
-import type { DatabaseContext, LintInput, Rel, Runner, Statement, TableStats } from './types.js';
+import type { DatabaseContext, LintInput, Rel, Runner, Statement, TableStats } from './input-model.js';
 
 /** What the linted files have created so far, in order: such tables are not live when they deploy together. */
 export class BatchState {
@@ -175,7 +176,7 @@ export class FileContext {
   sizeText(rel: Rel): string | undefined {
     const st = this.stats(rel);
     if (!st || !this.db) return undefined;
-    return `${st.rows >= 0 ? `~${count(st.rows)} rows, ` : ''}${bytes(st.bytes)} on ${this.db.env}`;
+    return `${st.rows >= 0 ? `~${count(st.rows)} rows, ` : ''}${formatBytes(st.bytes)} on ${this.db.env}`;
   }
 }
 
@@ -184,15 +185,4 @@ export function count(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
   return String(Math.round(n));
-}
-
-export function bytes(n: number): string {
-  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
-  let u = 0;
-  let v = n;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} bytes` : `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
 }

@@ -5,6 +5,9 @@ import type { Finding, LintResult, Severity } from './types.js';
  * `github` for GitHub Actions' workflow commands (annotations on the pull request's files).
  */
 
+/** One finding on one line, as the deploy gate prints it and its refusal lists it. */
+export const findingLine = (f: Finding): string => `${f.severity} ${f.code} ${f.file}:${f.line}:${f.column} ${f.message}${f.note ? ` (${f.note})` : ''}`;
+
 const SGR = { red: 31, yellow: 33, cyan: 36, bold: 1, dim: 2 } as const;
 
 function paint(on: boolean) {

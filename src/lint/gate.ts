@@ -1,7 +1,9 @@
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
+import type { LocalHistory } from '../history/local.js';
 import { lintPending, type PendingLint } from './pending.js';
-import type { Finding, LintOptions } from './types.js';
+import { findingLine } from './format.js';
+import type { LintOptions } from './types.js';
 
 export interface GateOptions {
   env: ResolvedEnvironment;
@@ -12,6 +14,8 @@ export interface GateOptions {
   lint?: Omit<LintOptions, 'database'>;
   /** `--allow-hazards "<reason>"`: deploy despite errors; the reason goes into the audit record. */
   allowHazards?: string;
+  /** The migrations folder, when the caller has read it already. */
+  local?: LocalHistory;
 }
 
 export interface GateResult extends PendingLint {
@@ -20,8 +24,6 @@ export interface GateResult extends PendingLint {
   overridden: boolean;
 }
 
-export const findingLine = (f: Finding): string => `${f.severity} ${f.code} ${f.file}:${f.line}:${f.column} ${f.message}${f.note ? ` (${f.note})` : ''}`;
-
 /**
  * The deploy gate for guarded and production environments: lints the pending migrations against the
  * target's real tables and refuses (E_LINT_BLOCKED, exit 5) when an error-level hazard remains,
@@ -29,7 +31,7 @@ export const findingLine = (f: Finding): string => `${f.severity} ${f.code} ${f.
  */
 export async function lintGate(options: GateOptions): Promise<GateResult> {
   const { env } = options;
-  const pending = await lintPending({ env, migrationsDir: options.migrationsDir, cwd: options.cwd, lint: { runner: 'stagedb', ...options.lint } });
+  const pending = await lintPending({ env, migrationsDir: options.migrationsDir, cwd: options.cwd, local: options.local, lint: { runner: 'stagedb', ...options.lint } });
   const { counts, findings, suppressed } = pending.result;
   const errors = findings.filter((f) => f.severity === 'error');
   const tail = `${suppressed.length ? `, ${suppressed.length} suppressed` : ''}`;

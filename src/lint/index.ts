@@ -9,5 +9,5 @@ export { lintGate, type GateOptions, type GateResult } from './gate.js';
 export { readDatabaseContext } from './context.js';
 export { formatText, formatGithub, summaryLine } from './format.js';
 export { RULES } from './rules/index.js';
-export { RULE_NAMES, ruleCode } from './codes.js';
+export { RULE_NAMES, ruleCode } from '../rule-codes.js';
 export type * from './types.js';

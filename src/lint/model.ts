@@ -1,5 +1,5 @@
 import { chooseMode } from '../history/mode.js';
-import type { Runner } from './types.js';
+import type { Runner } from './input-model.js';
 
 /**
  * How a file will actually run, statement by statement: which statements share a transaction. This

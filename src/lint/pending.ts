@@ -5,7 +5,7 @@ import { compareHistory } from '../history/state.js';
 import { readStatus } from '../history/table.js';
 import { readDatabaseContext } from './context.js';
 import { lintFiles } from './run.js';
-import type { LintOptions, LintResult } from './types.js';
+import type { LintInput, LintOptions, LintResult } from './types.js';
 
 export interface PendingLintOptions {
   env: ResolvedEnvironment;
@@ -13,7 +13,7 @@ export interface PendingLintOptions {
   /** Paths in findings are relative to this (default: the process's cwd). */
   cwd?: string;
   lint?: Omit<LintOptions, 'database'>;
-  /** The migrations folder as the caller has just read it (plan reads it once for every environment). */
+  /** The migrations folder, when the caller has read it already. */
   local?: LocalHistory;
 }
 
@@ -53,6 +53,20 @@ export async function lintPending(options: PendingLintOptions): Promise<PendingL
       context: (refs) => readDatabaseContext(client, env.name, schema, refs),
     });
     return { env: env.name, pending: pending.map((m) => m.name), result, serverVersionNum: read.serverVersionNum };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Lints files as migrations deploying together onto an environment, with the sizes of the tables they
+ * touch there (`stagedb lint <paths…> --env <env>`). One connection, catalog reads only.
+ */
+export async function lintAgainst(env: ResolvedEnvironment, inputs: LintInput[], options: Omit<LintOptions, 'database'> = {}): Promise<LintResult> {
+  const { connect } = await import('../pg/connect.js');
+  const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint' });
+  try {
+    return await lintFiles(inputs, { ...options, context: (refs) => readDatabaseContext(client, env.name, env.directInfo.schema, refs) });
   } finally {
     await client.end().catch(() => {});
   }

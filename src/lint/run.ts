@@ -1,7 +1,7 @@
 import type { AlterTableCmd, AlterTableStmt, Constraint, CreateStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from 'libpg-query';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
-import { RULE_NAMES, ruleCode } from './codes.js';
+import { RULE_NAMES, ruleCode } from '../rule-codes.js';
 import { findDirectives, suppressing, type Directive, type DirectiveProblem } from './directives.js';
 import { BatchState, FileContext } from './file-context.js';
 import { runModel } from './model.js';

@@ -1,5 +1,5 @@
 import type { Node, RangeVar, TypeName } from 'libpg-query';
-import type { Rel } from './types.js';
+import type { Rel } from './input-model.js';
 
 /**
  * Small helpers over the parser's JSON tree: names, types and SQL text for the safe alternatives.

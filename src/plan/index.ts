@@ -183,5 +183,3 @@ async function sizeTables(env: ResolvedEnvironment, tables: string[]): Promise<M
     await c.end().catch(() => {});
   }
 }
-
-export { renderPlan, type PlanFormat } from './render.js';

@@ -3,15 +3,32 @@
  * (or the database's own protection marker) says so, enforced by PostgreSQL. Nothing here prints or
  * exits; the caller keeps the returned session and stops it.
  */
-import type { ResolvedEnvironment } from '../config/environments.js';
+import { resolveEnvironment, type ResolvedEnvironment } from '../config/environments.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { StagedbError } from '../errors.js';
 import { planStudio, type StudioPlan } from './plan.js';
-import { checkPrerequisites, startStudio } from './launch.js';
-import type { StudioSession } from './launch.js';
+import { checkPrerequisites, startStudio } from './start.js';
+import type { StudioSession } from './start.js';
 
 export { planStudio, studioUrl, describePlan, READ_ONLY_OPTION, STUDIO_APPLICATION_NAME, type StudioPlan } from './plan.js';
-export { startStudio, checkPrerequisites, MIN_PRISMA_MAJOR, type StudioSession, type StudioSessionCheck, type StartStudioOptions } from './launch.js';
+export { startStudio, checkPrerequisites, MIN_PRISMA_MAJOR, type StudioSession, type StudioSessionCheck, type StartStudioOptions } from './start.js';
 export { freePort, assertPortFree, parsePort, STUDIO_HOST } from './port.js';
 export { openBrowser } from './browser.js';
+
+/** The environment Studio opens, with the Accelerate-only case said in Studio's terms. Its `warnings` are the caller's to show. */
+export function resolveStudioEnvironment(config: ResolvedConfig, name: string, processEnv: NodeJS.ProcessEnv): ResolvedEnvironment {
+  try {
+    return resolveEnvironment(config, name, { processEnv });
+  } catch (e) {
+    if (e instanceof StagedbError && e.code === 'E_DIRECT_URL_REQUIRED') {
+      const what = /Accelerate/.test(e.message) ? 'a Prisma Accelerate URL' : /pooler/i.test(e.message) ? 'a connection-pooler URL' : 'not a direct URL';
+      throw new StagedbError('config', 'E_DIRECT_URL_REQUIRED', `stagedb studio needs a direct PostgreSQL URL for ${name}, and it has only ${what}: Prisma Studio cannot browse through Accelerate or a pooler`, {
+        fix: e.fix,
+      });
+    }
+    throw e;
+  }
+}
 
 export interface OpenStudioOptions {
   env: ResolvedEnvironment;
@@ -25,6 +42,8 @@ export interface OpenStudioOptions {
   readOnly?: boolean;
   timeoutMs?: number;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** An audit record that could not be stored. */
+  onWarning?: (line: string) => void;
 }
 
 export interface OpenedStudio {
@@ -40,6 +59,29 @@ export interface OpenedStudio {
  * marked production opens read-only whatever the config says), then starts Studio.
  */
 export async function openStudio(options: OpenStudioOptions): Promise<OpenedStudio> {
+  const { env } = options;
+  const started = Date.now();
+  // Opening Studio on a guarded or production environment is recorded in the audit trail, whoever opens it.
+  const audit = async (outcome: 'ok' | 'failed' | 'refused', summary: string) => {
+    if (env.protection === 'none') return;
+    const { recordRun } = await import('../guard/audit.js');
+    const warning = await recordRun({ env, root: options.root, processEnv: options.processEnv, command: `studio --env ${env.name}`, started, outcome, summary });
+    if (warning) options.onWarning?.(warning);
+  };
+  let opened: OpenedStudio;
+  try {
+    opened = await checkAndStart(options);
+  } catch (e) {
+    // Only attempts that reached the database are worth a record; a busy port or a missing CLI is not an access.
+    if (e instanceof StagedbError && (e.code === 'E_STUDIO_NOT_READ_ONLY' || e.code === 'E_STUDIO_CONNECT')) await audit(e.kind === 'guard' ? 'refused' : 'failed', e.message).catch(() => {});
+    throw e;
+  }
+  const { plan, session } = opened;
+  await audit('ok', `opened Prisma Studio ${plan.mode} as ${session.check.user} (${plan.source}) on ${session.url}`);
+  return opened;
+}
+
+async function checkAndStart(options: OpenStudioOptions): Promise<OpenedStudio> {
   const first = planStudio(options.env, { cwd: options.cwd, forceReadOnly: options.readOnly });
   await checkPrerequisites(options.root, options.port);
   const { connect } = await import('../pg/connect.js');

@@ -108,7 +108,7 @@ describe("backupBeforeDeploy: 'snapshot'", () => {
 
 describe('the pg_dump before deploy, above backup.beforeDeployDumpLimit', () => {
   it('stops before dumping with the choices explained; nothing dumped, nothing applied', async () => {
-    const { cli, deploy, applied } = await setup({ backupBeforeDeploy: true, backup: { beforeDeployDumpLimit: 1000 } });
+    const { cli, deploy, applied } = await setup({ backupBeforeDeploy: true, backup: { beforeDeployDumpLimit: 1024 } });
     const r = await deploy();
     expect(r.code).toBe(5);
     expect(r.stderr.replace(/is \d+(\.\d+)? MB/, 'is <size>').replace(/beforeDeployDumpLimit: \d+/, 'beforeDeployDumpLimit: <size+1>')).toMatchInlineSnapshot(`

@@ -90,6 +90,16 @@ describe('stagedb lint', () => {
     expect(await names(['prisma/migrations/20240101000000_init', 'prisma/migrations/20240102000000_index/migration.sql'])).toEqual(both);
   });
 
+  it("reads the folder in Prisma's order, the one status and deploy apply (lowercase a before B; not byte order), however it is named", async () => {
+    const p = createProject({ migrations: { '20240101000000_B': INDEX, '20240101000000_a': INIT } });
+    cleanups.push(() => p.remove());
+    const names = async (args: string[]) => JSON.parse((await runCli(['lint', '--json', ...args], { cwd: p.dir })).stdout).files.map((f: { migration?: string }) => f.migration);
+    const prisma = ['20240101000000_a', '20240101000000_B'];
+    expect(await names([])).toEqual(prisma);
+    expect(await names(['prisma/migrations'])).toEqual(prisma);
+    expect(await names(['prisma/migrations/20240101000000_B', 'prisma/migrations/20240101000000_a'])).toEqual(prisma);
+  });
+
   it('colour in a terminal only, never with NO_COLOR; usage errors', async () => {
     const p = createProject({ migrations: { '20240101000000_init': INIT, '20240102000000_index': INDEX } });
     cleanups.push(() => p.remove());

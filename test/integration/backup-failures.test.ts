@@ -260,7 +260,8 @@ describe('interrupted backups and retention', () => {
   });
 });
 
+/** A dump's size in PostgreSQL's units (1 kB = 1024 bytes), as every stagedb message writes it. */
 function fmt(n: number): string {
-  return n < 1000 ? `${n} B` : n < 10_000 ? `${(n / 1000).toFixed(1)} kB` : `${Math.round(n / 1000)} kB`;
+  return n < 1024 ? `${n} B` : n < 100 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${Math.round(n / 1024)} kB`;
 }
 

@@ -251,7 +251,7 @@ COMMIT;
     const events: DeployEvent[] = [];
     const t0 = Date.now();
     const err = await rejection(
-      deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, lockTimeoutMs: 300, onEvent: (e) => events.push(e) }),
+      deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, deployLockWaitMs: 300, onEvent: (e) => events.push(e) }),
       { [`pid ${holderPid},`]: 'pid <holder-pid>,', [`pg_terminate_backend(${holderPid})`]: 'pg_terminate_backend(<holder-pid>)' },
     );
     expect(Date.now() - t0).toBeLessThan(10_000);
@@ -268,7 +268,7 @@ COMMIT;
 
     // Once the holder lets go, the same deploy goes through.
     await holder.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, LOCK_WORKFLOW]);
-    const ok = await deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, lockTimeoutMs: 300 });
+    const ok = await deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, deployLockWaitMs: 300 });
     expect(ok.applied).toHaveLength(1);
   });
 
@@ -278,7 +278,7 @@ COMMIT;
     await prisma.connect();
     cleanups.push(() => prisma.end());
     await prisma.query('SELECT pg_advisory_lock(72707369)');
-    const ok = await deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, lockTimeoutMs: 200 });
+    const ok = await deploy({ env: environmentFor(db.url), migrationsDir: project.migrationsDir, deployLockWaitMs: 200 });
     expect(ok.applied).toHaveLength(1);
   });
 });

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { Signer } from '@aws-sdk/rds-signer';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clearIamAuth, iamAuthFor, registerIamAuth } from '../../src/aws/iam-token.js';
-import { PoolRuntime } from '../../src/client/pools.js';
+import { PoolRuntime } from '../../src/client/pool-runtime.js';
 import { planClient } from '../../src/client/plan.js';
 import { resolveEnvironment } from '../../src/config/environments.js';
 import type { ResolvedConfig } from '../../src/config/load.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computePoolSize } from '../../src/client/pool.js';
+import { computePoolSize } from '../../src/client/pool-size.js';
 import { planClient } from '../../src/client/plan.js';
 import { isUnreachable } from '../../src/client/replica-adapter.js';
 import { StagedbError } from '../../src/errors.js';

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sortedLast } from '../../src/develop/migrate-dev.js';
 import { migrationNameSlug } from '../../src/develop/name.js';
-import { assertPostgresSchema, datasourceProviders, ensureMigrationLock, migrationLockToml, writeMigrationFiles } from '../../src/engine/index.js';
+import { assertPostgresSchema, datasourceProviders } from '../../src/engine/index.js';
+import { ensureMigrationLock, migrationLockToml, writeMigrationFiles } from '../../src/history/write.js';
 
 const dirs: string[] = [];
 afterAll(() => {

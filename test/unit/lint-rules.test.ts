@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RULE_NAMES } from '../../src/lint/codes.js';
+import { RULE_NAMES } from '../../src/rule-codes.js';
 import { RULES } from '../../src/lint/rules/index.js';
 import { codes, db, lint, only } from '../helpers/lint.js';
 

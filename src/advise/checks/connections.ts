@@ -1,4 +1,4 @@
-import { CLIENT_SESSIONS_SQL, computePoolSize } from '../../client/pool.js';
+import { CLIENT_SESSIONS_SQL, computePoolSize } from '../../client/pool-size.js';
 import type { AdviceCheck } from '../types.js';
 import { count } from './shared.js';
 

@@ -1,4 +1,4 @@
-import { CLIENT_SESSIONS_SQL } from '../../client/pool.js';
+import { CLIENT_SESSIONS_SQL } from '../../client/pool-size.js';
 import type { AdviceCheck, Finding } from '../types.js';
 import { duration, oneLine } from './shared.js';
 

@@ -1,6 +1,7 @@
 /**
- * Every rule's stable code and name, without loading the rules themselves: config validation and
+ * Every lint rule's stable code and name, without loading the rules themselves: config validation and
  * directive checks need only this. `test/unit/lint-rules.test.ts` checks it matches src/lint/rules/.
+ * A leaf below config/ (which checks `lint.rules` keys with it), so the config never imports the lint.
  */
 export const RULE_NAMES: Readonly<Record<string, string>> = {
   SDB000: 'parse-error',

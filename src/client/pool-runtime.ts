@@ -5,7 +5,7 @@ import { clientConfig, connect, loadSharedPg } from '../pg/connect.js';
 import { redact } from '../redact.js';
 import { headroomPoolClass } from './headroom-pool.js';
 import type { PoolTarget } from './plan.js';
-import { SERVER_LIMITS_SQL, computePoolSize, type PoolSize, type ServerLimits } from './pool.js';
+import { SERVER_LIMITS_SQL, computePoolSize, type PoolSize, type ServerLimits } from './pool-size.js';
 
 /** Where the client's warnings go (default `console`). Every message is already redacted. */
 export interface ClientLogger {

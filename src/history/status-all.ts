@@ -1,0 +1,62 @@
+import { resolveEnvironment, type ResolvedEnvironment } from '../config/environments.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { environmentsSharingDatabase, sameDatabaseError } from '../config/same-database.js';
+import { StagedbError } from '../errors.js';
+import { redact } from '../redact.js';
+import { readLocalHistory } from './local.js';
+import { environmentStatus, type EnvStatus } from './status.js';
+
+/** Resolution errors that mean "no URL of its own yet", not "a URL that is wrong". */
+const NOT_CONFIGURED = new Set(['E_ENV_VAR_MISSING', 'E_ENV_FILE_MISSING']);
+
+/**
+ * Every named environment's status, concurrently: resolved, checked for sharing a database with
+ * another, compared with the folder. An environment that cannot be resolved is a row with its error.
+ */
+export async function environmentsStatus(
+  config: ResolvedConfig,
+  names: string[],
+  o: { cwd: string; processEnv: NodeJS.ProcessEnv; onWarning?: (line: string) => void; /** Each environment that resolved, before its status is read (the drift check starts work for it). */ onResolved?: (env: ResolvedEnvironment) => void },
+) {
+  // The folder is read (and every file hashed) once the first environment's query is on its way, so
+  // that it overlaps the servers' work; a problem with it still fails the whole command, as before.
+  let folder: { local?: ReturnType<typeof readLocalHistory>; error?: unknown } | undefined;
+  const readFolder = () => {
+    folder ??= (() => {
+      try {
+        return { local: readLocalHistory(config.migrationsDir, o.cwd) };
+      } catch (error) {
+        return { error };
+      }
+    })();
+    if (folder.error !== undefined) throw folder.error;
+    return folder.local!;
+  };
+  const resolved = new Map<string, ResolvedEnvironment>();
+  const results = await Promise.all(
+    names.map(async (name): Promise<EnvStatus> => {
+      try {
+        const env = resolveEnvironment(config, name, { processEnv: o.processEnv });
+        for (const w of env.warnings) o.onWarning?.(`${name}: ${w}`);
+        const others = environmentsSharingDatabase(config, env, o.processEnv);
+        if (others.length > 0) throw sameDatabaseError(env, others);
+        resolved.set(name, env);
+        o.onResolved?.(env);
+        return await environmentStatus(env, readFolder);
+      } catch (e) {
+        if (!(e instanceof StagedbError)) throw e;
+        return {
+          env: name,
+          protection: '',
+          target: '',
+          directSource: '',
+          state: NOT_CONFIGURED.has(e.code) ? 'not-configured' : 'error',
+          error: { code: e.code, message: redact(e.message), fix: e.fix },
+          ms: 0,
+        };
+      }
+    }),
+  );
+  const local = readFolder();
+  return { results, resolved, local };
+}
