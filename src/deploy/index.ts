@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/load.js';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import type { Progress } from '../backup/progress.js';
-import type { DeployEvent as ApplyEvent, DeployOptions as ApplyOptions, DeployResult as ApplyResult } from '../history/deploy.js';
+import type { DeployEvent as ApplyEvent, DeployOptions as ApplyOptions, DeployResult as ApplyResult, RestorePoint } from '../history/deploy.js';
 import type { GateResult } from '../lint/gate.js';
 import type { GuardedOperation } from '../guard/run.js';
 import { readLocalHistory, type LocalHistory } from '../history/local.js';
@@ -119,8 +119,8 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         onEvent: emit,
       });
       return {
-        value: restorePoint ? { ...r, backup: restorePoint } : r,
-        summary: `${restorePoint ? `backup ${restorePoint}; ` : ''}${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${drift ? `; ${drift}` : ''}${gate ? `; ${gate}` : ''}`,
+        value: typeof restorePoint === 'string' ? { ...r, backup: restorePoint } : restorePoint ? { ...r, restorePoint } : r,
+        summary: `${restorePoint ? `${typeof restorePoint === 'string' ? `backup ${restorePoint}` : restorePoint.what}; ` : ''}${r.applied.length ? `applied ${r.applied.map((a) => a.name).join(', ')}` : 'nothing to apply'}${drift ? `; ${drift}` : ''}${gate ? `; ${gate}` : ''}`,
       };
     },
   });
@@ -132,7 +132,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
  * failed migration names; undefined when none was needed (nothing pending). A failed backup throws:
  * no migration runs.
  */
-async function backupFirst(o: DeployOptions, local: LocalHistory, emit: (e: DeployEvent) => void): Promise<string | undefined> {
+async function backupFirst(o: DeployOptions, local: LocalHistory, emit: (e: DeployEvent) => void): Promise<RestorePoint | undefined> {
   const { env, config } = o;
   const { backupActor } = await import('../backup/manifest.js');
   const { backupBeforeDeployByMode } = await import('../backup/before-deploy-mode.js');
@@ -143,7 +143,11 @@ async function backupFirst(o: DeployOptions, local: LocalHistory, emit: (e: Depl
     createdBy: backupActor(config.root, o.processEnv ?? process.env),
     onEvent: (e) => emit({ type: 'backup-note', env: env.name, message: e.message }),
   });
-  if (byMode.handled) return byMode.restorePoint;
+  if (byMode.handled) {
+    if (byMode.snapshot) return { what: `RDS snapshot ${byMode.snapshot.identifier}`, command: byMode.snapshot.restore };
+    if (byMode.pointInTime) return { what: `the point in time ${byMode.pointInTime.time} (WAL ${byMode.pointInTime.lsn}) in RDS automated backups`, command: byMode.pointInTime.restore };
+    return byMode.restorePoint;
+  }
   const { backupBeforeDeploy } = await import('../backup/before-deploy.js');
   const r = await backupBeforeDeploy({
     env,

@@ -42,10 +42,11 @@ export interface DeployOptions {
   /** Back-off before the first lock retry, doubled for each next one, ±25 % jitter (default 1000 ms). */
   lockRetryDelayMs?: number;
   /**
-   * The backup taken before this deploy (its id), when there was one: a failed migration's report
-   * names it as the restore point, with the command that restores it.
+   * The backup taken before this deploy, when there was one: a pg_dump backup's id, or an RDS
+   * snapshot or point in time (`backupBeforeDeploy: 'snapshot' | 'pitr'`) with the command that
+   * restores it. A failed migration's report names it as the restore point, with that command.
    */
-  restorePoint?: string;
+  restorePoint?: RestorePoint;
   /**
    * How often a long `CREATE INDEX CONCURRENTLY` reports its progress (`index-progress` events, from
    * pg_stat_progress_create_index on a second connection opened only once a build outlasts it), in
@@ -55,6 +56,13 @@ export interface DeployOptions {
   /** The migrations folder, when the caller has read it already (one deploy reads it once). */
   local?: LocalHistory;
   onEvent?: (event: DeployEvent) => void;
+}
+
+/** A pg_dump backup's id, or what else was taken before the deploy (an RDS snapshot, a point in time) and the command that restores it. */
+export type RestorePoint = string | { what: string; command: string };
+
+function restorePointWhat(r: RestorePoint): string {
+  return typeof r === 'string' ? `backup ${r}` : r.what;
 }
 
 export type DeployEvent =
@@ -326,7 +334,7 @@ async function connectionLost(ctx: ApplyContext, options: DeployOptions, pending
           : `${current.name} does not run in one transaction: its row is left failed; see which of its statements were committed: ${status}`,
     );
   }
-  if (ctx.restorePoint) details.push(`restore point: backup ${ctx.restorePoint}, taken just before this deploy`);
+  if (ctx.restorePoint) details.push(`restore point: ${restorePointWhat(ctx.restorePoint)}, taken just before this deploy`);
   return new StagedbError('connection', 'E_CONNECTION_LOST', `${env.name}: the connection to the database was lost${cut ? ` during migration ${cut}` : ''} (${why})`, {
     details,
     fix: half ? (p ? partialAdvice(env, current!.name, p) : `see what of ${current!.name} was committed and follow its advice: ${status}`) : `resume (it applies what was not committed): ${resume}`,
@@ -383,7 +391,7 @@ interface ApplyContext {
   applied: AppliedMigration[];
   lock: LockPolicy;
   /** The backup taken before this deploy, for the failure report. */
-  restorePoint?: string;
+  restorePoint?: RestorePoint;
   emit: (event: DeployEvent) => void;
   /** Failed attempts that committed nothing, by migration: marked rolled back just before it runs again. */
   retries: Map<string, { ids: string[]; startedAt: Date }>;
@@ -854,7 +862,7 @@ function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailu
   }
   details.push(`committed: ${committed}`);
   if (ctx.applied.length > 0) details.push(`applied before it in this run: ${ctx.applied.map((a) => a.name).join(', ')}`);
-  if (ctx.restorePoint) details.push(`restore point: backup ${ctx.restorePoint}, taken just before this deploy`);
+  if (ctx.restorePoint) details.push(`restore point: ${restorePointWhat(ctx.restorePoint)}, taken just before this deploy`);
   const again = fixCommand(ctx.target, 'deploy');
   const clean = nothingCommitted(p);
   let fix: string;
@@ -869,7 +877,7 @@ function migrationFailed(ctx: ApplyContext, m: LocalMigration, f: StatementFailu
       : `fix migration.sql, then ${partialAdvice(ctx.target, m.name, p)}`;
   }
   // Rolling the whole deploy back (to before the migrations this run applied) is the backup's job.
-  const back = ctx.restorePoint ? `; to go back to before this deploy instead: stagedb restore ${shellQuote(ctx.restorePoint)} --to ${env}` : '';
+  const back = ctx.restorePoint ? `; to go back to before this deploy instead: ${typeof ctx.restorePoint === 'string' ? `stagedb restore ${shellQuote(ctx.restorePoint)} --to ${env}` : ctx.restorePoint.command}` : '';
   return new StagedbError('migration', 'E_MIGRATION_FAILED', `${env}: migration ${m.name} failed: ${f.message}`, { details, fix: `${fix}${back}`, cause });
 }
 

@@ -34,7 +34,7 @@ afterAll(async () => {
   await admin.end();
 });
 
-async function setup(production: Record<string, unknown>, rdsOptions: RdsServerOptions = {}) {
+async function setup(production: Record<string, unknown>, rdsOptions: RdsServerOptions = {}, migrations: Record<string, string> = { '20240101000000_init': INIT }) {
   const [server, db] = await Promise.all([startRdsServer(rdsOptions), freshDatabase('cli_bk_modes')]);
   await admin.query(`ALTER DATABASE ${db.name} OWNER TO ${role}`);
   const u = new URL(db.url);
@@ -42,7 +42,7 @@ async function setup(production: Record<string, unknown>, rdsOptions: RdsServerO
   u.password = CANARY;
   const p = createProject({
     configJson: { environments: { production: { url: { $env: 'PROD_URL' }, ssl: 'disable', ...production, backup: { rds: { instance: 'app-production', region: 'eu-west-1', endpoint: server.endpoint }, ...(production.backup as object) } } } },
-    migrations: { '20240101000000_init': INIT },
+    migrations,
   });
   cleanups.push(() => server.close(), () => db.drop(), () => p.remove());
   const cli = (args: string[]) => runCli(args, { cwd: p.dir, env: { PROD_URL: u.toString(), ...CREDS }, timeoutMs: 60_000 });
@@ -103,6 +103,19 @@ describe("backupBeforeDeploy: 'snapshot'", () => {
     const text = r.stdout.replaceAll(id, '<id>').replace(/\d+ ms|\d+(\.\d+)? s\b/g, '<d>');
     expect(text).toContain('production: backup before deploy: RDS snapshot <id> of app-production is available (<d>): the restore point if this deploy goes wrong\n  restore it: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier <id> --db-instance-identifier <new-instance> --region eu-west-1\n');
     expect(text.indexOf('restore it:')).toBeLessThan(text.indexOf('applied  20240101000000_init'));
+  });
+
+  it('a migration that fails afterwards names the snapshot as the restore point, with its restore command', async () => {
+    const { server, deploy } = await setup({ backupBeforeDeploy: 'snapshot' }, {}, {
+      '20240101000000_init': INIT,
+      '20240102000000_broken': `-- AlterTable\nINSERT INTO "Missing" ("id") VALUES (1);\n`,
+    });
+    const r = await deploy();
+    expect(r.code, r.all).toBe(2);
+    const [id] = [...server.snapshots.keys()];
+    expect(r.stderr).toContain(`restore point: RDS snapshot ${id}, taken just before this deploy`);
+    expect(r.stderr).toContain(`to go back to before this deploy instead: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${id} --db-instance-identifier <new-instance> --region eu-west-1`);
+    expect(r.stderr).not.toContain('stagedb restore');
   });
 });
 
