@@ -1,6 +1,6 @@
 import type { RdsInstancePosture } from '../backup/rds.js';
 import { shellQuote } from '../shell-quote.js';
-import type { CheckOutcome, DoctorState } from './types.js';
+import type { CheckOutcome, DoctorCheck, DoctorState } from './types.js';
 
 /**
  * The environment's RDS instance as DescribeDBInstances reports it, asked once per doctor run for the
@@ -26,3 +26,19 @@ export function modifyCommand(p: RdsInstancePosture, options: string): string {
 }
 
 export const isProduction = (s: DoctorState) => s.env?.protection === 'production';
+
+/**
+ * One RDS posture check (DOC019 onwards): skipped with NO_RDS when the config names no instance, and
+ * after DOC018 (which reads the instance and fails when it cannot); `judge` sees the instance as read.
+ */
+export function rdsCheck(code: string, name: string, judge: (p: RdsInstancePosture, s: DoctorState) => CheckOutcome | Promise<CheckOutcome>): DoctorCheck {
+  return {
+    code,
+    name,
+    requires: ['DOC018'],
+    async run(s) {
+      const pending = rdsPosture(s);
+      return pending ? judge(await pending, s) : NO_RDS;
+    },
+  };
+}

@@ -67,7 +67,7 @@ describe('doctor: RDS posture (DescribeDBInstances)', () => {
     expect(more).toMatchInlineSnapshot(`
       "DOC022 rds-force-ssl ok: rds.force_ssl = 1 in parameter group app-postgres15: the server refuses connections without TLS
       DOC023 rds-perf-insights ok: Performance Insights is on for app-production
-      DOC024 rds-metrics ok: last hour of app-production: CPU 17 % average, 40 % max; free storage 19 GB at least (86 % of 20 GB); 35 connections max
+      DOC024 rds-metrics ok: last hour of app-production: CPU 17 % average, 40 % max; free storage 17.2 GB at least (86 % of 20 GB); 35 connections max
       DOC025 rds-minor-upgrade ok: app-production (PostgreSQL 15.8) takes minor upgrades automatically (maintenance window sun:04:00-sun:04:30 UTC)"
     `);
     expect(cw.requests).toHaveLength(1);
@@ -131,7 +131,7 @@ describe('doctor: RDS posture (DescribeDBInstances)', () => {
         fix: aws rds modify-db-parameter-group --db-parameter-group-name app-postgres15 --parameters ParameterName=rds.force_ssl,ParameterValue=1,ApplyMethod=immediate --region eu-west-1   (clients without TLS are then refused: check them first)
       DOC023 rds-perf-insights warn: Performance Insights is off for app-production: when production slows down, nothing says which queries loaded it
         fix: aws rds modify-db-instance --db-instance-identifier app-production --enable-performance-insights --apply-immediately --region eu-west-1   (7 days of history are free; no restart)
-      DOC024 rds-metrics warn: last hour of app-production: CPU 91 % average, 95 % max; free storage 1.2 GB at least (6 % of 20 GB); 180 connections max: CPU averaged 91 %, only 1.2 GB of storage free
+      DOC024 rds-metrics warn: last hour of app-production: CPU 91 % average, 95 % max; free storage 1.1 GB at least (6 % of 20 GB); 180 connections max: CPU averaged 91 %, only 1.1 GB of storage free
         fix: a larger instance class (aws rds modify-db-instance --db-instance-identifier app-production --db-instance-class <class> --region eu-west-1) or the queries Performance Insights names; more storage, or storage autoscaling: aws rds modify-db-instance --db-instance-identifier app-production --max-allocated-storage <GB> --apply-immediately --region eu-west-1
       DOC025 rds-minor-upgrade warn: app-production stays on PostgreSQL 15.8: minor upgrades (PostgreSQL's security and bug fixes) are not applied automatically
         fix: aws rds modify-db-instance --db-instance-identifier app-production --auto-minor-version-upgrade --region eu-west-1   (upgrades then happen in the maintenance window, sun:04:00-sun:04:30 UTC: a restart of a minute or less; Multi-AZ fails over first)"
