@@ -29,11 +29,30 @@ describe('rewriteMigration', () => {
     expect((await rewriteMigration(broken)).steps).toEqual([{ label: '', script: broken, codes: [] }]);
   });
 
-  it('a rewriting type change and an enum recreate are left as written, reported with a plan', async () => {
-    const r = await rewriteMigration('-- AlterTable\nALTER TABLE "Account" ALTER COLUMN "balance" SET DATA TYPE BIGINT;\n');
+  it('a rewriting type change without what the database knows of the column is left as written, reported with a plan and why', async () => {
+    const sql = '-- AlterTable\nALTER TABLE "Account" ALTER COLUMN "balance" SET DATA TYPE BIGINT;\n';
+    const r = await rewriteMigration(sql);
     expect(r.changed).toBe(false);
-    expect(r.unsafe).toMatchObject([{ code: 'ZDT009', statement: 'ALTER TABLE "Account" ALTER COLUMN "balance" SET DATA TYPE BIGINT', plan: expect.stringContaining('expand/contract') }]);
+    expect(r.unsafe).toMatchObject([{ code: 'ZDT009', statement: 'ALTER TABLE "Account" ALTER COLUMN "balance" SET DATA TYPE BIGINT', message: expect.stringContaining('stagedb lint --fix does not'), plan: expect.stringContaining('expand/contract') }]);
     expect((await rewriteMigration('ALTER TABLE "A" ALTER COLUMN "c" SET DATA TYPE VARCHAR(40);\n')).unsafe).toEqual([]);
+    // A column in a constraint is not moved alone: the plan would have to move the constraint too.
+    const asked: unknown[] = [];
+    const blocked = await rewriteMigration(sql, {
+      describeColumns: async (targets) => {
+        asked.push(...targets);
+        return [{ ...targets[0]!, quoted: 'balance', notNull: true, indexes: [], blocker: 'the constraint "Account_balance_fkey" uses it' }];
+      },
+    });
+    expect(asked).toEqual([{ schema: 'public', table: 'Account', column: 'balance' }]);
+    expect(blocked.changed).toBe(false);
+    expect(blocked.unsafe[0]!.message).toBe('"Account"."balance" changes type to bigint: PostgreSQL rewrites the table and its indexes under ACCESS EXCLUSIVE; left as Prisma wrote it: the constraint "Account_balance_fkey" uses it');
+  });
+
+  it('a hand-written RENAME COLUMN is left as written and reported; stagedb\'s own switch is not', async () => {
+    const r = await rewriteMigration('ALTER TABLE "Account" RENAME COLUMN "name" TO "fullName";\n');
+    expect(r.changed).toBe(false);
+    expect(r.unsafe).toMatchObject([{ code: 'ZDT012', message: 'renames "Account"."name" to "fullName": the app version still running fails on its next query that names "name"', plan: expect.stringContaining('fullName … @map("name")') }]);
+    expect((await rewriteMigration('-- stagedb-lint-disable-next-statement SDB017: stagedb\'s switch\nALTER TABLE "Account" RENAME COLUMN "a_zdt_new" TO "a";\n')).unsafe).toEqual([]);
   });
 });
 
