@@ -82,6 +82,40 @@ describe('stagedb migrate dev, zero-downtime', () => {
   });
 });
 
+describe('stagedb migrate dev, a type change (ZDT009)', () => {
+  it('writes the expand/contract migrations with what it reads of the column in the development database; production deploys them through the gate, values kept', async () => {
+    const wallet = (type: string) => `${DEFAULT_SCHEMA}\nmodel Wallet {\n  id     Int  @id\n  points ${type} @default(0)\n\n  @@index([points])\n}\n`;
+    const dev = await freshDatabase('zdt_dev');
+    const prod = await freshDatabase('zdt_prod');
+    const config = { lint: { smallTableBytes: 0 }, environments: { development: { url: { $env: 'DEV_URL' } }, production: { url: { $env: 'PROD_URL' }, ssl: 'disable' } } };
+    const p = createProject({ configJson: config, migrations: {}, schema: wallet('Int   ') });
+    cleanups.push(() => dev.drop(), () => prod.drop(), () => p.remove());
+    const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { DEV_URL: dev.url, PROD_URL: prod.url } });
+    expect((await cli('migrate', 'dev')).code).toBe(0);
+    expect((await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate')).code).toBe(0);
+    await query(prod.url, `INSERT INTO "Wallet" (id, points) SELECT g, g * 3 FROM generate_series(1, 2000) g; ANALYZE "Wallet"`);
+    p.write('prisma/schema.prisma', wallet('BigInt'));
+
+    const r = await cli('migrate', 'dev', '--name', 'big points');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ZDT009 "Wallet"."points" moves to bigint by expand/contract: "points_zdt_new" added and kept in step by a trigger, a batched backfill, its indexes built CONCURRENTLY, NOT NULL through a validated CHECK, then a short switch that gives it the name "points"');
+    expect(r.stderr).not.toContain('not made safe');
+    expect(dirs(p).slice(1).map((d) => d.replace(/^\d{14}_/, ''))).toEqual([
+      'big_points',
+      'big_points_02_backfill_points',
+      'big_points_03_index_wallet_points_idx_zdt',
+      'big_points_04_check',
+      'big_points_05_validate',
+      'big_points_06_not_null',
+      'big_points_07_switch',
+    ]);
+    expect((await cli('migrate', 'dev')).stdout).toContain('nothing to create');
+    const deploy = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
+    expect(await query(prod.url, `SELECT format_type(atttypid, atttypmod) AS type, (SELECT sum(points)::text FROM "Wallet") AS sum FROM pg_attribute WHERE attrelid = '"Wallet"'::regclass AND attname = 'points'`)).toEqual([{ type: 'bigint', sum: String(3 * 2000 * 2001 / 2) }]);
+  });
+});
+
 describe('stagedb lint --fix', () => {
   const INIT = 'CREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT, "name" TEXT);\n';
   const M2 = '-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n';

@@ -409,3 +409,40 @@ describe('a renamed field: Prisma drops the old column and adds a required one (
     expect(await drift(url, edited)).toBe('');
   }, 60_000);
 });
+
+describe('the app writes while a type change moves its columns (ZDT009)', () => {
+  const APP = `zdt_app_${process.pid}`;
+  afterAll(async () => {
+    await query(adminUrl(), `DROP OWNED BY ${APP}; DROP ROLE IF EXISTS ${APP}`).catch(() => undefined);
+  });
+
+  it('an application role that does not own the table inserts and updates between every step; every value arrives, converted', async () => {
+    const edited = sub('  score Int?\n', '  score Float?\n')(sub('  cents Int   @default(0)\n', '  cents BigInt @default(0)\n')(BASE));
+    const rewritten = await rewriteWithFacts(await prismaSql(BASE, edited));
+    expect(rewritten.changes.map((c) => c.code)).toEqual(['ZDT009', 'ZDT009']);
+    const url = await ownedDb();
+    await simpleQueries(url, [initSql, SEED]);
+    await query(adminUrl(), `CREATE ROLE ${APP} LOGIN PASSWORD 'app'`);
+    await query(url, `GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ${APP}`);
+    const app = new URL(url);
+    app.username = APP;
+    app.password = 'app';
+    const write = async (i: number) => {
+      await query(app.toString(), `INSERT INTO "Wallet" (id, score) VALUES (${10_000 + i}, ${i})`);
+      await query(app.toString(), `UPDATE "Wallet" SET cents = cents + 1, score = 5 WHERE id = ${i + 1}`);
+    };
+    await write(0);
+    for (let i = 0; i < rewritten.steps.length; i++) {
+      await simpleQueries(url, [rewritten.steps[i]!.script]);
+      await write(i + 1);
+    }
+    const n = rewritten.steps.length + 1;
+    const got = await query<{ id: number; cents: string; score: number }>(url, `SELECT id, cents::text AS cents, score FROM "Wallet" WHERE id <= ${n} OR id >= 10000 ORDER BY id`);
+    expect(got).toEqual([
+      ...Array.from({ length: n }, (_, i) => ({ id: i + 1, cents: String((i + 1) * 7 + 1), score: 5 })),
+      ...Array.from({ length: n }, (_, i) => ({ id: 10_000 + i, cents: '0', score: i })),
+    ]);
+    expect(await query(url, `SELECT count(*)::int AS n FROM "Wallet" WHERE cents IS NULL`)).toEqual([{ n: 0 }]);
+    expect(await drift(url, edited)).toBe('');
+  }, 60_000);
+});
