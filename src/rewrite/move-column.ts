@@ -90,6 +90,9 @@ export function moveColumn(rel: Rel, facts: ColumnFacts, type: string, convert: 
   };
 }
 
+/** Why a plan that moves a column fell back to words when nothing told it about the column. */
+export const NO_FACTS = 'no database at the state before this migration to read the column in (migrate dev reads the development database; lint --fix an environment that has applied every migration before it)';
+
 /** The switch's folder: one transaction that takes its strongest lock first (a later upgrade could deadlock with the app). */
 export function switchSql(rels: Rel[], statements: string[]): string {
   const seen = new Set<string>();

@@ -160,6 +160,26 @@ describe('stagedb lint --fix', () => {
     expect(await query(prod.url, `SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'User_email_not_null_check'`)).toEqual([{ n: 0 }]);
   });
 
+  it('rewrites a type change with what it reads of the column in an environment at the state before it', async () => {
+    const dev = await freshDatabase('fix_dev');
+    const prod = await freshDatabase('fix_prod');
+    const config = { environments: { development: { url: { $env: 'DEV_URL' } }, production: { url: { $env: 'PROD_URL' }, ssl: 'disable' } } };
+    const p = createProject({ configJson: config, migrations: { '20240101000000_init': 'CREATE TABLE "W" ("id" INTEGER PRIMARY KEY, "n" INTEGER NOT NULL DEFAULT 0);\n' } });
+    cleanups.push(() => dev.drop(), () => prod.drop(), () => p.remove());
+    const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { DEV_URL: dev.url, PROD_URL: prod.url } });
+    expect((await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate')).code).toBe(0);
+    await query(prod.url, `INSERT INTO "W" (id, n) SELECT g, g FROM generate_series(1, 500) g`);
+    p.write('prisma/migrations/20240102000000_big_n/migration.sql', '-- AlterTable\nALTER TABLE "W" ALTER COLUMN "n" SET DATA TYPE BIGINT;\n');
+    // Development has nothing applied: production is the environment at the state the new migration starts from.
+    const r = await cli('lint', '--fix');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('fixed 20240102000000_big_n → 6 migrations:');
+    expect(r.stdout).toContain('ZDT009 "W"."n" moves to bigint by expand/contract');
+    const d = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(await query(prod.url, `SELECT format_type(atttypid, atttypmod) AS type, (SELECT sum(n)::int FROM "W") AS sum FROM pg_attribute WHERE attrelid = '"W"'::regclass AND attname = 'n'`)).toEqual([{ type: 'bigint', sum: 125250 }]);
+  });
+
   it('refuses, changing nothing, when an environment cannot be asked', async () => {
     const { p, cli } = await project({ staging: { url: { $env: 'STAGING_URL' } } });
     const r = await cli('lint', '--fix');

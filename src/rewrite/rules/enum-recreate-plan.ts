@@ -1,7 +1,7 @@
 import type { AlterTableCmd, AlterTableStmt, ColumnDef, CreateEnumStmt } from 'libpg-query';
 import { as, relOf, strings, typeSql } from '../../lint/sql.js';
 import type { Rel } from '../../lint/types.js';
-import { moveColumn } from '../move-column.js';
+import { moveColumn, NO_FACTS } from '../move-column.js';
 import { alterSql, ident, relSql } from '../names.js';
 import type { PieceOutcome, RewriteContext, SourceStatement } from '../types.js';
 
@@ -65,7 +65,7 @@ export function enumRecreatePlan(block: SourceStatement[], ctx: RewriteContext):
   const plans = [];
   for (const m of moves) {
     const facts = ctx.columnFacts(m.rel, m.column);
-    if (!facts) return words('its columns could not be read in a database (stagedb migrate dev reads the development database; stagedb lint --fix does not)');
+    if (!facts) return words(NO_FACTS);
     if (facts.blocker) return words(`${relSql(m.rel)}.${ident(m.column)}: ${facts.blocker}`);
     plans.push({ ...m, plan: moveColumn(m.rel, facts, m.type, (expr) => `${expr}::text::${m.type}`, false) });
   }

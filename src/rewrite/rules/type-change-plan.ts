@@ -1,7 +1,7 @@
 import type { AlterTableCmd, AlterTableStmt, ColumnDef } from 'libpg-query';
 import { likelyWidening } from '../../lint/rules/column-type-change.js';
 import { as, formatType } from '../../lint/sql.js';
-import { moveColumn } from '../move-column.js';
+import { moveColumn, NO_FACTS } from '../move-column.js';
 import { alterSql, ident, relSql } from '../names.js';
 import type { PieceRewrite } from '../types.js';
 
@@ -42,7 +42,7 @@ const rewrite: PieceRewrite = {
     if (!type) return words('its type could not be read from the statement');
     if (col.raw_default) return words('it has a USING expression');
     const facts = ctx.columnFacts(rel, column);
-    if (!facts) return words('the column could not be read in a database (stagedb migrate dev reads the development database; stagedb lint --fix does not)');
+    if (!facts) return words(NO_FACTS);
     if (facts.blocker) return words(facts.blocker);
     // Other changes of the same column in this statement: a new default or nullability is the new column's.
     const others = ((as<AlterTableStmt>(s.node, 'AlterTableStmt')?.cmds ?? []).map((x) => as<AlterTableCmd>(x, 'AlterTableCmd')).filter((x) => x && x !== piece.cmd && x.name === column)) as AlterTableCmd[];
