@@ -52,6 +52,7 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
   }
   const droppedConstraints = new Set<string>();
   const createdNames = new Set<string>();
+  const indexedColumns = new Set<string>();
   const added = new Map<string, Array<{ name: string; required: boolean }>>();
   const targets: ColumnTarget[] = [];
   const target = (rel: Rel, column: string) => targets.push({ schema: rel.schema ?? defaultSchema, table: rel.name, column });
@@ -60,6 +61,8 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
       const i = as<IndexStmt>(s.node, 'IndexStmt')!;
       const rel = relOf(i.relation);
       if (rel && i.idxname) createdNames.add(key({ schema: rel.schema, name: i.idxname }));
+      // Any column the index names, as a key or in an expression: a plan moving it would leave the index on the dropped column.
+      if (rel) for (const m of s.text.matchAll(/"((?:[^"]|"")+)"|\b([a-z_][a-z0-9_$]*)\b/g)) indexedColumns.add(`${key(rel)}.${(m[1] ?? m[2]!).replaceAll('""', '"')}`);
     }
     const a = s.kind === 'AlterTableStmt' ? as<AlterTableStmt>(s.node, 'AlterTableStmt')! : undefined;
     const rel = a ? relOf(a.relation) : undefined;
@@ -68,6 +71,8 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
       if (c?.subtype === 'AT_DropConstraint' && c.name) droppedConstraints.add(`${key(rel!)}.${c.name}`);
       const conname = c?.subtype === 'AT_AddConstraint' ? (c.def as { Constraint?: { conname?: string } } | undefined)?.Constraint?.conname : undefined;
       if (conname) createdNames.add(key({ schema: rel!.schema, name: conname }));
+      const con = c?.subtype === 'AT_AddConstraint' ? (c.def as { Constraint?: { keys?: Node[]; fk_attrs?: Node[] } } | undefined)?.Constraint : undefined;
+      for (const k of con ? [...strings(con.keys), ...strings(con.fk_attrs)] : []) indexedColumns.add(`${key(rel!)}.${k}`);
       const coldef = c?.subtype === 'AT_AddColumn' ? (c.def as { ColumnDef?: { colname?: string; constraints?: Node[] } } | undefined)?.ColumnDef : undefined;
       if (coldef?.colname) {
         const types = (coldef.constraints ?? []).map((k) => (k as { Constraint?: { contype?: string } }).Constraint?.contype);
@@ -92,6 +97,7 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
     dropped: new Set(),
     droppedLater: (rel, constraint) => droppedConstraints.has(`${key(rel)}.${constraint}`),
     createdNames,
+    indexedColumns,
     columnFacts: (rel, column) => facts.get(`${key(rel)}.${column}`),
     addedColumns: (rel) => added.get(key(rel)) ?? [],
   };

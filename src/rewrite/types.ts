@@ -128,6 +128,8 @@ export interface RewriteContext {
   createdNames: Set<string>;
   /** What the database knows about a column a plan would move (RewriteOptions.describeColumns), or undefined. */
   columnFacts(rel: Rel, column: string): ColumnFacts | undefined;
+  /** Columns (`schema.table.column`) a new index or constraint of this migration names: a plan that moves one would leave it behind. */
+  indexedColumns: Set<string>;
   /** Columns of `rel` this migration adds, in any statement; `required`: NOT NULL without a default. */
   addedColumns(rel: Rel): Array<{ name: string; required: boolean }>;
 }

@@ -39,6 +39,7 @@ export function enumRecreatePlan(block: SourceStatement[], ctx: RewriteContext):
   });
 
   const moves: Array<{ rel: Rel; column: string; type: string }> = [];
+  let newTables = false;
   const switchTail: string[] = [];
   for (const x of block) {
     if (x === create || x.kind === 'TransactionStmt') continue;
@@ -49,7 +50,11 @@ export function enumRecreatePlan(block: SourceStatement[], ctx: RewriteContext):
     const a = x.kind === 'AlterTableStmt' ? as<AlterTableStmt>(x.node, 'AlterTableStmt') : undefined;
     const rel = a ? relOf(a.relation) : undefined;
     const cmd = a?.cmds?.length === 1 ? as<AlterTableCmd>(a.cmds[0], 'AlterTableCmd') : undefined;
-    if (!rel || !cmd?.name || ctx.isNew(rel)) return words(`a statement of another shape: ${x.text.slice(0, 80)}`);
+    if (!rel || !cmd?.name) return words(`a statement of another shape: ${x.text.slice(0, 80)}`);
+    if (ctx.isNew(rel)) {
+      newTables = true;
+      continue;
+    }
     if (cmd.subtype === 'AT_ColumnDefault') {
       // DROP DEFAULT before the type change goes with the old column; SET DEFAULT after it is the new one's.
       if (cmd.def) switchTail.push(`${x.text};`);
@@ -60,13 +65,16 @@ export function enumRecreatePlan(block: SourceStatement[], ctx: RewriteContext):
     if (!type) return words(`a statement of another shape: ${x.text.slice(0, 80)}`);
     moves.push({ rel, column: cmd.name, type });
   }
-  if (moves.length === 0) return words('no column uses it');
+  // Only tables this migration creates use it: nothing live is rewritten, Prisma's block is fine as it is.
+  if (moves.length === 0) return newTables ? {} : words('no column uses it');
+  if (newTables) return words('tables this migration creates use it too');
 
   const plans = [];
   for (const m of moves) {
     const facts = ctx.columnFacts(m.rel, m.column);
     if (!facts) return words(NO_FACTS);
     if (facts.blocker) return words(`${relSql(m.rel)}.${ident(m.column)}: ${facts.blocker}`);
+    if (ctx.indexedColumns.has(`${ctx.key(m.rel)}.${m.column}`)) return words(`this migration also builds an index or a constraint on ${relSql(m.rel)}.${ident(m.column)}`);
     plans.push({ ...m, plan: moveColumn(m.rel, facts, m.type, (expr) => `${expr}::text::${m.type}`, false) });
   }
 

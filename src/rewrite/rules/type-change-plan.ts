@@ -41,6 +41,7 @@ const rewrite: PieceRewrite = {
     const type = ctx.exprAt(s, col.typeName?.location);
     if (!type) return words('its type could not be read from the statement');
     if (col.raw_default) return words('it has a USING expression');
+    if (ctx.indexedColumns.has(`${ctx.key(rel)}.${column}`)) return words('this migration also builds an index or a constraint on it');
     const facts = ctx.columnFacts(rel, column);
     if (!facts) return words(NO_FACTS);
     if (facts.blocker) return words(facts.blocker);
