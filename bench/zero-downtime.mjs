@@ -75,6 +75,8 @@ const EDITS = [
   { name: 'change_on_delete', what: 'relation `onDelete: Cascade` (FK dropped and re-added)', edit: sub('references: [id])\n}', 'references: [id], onDelete: Cascade)\n}') },
   { name: 'add_composite_index', what: '`@@index([accountId, amount])` on Ledger', edit: sub('onDelete: Cascade)\n}', 'onDelete: Cascade)\n\n  @@index([accountId, amount])\n}') },
   { name: 'add_uuid_field', what: 'new `ref String @default(dbgenerated("gen_random_uuid()")) @db.Uuid` (volatile default)', edit: sub('  balance Int\n', '  balance Int\n  ref     String  @default(dbgenerated("gen_random_uuid()")) @db.Uuid\n') },
+  { name: 'type_change', what: '`balance Int` → `BigInt` (a table rewrite in place)', edit: sub('  balance Int\n', '  balance BigInt\n') },
+  { name: 'remove_enum_value', what: 'remove enum value `MODERATOR` (Prisma recreates the enum)', edit: sub('  ADMIN\n  MODERATOR\n}', '  ADMIN\n}') },
 ];
 
 const quantile = (xs, q) => {
@@ -109,7 +111,7 @@ export async function runZeroDowntimeBench(opts = {}) {
   const rows = Number(process.env.BENCH_ZDT_ROWS ?? 3_000_000);
   const deadline = Number(process.env.BENCH_ZDT_DEADLINE_S ?? 3600);
   const dist = (p) => pathToFileURL(join(ROOT, 'dist', p)).href;
-  const { startCluster, stopCluster, createDatabase, deploy, resolveEnvironment, lintGate, rewriteMigration, stepDirectoryNames } = await import(dist('index.js'));
+  const { startCluster, stopCluster, createDatabase, deploy, resolveEnvironment, lintGate, rewriteMigration, stepDirectoryNames, readColumnFacts } = await import(dist('index.js'));
   const { openEngine } = await import(dist('engine/index.js'));
 
   rmSync(WORK, { recursive: true, force: true });
@@ -199,7 +201,18 @@ export async function runZeroDowntimeBench(opts = {}) {
       const original = await diff(schema, next);
       schema = next;
       const name = `2026010200${String(i).padStart(2, '0')}00_${e.name}`;
-      const rewritten = await rewriteMigration(original);
+      // As migrate dev: what a plan that moves a column needs, read in a database at the state before the migration.
+      const rewritten = await rewriteMigration(original, {
+        describeColumns: async (targets) => {
+          const c = new pg.Client({ connectionString: urlOf('stagedb') });
+          await c.connect();
+          try {
+            return await readColumnFacts(c, targets);
+          } finally {
+            await c.end();
+          }
+        },
+      });
       const stepNames = stepDirectoryNames(name, rewritten.steps);
       mkdirSync(join(dirs.prisma, name));
       writeFileSync(join(dirs.prisma, name, 'migration.sql'), original);
