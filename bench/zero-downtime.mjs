@@ -162,7 +162,7 @@ export async function runZeroDowntimeBench(opts = {}) {
     for (const db of ['prisma', 'stagedb']) await admin.query(`CREATE DATABASE ${db} TEMPLATE seed`);
     await admin.end();
 
-    const measure = async (db, run) => {
+    const measure = async (db, run, spans) => {
       const load = await startLoad(urlOf(db), rows);
       loads.add(load);
       try {
@@ -180,7 +180,13 @@ export async function runZeroDowntimeBench(opts = {}) {
         // Transactions that finished while the deploy ran, or within a second after (those it held up finish then).
         const during = samples.filter(([end]) => end >= t1 && end <= t2 + 1000);
         const lat = during.map(([, l]) => l);
-        return { ms: t2 - t1, tx: during.length, max: Math.max(0, ...lat), p99: quantile(lat, 0.99), over100: lat.filter((l) => l > 100).length, failed: during.filter(([, , ok]) => !ok).length, error: error ? String(error.message ?? error).split('\n')[0] : undefined };
+        // Per folder: the transactions that were due while it ran (a transaction held up by it was due then, and finished late).
+        const steps = (spans ?? []).map((sp) => {
+          const ls = during.filter(([end, l]) => end - l >= sp.start && end - l <= sp.end).map(([, l]) => l);
+          return { name: sp.name, ms: sp.end - sp.start, max: Math.max(0, ...ls) };
+        });
+        const worst = steps.reduce((w, x) => (w && w.max >= x.max ? w : x), undefined);
+        return { worst, steps: steps.length, ms: t2 - t1, tx: during.length, max: Math.max(0, ...lat), p99: quantile(lat, 0.99), over100: lat.filter((l) => l > 100).length, failed: during.filter(([, , ok]) => !ok).length, error: error ? String(error.message ?? error).split('\n')[0] : undefined };
       } finally {
         loads.delete(load);
       }
@@ -223,14 +229,19 @@ export async function runZeroDowntimeBench(opts = {}) {
       log(`zero-downtime: ${e.name}: ${rewritten.steps.length} folder(s) [${[...new Set(rewritten.changes.map((c) => c.code))].join(', ') || 'as Prisma wrote it'}]`);
       const gates = { prisma: await gate('prisma', dirs.prisma), stagedb: await gate('stagedb', dirs.stagedb) };
       const prisma = await measure('prisma', () => deploy({ env: envFor('prisma', dirs.prisma), migrationsDir: dirs.prisma }));
-      const stagedb = await measure('stagedb', () => deploy({ env: envFor('stagedb', dirs.stagedb), migrationsDir: dirs.stagedb }));
-      log(`  prisma: ${prisma.ms} ms, max ${prisma.max} ms, failed ${prisma.failed}${prisma.error ? ` (${prisma.error})` : ''}; stagedb: ${stagedb.ms} ms, max ${stagedb.max} ms, failed ${stagedb.failed}${stagedb.error ? ` (${stagedb.error})` : ''}`);
+      const spans = [];
+      const onEvent = (ev) => {
+        if (ev.type === 'apply-start') spans.push({ name: ev.name.replace(/^\d{14}_/, ''), start: Date.now(), end: Infinity });
+        if (ev.type === 'apply-done') spans.at(-1).end = Date.now();
+      };
+      const stagedb = await measure('stagedb', () => deploy({ env: envFor('stagedb', dirs.stagedb), migrationsDir: dirs.stagedb, onEvent }), spans);
+      log(`  prisma: ${prisma.ms} ms, max ${prisma.max} ms, failed ${prisma.failed}${prisma.error ? ` (${prisma.error})` : ''}; stagedb: ${stagedb.ms} ms, max ${stagedb.max} ms, failed ${stagedb.failed}${stagedb.error ? ` (${stagedb.error})` : ''}${stagedb.worst && stagedb.steps > 1 ? `; worst folder ${stagedb.worst.name} (${stagedb.worst.ms} ms, max ${stagedb.worst.max} ms)` : ''}`);
       results.push({ ...e, folders: rewritten.steps.length, codes: [...new Set(rewritten.changes.map((c) => c.code))], unsafe: rewritten.unsafe.map((u) => u.code), gates, prisma, stagedb });
     }
     await engine.close();
 
     const ok = (r) => !r.error && r.max <= TARGET_MAX_MS && r.failed === 0;
-    const cell = (r) => (r.error ? `failed: ${r.error}` : `${r.ms} ms · max **${r.max.toFixed(0)}** · p99 ${r.p99.toFixed(0)} · >100 ms: ${r.over100}/${r.tx} · failed ${r.failed}`);
+    const cell = (r) => (r.error ? `failed: ${r.error}` : `${r.ms} ms · max **${r.max.toFixed(0)}** · p99 ${r.p99.toFixed(0)} · >100 ms: ${r.over100}/${r.tx} · failed ${r.failed}${r.worst && r.steps > 1 ? ` · worst folder: ${/_(\d\d_.*)$/.exec(r.worst.name)?.[1] ?? 'the first'} (max ${r.worst.max.toFixed(0)})` : ''}`);
     const passed = results.filter((r) => ok(r.stagedb) && r.gates.stagedb.pass).length;
     const md = [
       MARKERS.START,

@@ -25,9 +25,9 @@ export type * from './types.js';
 export { readColumnFacts } from './facts.js';
 export { STATEMENT_REWRITES, PIECE_REWRITES } from './rules/index.js';
 
-const PHASES: readonly Phase[] = ['backfill', 'index', 'check', 'validate', 'finish', 'switch', 'cleanup'];
+const PHASES: readonly Phase[] = ['backfill', 'vacuum', 'index', 'check', 'validate', 'finish', 'switch', 'cleanup'];
 /** Phases whose items each run alone, in a folder of their own (a DO block that commits, CONCURRENTLY). */
-const ALONE: ReadonlySet<Phase> = new Set(['backfill', 'index', 'cleanup']);
+const ALONE: ReadonlySet<Phase> = new Set(['backfill', 'vacuum', 'index', 'cleanup']);
 
 /** Rewrites one generated migration script into zero-downtime steps. The script is unchanged when nothing needs it. */
 export async function rewriteMigration(script: string, options: RewriteOptions = {}): Promise<RewriteResult> {
@@ -231,7 +231,8 @@ class Builder {
   /** The later phases, after everything else: each backfill alone, then one folder per phase. */
   finishLater(): void {
     for (const phase of PHASES) {
-      const items = this.later.get(phase) ?? [];
+      // Two backfills of one table need one VACUUM.
+      const items = (this.later.get(phase) ?? []).filter((x, i, all) => phase !== 'vacuum' || all.findIndex((y) => y.sql === x.sql) === i);
       if (items.length === 0) continue;
       const codes = [...new Set(items.map((x) => x.code))];
       const header = `-- stagedb zero-downtime (${codes.join(', ')}): ${PHASE_WHY[phase]}`;
@@ -248,6 +249,7 @@ class Builder {
 
 const PHASE_WHY: Record<Phase, string> = {
   backfill: 'the rows that existed before the new column get its value before it becomes required.',
+  vacuum: 'the backfill left a dead version of every row it wrote. Left to autovacuum, its run would be in the way of the next migration\'s ACCESS EXCLUSIVE lock: the lock waits up to deadlock_timeout (1 s) before PostgreSQL cancels it, and every query on the table queues behind that wait. VACUUM reads and writes nothing the app waits for.',
   index: 'the new column gets the old one\'s index, built CONCURRENTLY (writes go on) under a temporary name.',
   switch: 'one short transaction: the trigger and the old column go, the new column takes its name. The lock is taken first, at its strongest, so that it cannot deadlock with the app; it is held for milliseconds (no row is read).',
   cleanup: 'what the migration drops goes last: until what replaces it is in place, a unique index keeps guarding the rows and a column keeps its data.',

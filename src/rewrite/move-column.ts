@@ -1,6 +1,6 @@
 import type { Rel } from '../lint/types.js';
 import { alterSql, ident, objectName, relSql } from './names.js';
-import { backfillSql, notNullSteps } from './steps.js';
+import { backfillSql, notNullSteps, vacuumAfterBackfill } from './steps.js';
 import type { ColumnFacts, PieceOutcome } from './types.js';
 
 /**
@@ -12,7 +12,7 @@ import type { ColumnFacts, PieceOutcome } from './types.js';
  *     change), and a BEFORE INSERT OR UPDATE trigger that sets it from the old column on every write,
  *     so the app version still running needs no change;
  *  2. backfill (a folder of its own): the rows written before the trigger, a few pages per
- *     transaction, only where the new column is still NULL: interrupted, it resumes;
+ *     transaction, only where the new column is still NULL: interrupted, it resumes; then a VACUUM;
  *  3. its indexes built again on the new column, CONCURRENTLY, each alone (under a temporary name);
  *  4. NOT NULL, when the old column has it, through a validated CHECK (as ZDT004);
  *  5. switch (one transaction, ACCESS EXCLUSIVE for milliseconds): the trigger and the old column
@@ -61,6 +61,7 @@ export function moveColumn(rel: Rel, facts: ColumnFacts, type: string, convert: 
       label: `backfill_${column}`,
       sql: `-- Copies ${col} into ${n} as ${type} for the rows written before the trigger, a few pages per transaction; rerunnable.\n${backfillSql(rel, newName, convert(col), `${col} IS NOT NULL`)}`,
     },
+    vacuumAfterBackfill(rel),
   ];
   const finish: string[] = [];
   for (const i of facts.indexes) {

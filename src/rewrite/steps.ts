@@ -56,3 +56,8 @@ export function backfillSql(rel: Rel, column: string, value: string, condition?:
     '$stagedb$;',
   ].join('\n');
 }
+
+/** The VACUUM after a backfill (phase `vacuum`; see PHASE_WHY in index.ts): alone in its file, as VACUUM cannot run in a transaction block. */
+export function vacuumAfterBackfill(rel: Rel): { phase: 'vacuum'; label: string; sql: string } {
+  return { phase: 'vacuum', label: `vacuum_${rel.name}`, sql: `VACUUM (ANALYZE) ${rel.schema ? `${ident(rel.schema)}.` : ''}${ident(rel.name)};` };
+}

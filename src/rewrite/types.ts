@@ -160,14 +160,15 @@ export interface PieceOutcome {
 }
 
 /**
- * The order of what runs after the migration's own transaction: backfills (each alone), then the
+ * The order of what runs after the migration's own transaction: backfills (each alone), a VACUUM of
+ * each backfilled table (alone), then the
  * indexes a moved column needs again (each alone, CONCURRENTLY), then the CHECKs that wait for the
  * backfills, then validations (one folder), then the NOT NULL switch (one folder), then the
  * expand/contract switches (one folder, one transaction), then the indexes the migration drops (each
  * alone, last: a unique index keeps guarding its rows until its replacement is attached). A later
  * phase depends on the earlier ones.
  */
-export type Phase = 'backfill' | 'index' | 'check' | 'validate' | 'finish' | 'switch' | 'cleanup';
+export type Phase = 'backfill' | 'vacuum' | 'index' | 'check' | 'validate' | 'finish' | 'switch' | 'cleanup';
 
 /** A rewrite of one ALTER TABLE subcommand (a file under rules/, one stable code). */
 export interface PieceRewrite {

@@ -103,11 +103,12 @@ describe('stagedb migrate dev, a type change (ZDT009)', () => {
     expect(dirs(p).slice(1).map((d) => d.replace(/^\d{14}_/, ''))).toEqual([
       'big_points',
       'big_points_02_backfill_points',
-      'big_points_03_index_wallet_points_idx_zdt',
-      'big_points_04_check',
-      'big_points_05_validate',
-      'big_points_06_not_null',
-      'big_points_07_switch',
+      'big_points_03_vacuum_wallet',
+      'big_points_04_index_wallet_points_idx_zdt',
+      'big_points_05_check',
+      'big_points_06_validate',
+      'big_points_07_not_null',
+      'big_points_08_switch',
     ]);
     expect((await cli('migrate', 'dev')).stdout).toContain('nothing to create');
     const deploy = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
@@ -173,7 +174,7 @@ describe('stagedb lint --fix', () => {
     // Development has nothing applied: production is the environment at the state the new migration starts from.
     const r = await cli('lint', '--fix');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('fixed 20240102000000_big_n → 6 migrations:');
+    expect(r.stdout).toContain('fixed 20240102000000_big_n → 7 migrations:');
     expect(r.stdout).toContain('ZDT009 "W"."n" moves to bigint by expand/contract');
     const d = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
     expect(d.code, d.stdout + d.stderr).toBe(0);
