@@ -38,6 +38,9 @@ export function enumRecreatePlan(block: SourceStatement[], ctx: RewriteContext):
     },
   });
 
+  // No column changes type in the block (stagedb's own expand folder, or an enum no table uses): nothing is rewritten.
+  const retypes = block.some((x) => (as<AlterTableStmt>(x.node, 'AlterTableStmt')?.cmds ?? []).some((c) => as<AlterTableCmd>(c, 'AlterTableCmd')?.subtype === 'AT_AlterColumnType'));
+  if (!retypes) return {};
   const moves: Array<{ rel: Rel; column: string; type: string }> = [];
   let newTables = false;
   const switchTail: string[] = [];
@@ -66,7 +69,7 @@ export function enumRecreatePlan(block: SourceStatement[], ctx: RewriteContext):
     moves.push({ rel, column: cmd.name, type });
   }
   // Only tables this migration creates use it: nothing live is rewritten, Prisma's block is fine as it is.
-  if (moves.length === 0) return newTables ? {} : words('no column uses it');
+  if (moves.length === 0) return {};
   if (newTables) return words('tables this migration creates use it too');
 
   const plans = [];
