@@ -11,16 +11,16 @@ type Queryable = Pick<pg.Client, 'query'>;
 
 /**
  * One round trip for every target. A column the plan cannot move on its own is given a `blocker`:
- * a constraint uses it (primary key, foreign key either way, unique or check constraint — the plan
+ * the table is partitioned, a constraint uses it (primary key, foreign key either way, unique or check constraint — the plan
  * would have to move them, and their dependants, too), a view or rule reads it, it is an identity or
  * generated column, or an index on it has an expression, a predicate, a non-default operator class
  * or collation (its definition cannot be carried over by name). A target that does not exist is left out.
  */
 export async function readColumnFacts(client: Queryable, targets: readonly ColumnTarget[]): Promise<ColumnFacts[]> {
   if (targets.length === 0) return [];
-  const r = await client.query<{ schema: string; table: string; column: string; quoted: string; notnull: boolean; def: string | null; ident: string; gen: string; coll: boolean; cons: string[] | null; views: number; indexes: Array<{ name: string; def: string; simple: boolean; constraint: boolean }> | null }>(
+  const r = await client.query<{ schema: string; table: string; column: string; kind: string; quoted: string; notnull: boolean; def: string | null; ident: string; gen: string; coll: boolean; cons: string[] | null; views: number; indexes: Array<{ name: string; def: string; simple: boolean; constraint: boolean }> | null }>(
     `WITH t AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, tb, col))
-     SELECT n.nspname AS schema, c.relname AS "table", a.attname AS "column", quote_ident(a.attname) AS quoted, a.attnotnull AS notnull,
+     SELECT n.nspname AS schema, c.relname AS "table", a.attname AS "column", c.relkind::text AS kind, quote_ident(a.attname) AS quoted, a.attnotnull AS notnull,
             pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity::text AS ident, a.attgenerated::text AS gen,
             (a.attcollation <> 0 AND a.attcollation <> (SELECT typcollation FROM pg_type WHERE oid = a.atttypid)) AS coll,
             (SELECT array_agg(k.conname::text ORDER BY k.conname) FROM pg_constraint k
@@ -46,7 +46,8 @@ export async function readColumnFacts(client: Queryable, targets: readonly Colum
   return r.rows.map((row) => {
     const indexes: ColumnFacts['indexes'] = [];
     let blocker: string | undefined;
-    if (row.cons?.length) blocker = `the constraint${row.cons.length > 1 ? 's' : ''} ${row.cons.map((x) => `"${x}"`).join(', ')} use${row.cons.length > 1 ? '' : 's'} it`;
+    if (row.kind === 'p') blocker = 'the table is partitioned (a backfill by physical position, and CONCURRENTLY, work per partition)';
+    else if (row.cons?.length) blocker = `the constraint${row.cons.length > 1 ? 's' : ''} ${row.cons.map((x) => `"${x}"`).join(', ')} use${row.cons.length > 1 ? '' : 's'} it`;
     else if (row.views > 0) blocker = 'a view or rule reads it';
     else if (row.ident || row.gen) blocker = `it is ${row.ident ? 'an identity' : 'a generated'} column`;
     else if (row.coll) blocker = 'it has a collation of its own';

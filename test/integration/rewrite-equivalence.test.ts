@@ -446,3 +446,35 @@ describe('the app writes while a type change moves its columns (ZDT009)', () => 
     expect(await drift(url, edited)).toBe('');
   }, 60_000);
 });
+
+describe('what the plan reads of a column (readColumnFacts)', () => {
+  it('names why a column cannot be moved alone: a constraint, a view, an expression index, a partitioned table', async () => {
+    const url = await ownedDb();
+    await simpleQueries(url, [
+      `CREATE TABLE p (id int PRIMARY KEY, a int NOT NULL DEFAULT 1, b int, c int, d int, e int);
+       CREATE INDEX p_a_idx ON p (a DESC);
+       CREATE UNIQUE INDEX p_b_key ON p (b);
+       CREATE INDEX p_c_expr ON p ((c + 1));
+       CREATE VIEW pv AS SELECT d FROM p;
+       CREATE TABLE q (id int, pid int REFERENCES p (id)) PARTITION BY RANGE (id);`,
+    ]);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const facts = await readColumnFacts(c, ['a', 'b', 'c', 'd', 'e', 'id'].map((column) => ({ schema: 'public', table: 'p', column })).concat([{ schema: 'public', table: 'q', column: 'id' }, { schema: 'public', table: 'nope', column: 'x' }]));
+      const by = Object.fromEntries(facts.map((f) => [`${f.table}.${f.column}`, f]));
+      expect(Object.keys(by).sort()).toEqual(['p.a', 'p.b', 'p.c', 'p.d', 'p.e', 'p.id', 'q.id']);
+      expect(by['p.a']).toMatchObject({ notNull: true, default: '1', indexes: [{ name: 'p_a_idx', unique: false, using: 'btree (a DESC)' }] });
+      expect(by['p.a']!.blocker).toBeUndefined();
+      expect(by['p.b']).toMatchObject({ notNull: false, indexes: [{ name: 'p_b_key', unique: true, using: 'btree (b)' }] });
+      expect(by['p.c']!.blocker).toContain('its index "p_c_expr" cannot be built again by name');
+      expect(by['p.d']!.blocker).toBe('a view or rule reads it');
+      expect(by['p.e']).toMatchObject({ notNull: false, indexes: [] });
+      expect(by['p.e']!.blocker).toBeUndefined();
+      expect(by['p.id']!.blocker).toBe('the constraints "p_pkey", "q_pid_fkey" use it');
+      expect(by['q.id']!.blocker).toContain('the table is partitioned');
+    } finally {
+      await c.end();
+    }
+  });
+});
