@@ -45,5 +45,5 @@ export { redact } from './redact.js';
 export { runDoctor, CHECKS as DOCTOR_CHECKS, type DoctorReport, type DoctorOptions } from './doctor/index.js';
 export { planPush, push, migrateDev, resetDatabase, describeLoss, diffSchemas, detectDrift } from './develop/index.js';
 export { openStudio, planStudio, startStudio, type OpenStudioOptions, type OpenedStudio, type StudioPlan, type StudioSession } from './studio/index.js';
-export { rewriteMigration, stepDirectoryNames, type RewriteResult, type RewrittenStep, type RewriteChange, type UnsafeChange } from './rewrite/index.js';
+export { readColumnFacts, rewriteMigration, stepDirectoryNames, type ColumnFacts, type ColumnTarget, type RewriteOptions, type RewriteResult, type RewrittenStep, type RewriteChange, type UnsafeChange } from './rewrite/index.js';
 export { fixMigrations, type FixOptions, type FixResult } from './rewrite/fix.js';

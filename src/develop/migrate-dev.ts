@@ -163,7 +163,7 @@ export async function migrateDev(o: MigrateDevOptions): Promise<MigrateDevResult
     const generated = await engine.generateMigration({ name, draft: o.createOnly ?? false });
     if (!generated) return { applied, reset, inSync: true };
     const migration = { ...generated, directoryName: sortedLast(generated.directoryName, existing.map((m) => m.name)) };
-    const safe = await zeroDowntimeMigrations(migration, o.zeroDowntime ?? true);
+    const safe = await zeroDowntimeMigrations(migration, o.zeroDowntime ?? true, env);
     if (safe.changes.length > 0 || safe.unsafe.length > 0) emit({ type: 'zero-downtime', env: env.name, changes: safe.changes, unsafe: safe.unsafe, folders: safe.migrations.map((m) => m.directoryName) });
     const steps = writeAll(o.migrationsDir, safe.migrations, writeMigrationFiles);
     for (const step of steps) emit({ type: 'created', env: env.name, ...step });

@@ -2,7 +2,10 @@
  * `stagedb lint --fix`: the zero-downtime rewrite of migrations already in the folder, for the ones no
  * configured environment has applied (an applied file must never change: its checksum is recorded).
  * Every environment is asked; one that cannot be asked makes the fix refuse, unless the caller names
- * the migrations itself (then it vouches for the environments it cannot reach).
+ * the migrations itself (then it vouches for the environments it cannot reach). A type change or an
+ * enum recreate needs what a database knows of its columns (facts.ts): they are read in an environment
+ * that has applied every migration before it, i.e. is at the state it starts from (the development
+ * database, usually); without one it is left as written, with the plan in words.
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -13,8 +16,9 @@ import { readLocalHistory } from '../history/local.js';
 import { listRows, probe } from '../history/table.js';
 import { connect } from '../pg/connect.js';
 import { redact } from '../redact.js';
+import { readColumnFacts } from './facts.js';
 import { rewriteMigration, stepDirectoryNames } from './index.js';
-import type { RewriteChange, UnsafeChange } from './types.js';
+import type { ColumnTarget, RewriteChange, RewriteOptions, UnsafeChange } from './types.js';
 
 export interface FixOptions {
   migrationsDir: string;
@@ -50,6 +54,8 @@ export async function fixMigrations(o: FixOptions): Promise<FixResult> {
   const local = readLocalHistory(o.migrationsDir).migrations;
   const unchecked = [...(o.unresolved ?? [])];
   const appliedIn = new Map<string, string[]>();
+  /** Per environment asked, the migrations it has finished (not rolled back). */
+  const finishedIn = new Map<ResolvedEnvironment, Set<string>>();
   const checked: string[] = [];
   for (const env of o.environments) {
     try {
@@ -57,7 +63,9 @@ export async function fixMigrations(o: FixOptions): Promise<FixResult> {
       try {
         const p = await probe(client, env.directInfo.schema);
         // Any row counts, failed or rolled back: the file was run there.
-        for (const r of p.tableExists ? await listRows(client, env.directInfo.schema) : []) appliedIn.set(r.migration_name, [...(appliedIn.get(r.migration_name) ?? []), env.name]);
+        const rows = p.tableExists ? await listRows(client, env.directInfo.schema) : [];
+        for (const r of rows) appliedIn.set(r.migration_name, [...(appliedIn.get(r.migration_name) ?? []), env.name]);
+        finishedIn.set(env, new Set(rows.filter((r) => r.finished_at && !r.rolled_back_at).map((r) => r.migration_name)));
       } finally {
         await client.end().catch(() => {});
       }
@@ -77,14 +85,16 @@ export async function fixMigrations(o: FixOptions): Promise<FixResult> {
   if (missing.length) throw new StagedbError('usage', 'E_USAGE', `not a migration of ${o.migrationsDir}: ${missing.join(', ')}`, { fix: 'stagedb lint --fix prisma/migrations/<timestamp>_<name>' });
 
   const result: FixResult = { fixed: [], applied: [], checked, unchecked: o.only ? unchecked : [], unchanged: [] };
-  for (const m of local) {
+  for (const [k, m] of local.entries()) {
     if (o.only && !o.only.includes(m.name)) continue;
     const envs = appliedIn.get(m.name);
     if (envs) {
       result.applied.push({ name: m.name, envs });
       continue;
     }
-    const r = await rewriteMigration(m.script);
+    const before = local.slice(0, k).map((x) => x.name);
+    const at = [...finishedIn].find(([, done]) => before.every((n) => done.has(n)))?.[0];
+    const r = await rewriteMigration(m.script, at ? factsFrom(at) : {});
     if (!r.changed) {
       result.unchanged.push({ name: m.name, unsafe: r.unsafe });
       continue;
@@ -94,6 +104,21 @@ export async function fixMigrations(o: FixOptions): Promise<FixResult> {
     result.fixed.push({ name: m.name, folders: names, changes: r.changes, unsafe: r.unsafe });
   }
   return result;
+}
+
+/** Reads the columns a plan moves in `env`, at the state the migrations before the one rewritten leave. */
+function factsFrom(env: ResolvedEnvironment): RewriteOptions {
+  return {
+    defaultSchema: env.directInfo.schema,
+    describeColumns: async (targets: ColumnTarget[]) => {
+      const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'lint --fix' });
+      try {
+        return await readColumnFacts(client, targets);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  };
 }
 
 /**

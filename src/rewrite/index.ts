@@ -17,13 +17,17 @@ import { as, exprText, relKey, relOf, strings } from '../lint/sql.js';
 import type { Rel } from '../lint/types.js';
 import { migrationNameSlug } from '../develop/name.js';
 import { alterSql, relSql } from './names.js';
-import { ENUM_RECREATE, PIECE_REWRITES, STATEMENT_REWRITES } from './rules/index.js';
-import type { AlterPiece, Phase, PieceOutcome, RewriteChange, RewriteContext, RewriteOptions, RewriteResult, RewrittenStep, SourceStatement, UnsafeChange } from './types.js';
+import { switchSql } from './move-column.js';
+import { ENUM_RECREATE, PIECE_REWRITES, STATEMENT_REWRITES, enumRecreatePlan } from './rules/index.js';
+import type { AlterPiece, ColumnFacts, ColumnTarget, Phase, PieceOutcome, RewriteChange, RewriteContext, RewriteOptions, RewriteResult, RewrittenStep, SourceStatement, UnsafeChange } from './types.js';
 
 export type * from './types.js';
+export { readColumnFacts } from './facts.js';
 export { STATEMENT_REWRITES, PIECE_REWRITES } from './rules/index.js';
 
-const PHASES: readonly Phase[] = ['backfill', 'check', 'validate', 'finish'];
+const PHASES: readonly Phase[] = ['backfill', 'vacuum', 'index', 'check', 'validate', 'finish', 'switch', 'cleanup'];
+/** Phases whose items each run alone, in a folder of their own (a DO block that commits, CONCURRENTLY). */
+const ALONE: ReadonlySet<Phase> = new Set(['backfill', 'vacuum', 'index', 'cleanup']);
 
 /** Rewrites one generated migration script into zero-downtime steps. The script is unchanged when nothing needs it. */
 export async function rewriteMigration(script: string, options: RewriteOptions = {}): Promise<RewriteResult> {
@@ -47,13 +51,40 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
     if (rel) created.add(key(rel));
   }
   const droppedConstraints = new Set<string>();
+  const createdNames = new Set<string>();
+  const indexedColumns = new Set<string>();
+  const added = new Map<string, Array<{ name: string; required: boolean }>>();
+  const targets: ColumnTarget[] = [];
+  const target = (rel: Rel, column: string) => targets.push({ schema: rel.schema ?? defaultSchema, table: rel.name, column });
   for (const s of statements) {
+    if (s.kind === 'IndexStmt') {
+      const i = as<IndexStmt>(s.node, 'IndexStmt')!;
+      const rel = relOf(i.relation);
+      if (rel && i.idxname) createdNames.add(key({ schema: rel.schema, name: i.idxname }));
+      // Any column the index names, as a key or in an expression: a plan moving it would leave the index on the dropped column.
+      if (rel) for (const m of s.text.matchAll(/"((?:[^"]|"")+)"|\b([a-z_][a-z0-9_$]*)\b/g)) indexedColumns.add(`${key(rel)}.${(m[1] ?? m[2]!).replaceAll('""', '"')}`);
+    }
     const a = s.kind === 'AlterTableStmt' ? as<AlterTableStmt>(s.node, 'AlterTableStmt')! : undefined;
     const rel = a ? relOf(a.relation) : undefined;
     for (const n of (rel && a?.cmds) || []) {
       const c = as<AlterTableCmd>(n, 'AlterTableCmd');
       if (c?.subtype === 'AT_DropConstraint' && c.name) droppedConstraints.add(`${key(rel!)}.${c.name}`);
+      const conname = c?.subtype === 'AT_AddConstraint' ? (c.def as { Constraint?: { conname?: string } } | undefined)?.Constraint?.conname : undefined;
+      if (conname) createdNames.add(key({ schema: rel!.schema, name: conname }));
+      const con = c?.subtype === 'AT_AddConstraint' ? (c.def as { Constraint?: { keys?: Node[]; fk_attrs?: Node[] } } | undefined)?.Constraint : undefined;
+      for (const k of con ? [...strings(con.keys), ...strings(con.fk_attrs)] : []) indexedColumns.add(`${key(rel!)}.${k}`);
+      const coldef = c?.subtype === 'AT_AddColumn' ? (c.def as { ColumnDef?: { colname?: string; constraints?: Node[] } } | undefined)?.ColumnDef : undefined;
+      if (coldef?.colname) {
+        const types = (coldef.constraints ?? []).map((k) => (k as { Constraint?: { contype?: string } }).Constraint?.contype);
+        added.set(key(rel!), [...(added.get(key(rel!)) ?? []), { name: coldef.colname, required: types.includes('CONSTR_NOTNULL') && !types.includes('CONSTR_DEFAULT') }]);
+      }
+      if (c?.subtype === 'AT_AlterColumnType' && c.name && !created.has(key(rel!))) target(rel!, c.name);
     }
+  }
+  // What a plan that moves a column needs to know about it (type changes, enum recreates), asked once.
+  const facts = new Map<string, ColumnFacts>();
+  if (options.describeColumns && targets.length > 0) {
+    for (const f of await options.describeColumns(targets)) facts.set(`${f.schema}.${f.table}.${f.column}`, f);
   }
   const ctx: RewriteContext = {
     sql: script,
@@ -65,6 +96,10 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
     statementCount: statements.length,
     dropped: new Set(),
     droppedLater: (rel, constraint) => droppedConstraints.has(`${key(rel)}.${constraint}`),
+    createdNames,
+    indexedColumns,
+    columnFacts: (rel, column) => facts.get(`${key(rel)}.${column}`),
+    addedColumns: (rel) => added.get(key(rel)) ?? [],
   };
 
   const b = new Builder();
@@ -75,16 +110,14 @@ export async function rewriteMigration(script: string, options: RewriteOptions =
       let j = i;
       while (j < statements.length - 1 && !isCommit(statements[j]!, j === i)) j++;
       const block = statements.slice(i, j + 1);
-      const recreate = block.find((x) => x.kind === 'CreateEnumStmt');
-      if (recreate) {
-        b.unsafe.push({
-          ...ENUM_RECREATE,
-          statement: block.map((x) => x.text).join(';\n'),
-          message: `Prisma recreates an enum (${strings((recreate.node as { CreateEnumStmt: { typeName?: Node[] } }).CreateEnumStmt.typeName).join('.')}): every table using it is rewritten under ACCESS EXCLUSIVE, and the migration fails if a removed value is still in use`,
-          plan: 'keep the old value in the enum (remove it from the app, not from the database), or: add the new value, move the rows to it in batches, deploy the app that no longer writes the old one, and only then recreate the enum in a maintenance window',
-        });
+      const plan = block.some((x) => x.kind === 'CreateEnumStmt') ? enumRecreatePlan(block, ctx) : undefined;
+      const whole: SourceStatement = { ...block[0]!, text: block.map((x) => x.text).join(';\n') };
+      if (plan?.change) {
+        b.apply(plan, whole, ENUM_RECREATE, undefined);
+      } else {
+        if (plan) b.apply(plan, whole, ENUM_RECREATE, undefined);
+        b.alone(block.map((x) => withComment(x)).join('\n'), '', [], 'enum');
       }
-      b.alone(block.map((x) => withComment(x)).join('\n'), '', [], 'enum');
       for (const x of block) track(x, ctx);
       i = j;
       continue;
@@ -151,7 +184,7 @@ class Builder {
   /** Tables to lock at the start of the current folder's transaction, in order. */
   private groupLocks: Rel[] = [];
   private groupLockMode: 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE' = 'SHARE ROW EXCLUSIVE';
-  private readonly later = new Map<Phase, Array<{ label: string; sql: string; code: string }>>();
+  private readonly later = new Map<Phase, Array<{ label: string; sql: string; code: string; locks?: Rel[] }>>();
 
   flush(): void {
     if (this.group.length === 0) return;
@@ -183,10 +216,11 @@ class Builder {
     for (const a of out.aloneBefore ?? []) this.alone(`-- stagedb zero-downtime (${rule.code} ${rule.name}); Prisma wrote: ${oneLine(s.text)}\n${a.sql}`, a.label, [rule.code]);
     for (const l of out.later ?? []) {
       const list = this.later.get(l.phase) ?? [];
-      list.push({ label: l.label, sql: l.sql, code: rule.code });
+      list.push({ label: l.label, sql: l.sql, code: rule.code, ...(l.locks ? { locks: l.locks } : {}) });
       this.later.set(l.phase, list);
     }
     if (pieceText === undefined && out.keep?.length) this.group.push(withComment(s, out.keep.join('\n')));
+    if (pieceText === undefined && out.after?.length) this.group.push(...out.after);
     if (out.keep?.length) this.groupCodes.add(rule.code);
     if (out.lockFirst) this.groupLocks.push(...out.lockFirst);
     if (out.lockMode === 'ACCESS EXCLUSIVE') this.groupLockMode = out.lockMode;
@@ -197,12 +231,15 @@ class Builder {
   /** The later phases, after everything else: each backfill alone, then one folder per phase. */
   finishLater(): void {
     for (const phase of PHASES) {
-      const items = this.later.get(phase) ?? [];
+      // Two backfills of one table need one VACUUM.
+      const items = (this.later.get(phase) ?? []).filter((x, i, all) => phase !== 'vacuum' || all.findIndex((y) => y.sql === x.sql) === i);
       if (items.length === 0) continue;
       const codes = [...new Set(items.map((x) => x.code))];
       const header = `-- stagedb zero-downtime (${codes.join(', ')}): ${PHASE_WHY[phase]}`;
-      if (phase === 'backfill') {
+      if (ALONE.has(phase)) {
         for (const x of items) this.alone(`${header}\n${x.sql}`, x.label, [x.code]);
+      } else if (phase === 'switch') {
+        this.alone(`${header}\n${switchSql(items.flatMap((x) => x.locks ?? []), items.map((x) => x.sql))}`, 'switch', codes);
       } else {
         this.alone(`${header}\n${items.map((x) => x.sql).join('\n')}`, items[0]!.label, codes);
       }
@@ -212,6 +249,10 @@ class Builder {
 
 const PHASE_WHY: Record<Phase, string> = {
   backfill: 'the rows that existed before the new column get its value before it becomes required.',
+  vacuum: 'the backfill left a dead version of every row it wrote. Left to autovacuum, its run would be in the way of the next migration\'s ACCESS EXCLUSIVE lock: the lock waits up to deadlock_timeout (1 s) before PostgreSQL cancels it, and every query on the table queues behind that wait. VACUUM reads and writes nothing the app waits for.',
+  index: 'the new column gets the old one\'s index, built CONCURRENTLY (writes go on) under a temporary name.',
+  switch: 'one short transaction: the trigger and the old column go, the new column takes its name. The lock is taken first, at its strongest, so that it cannot deadlock with the app; it is held for milliseconds (no row is read).',
+  cleanup: 'what the migration drops goes last: until what replaces it is in place, a unique index keeps guarding the rows and a column keeps its data.',
   check: 'a CHECK added NOT VALID takes a brief lock and reads no row; it is enforced on new writes from now on.',
   validate: 'VALIDATE reads the existing rows under SHARE UPDATE EXCLUSIVE: reads and writes go on.',
   finish: 'the validated CHECK proves the column has no NULL, so SET NOT NULL reads no row (PostgreSQL 12+); the CHECK is then dropped.',
@@ -278,6 +319,7 @@ function rewriteAlter(s: SourceStatement, ctx: RewriteContext, b: Builder): void
   }
   // Work on a copy of what is known, so an unchanged statement is kept byte for byte.
   let pending: Array<{ text: string; drop: boolean }> = [];
+  const after: string[] = [];
   let changed = false;
   let commentUsed = false;
   const emit = (list: Array<{ text: string }>) => {
@@ -309,11 +351,13 @@ function rewriteAlter(s: SourceStatement, ctx: RewriteContext, b: Builder): void
       b.apply({ aloneBefore: out.aloneBefore }, s, rule, piece.text);
     }
     for (const k of out.keep ?? []) pending.push({ text: k, drop: false });
-    b.apply({ ...out, aloneBefore: undefined, keep: undefined }, s, rule, piece.text);
+    after.push(...(out.after ?? []));
+    b.apply({ ...out, aloneBefore: undefined, keep: undefined, after: undefined }, s, rule, piece.text);
   }
   if (!changed) {
     b.group.push(withComment(s));
     return;
   }
   emit(pending);
+  b.group.push(...after);
 }

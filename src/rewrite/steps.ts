@@ -28,14 +28,15 @@ const BACKFILL_PAGES = 20;
 
 /**
  * A backfill that commits every BACKFILL_PAGES pages and pauses 10 ms between batches, so it holds no row lock for long, leaves the app room, and a rerun (after an
- * interruption) carries on where it stopped: only rows still NULL are written. It walks the table by
+ * interruption) carries on where it stopped: only rows still NULL (and meeting `condition`) are written. It walks the table by
  * physical position (a TID range scan from PostgreSQL 14), so each batch reads only its own pages.
  * One statement, alone in its file: a `DO` block may COMMIT only outside a transaction block, which is
  * how `prisma migrate deploy` sends a one-statement file and how stagedb's deploy runs it.
  */
-export function backfillSql(rel: Rel, column: string, value: string): string {
+export function backfillSql(rel: Rel, column: string, value: string, condition?: string): string {
   const t = `${rel.schema ? `${ident(rel.schema)}.` : ''}${ident(rel.name)}`;
   const col = ident(column);
+  const todo = `${col} IS NULL${condition ? ` AND ${condition}` : ''}`;
   const lit = `'${t.replaceAll("'", "''")}'`;
   return [
     'DO $stagedb$',
@@ -45,13 +46,18 @@ export function backfillSql(rel: Rel, column: string, value: string): string {
     'BEGIN',
     '  WHILE page <= pages LOOP',
     `    UPDATE ${t} SET ${col} = ${value}`,
-    `     WHERE ctid >= format('(%s,0)', page)::tid AND ctid < format('(%s,0)', page + ${BACKFILL_PAGES})::tid AND ${col} IS NULL;`,
+    `     WHERE ctid >= format('(%s,0)', page)::tid AND ctid < format('(%s,0)', page + ${BACKFILL_PAGES})::tid AND ${todo};`,
     `    page := page + ${BACKFILL_PAGES};`,
     '    COMMIT;',
     '    PERFORM pg_sleep(0.01);',
     '  END LOOP;',
-    `  UPDATE ${t} SET ${col} = ${value} WHERE ${col} IS NULL;`,
+    `  UPDATE ${t} SET ${col} = ${value} WHERE ${todo};`,
     'END',
     '$stagedb$;',
   ].join('\n');
+}
+
+/** The VACUUM after a backfill (phase `vacuum`; see PHASE_WHY in index.ts): alone in its file, as VACUUM cannot run in a transaction block. */
+export function vacuumAfterBackfill(rel: Rel): { phase: 'vacuum'; label: string; sql: string } {
+  return { phase: 'vacuum', label: `vacuum_${rel.name}`, sql: `VACUUM (ANALYZE) ${rel.schema ? `${ident(rel.schema)}.` : ''}${ident(rel.name)};` };
 }

@@ -57,6 +57,33 @@ export interface RewriteOptions {
   newTables?: readonly string[];
   /** The schema unqualified names resolve to (default `public`). */
   defaultSchema?: string;
+  /**
+   * What the database the migration was generated against knows about the columns a rewriting type
+   * change or an enum recreate moves (`migrate dev` reads it from the development database: see
+   * facts.ts). Their expand/contract plan needs it (is the column NOT NULL, its default, its indexes);
+   * without it they are left as Prisma wrote them, with the plan in words.
+   */
+  describeColumns?: (targets: ColumnTarget[]) => Promise<ColumnFacts[]>;
+}
+
+/** A column a plan moves to a new column. */
+export interface ColumnTarget {
+  schema: string;
+  table: string;
+  column: string;
+}
+
+/** What the database says about a column (facts.ts). */
+export interface ColumnFacts extends ColumnTarget {
+  notNull: boolean;
+  /** The default expression (pg_get_expr), if any. */
+  default?: string;
+  /** Indexes on it that the plan can build again on the new column: name, and its definition from `USING` on (pg_get_indexdef). */
+  indexes: Array<{ name: string; unique: boolean; using: string }>;
+  /** Why the plan cannot move it (a constraint, a view, an expression index uses it), or absent. */
+  blocker?: string;
+  /** The column as PostgreSQL quotes it (quote_ident), as it appears in index definitions. */
+  quoted: string;
 }
 
 /** A statement of the migration, with the comment lines Prisma wrote above it (`-- CreateIndex`). */
@@ -97,6 +124,14 @@ export interface RewriteContext {
   statementCount: number;
   /** Index and constraint names dropped earlier in this migration (`schema.name`): a new one of the same name cannot be built beside them. */
   dropped: Set<string>;
+  /** Index and constraint names this migration creates (`schema.name`), in any statement. */
+  createdNames: Set<string>;
+  /** What the database knows about a column a plan would move (RewriteOptions.describeColumns), or undefined. */
+  columnFacts(rel: Rel, column: string): ColumnFacts | undefined;
+  /** Columns (`schema.table.column`) a new index or constraint of this migration names: a plan that moves one would leave it behind. */
+  indexedColumns: Set<string>;
+  /** Columns of `rel` this migration adds, in any statement; `required`: NOT NULL without a default. */
+  addedColumns(rel: Rel): Array<{ name: string; required: boolean }>;
 }
 
 /** Where a rewrite puts its SQL, relative to the statement it rewrites. */
@@ -117,16 +152,23 @@ export interface PieceOutcome {
    */
   lockMode?: 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE';
   /** Folders of their own, each run after everything else of the migration (a backfill, a guard). */
-  later?: Array<{ label: string; sql: string; phase: Phase }>;
+  later?: Array<{ label: string; sql: string; phase: Phase; locks?: Rel[] }>;
+  /** Statements that follow this one in the same folder (a trigger after the ADD COLUMN it keeps in step). */
+  after?: string[];
   change?: Omit<RewriteChange, 'code' | 'name' | 'statement'>;
   unsafe?: Omit<UnsafeChange, 'code' | 'name' | 'statement'>;
 }
 
 /**
- * The order of what runs after the migration's own transaction: backfills, then the CHECKs that wait for them, then validations (one
- * folder), then the NOT NULL switch (one folder). A later phase depends on the earlier ones.
+ * The order of what runs after the migration's own transaction: backfills (each alone), a VACUUM of
+ * each backfilled table (alone), then the
+ * indexes a moved column needs again (each alone, CONCURRENTLY), then the CHECKs that wait for the
+ * backfills, then validations (one folder), then the NOT NULL switch (one folder), then the
+ * expand/contract switches (one folder, one transaction), then the indexes the migration drops (each
+ * alone, last: a unique index keeps guarding its rows until its replacement is attached). A later
+ * phase depends on the earlier ones.
  */
-export type Phase = 'backfill' | 'check' | 'validate' | 'finish';
+export type Phase = 'backfill' | 'vacuum' | 'index' | 'check' | 'validate' | 'finish' | 'switch' | 'cleanup';
 
 /** A rewrite of one ALTER TABLE subcommand (a file under rules/, one stable code). */
 export interface PieceRewrite {

@@ -82,6 +82,41 @@ describe('stagedb migrate dev, zero-downtime', () => {
   });
 });
 
+describe('stagedb migrate dev, a type change (ZDT009)', () => {
+  it('writes the expand/contract migrations with what it reads of the column in the development database; production deploys them through the gate, values kept', async () => {
+    const wallet = (type: string) => `${DEFAULT_SCHEMA}\nmodel Wallet {\n  id     Int  @id\n  points ${type} @default(0)\n\n  @@index([points])\n}\n`;
+    const dev = await freshDatabase('zdt_dev');
+    const prod = await freshDatabase('zdt_prod');
+    const config = { lint: { smallTableBytes: 0 }, environments: { development: { url: { $env: 'DEV_URL' } }, production: { url: { $env: 'PROD_URL' }, ssl: 'disable' } } };
+    const p = createProject({ configJson: config, migrations: {}, schema: wallet('Int   ') });
+    cleanups.push(() => dev.drop(), () => prod.drop(), () => p.remove());
+    const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { DEV_URL: dev.url, PROD_URL: prod.url } });
+    expect((await cli('migrate', 'dev')).code).toBe(0);
+    expect((await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate')).code).toBe(0);
+    await query(prod.url, `INSERT INTO "Wallet" (id, points) SELECT g, g * 3 FROM generate_series(1, 2000) g; ANALYZE "Wallet"`);
+    p.write('prisma/schema.prisma', wallet('BigInt'));
+
+    const r = await cli('migrate', 'dev', '--name', 'big points');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ZDT009 "Wallet"."points" moves to bigint by expand/contract: "points_zdt_new" added and kept in step by a trigger, a batched backfill, its indexes built CONCURRENTLY, NOT NULL through a validated CHECK, then a short switch that gives it the name "points"');
+    expect(r.stderr).not.toContain('not made safe');
+    expect(dirs(p).slice(1).map((d) => d.replace(/^\d{14}_/, ''))).toEqual([
+      'big_points',
+      'big_points_02_backfill_points',
+      'big_points_03_vacuum_wallet',
+      'big_points_04_index_wallet_points_idx_zdt',
+      'big_points_05_check',
+      'big_points_06_validate',
+      'big_points_07_not_null',
+      'big_points_08_switch',
+    ]);
+    expect((await cli('migrate', 'dev')).stdout).toContain('nothing to create');
+    const deploy = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
+    expect(await query(prod.url, `SELECT format_type(atttypid, atttypmod) AS type, (SELECT sum(points)::text FROM "Wallet") AS sum FROM pg_attribute WHERE attrelid = '"Wallet"'::regclass AND attname = 'points'`)).toEqual([{ type: 'bigint', sum: String(3 * 2000 * 2001 / 2) }]);
+  });
+});
+
 describe('stagedb lint --fix', () => {
   const INIT = 'CREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT, "name" TEXT);\n';
   const M2 = '-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n';
@@ -124,6 +159,26 @@ describe('stagedb lint --fix', () => {
     expect(d.code, d.stdout + d.stderr).toBe(0);
     expect(await query(prod.url, `SELECT is_nullable FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'email'`)).toEqual([{ is_nullable: 'NO' }]);
     expect(await query(prod.url, `SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'User_email_not_null_check'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('rewrites a type change with what it reads of the column in an environment at the state before it', async () => {
+    const dev = await freshDatabase('fix_dev');
+    const prod = await freshDatabase('fix_prod');
+    const config = { environments: { development: { url: { $env: 'DEV_URL' } }, production: { url: { $env: 'PROD_URL' }, ssl: 'disable' } } };
+    const p = createProject({ configJson: config, migrations: { '20240101000000_init': 'CREATE TABLE "W" ("id" INTEGER PRIMARY KEY, "n" INTEGER NOT NULL DEFAULT 0);\n' } });
+    cleanups.push(() => dev.drop(), () => prod.drop(), () => p.remove());
+    const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { DEV_URL: dev.url, PROD_URL: prod.url } });
+    expect((await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate')).code).toBe(0);
+    await query(prod.url, `INSERT INTO "W" (id, n) SELECT g, g FROM generate_series(1, 500) g`);
+    p.write('prisma/migrations/20240102000000_big_n/migration.sql', '-- AlterTable\nALTER TABLE "W" ALTER COLUMN "n" SET DATA TYPE BIGINT;\n');
+    // Development has nothing applied: production is the environment at the state the new migration starts from.
+    const r = await cli('lint', '--fix');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('fixed 20240102000000_big_n → 7 migrations:');
+    expect(r.stdout).toContain('ZDT009 "W"."n" moves to bigint by expand/contract');
+    const d = await cli('deploy', '--env', 'production', '--confirm', 'production', '--skip-generate');
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(await query(prod.url, `SELECT format_type(atttypid, atttypmod) AS type, (SELECT sum(n)::int FROM "W") AS sum FROM pg_attribute WHERE attrelid = '"W"'::regclass AND attname = 'n'`)).toEqual([{ type: 'bigint', sum: 125250 }]);
   });
 
   it('refuses, changing nothing, when an environment cannot be asked', async () => {

@@ -29,11 +29,44 @@ describe('rewriteMigration', () => {
     expect((await rewriteMigration(broken)).steps).toEqual([{ label: '', script: broken, codes: [] }]);
   });
 
-  it('a rewriting type change and an enum recreate are left as written, reported with a plan', async () => {
-    const r = await rewriteMigration('-- AlterTable\nALTER TABLE "Account" ALTER COLUMN "balance" SET DATA TYPE BIGINT;\n');
+  it('a rewriting type change without what the database knows of the column is left as written, reported with a plan and why', async () => {
+    const sql = '-- AlterTable\nALTER TABLE "Account" ALTER COLUMN "balance" SET DATA TYPE BIGINT;\n';
+    const r = await rewriteMigration(sql);
     expect(r.changed).toBe(false);
-    expect(r.unsafe).toMatchObject([{ code: 'ZDT009', statement: 'ALTER TABLE "Account" ALTER COLUMN "balance" SET DATA TYPE BIGINT', plan: expect.stringContaining('expand/contract') }]);
+    expect(r.unsafe).toMatchObject([{ code: 'ZDT009', statement: 'ALTER TABLE "Account" ALTER COLUMN "balance" SET DATA TYPE BIGINT', message: expect.stringContaining('no database at the state before this migration to read the column in'), plan: expect.stringContaining('expand/contract') }]);
     expect((await rewriteMigration('ALTER TABLE "A" ALTER COLUMN "c" SET DATA TYPE VARCHAR(40);\n')).unsafe).toEqual([]);
+    // A column in a constraint is not moved alone: the plan would have to move the constraint too.
+    const asked: unknown[] = [];
+    const blocked = await rewriteMigration(sql, {
+      describeColumns: async (targets) => {
+        asked.push(...targets);
+        return [{ ...targets[0]!, quoted: 'balance', notNull: true, indexes: [], blocker: 'the constraint "Account_balance_fkey" uses it' }];
+      },
+    });
+    expect(asked).toEqual([{ schema: 'public', table: 'Account', column: 'balance' }]);
+    expect(blocked.changed).toBe(false);
+    expect(blocked.unsafe[0]!.message).toBe('"Account"."balance" changes type to bigint: PostgreSQL rewrites the table and its indexes under ACCESS EXCLUSIVE; left as Prisma wrote it: the constraint "Account_balance_fkey" uses it');
+  });
+
+  it('a type change is not moved when the same migration builds an index on the column (the index would be left on the dropped one)', async () => {
+    const facts = async (targets: Array<{ schema: string; table: string; column: string }>) => targets.map((t) => ({ ...t, quoted: t.column, notNull: false, indexes: [] }));
+    const moved = await rewriteMigration('ALTER TABLE "W" ALTER COLUMN "n" SET DATA TYPE BIGINT;\n', { describeColumns: facts });
+    expect(moved.changes.map((c) => c.code)).toEqual(['ZDT009']);
+    const r = await rewriteMigration('ALTER TABLE "W" ALTER COLUMN "n" SET DATA TYPE BIGINT;\n\n-- CreateIndex\nCREATE INDEX "W_n_idx" ON "W"("n");\n', { describeColumns: facts });
+    expect(r.changes.map((c) => c.code)).toEqual(['ZDT001']);
+    expect(r.unsafe).toMatchObject([{ code: 'ZDT009', message: expect.stringContaining('this migration also builds an index or a constraint on it') }]);
+  });
+
+  it('an enum recreate that only tables of the same migration use is left alone, unreported', async () => {
+    const sql = 'CREATE TABLE "N" ("id" INTEGER NOT NULL, "r" "Role");\n\nBEGIN;\nCREATE TYPE "Role_new" AS ENUM (\'USER\');\nALTER TABLE "N" ALTER COLUMN "r" TYPE "Role_new" USING ("r"::text::"Role_new");\nALTER TYPE "Role" RENAME TO "Role_old";\nALTER TYPE "Role_new" RENAME TO "Role";\nDROP TYPE "Role_old";\nCOMMIT;\n';
+    expect(await rewriteMigration(sql, { describeColumns: async () => [] })).toMatchObject({ changed: false, unsafe: [] });
+  });
+
+  it('a hand-written RENAME COLUMN is left as written and reported; stagedb\'s own switch is not', async () => {
+    const r = await rewriteMigration('ALTER TABLE "Account" RENAME COLUMN "name" TO "fullName";\n');
+    expect(r.changed).toBe(false);
+    expect(r.unsafe).toMatchObject([{ code: 'ZDT012', message: 'renames "Account"."name" to "fullName": the app version still running fails on its next query that names "name"', plan: expect.stringContaining('fullName … @map("name")') }]);
+    expect((await rewriteMigration('-- stagedb-lint-disable-next-statement SDB017: stagedb\'s switch\nALTER TABLE "Account" RENAME COLUMN "a_zdt_new" TO "a";\n')).unsafe).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { volatileCall } from '../../lint/sql.js';
 import { ident, relSql } from '../names.js';
-import { backfillSql, notNullSteps } from '../steps.js';
+import { backfillSql, notNullSteps, vacuumAfterBackfill } from '../steps.js';
 import type { PieceOutcome, PieceRewrite } from '../types.js';
 import { plainNewColumn } from './column.js';
 
@@ -23,7 +23,7 @@ const rewrite: PieceRewrite = {
     const name = ident(col.name);
     const out: PieceOutcome = {
       keep: [`ADD COLUMN ${name} ${col.type}`, `ALTER COLUMN ${name} SET DEFAULT ${col.defaultSql}`],
-      later: [{ phase: 'backfill', label: `backfill_${col.name}`, sql: `-- Gives every row that existed before ${name} its own ${col.defaultSql}, a few pages per transaction; rerunnable.\n${backfillSql(rel, col.name, 'DEFAULT')}` }],
+      later: [{ phase: 'backfill', label: `backfill_${col.name}`, sql: `-- Gives every row that existed before ${name} its own ${col.defaultSql}, a few pages per transaction; rerunnable.\n${backfillSql(rel, col.name, 'DEFAULT')}` }, vacuumAfterBackfill(rel)],
       change: {
         message: `${relSql(rel)}.${name} is added without a default, then gets DEFAULT ${col.defaultSql} and a batched backfill${col.notNull ? ', then NOT NULL through a validated CHECK' : ''}`,
         why: `a volatile default (${fn}()) makes ADD COLUMN rewrite all of ${relSql(rel)} under ACCESS EXCLUSIVE`,
