@@ -44,7 +44,7 @@ hash.update(readFileSync(`${root}package.json`));
 hash.update(JSON.parse(readFileSync(`${root}node_modules/libpg-query/package.json`, 'utf8')).version);
 const buildId = hash.digest('hex').slice(0, 32);
 
-const define = { __STAGEDB_BUILD_ID__: JSON.stringify(buildId), __STAGEDB_PG_BUNDLE__: '"./pg.cjs"' };
+const define = { __STAGEDB_BUILD_ID__: JSON.stringify(buildId), __STAGEDB_PG_BUNDLE__: '"./pg.cjs"', __STAGEDB_PG_INLINE__: 'false' };
 
 // Chunk names carry a content hash: a previous build's chunks would otherwise stay behind (and ship).
 rmSync(outdir, { recursive: true, force: true });
@@ -91,6 +91,20 @@ if (packages.size > 0) {
 // (resolve, stat, read, compile: ~40 ms of a `status` on a loaded machine; the bundle ~15 ms). Its
 // SCRAM hashing is src/pg/node-crypto-utils.ts, as loadPg arranges for the unbundled package.
 const { createRequire } = await import('node:module');
+const pgCrypto = {
+  name: 'pg-crypto',
+  setup(b) {
+    // pg/lib/client.js asks for './crypto/utils', pg/lib/crypto/sasl.js for './utils': both are this one.
+    b.onResolve({ filter: /utils(\.js)?$/ }, (args) =>
+      /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils(\.js)?$/.test(join(args.resolveDir, args.path)) ? { path: 'utils', namespace: 'stagedb-pg-crypto' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'stagedb-pg-crypto' }, () => ({
+      contents: `module.exports = require(${JSON.stringify(`${root}src/pg/node-crypto-utils.ts`)}).nodeCryptoUtils();`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
 await build({
   absWorkingDir: root,
   entryPoints: [createRequire(`${root}package.json`).resolve('pg')],
@@ -102,22 +116,7 @@ await build({
   // Optional peers pg loads only when asked (native bindings, Cloudflare Workers).
   external: ['pg-native', 'pg-cloudflare'],
   logLevel: 'warning',
-  plugins: [
-    {
-      name: 'pg-crypto',
-      setup(b) {
-        // pg/lib/client.js asks for './crypto/utils', pg/lib/crypto/sasl.js for './utils': both are this one.
-        b.onResolve({ filter: /utils(\.js)?$/ }, (args) =>
-          /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils(\.js)?$/.test(join(args.resolveDir, args.path)) ? { path: 'utils', namespace: 'stagedb-pg-crypto' } : undefined,
-        );
-        b.onLoad({ filter: /.*/, namespace: 'stagedb-pg-crypto' }, () => ({
-          contents: `module.exports = require(${JSON.stringify(`${root}src/pg/node-crypto-utils.ts`)}).nodeCryptoUtils();`,
-          resolveDir: root,
-          loader: 'js',
-        }));
-      },
-    },
-  ],
+  plugins: [pgCrypto],
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -145,8 +144,10 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external,
-  define: { ...define, 'import.meta.url': '__stagedbImportMetaUrl' },
+  // node-postgres inside (as in pg.cjs, with the SCRAM module), so that it compiles from the cache too.
+  external: [...external.filter((e) => e !== 'pg' && e !== 'pg/*'), 'pg-native', 'pg-cloudflare'],
+  plugins: [pgCrypto],
+  define: { ...define, __STAGEDB_PG_INLINE__: 'true', 'import.meta.url': '__stagedbImportMetaUrl' },
   banner: { js: 'const __stagedbImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   // Keep import() of npm packages as import() (esbuild would otherwise turn it into require()).
   supported: { 'dynamic-import': true },
