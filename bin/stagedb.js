@@ -29,7 +29,12 @@ async function withCodeCache() {
   const dir = fileURLToPath(new URL('.', url));
   const tag = cachedDataVersionTag();
   const cacheFile = `${dir}cli.${tag.toString(16)}.cache`;
-  const bytes = fs.readFileSync(file);
+  let bytes;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return import('../dist/cli-bundle/main.js'); // a build without it: the modules are the CLI too
+  }
   const digest = createHash('sha256').update(bytes).digest();
   let cache;
   try {

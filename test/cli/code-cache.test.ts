@@ -80,6 +80,29 @@ describe('the CLI code cache', () => {
     expect(stagedb(['status', '--help']).stdout).toContain('Comparez the migrations folder');
   });
 
+  it('is not written by a command that changed the V8 flags (lint): V8 would refuse it on the next start', () => {
+    for (const f of caches()) rmSync(join(bundle, f));
+    writeFileSync(join(pkg, 'one.sql'), 'CREATE TABLE "A" ("id" INT);\n');
+    const r = stagedb(['lint', 'one.sql']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(caches()).toEqual([]);
+    expect(stagedb(['status', '--help']).code).toBe(0);
+    expect(caches()).toHaveLength(1);
+  });
+
+  it('without cli.cjs (a build from before it), commands run from the modules', () => {
+    const file = join(bundle, 'cli.cjs');
+    const text = readFileSync(file);
+    rmSync(file);
+    try {
+      const r = stagedb(['status', '--help']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('the migrations folder');
+    } finally {
+      writeFileSync(file, text);
+    }
+  });
+
   it('a damaged cache is a missing one', () => {
     stagedb(['status', '--help']);
     const cache = join(bundle, caches()[0]!);
