@@ -44,7 +44,7 @@ hash.update(readFileSync(`${root}package.json`));
 hash.update(JSON.parse(readFileSync(`${root}node_modules/libpg-query/package.json`, 'utf8')).version);
 const buildId = hash.digest('hex').slice(0, 32);
 
-const define = { __STAGEDB_BUILD_ID__: JSON.stringify(buildId), __STAGEDB_PG_BUNDLE__: '"./pg.cjs"', __STAGEDB_PG_INLINE__: 'false' };
+const define = { __STAGEDB_BUILD_ID__: JSON.stringify(buildId), __STAGEDB_PG_BUNDLE__: '"./pg.cjs"', __STAGEDB_PG_INLINE__: 'false', __STAGEDB_JITI_INLINE__: 'false' };
 
 // Chunk names carry a content hash: a previous build's chunks would otherwise stay behind (and ship).
 rmSync(outdir, { recursive: true, force: true });
@@ -136,6 +136,21 @@ await build({
 // The chunks stay: bin/stagedb.js answers --help and --version from main.js (it loads nothing else,
 // cheaper than the cache), and falls back to them when STAGEDB_NO_CODE_CACHE or STAGEDB_DEBUG is set.
 const cjsFile = `${outdir}/cli.cjs`;
+// jiti's entry (lib/jiti.cjs) as jiti writes it, but with babel (1.5 MB, needed only to transpile a file
+// jiti has not cached) required from the installed package at run time instead of bundled. The build
+// fails if jiti's entry changes, so that an upgrade is looked at.
+const jitiWithoutBabel = {
+  name: 'jiti-without-babel',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]jiti[\\/]lib[\\/]jiti\.cjs$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const lazy = 'require("../dist/babel.cjs")';
+      if (!text.includes(lazy) || !text.includes('require("../dist/jiti.cjs")')) throw new Error(`bundle-cli: ${args.path} is not the jiti entry this build knows: check jitiWithoutBabel`);
+      const babel = `require(require("node:path").join(require("node:path").dirname(require("node:module").createRequire(__stagedbImportMetaUrl).resolve("jiti")), "../dist/babel.cjs"))`;
+      return { contents: text.replace(lazy, babel), loader: 'js' };
+    });
+  },
+};
 await build({
   absWorkingDir: root,
   entryPoints: ['src/cli/main.ts'],
@@ -144,10 +159,11 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // node-postgres inside (as in pg.cjs, with the SCRAM module), so that it compiles from the cache too.
-  external: [...external.filter((e) => e !== 'pg' && e !== 'pg/*'), 'pg-native', 'pg-cloudflare'],
-  plugins: [pgCrypto],
-  define: { ...define, __STAGEDB_PG_INLINE__: 'true', 'import.meta.url': '__stagedbImportMetaUrl' },
+  // node-postgres inside (as in pg.cjs, with the SCRAM module), and jiti (a TypeScript config), so that
+  // they compile from the cache too.
+  external: [...external.filter((e) => !['pg', 'pg/*', 'jiti', 'jiti/*'].includes(e)), 'pg-native', 'pg-cloudflare'],
+  plugins: [pgCrypto, jitiWithoutBabel],
+  define: { ...define, __STAGEDB_PG_INLINE__: 'true', __STAGEDB_JITI_INLINE__: 'true', 'import.meta.url': '__stagedbImportMetaUrl' },
   banner: { js: 'const __stagedbImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   // Keep import() of npm packages as import() (esbuild would otherwise turn it into require()).
   supported: { 'dynamic-import': true },
@@ -161,30 +177,65 @@ await build({
   const text = readFileSync(cjsFile, 'utf8');
   let calls = 0;
   // esbuild's charset 'ascii' escapes every other character in code; the few it leaves are in comments.
-  writeFileSync(cjsFile, text.replace(/(?<![\w$.])import\(/g, () => (calls++, '__stagedbImport(')).replace(/[^\x00-\x7f]/g, '?'));
+  writeFileSync(cjsFile, dynamicImportsTo('__stagedbImport', text, () => calls++).replace(/[^\x00-\x7f]/g, '?'));
+  // It must still be a script that compiles.
+  const { Script } = await import('node:vm');
+  new Script(`(function (exports, require, module, __filename, __dirname, __stagedbImport) {${readFileSync(cjsFile, 'utf8')}\n})`, { filename: cjsFile });
   if (calls === 0) {
     console.error('bundle-cli: found no import() in cli.cjs: has esbuild changed how it writes them?');
     process.exit(1);
   }
 }
 
-// Train the cache: one `status` (config, validation, node-postgres, a refused connection) in a
-// throwaway project, with no cache yet, writes dist/cli-bundle/cli.<tag>.cache as any first run does
-// (bin/stagedb.js). Best effort: a build that cannot run it still works, and the first command writes it.
+/**
+ * `import(` → `<name>(` where it is a call, in esbuild's printed output: not `x.import(` (a property),
+ * and not a method named import (`import(a, b) {` in an object or class: jiti has one), told apart by
+ * the `{` after its closing parenthesis, which never follows a call.
+ */
+function dynamicImportsTo(name, text, counted) {
+  return text.replace(/(?<![\w$.])import\(/g, (match, at) => {
+    let depth = 0;
+    let i = at + match.length - 1;
+    for (; i < text.length; i++) {
+      const c = text[i];
+      if (c === '"' || c === "'" || c === '`') {
+        for (i++; i < text.length && text[i] !== c; i++) if (text[i] === '\\') i++;
+      } else if (c === '(') depth++;
+      else if (c === ')' && --depth === 0) break;
+    }
+    if (/^\s*\{/.test(text.slice(i + 1, i + 40))) return match;
+    counted();
+    return `${name}(`;
+  });
+}
+
+// Train the cache: `status` (a TypeScript config as `stagedb init` writes it, validation, node-postgres, a
+// refused connection) in a throwaway project, as any first run writes dist/cli-bundle/cli.<tag>.cache
+// (bin/stagedb.js). Twice: the first run transpiles the config (jiti's babel) and its cache is dropped;
+// the second finds jiti's transpiled copy, as every later run does, and writes the one kept. Best
+// effort: a build that cannot run it still works, and the first command writes the cache.
 {
   const { mkdtempSync, writeFileSync, mkdirSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { spawnSync } = await import('node:child_process');
   const project = mkdtempSync(join(tmpdir(), 'stagedb-train-'));
+  const caches = () => readdirSync(outdir).filter((f) => /^cli\.[0-9a-f]+\.cache$/.test(f));
   try {
     mkdirSync(join(project, 'prisma', 'migrations', '20240101000000_init'), { recursive: true });
     writeFileSync(join(project, 'package.json'), '{ "name": "train", "private": true }\n');
     writeFileSync(join(project, 'prisma', 'schema.prisma'), 'datasource db {\n  provider = "postgresql"\n}\n');
     writeFileSync(join(project, 'prisma', 'migrations', '20240101000000_init', 'migration.sql'), 'CREATE TABLE "User" ("id" SERIAL PRIMARY KEY);\n');
-    writeFileSync(join(project, 'stagedb.config.json'), JSON.stringify({ environments: { development: { url: 'postgresql://train@127.0.0.1:1/train?sslmode=disable' } } }));
-    const env = { PATH: process.env.PATH ?? '', HOME: project, NO_COLOR: '1' };
-    const r = spawnSync(process.execPath, [`${root}bin/stagedb.js`, 'status', '--env', 'all'], { cwd: project, env, encoding: 'utf8', timeout: 60_000 });
-    if (!readdirSync(outdir).some((f) => /^cli\.[0-9a-f]+\.cache$/.test(f))) console.warn(`bundle-cli: the training run wrote no code cache (exit ${r.status}): ${(r.stderr ?? '').slice(0, 500)}`);
+    writeFileSync(
+      join(project, 'stagedb.config.ts'),
+      "import { defineConfig, env } from 'stagedb';\n\nexport default defineConfig({\n  environments: {\n    development: { url: env('DATABASE_URL') },\n  },\n});\n",
+    );
+    const env = { PATH: process.env.PATH ?? '', HOME: project, NO_COLOR: '1', DATABASE_URL: 'postgresql://train@127.0.0.1:1/train?sslmode=disable' };
+    let r;
+    for (let run = 0; run < 2; run++) {
+      for (const f of caches()) rmSync(join(outdir, f));
+      r = spawnSync(process.execPath, [`${root}bin/stagedb.js`, 'status', '--env', 'all'], { cwd: project, env, encoding: 'utf8', timeout: 60_000 });
+    }
+    if (caches().length === 0) console.warn(`bundle-cli: the training run wrote no code cache (exit ${r.status}): ${(r.stderr ?? '').slice(0, 500)}`);
   } finally {
     rmSync(project, { recursive: true, force: true });
   }
