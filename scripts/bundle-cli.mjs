@@ -229,7 +229,9 @@ function dynamicImportsTo(name, text, counted) {
       join(project, 'stagedb.config.ts'),
       "import { defineConfig, env } from 'stagedb';\n\nexport default defineConfig({\n  environments: {\n    development: { url: env('DATABASE_URL') },\n  },\n});\n",
     );
-    const env = { PATH: process.env.PATH ?? '', HOME: project, NO_COLOR: '1', DATABASE_URL: 'postgresql://train@127.0.0.1:1/train?sslmode=disable' };
+    // TMPDIR: jiti keeps its transpiled copy of the config in the temporary directory; this one goes away.
+    mkdirSync(join(project, 'tmp'));
+    const env = { PATH: process.env.PATH ?? '', HOME: project, TMPDIR: join(project, 'tmp'), NO_COLOR: '1', DATABASE_URL: 'postgresql://train@127.0.0.1:1/train?sslmode=disable' };
     let r;
     for (let run = 0; run < 2; run++) {
       for (const f of caches()) rmSync(join(outdir, f));
