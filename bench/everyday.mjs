@@ -34,21 +34,43 @@ const median = (xs) => {
 };
 
 /**
- * Wall time, and CPU time (user + system, from GNU time where it exists): on a machine shared with other
- * work the wall time is mostly the share of the cores a process got; its CPU time is what it costs.
+ * Wall time, and CPU time (user + system): on a machine shared with other work the wall time is mostly
+ * the share of the cores a process got; its CPU time is what it costs. With python3 (os.wait4), both
+ * are taken around the command alone, the CPU time to the microsecond; else GNU time (10 ms steps).
  */
+const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const WAIT4 = `import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+wall = (time.perf_counter() - t0) * 1000
+sys.stderr.write("\\nBENCH_TIMES %f %f\\n" % (wall, (ru.ru_utime + ru.ru_stime) * 1000))
+sys.exit(os.waitstatus_to_exitcode(status) & 255)
+`;
 function timed(cmd, args, opts) {
   const t0 = process.hrtime.bigint();
-  const r = TIME
-    ? spawnSync(TIME, ['-f', 'BENCH_CPU %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 512 << 20, ...opts })
-    : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 512 << 20, ...opts });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const r = PYTHON
+    ? spawnSync(PYTHON, ['-c', WAIT4, cmd, ...args], { encoding: 'utf8', maxBuffer: 512 << 20, ...opts })
+    : TIME
+      ? spawnSync(TIME, ['-f', 'BENCH_CPU %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 512 << 20, ...opts })
+      : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 512 << 20, ...opts });
+  let ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw r.error;
   let stderr = r.stderr ?? '';
   let cpu;
+  const p = /\nBENCH_TIMES ([\d.]+) ([\d.]+)\n$/.exec(stderr);
   const m = /BENCH_CPU ([\d.]+) ([\d.]+)\n?$/.exec(stderr);
-  if (m) {
+  if (p) {
+    ms = Number(p[1]);
+    cpu = Number(p[2]);
+    stderr = stderr.slice(0, p.index);
+  } else if (m) {
     cpu = (Number(m[1]) + Number(m[2])) * 1000;
     stderr = stderr.slice(0, m.index).replace(/Command exited with non-zero status \d+\n$/, '');
   }
@@ -142,27 +164,36 @@ export async function runEverydayBench(opts = {}) {
       rmSync(cache, { recursive: true, force: true });
       return f();
     };
-    const status = () => checked('stagedb status --env all', timed(node, [cli, 'status', '--env', 'all'], { cwd: project, env }), [0]);
-    const lint = () => checked('stagedb lint --json', timed(node, [cli, 'lint', '--json'], { cwd: project, env }), [0, 1, 2]);
+    const status = (e = env) => checked('stagedb status --env all', timed(node, [cli, 'status', '--env', 'all'], { cwd: project, env: e }), [0]);
+    const lint = (e = env) => checked('stagedb lint --json', timed(node, [cli, 'lint', '--json'], { cwd: project, env: e }), [0, 1, 2]);
+    // The CLI's code cache (dist/cli-bundle/cli.<tag>.cache, see bin/stagedb.js) belongs to the install,
+    // not the project: cold runs keep it, as after any first command. These runs do without it.
+    const noCodeCache = { ...env, STAGEDB_NO_CODE_CACHE: '1' };
     const runs = {
       dbmate: () => checked('dbmate status (npm command)', timed(dbmateCmd, dbmateArgs('status'), { cwd: WORK, env: dbmateEnv }), [0]),
       dbmateBin: () => checked('dbmate status (Go binary)', timed(dbmateBin, dbmateArgs('status'), { cwd: WORK, env: dbmateEnv }), [0]),
-      statusCold: cold(status),
-      statusWarm: status,
+      statusCold: cold(() => status()),
+      statusWarm: () => status(),
+      statusNoCodeCache: cold(() => status(noCodeCache)),
       squawk: () => checked('squawk --reporter json', timed(squawk, ['--reporter', 'json', glob], { cwd: project, env }), [0, 1]),
-      lintCold: cold(lint),
-      lintWarm: lint,
+      lintCold: cold(() => lint()),
+      lintWarm: () => lint(),
+      lintNoCodeCache: cold(() => lint(noCodeCache)),
       node: () => checked('node -e 0', timed(node, ['-e', '0'], { cwd: project, env }), [0]),
     };
     // Warm-up, and the checks: three environments up to date, dbmate all applied, the same findings cold and warm.
     const s = runs.statusCold().stdout;
     if ((s.match(/up to date/g) ?? []).length !== 3) throw new Error(`status should show three environments up to date:\n${s}`);
-    if (runs.statusWarm().stdout.replace(/\d+s ago/g, '') !== s.replace(/\d+s ago/g, '')) throw new Error('warm status printed something else than cold status');
+    // Up to the age of the last migration ("59s ago", then "1m ago"), and the columns' padding around it.
+    const same = (out) => out.replace(/\d+[smhd] ago/g, '').replace(/ +/g, ' ');
+    if (same(runs.statusWarm().stdout) !== same(s)) throw new Error('warm status printed something else than cold status');
+    if (same(runs.statusNoCodeCache().stdout) !== same(s)) throw new Error('status without the code cache printed something else');
     const d = runs.dbmate().stdout;
     if (!new RegExp(`Applied: ${history.length}\\b`).test(d) || !/Pending: 0\b/.test(d)) throw new Error(`dbmate status should say ${history.length} applied:\n${d.slice(-400)}`);
     const lc = JSON.parse(runs.lintCold().stdout);
     const lw = runs.lintWarm().stdout;
     if (lw !== JSON.stringify(lc, null, 2) && JSON.stringify(JSON.parse(lw)) !== JSON.stringify(lc)) throw new Error('warm lint --json printed other findings than cold lint --json');
+    if (runs.lintNoCodeCache().stdout !== runs.lintCold().stdout) throw new Error('lint --json without the code cache printed other findings');
     if (lc.files.length !== history.length) throw new Error(`lint saw ${lc.files.length} files, expected ${history.length}`);
     findings = lc.findings.length;
     for (const k of Object.keys(runs)) runs[k]();
@@ -183,7 +214,7 @@ export async function runEverydayBench(opts = {}) {
   } finally {
     await stopCluster(dataDir).catch((e) => log(`bench everyday: could not stop the cluster: ${e.message}`));
   }
-  const result = { count: history.length, bytes, times, cpuTimes, findings, load: [loadBefore, loadavg()], seconds: (Date.now() - started) / 1000, dbmateVersion: spawnSync(dbmateBin, ['--version'], { encoding: 'utf8' }).stdout.trim() };
+  const result = { extraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS), count: history.length, bytes, times, cpuTimes, findings, load: [loadBefore, loadavg()], seconds: (Date.now() - started) / 1000, dbmateVersion: spawnSync(dbmateBin, ['--version'], { encoding: 'utf8' }).stdout.trim() };
   const md = render(result);
   if (opts.writeResults !== false) writeSection(join(BENCH, 'RESULTS.md'), md, MARKERS);
   process.stdout.write(md);
@@ -196,7 +227,8 @@ function render(r) {
   const spread = (xs) => `${ms(Math.min(...xs))}–${ms(Math.max(...xs))}`;
   const row = (label, ours, base, target) => {
     const ratio = median(t[ours]) / median(t[base]);
-    return `| ${label} | ${ms(median(t[base]))} | ${ms(median(t[ours]))} (${spread(t[ours])}) | **${ratio.toFixed(2)}×** | ≤ ${target.toFixed(2)}× | ${ratio <= target ? 'pass' : '**FAIL**'} |`;
+    const fastest = Math.min(...t[ours]) / Math.min(...t[base]);
+    return `| ${label} | ${ms(median(t[base]))} | ${ms(median(t[ours]))} (${spread(t[ours])}) | **${ratio.toFixed(2)}×** | ${fastest.toFixed(2)}× | ≤ ${target.toFixed(2)}× | ${ratio <= target ? 'pass' : '**FAIL**'} |`;
   };
   const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
   const c = r.cpuTimes;
@@ -207,10 +239,12 @@ function render(r) {
     cpuRow('warm `status --env all` vs the same', 'statusWarm', 'dbmate'),
     cpuRow('cold `lint --json` vs `squawk --reporter json` npm command', 'lintCold', 'squawk'),
     cpuRow('warm `lint --json` vs the same', 'lintWarm', 'squawk'),
+    cpuRow('cold `status --env all` without the code cache vs `dbmate status`', 'statusNoCodeCache', 'dbmate'),
+    cpuRow('cold `lint --json` without the code cache vs `squawk`', 'lintNoCodeCache', 'squawk'),
     cpuRow('for scale: `node -e 0` vs `dbmate status` npm command', 'node', 'dbmate'),
   ].filter(Boolean);
   const cpuTable = cpuRows.length
-    ? `\nCPU time (user + system, GNU time, 10 ms resolution; medians): what each run costs, whatever share of the\ncores it got.\n\n| | peer | stagedb | ratio |\n|---|---:|---:|---:|\n${cpuRows.join('\n')}\n`
+    ? `\nCPU time (user + system${PYTHON ? ', os.wait4' : ', GNU time, 10 ms resolution'}; medians): what each run costs, whatever share of the\ncores it got.\n\n| | peer | stagedb | ratio |\n|---|---:|---:|---:|\n${cpuRows.join('\n')}\n`
     : '';
   return `${MARKERS.START}
 ## Everyday commands: \`status --env all\` and \`lint --json\`, cold and warm (bench/everyday.mjs)
@@ -219,9 +253,12 @@ Issue 18. One history of ${r.count} Prisma-style migrations (${(r.bytes / 1024).
 deployed to three databases (stagedb's development, staging, production) and, in dbmate's format, to a
 fourth. Cold: \`.stagedb/\` deleted before the run; warm: the cache the previous run left (lint's findings
 cache; \`status\` keeps none — it must read and hash every file anyway — so its warm run is a repeat run).
+Both keep the CLI's V8 code cache, which belongs to the installed package (written by the build or by
+the first command, as Node 22's compile cache would be); the rows "without the code cache" run the
+ES modules instead (STAGEDB_NO_CODE_CACHE=1), what a read-only install with no cache does.
 
-| | peer median | stagedb median (min–max) | ratio | target | result |
-|---|---:|---:|---:|---:|---|
+| | peer median | stagedb median (min–max) | ratio | fastest over fastest | target | result |
+|---|---:|---:|---:|---:|---:|---|
 ${row('cold `status --env all` (3 databases) vs `dbmate status` npm command (1)', 'statusCold', 'dbmate', TARGETS.status)}
 ${row('warm `status --env all` vs the same', 'statusWarm', 'dbmate', TARGETS.status)}
 ${row('cold `lint --json` vs `squawk --reporter json` npm command', 'lintCold', 'squawk', TARGETS.lint)}
@@ -232,9 +269,12 @@ ${row('warm `lint --json` vs the same', 'lintWarm', 'squawk', TARGETS.lint)}
 | \`dbmate status\`, npm command | ${ms(median(t.dbmate))} | ${spread(t.dbmate)} |
 | \`dbmate status\`, the Go binary alone (${r.dbmateVersion}) | ${ms(median(t.dbmateBin))} | ${spread(t.dbmateBin)} |
 | \`squawk --reporter json\`, npm command | ${ms(median(t.squawk))} | ${spread(t.squawk)} |
+| cold \`status --env all\` without the CLI's code cache (STAGEDB_NO_CODE_CACHE=1) | ${ms(median(t.statusNoCodeCache))} (${(median(t.statusNoCodeCache) / median(t.dbmate)).toFixed(2)}× dbmate) | ${spread(t.statusNoCodeCache)} |
+| cold \`lint --json\` without the CLI's code cache | ${ms(median(t.lintNoCodeCache))} (${(median(t.lintNoCodeCache) / median(t.squawk)).toFixed(2)}× squawk) | ${spread(t.lintNoCodeCache)} |
 | bare \`node -e 0\` | ${ms(median(t.node))} | ${spread(t.node)} |
 ${cpuTable}
-stagedb's lint found ${r.findings} hazards, the same cold and warm (checked before timing). Whole processes,
+${r.extraCaCerts ? "NODE_EXTRA_CA_CERTS is set on this machine: every Node process (stagedb, and the launchers of both peers'"
+  + ' npm commands) loads those certificates at start, ~35 ms of the `node -e 0` above.\n' : ''}stagedb's lint found ${r.findings} hazards, the same cold and warm (checked before timing). Whole processes,
 spawn to exit; ${t.node.length} interleaved repetitions (order reversed every other one) after untimed
 warm-ups; ${cpus().length} CPUs shared with other work: load average before ${la(r.load[0])}, after ${la(r.load[1])}; ${r.seconds.toFixed(0)} s.
 ${MARKERS.END}

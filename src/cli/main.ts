@@ -254,18 +254,24 @@ async function reportError(e: unknown, json: boolean, print: (s: string) => void
   return code;
 }
 
-const code = await run({
-  argv: process.argv.slice(2),
-  cwd: process.cwd(),
-  env: process.env,
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-  interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
-});
-// The one exit point. Files and terminals are written synchronously, but a pipe is not: output beyond
-// the pipe's buffer (64 KiB on Linux; `lint --json` of a long history is ~1 MB) is still queued when
-// run() returns, and process.exit would drop it. Exit once every queued write has reached the OS.
-await Promise.all(
-  [process.stdout, process.stderr].map((s) => (s.writableLength > 0 ? new Promise<void>((done) => s.write('', () => done())) : undefined)),
-);
-process.exit(code);
+/**
+ * Runs the CLI on this process and exits: what bin/stagedb.js calls, on whichever copy of the CLI it
+ * loaded (see scripts/bundle-cli.mjs). The one exit point.
+ */
+export async function main(): Promise<never> {
+  const code = await run({
+    argv: process.argv.slice(2),
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+  });
+  // Files and terminals are written synchronously, but a pipe is not: output beyond the pipe's buffer
+  // (64 KiB on Linux; `lint --json` of a long history is ~1 MB) is still queued when run() returns, and
+  // process.exit would drop it. Exit once every queued write has reached the OS.
+  await Promise.all(
+    [process.stdout, process.stderr].map((s) => (s.writableLength > 0 ? new Promise<void>((done) => s.write('', () => done())) : undefined)),
+  );
+  process.exit(code);
+}

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { StagedbError } from '../errors.js';
 import { hash } from 'node:crypto';
@@ -69,6 +69,9 @@ export function migrationDirectoryNames(dir: string, o: { hidden?: boolean } = {
     .sort(compareMigrationNames);
 }
 
+/** Undefined where the platform has no O_NOFOLLOW (Windows): each file is then checked with lstat first. */
+const O_NOFOLLOW: number | undefined = constants.O_NOFOLLOW;
+
 const historyError = (code: string, message: string, fix: string) => new StagedbError('history', code, message, { fix });
 
 /**
@@ -96,15 +99,16 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
     }
   }
   const migrations: LocalMigration[] = [];
+  // join(dir, name, 'migration.sql') for every entry, without normalising the same prefix 800 times.
+  const prefix = join(dir, sep);
   for (const name of migrationDirectoryNames(dir)) {
-    const path = join(dir, name, 'migration.sql');
+    const path = `${prefix}${name}${sep}migration.sql`;
     // Read as bytes and hashed as bytes (Prisma's checksum is the sha256 of the file): no decoding to a
     // string that would be encoded again for the hash. The text is decoded on first use (deploy, a
     // checksum mismatch); `status` of an unchanged history never needs it.
-    if (!existsSync(path)) {
-      throw historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shellQuote(`${shown}/${name}`)}) or delete the empty directory`);
-    }
-    const bytes = readMigrationBytes(path, dir, `${shown}/${name}/migration.sql`);
+    const bytes = readMigrationBytes(path, dir, `${shown}/${name}/migration.sql`, () =>
+      historyError('E_MIGRATION_FILE_MISSING', `migration ${name} has no migration.sql (${shown}/${name}/)`, `restore it from version control (git checkout -- ${shellQuote(`${shown}/${name}`)}) or delete the empty directory`),
+    );
     // Some Windows editors save UTF-8 with a byte order mark. Prisma sends the file as it is, and
     // PostgreSQL reads the mark as the start of the first word: "syntax error at or near" an invisible
     // character at 1:1 that no one can see in the file. Neither tool can apply it, so say why, up front.
@@ -127,20 +131,44 @@ export function readLocalHistory(dir: string, cwd = process.cwd()): LocalHistory
  * can read: lint quotes what it lints), and when it holds a NUL byte, which PostgreSQL can neither
  * store nor run (it used to end in an internal error naming no file). `shown` is the path as messages name it.
  */
-export function readMigrationBytes(path: string, root: string, shown: string): Buffer {
-  // lstat first: a plain file (the usual case) costs no realpath.
-  if (lstatSync(path).isSymbolicLink()) {
-    const target = realpathSync(path);
-    const base = realpathSync(root);
-    if (target !== base && !target.startsWith(base.endsWith(sep) ? base : base + sep)) {
-      throw historyError(
-        'E_MIGRATION_SYMLINK',
-        `${shown} is a symbolic link to ${target}, outside ${relative(process.cwd(), base) || base}: stagedb does not read migration files from elsewhere`,
-        `replace the link with the file itself: cp --remove-destination ${shellQuote(target)} ${shellQuote(shown)}   (after checking it is the migration you mean)`,
-      );
+export function readMigrationBytes(path: string, root: string, shown: string, missing?: () => Error): Buffer {
+  // One open that refuses a symbolic link (O_NOFOLLOW: ELOOP) instead of existsSync + lstat + open for
+  // every file: a plain file (the usual case) costs no stat of its own, and a link is checked below.
+  let bytes: Buffer | undefined;
+  if (O_NOFOLLOW !== undefined) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW);
+      bytes = readFileSync(fd);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && missing) throw missing();
+      if (code !== 'ELOOP') throw e;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
+  } else if (missing && !existsSync(path)) throw missing();
+  if (!bytes) {
+    if (lstatSync(path).isSymbolicLink()) {
+      let target: string;
+      try {
+        target = realpathSync(path);
+      } catch (e) {
+        // A link to nothing is a missing file, as existsSync (which follows links) reported it.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && missing) throw missing();
+        throw e;
+      }
+      const base = realpathSync(root);
+      if (target !== base && !target.startsWith(base.endsWith(sep) ? base : base + sep)) {
+        throw historyError(
+          'E_MIGRATION_SYMLINK',
+          `${shown} is a symbolic link to ${target}, outside ${relative(process.cwd(), base) || base}: stagedb does not read migration files from elsewhere`,
+          `replace the link with the file itself: cp --remove-destination ${shellQuote(target)} ${shellQuote(shown)}   (after checking it is the migration you mean)`,
+        );
+      }
+    }
+    bytes = readFileSync(path);
   }
-  const bytes = readFileSync(path);
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
     let line = 1;

@@ -38,10 +38,14 @@ export interface ConnectOptions {
 
 let pgModule: typeof import('pg') | undefined;
 declare const __STAGEDB_PG_BUNDLE__: string | undefined;
+/** True in the CLI's one-script build (dist/cli-bundle/cli.cjs), which carries pg inside it. */
+declare const __STAGEDB_PG_INLINE__: boolean | undefined;
 
 /** Imports node-postgres: the CLI bundle's own copy when there is one (it loads faster), else node_modules'. */
 export async function loadPg(): Promise<typeof import('pg')> {
   if (pgModule) return pgModule;
+  // There, require('pg') is bundled (with the SCRAM module) and compiled from the code cache with the rest.
+  if (typeof __STAGEDB_PG_INLINE__ === 'boolean' && __STAGEDB_PG_INLINE__) return (pgModule = withNavigator(() => require('pg') as typeof import('pg')));
   // The CLI bundle carries pg as one file (scripts/bundle-cli.mjs), with the SCRAM module inside.
   if (typeof __STAGEDB_PG_BUNDLE__ === 'string') {
     const { createRequire } = await import('node:module');

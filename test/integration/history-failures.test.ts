@@ -358,6 +358,10 @@ describe('a broken migrations folder is reported before any database change', ()
     rmSync(join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
     symlinkSync(join(project.migrationsDir, '20240101000000_init', 'migration.sql'), join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
     expect(readLocalHistory(project.migrationsDir).migrations.map((m) => m.name)).toEqual(['20240101000000_init', '20240102000000_link']);
+    // A link to nothing is a missing migration.sql (the file is opened without following links, issue 18).
+    rmSync(join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
+    symlinkSync(join(project.dir, 'nowhere.sql'), join(project.migrationsDir, '20240102000000_link', 'migration.sql'));
+    expect(() => readLocalHistory(project.migrationsDir)).toThrow(expect.objectContaining({ code: 'E_MIGRATION_FILE_MISSING' }));
   });
 
   it('a corrupt migration_lock.toml', async () => {

@@ -31,6 +31,21 @@ describe('positions: the parser counts bytes, findings count characters', () => 
   });
 });
 
+describe('the parser input buffer, reused between files (issue 18)', () => {
+  it('parses a long text after short ones and short ones after it, each as its own text', async () => {
+    const p = await loadParser();
+    const one = (sql: string) => (p.parse(sql).stmts ?? []).map((s) => Object.keys(s.stmt ?? {})[0]);
+    const long = `${'SELECT 1;\n'.repeat(5000)}CREATE TABLE "Last" ("id" INT);`;
+    expect(one('CREATE TABLE "A" ("id" INT); DROP TABLE "B";')).toEqual(['CreateStmt', 'DropStmt']);
+    expect(one(long)).toHaveLength(5001);
+    expect(one(long).at(-1)).toBe('CreateStmt');
+    // A shorter text in the grown buffer: nothing of the long one's tail is read after it.
+    expect(one('DROP TABLE "B";')).toEqual(['DropStmt']);
+    expect(() => p.parse('SELECT FROM WHERE;')).toThrow(/syntax error/);
+    expect(one('SELECT 1')).toEqual(['SelectStmt']);
+  });
+});
+
 describe('parse errors', () => {
   it('reports the statement that does not parse and still lints the others', async () => {
     const sql = 'CREATE INDEX "a" ON "Post"("x");\nALTER TABLE "Post" ADD COLUMN;\nDROP INDEX "b";';
