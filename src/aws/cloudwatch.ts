@@ -1,4 +1,5 @@
 import { StagedbError } from '../errors.js';
+import { envCredentials, loadAwsSdk } from './sdk.js';
 import { redact } from '../redact.js';
 import { shellQuote } from '../shell-quote.js';
 
@@ -53,25 +54,14 @@ export interface RdsMetricsOptions {
  *   connection/E_CLOUDWATCH_UNREACHABLE, connection/E_CLOUDWATCH
  */
 export async function rdsMetrics(o: RdsMetricsOptions): Promise<RdsMetrics> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  type Sdk = typeof import('@aws-sdk/client-cloudwatch');
-  let sdk: Sdk;
-  try {
-    const name = '@aws-sdk/client-cloudwatch';
-    sdk = (await import(name)) as Sdk;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new StagedbError('config', 'E_CLOUDWATCH_SDK_MISSING', "the RDS instance's CloudWatch metrics need the AWS SDK for CloudWatch, which is not installed (an optional peer dependency of stagedb)", {
-        fix: 'npm install -D @aws-sdk/client-cloudwatch',
-        cause: e,
-      });
-    }
-    throw e;
-  }
+  const sdk = await loadAwsSdk<typeof import('@aws-sdk/client-cloudwatch')>({
+    name: '@aws-sdk/client-cloudwatch',
+    code: 'E_CLOUDWATCH_SDK_MISSING',
+    needs: "the RDS instance's CloudWatch metrics need the AWS SDK for CloudWatch",
+    dev: true,
+  });
   const env = o.processEnv ?? process.env;
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined } : o.credentials;
+  const credentials = envCredentials(env) ?? o.credentials;
   const client = new sdk.CloudWatchClient({
     region: o.region,
     credentials,

@@ -1,4 +1,5 @@
 import { StagedbError } from '../errors.js';
+import { envCredentials, loadAwsSdk } from './sdk.js';
 import { redact, registerSecret } from '../redact.js';
 
 /**
@@ -91,26 +92,12 @@ export class IamTokenProvider {
 }
 
 async function defaultSigner(processEnv: NodeJS.ProcessEnv | undefined): Promise<TokenSigner> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  let mod: { Signer: new (o: TokenRequest & { credentials?: unknown }) => { getAuthToken(): Promise<string> } };
-  try {
-    // A variable specifier: the package is an optional peer, absent from most installs, and the
-    // bundler must leave it to Node.
-    const name = '@aws-sdk/rds-signer';
-    mod = (await import(name)) as typeof mod;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new StagedbError('config', 'E_IAM_SDK_MISSING', 'iamAuth needs the AWS SDK RDS signer, which is not installed (an optional peer dependency of stagedb)', {
-        fix: 'npm install @aws-sdk/rds-signer',
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  const env = processEnv ?? {};
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined } : undefined;
+  const mod = await loadAwsSdk<{ Signer: new (o: TokenRequest & { credentials?: unknown }) => { getAuthToken(): Promise<string> } }>({
+    name: '@aws-sdk/rds-signer',
+    code: 'E_IAM_SDK_MISSING',
+    needs: 'iamAuth needs the AWS SDK RDS signer',
+  });
+  const credentials = envCredentials(processEnv);
   return (r) => new mod.Signer({ ...r, ...(credentials ? { credentials } : {}) }).getAuthToken();
 }
 

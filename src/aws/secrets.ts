@@ -2,6 +2,7 @@ import { configError, StagedbError } from '../errors.js';
 import { redact, registerSecret } from '../redact.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SecretRef, UrlValue } from '../config/define.js';
+import { envCredentials, loadAwsSdk } from './sdk.js';
 import type { EnvironmentDefinition, ResolvedConfig } from '../config/load.js';
 
 /**
@@ -145,29 +146,16 @@ export function regionOf(secretId: string, processEnv: NodeJS.ProcessEnv): strin
 }
 
 async function defaultFetcher(processEnv: NodeJS.ProcessEnv): Promise<SecretFetcher> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   type Sdk = {
     SecretsManagerClient: new (o: Record<string, unknown>) => { send(c: unknown): Promise<{ SecretString?: string }>; destroy(): void };
     GetSecretValueCommand: new (o: { SecretId: string }) => unknown;
   };
-  let sdk: Sdk;
-  try {
-    const name = '@aws-sdk/client-secrets-manager';
-    sdk = (await import(name)) as Sdk;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new StagedbError('config', 'E_SECRETS_SDK_MISSING', 'the config reads a URL from AWS Secrets Manager (secret()), and the AWS SDK for Secrets Manager is not installed (an optional peer dependency of stagedb)', {
-        fix: 'npm install @aws-sdk/client-secrets-manager',
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  const credentials =
-    processEnv.AWS_ACCESS_KEY_ID && processEnv.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: processEnv.AWS_ACCESS_KEY_ID, secretAccessKey: processEnv.AWS_SECRET_ACCESS_KEY, sessionToken: processEnv.AWS_SESSION_TOKEN || undefined }
-      : undefined;
+  const sdk = await loadAwsSdk<Sdk>({
+    name: '@aws-sdk/client-secrets-manager',
+    code: 'E_SECRETS_SDK_MISSING',
+    needs: 'the config reads a URL from AWS Secrets Manager (secret()), and that needs the AWS SDK for Secrets Manager',
+  });
+  const credentials = envCredentials(processEnv);
   return async ({ secretId, region }) => {
     const client = new sdk.SecretsManagerClient({
       region,

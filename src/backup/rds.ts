@@ -1,6 +1,7 @@
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
+import { envCredentials, loadAwsSdk } from '../aws/sdk.js';
 import { redact } from '../redact.js';
 import { stagedbVersion, type BackupActor } from './manifest.js';
 import { shellQuote } from '../shell-quote.js';
@@ -257,28 +258,9 @@ export function rdsSettings(env: ResolvedEnvironment): NonNullable<ResolvedEnvir
 }
 
 export async function rdsClient(env: ResolvedEnvironment, rds: NonNullable<ResolvedEnvironment['backup']['rds']>, processEnv: NodeJS.ProcessEnv): Promise<{ sdk: Sdk; client: RDSClient }> {
-  // The SDK's notice that its future releases need Node 22 is nothing a user can act on mid-backup.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  let sdk: Sdk;
-  try {
-    sdk = await import('@aws-sdk/client-rds');
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new StagedbError('config', 'E_RDS_SDK_MISSING', 'RDS snapshots need the AWS SDK for RDS, which is not installed (an optional peer dependency of stagedb)', {
-        fix: 'npm install -D @aws-sdk/client-rds',
-        cause: e,
-      });
-    }
-    throw e;
-  }
+  const sdk = await loadAwsSdk<Sdk>({ name: '@aws-sdk/client-rds', code: 'E_RDS_SDK_MISSING', needs: 'RDS snapshots need the AWS SDK for RDS', dev: true });
   // Credentials: AWS_* in the shell (or the env files, as S3 storage reads them), else the SDK's chain.
-  const fromEnv =
-    processEnv.AWS_ACCESS_KEY_ID && processEnv.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: processEnv.AWS_ACCESS_KEY_ID, secretAccessKey: processEnv.AWS_SECRET_ACCESS_KEY, sessionToken: processEnv.AWS_SESSION_TOKEN || undefined }
-      : env.backup.storage.kind === 's3'
-        ? env.backup.storage.credentials
-        : undefined;
+  const fromEnv = envCredentials(processEnv) ?? (env.backup.storage.kind === 's3' ? env.backup.storage.credentials : undefined);
   const client = new sdk.RDSClient({
     region: rds.region,
     endpoint: rds.endpoint,
