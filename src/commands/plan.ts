@@ -2,7 +2,7 @@ import { EXIT } from '../exit-codes.js';
 import { StagedbError, usageError } from '../errors.js';
 import type { PlanEntry } from '../plan/index.js';
 import { redact } from '../redact.js';
-import { readLocalHistory, type LocalHistory } from '../history/local.js';
+import { readLocalHistoryOnce } from '../history/local.js';
 import { ENV_HELP, loadTargets, resolveOne } from './shared.js';
 import type { Command, CommandContext, ParsedArgs } from './types.js';
 import { baselineWasmOnly } from './wasm-tier.js';
@@ -19,18 +19,7 @@ export async function runPlan(ctx: CommandContext, args: ParsedArgs, opts: { all
   const { planEnvironment } = await import('../plan/index.js');
   const { renderPlan } = await import('../plan/render.js');
   // The folder is read (and every file hashed) once for all the environments; a problem with it is each one's error.
-  let folder: { local?: LocalHistory; error?: unknown } | undefined;
-  const readFolder = (): LocalHistory => {
-    folder ??= (() => {
-      try {
-        return { local: readLocalHistory(config.migrationsDir, ctx.cwd) };
-      } catch (error) {
-        return { error };
-      }
-    })();
-    if (folder.error !== undefined) throw folder.error;
-    return folder.local!;
-  };
+  const readFolder = readLocalHistoryOnce(config.migrationsDir, ctx.cwd);
   // One environment that cannot be planned (unreachable, not configured) does not hide the others' plans
   // under --env a,b or all: it shows as such, and the command exits 3 (not configured under --env all: 0, as status).
   const plans = await Promise.all(

@@ -75,6 +75,26 @@ const O_NOFOLLOW: number | undefined = constants.O_NOFOLLOW;
 const historyError = (code: string, message: string, fix: string) => new StagedbError('history', code, message, { fix });
 
 /**
+ * The folder read (and every file hashed) at most once, on the first call: for commands that serve
+ * several environments from one reading. A problem with the folder is thrown again on every call, so
+ * that each environment reports it.
+ */
+export function readLocalHistoryOnce(dir: string, cwd?: string): () => LocalHistory {
+  let folder: { local?: LocalHistory; error?: unknown } | undefined;
+  return () => {
+    folder ??= (() => {
+      try {
+        return { local: readLocalHistory(dir, cwd) };
+      } catch (error) {
+        return { error };
+      }
+    })();
+    if (folder.error !== undefined) throw folder.error;
+    return folder.local!;
+  };
+}
+
+/**
  * Reads the migrations folder the way Prisma does: every sub-directory is a migration, sorted by
  * name, and must hold migration.sql. Problems are refused up front, before anything touches a database.
  */

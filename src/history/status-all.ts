@@ -3,7 +3,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import { environmentsSharingDatabase, sameDatabaseError } from '../config/same-database.js';
 import { StagedbError } from '../errors.js';
 import { redact } from '../redact.js';
-import { readLocalHistory } from './local.js';
+import { readLocalHistoryOnce } from './local.js';
 import { environmentStatus, type EnvStatus } from './status.js';
 
 /** Resolution errors that mean "no URL of its own yet", not "a URL that is wrong". */
@@ -20,18 +20,7 @@ export async function environmentsStatus(
 ) {
   // The folder is read (and every file hashed) once the first environment's query is on its way, so
   // that it overlaps the servers' work; a problem with it still fails the whole command, as before.
-  let folder: { local?: ReturnType<typeof readLocalHistory>; error?: unknown } | undefined;
-  const readFolder = () => {
-    folder ??= (() => {
-      try {
-        return { local: readLocalHistory(config.migrationsDir, o.cwd) };
-      } catch (error) {
-        return { error };
-      }
-    })();
-    if (folder.error !== undefined) throw folder.error;
-    return folder.local!;
-  };
+  const readFolder = readLocalHistoryOnce(config.migrationsDir, o.cwd);
   const resolved = new Map<string, ResolvedEnvironment>();
   const results = await Promise.all(
     names.map(async (name): Promise<EnvStatus> => {
