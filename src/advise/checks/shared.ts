@@ -24,19 +24,8 @@ export interface IndexInfo {
 
 /** Every index of the given schemas, one query. */
 export async function readIndexes(client: Client, schemas: string[]): Promise<IndexInfo[]> {
-  const { rows } = await client.query<{
-    schema: string;
-    table: string;
-    name: string;
-    columns: string[] | null;
-    unique: boolean;
-    primary: boolean;
-    constraint: boolean;
-    partial: boolean;
-    valid: boolean;
-    method: string;
-    bytes: string;
-  }>(
+  // As IndexInfo, but for an expression index's columns (NULL) and the size (bigint, as text).
+  const { rows } = await client.query<Omit<IndexInfo, 'columns' | 'bytes'> & { columns: string[] | null; bytes: string }>(
     `SELECT n.nspname AS schema, t.relname AS table, ic.relname AS name,
             CASE WHEN i.indexprs IS NULL THEN
               (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(string_to_array(i.indkey::text, ' ')::int2[]) WITH ORDINALITY k(attnum, ord)
