@@ -9,9 +9,8 @@
  * path can only ever answer "no drift", and only when the two schemas are identical.
  *
  * Why not always the engine: it runs every statement of the history as its own round trip and then
- * describes both databases. Here consecutive migrations that are plain DDL go to the server as one
- * multi-statement query (one implicit transaction per group), which on the bench's 400-migration
- * history replays in ~0.7× the time psql takes for the same files (bench/drift.mjs).
+ * describes both databases. Here consecutive migrations that are plain DDL share one transaction, and
+ * consecutive transactions go to the server as one multi-statement message (replayMessages).
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
@@ -26,6 +25,32 @@ export interface ReplayBatch {
   migrations: string[];
   kind: 'script' | 'statements';
   texts: string[];
+  /** A file with its own BEGIN/COMMIT, sent as written. */
+  ownTransaction?: boolean;
+}
+
+/**
+ * The replay's batches as round trips: consecutive scripts that run in a transaction go in ONE
+ * simple-query message, each wrapped in an explicit BEGIN … COMMIT. PostgreSQL runs such a message
+ * statement by statement, parsing each one just before it runs, so a group still commits (an enum
+ * value added there) before the next one uses it, exactly as separate messages would; and the
+ * server goes from one group to the next without waiting for this process, whose thread is busy
+ * starting the schema engine meanwhile. A file with its own BEGIN/COMMIT, and statements that must
+ * run outside a transaction (CONCURRENTLY), are still sent on their own.
+ */
+export function* replayMessages(batches: Iterable<ReplayBatch>): Generator<{ kind: 'script' | 'statements'; texts: string[] }> {
+  let wrapped: string[] = [];
+  for (const b of batches) {
+    if (b.kind === 'script' && !b.ownTransaction) {
+      // "\n;\n": a file that ends in a -- comment without a newline does not swallow what follows.
+      wrapped.push(`BEGIN;\n${b.texts.join('\n;\n')}\n;\nCOMMIT;`);
+      continue;
+    }
+    if (wrapped.length > 0) yield { kind: 'script', texts: [wrapped.join('\n')] };
+    wrapped = [];
+    yield { kind: b.kind, texts: b.kind === 'script' ? [b.texts.join('\n;\n')] : b.texts };
+  }
+  if (wrapped.length > 0) yield { kind: 'script', texts: [wrapped.join('\n')] };
 }
 
 /**
@@ -51,7 +76,7 @@ export function* replayBatches(migrations: readonly Pick<LocalMigration, 'name' 
       group = undefined;
       yield choice.mode === 'statements'
         ? { migrations: [m.name], kind: 'statements', texts: choice.statements.map((s) => s.text) }
-        : { migrations: [m.name], kind: 'script', texts: [m.script] };
+        : { migrations: [m.name], kind: 'script', texts: [m.script], ...(choice.mode === 'file-managed' ? { ownTransaction: true } : {}) };
     } else {
       group ??= { migrations: [], kind: 'script', texts: [] };
       group.migrations.push(m.name);
@@ -108,14 +133,13 @@ export async function shadowFingerprint(o: ShadowFingerprintOptions): Promise<Sh
       if (schema !== 'public') await shadow.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}; SET search_path TO ${quoteIdent(schema)}`);
       // The next batch is split and classified while the server runs the current one.
       let running: Promise<unknown> = Promise.resolve();
-      for (const b of replayBatches(o.migrations, server)) {
+      for (const b of replayMessages(replayBatches(o.migrations, server))) {
         await running;
         if (b.kind === 'statements') {
           for (const t of b.texts) await shadow.query(t);
           running = Promise.resolve();
         } else {
-          // "\n;\n": a file that ends in a -- comment without a newline does not swallow the next one.
-          running = shadow.query(b.texts.join('\n;\n'));
+          running = shadow.query(b.texts[0]!);
           running.catch(() => {});
         }
       }

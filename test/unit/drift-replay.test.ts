@@ -3,7 +3,7 @@
  * migrations share one transaction and which run as deploy runs them alone.
  */
 import { describe, expect, it } from 'vitest';
-import { replayBatches } from '../../src/develop/drift-replay.js';
+import { replayBatches, replayMessages } from '../../src/develop/drift-replay.js';
 
 const m = (name: string, script: string) => ({ name, script });
 const shape = (ms: ReturnType<typeof m>[], server = 150000) => [...replayBatches(ms, server)].map((b) => `${b.kind}:${b.migrations.join('+')}`);
@@ -40,5 +40,32 @@ describe('replayBatches', () => {
     const batches = [...replayBatches([m('1_a', 'CREATE TABLE "A" ("id" INT);'), m('2_v', 'ALTER TYPE "S" ADD VALUE \'B\';')], 110000)];
     expect(batches.map((b) => b.kind)).toEqual(['script', 'statements']);
     expect(batches[1]!.texts).toEqual(["ALTER TYPE \"S\" ADD VALUE 'B'"]);
+  });
+});
+
+describe('replayMessages', () => {
+  it('consecutive transactions go in one message, each in its own BEGIN … COMMIT; own-transaction files and CONCURRENTLY alone', () => {
+    const msgs = [
+      ...replayMessages(
+        replayBatches(
+          [
+            m('1_init', 'CREATE TYPE "S" AS ENUM (\'A\');'),
+            m('2_value', 'ALTER TYPE "S" ADD VALUE \'B\';'),
+            m('3_use', 'ALTER TABLE "T" ALTER COLUMN "s" SET DEFAULT \'B\'; -- no newline'),
+            m('4_data', 'INSERT INTO "T" VALUES (1);'),
+            m('5_own', 'BEGIN;\nCREATE TABLE "E" ("id" INT);\nCOMMIT;'),
+            m('6_conc', 'CREATE INDEX CONCURRENTLY "A_id" ON "A"("id");'),
+            m('7_f', 'CREATE TABLE "F" ("id" INT);'),
+          ],
+          150000,
+        ),
+      ),
+    ];
+    expect(msgs.map((x) => x.kind)).toEqual(['script', 'script', 'statements', 'script']);
+    expect(msgs[0]!.texts).toEqual([
+      'BEGIN;\nCREATE TYPE "S" AS ENUM (\'A\');\n;\nALTER TYPE "S" ADD VALUE \'B\';\n;\nCOMMIT;\nBEGIN;\nALTER TABLE "T" ALTER COLUMN "s" SET DEFAULT \'B\'; -- no newline\n;\nCOMMIT;\nBEGIN;\nINSERT INTO "T" VALUES (1);\n;\nCOMMIT;',
+    ]);
+    expect(msgs[1]!.texts).toEqual(['BEGIN;\nCREATE TABLE "E" ("id" INT);\nCOMMIT;']);
+    expect(msgs[3]!.texts[0]).toMatch(/^BEGIN;\nCREATE TABLE "F"/);
   });
 });
