@@ -112,7 +112,14 @@ export async function runEverydayBench(opts = {}) {
   const dataDir = await freshWork(WORK, stopCluster);
 
   // One project: the history as Prisma writes it (status and lint), and as dbmate files.
-  const history = generateHistory({ count });
+  // BENCH_FILE_KB: each file padded with comment lines to about that size (real histories carry comments
+  // and data migrations: the issue's 820 files are 6.6 MB, ~8 KB each; bench/history.mjs writes ~0.3 KB).
+  const padTo = Number(process.env.BENCH_FILE_KB ?? 0) * 1024;
+  const history = generateHistory({ count }).map((m) => {
+    let sql = m.sql;
+    for (let i = 0; sql.length < padTo; i++) sql = `-- ${m.name}: note ${i} ${'about this migration '.repeat(3)}\n${sql}`;
+    return { ...m, sql };
+  });
   const project = join(WORK, 'project');
   const migrations = join(project, 'prisma', 'migrations');
   mkdirSync(migrations, { recursive: true });
