@@ -6,6 +6,7 @@
  *
  *   node bench/everyday.mjs                          (after npm run build)
  *   BENCH_QUICK=1 BENCH_MIGRATIONS=800 node bench/everyday.mjs
+ *   BENCH_FILE_KB=8.2 node bench/everyday.mjs       (each file padded with comments to a real history's size)
  *
  * Peers, as a user runs them: `dbmate status` through the npm package's command (a Node launcher that
  * spawns the Go binary) on ONE database holding the same history, and the Go binary alone for scale;
