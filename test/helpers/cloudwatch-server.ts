@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jsonInternalError, serveAwsStandIn } from './aws-stand-in.js';
 import { checkSigV4 } from './sigv4.js';
 
 /**
@@ -32,10 +32,7 @@ export async function startCloudWatchServer(o: CloudWatchServerOptions = {}): Pr
   const accessKeyId = o.accessKeyId ?? 'AKIASTAGEDBTEST';
   const secretAccessKey = o.secretAccessKey ?? 'test-secret-key';
   const requests: CloudWatchServer['requests'] = [];
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+  const handle = async (req: IncomingMessage, raw: string, res: ServerResponse) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const fail = (status: number, code: string, message: string) => {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID(), 'x-amzn-query-error': `${code};Sender` });
@@ -69,13 +66,5 @@ export async function startCloudWatchServer(o: CloudWatchServerOptions = {}): Pr
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
     res.end(JSON.stringify({ MetricDataResults: results, Messages: [] }));
   };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      res.writeHead(500);
-      res.end(JSON.stringify({ __type: 'InternalServiceError', message: String(e) }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { ...(await serveAwsStandIn(handle, jsonInternalError)), requests };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jsonInternalError, serveAwsStandIn } from './aws-stand-in.js';
 import { checkSigV4 } from './sigv4.js';
 
 /**
@@ -94,10 +94,7 @@ export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServe
   const latestRestorable = () => new Date(Math.floor((Date.now() - (p.latestRestorableLagMs ?? 5 * 60_000)) / 1000) * 1000);
   const earliestRestorable = () => new Date(Math.floor((Date.now() - (p.earliestRestorableMs ?? p.backupRetentionPeriod * 86_400_000)) / 1000) * 1000);
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
+  const handle = async (req: IncomingMessage, body: string, res: ServerResponse) => {
     const params = Object.fromEntries(new URLSearchParams(body));
     const authorization = String(req.headers.authorization ?? '');
     const action = params.Action ?? '';
@@ -216,18 +213,8 @@ export async function startRdsServer(o: RdsServerOptions = {}): Promise<RdsServe
     return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => send(res, 500, `<ErrorResponse xmlns="${NS}"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>${esc(String(e))}</Message></Error></ErrorResponse>`));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
-    snapshots,
-    restored,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const served = await serveAwsStandIn(handle, (res, e) => send(res, 500, `<ErrorResponse xmlns="${NS}"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>${esc(String(e))}</Message></Error></ErrorResponse>`));
+  return { ...served, requests, snapshots, restored };
 
   function endpointXml(i: string): string {
     return `<Endpoint><Address>${esc(i)}.abc123xyz.${region}.rds.amazonaws.com</Address><Port>5432</Port></Endpoint>`;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jsonInternalError, serveAwsStandIn } from './aws-stand-in.js';
 import { checkSigV4 } from './sigv4.js';
 
 /**
@@ -24,14 +24,12 @@ export async function startSecretsServer(o: { region?: string; accessKeyId?: str
   const accessKeyId = o.accessKeyId ?? 'AKIASTAGEDBTEST';
   const secretAccessKey = o.secretAccessKey ?? 'test-secret-key';
   const requests: SecretsServer['requests'] = [];
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+  const handle = async (req: IncomingMessage, raw: string, res: ServerResponse) => {
     const authorization = String(req.headers.authorization ?? '');
     const target = String(req.headers['x-amz-target'] ?? '');
     let body: Record<string, unknown> = {};
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      body = JSON.parse(raw || '{}') as Record<string, unknown>;
     } catch {
       return fail(400, 'SerializationException', 'not JSON');
     }
@@ -41,7 +39,7 @@ export async function startSecretsServer(o: { region?: string; accessKeyId?: str
       res.end(JSON.stringify({ __type: type, message }));
     }
     if (req.method !== 'POST' || req.headers['content-type'] !== 'application/x-amz-json-1.1') return fail(400, 'SerializationException', 'expected an awsJson1_1 POST');
-    const bad = await checkSigV4(req, Buffer.concat(chunks).toString('utf8'), { service: 'secretsmanager', region, accessKeyId, secretAccessKey });
+    const bad = await checkSigV4(req, raw, { service: 'secretsmanager', region, accessKeyId, secretAccessKey });
     // Secrets Manager's names for them (awsJson): an unknown key is UnrecognizedClientException.
     if (bad) return fail(400, bad.code === 'InvalidClientTokenId' ? 'UnrecognizedClientException' : bad.code === 'IncompleteSignature' ? 'IncompleteSignatureException' : 'InvalidSignatureException', bad.message);
     if (!String(req.headers.authorization).match(/SignedHeaders=[^,]*x-amz-target/)) return fail(400, 'IncompleteSignatureException', 'x-amz-target must be signed');
@@ -55,14 +53,6 @@ export async function startSecretsServer(o: { region?: string; accessKeyId?: str
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
     res.end(JSON.stringify({ ARN: `arn:aws:secretsmanager:${region}:123456789012:secret:${name}-AbCdEf`, Name: name, SecretString: value, VersionId: randomUUID(), VersionStages: ['AWSCURRENT'], CreatedDate: Date.now() / 1000 }));
   };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      res.writeHead(500);
-      res.end(JSON.stringify({ __type: 'InternalServiceError', message: String(e) }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { ...(await serveAwsStandIn(handle, jsonInternalError)), requests };
 }
 
