@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { freshDatabase, type FreshDatabase } from './db.js';
 import { readDatabaseContext } from '../../src/lint/context.js';
 import { RANK } from '../../src/lint/locks.js';
 import { lintFiles } from '../../src/lint/run.js';
@@ -75,6 +77,27 @@ export interface Waited {
   error?: string;
   /** The held table got new storage once the statement finished. */
   rewritten: boolean;
+}
+
+/**
+ * One oracle on a fresh database for a test file: opened before its tests (then `prepare`), closed and
+ * dropped after. `o()` is the oracle; `schema()` names a new schema for a case that needs its own.
+ */
+export function oracleFor(database: string, prepare?: (oracle: Oracle) => Promise<void>): { o: () => Oracle; schema: () => string } {
+  let db: FreshDatabase | undefined;
+  let oracle: Oracle | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    db = await freshDatabase(database);
+    oracle = new Oracle(db.url);
+    await oracle.open();
+    await prepare?.(oracle);
+  });
+  afterAll(async () => {
+    await oracle?.close();
+    await db?.drop();
+  });
+  return { o: () => oracle!, schema: () => `c${++n}` };
 }
 
 /** Two sessions on one database: `a` runs migrations, `b` probes and blocks. Both live in one schema at a time. */

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
+import { describe, expect, it } from 'vitest';
 import { CASES, findingOf, WORDS } from '../helpers/lock-oracle-cases.js';
-import { atError, claimName, disagreements, fixSteps, Oracle, outsideTransaction, RANK } from '../helpers/lock-oracle.js';
+import { atError, claimName, disagreements, fixSteps, oracleFor, outsideTransaction, RANK } from '../helpers/lock-oracle.js';
 
 /**
  * The lock oracle, second half (issue 20): every safe alternative a rule prints, for the cases of
@@ -11,21 +10,7 @@ import { atError, claimName, disagreements, fixSteps, Oracle, outsideTransaction
  * (Split from lint-oracle.test.ts so the two halves run in parallel.)
  */
 
-let db: FreshDatabase;
-const o = () => oracle;
-let oracle: Oracle;
-let n = 0;
-const schema = () => `c${++n}`;
-
-beforeAll(async () => {
-  db = await freshDatabase('lint_oracle_fix');
-  oracle = new Oracle(db.url);
-  await oracle.open();
-});
-afterAll(async () => {
-  await oracle?.close();
-  await db?.drop();
-});
+const { o, schema } = oracleFor('lint_oracle_fix');
 
 describe('the lock oracle: every printed safe alternative passes stagedb’s own gate and does what lint says on PostgreSQL 15', () => {
   for (const c of CASES) {

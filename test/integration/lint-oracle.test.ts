@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/lint/rules/index.js';
-import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
 import { CASES, CLAIMLESS, findingOf } from '../helpers/lock-oracle-cases.js';
-import { claimName, disagreements, Oracle, outsideTransaction, RANK } from '../helpers/lock-oracle.js';
+import { claimName, disagreements, oracleFor, outsideTransaction, RANK } from '../helpers/lock-oracle.js';
 
 /**
  * The lock oracle (issue 20): every rule's claim — the locks it names, "rewrites", "reads every row",
@@ -11,24 +10,9 @@ import { claimName, disagreements, Oracle, outsideTransaction, RANK } from '../h
  * alternative a rule prints is checked in lint-oracle-fixes.test.ts. One database; the fixture once, and a schema of its own for a case that changes it.
  */
 
-let db: FreshDatabase;
-const o = () => oracle;
-let oracle: Oracle;
-let n = 0;
-const schema = () => `c${++n}`;
-
-beforeAll(async () => {
-  db = await freshDatabase('lint_oracle');
-  oracle = new Oracle(db.url);
-  await oracle.open();
-  // The fixture once, for every case that leaves it as it found it (a statement run in a transaction
-  // that is rolled back); a case with its own setup, or one that commits, gets a schema of its own.
-  await oracle.fresh('base');
-});
-afterAll(async () => {
-  await oracle?.close();
-  await db?.drop();
-});
+// The fixture once, for every case that leaves it as it found it (a statement run in a transaction
+// that is rolled back); a case with its own setup, or one that commits, gets a schema of its own.
+const { o, schema } = oracleFor('lint_oracle', (oracle) => oracle.fresh('base'));
 
 describe('the lock oracle: each rule’s claim against PostgreSQL 15', () => {
   it('covers every rule', () => {
