@@ -31,7 +31,7 @@ export { prepareRestore, applyRestore, type RestoreResult } from './backup/resto
 export { pruneBackups, planPrune } from './backup/prune.js';
 export { openStorage, type BackupStorage, type StoredBackup } from './backup/storage.js';
 export { backupBeforeDeploy } from './backup/before-deploy.js';
-export { backupBeforeDeployByMode, type BackupBeforeDeployModeResult } from './backup/before-deploy-mode.js';
+export { rdsRestorePointBeforeDeploy, type RdsRestorePoint } from './backup/before-deploy-mode.js';
 export { rdsRestoreWindow, planPointInTimeRestore, runPointInTimeRestore, pointAt, type RdsRestoreWindow, type PointInTimePlan, type PointInTimeResult } from './backup/rds-pitr.js';
 export type { BackupManifest } from './backup/manifest.js';
 export type { Progress as BackupProgress } from './backup/progress.js';

@@ -55,6 +55,11 @@ export interface CreateBackupOptions {
   /** Where pg_dump is looked for (tests). */
   toolSearch?: FindToolOptions['searchDirs'];
   onEvent?: (event: BackupEvent) => void;
+  /**
+   * Asked with the database's size, read in the first round trip, before pg_dump starts or anything is
+   * stored: an error returned is thrown (the backup before deploy's `backup.beforeDeployDumpLimit`).
+   */
+  refuseSize?: (databaseBytes: number) => StagedbError | undefined;
   /** Called about once a second while the dump runs. */
   onProgress?: (progress: Progress) => void;
   progressIntervalMs?: number;
@@ -131,6 +136,8 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     const snapshot = head.s;
     const versionNum = Number(head.vn);
     const sizeBytes = Number(head.size);
+    const refused = options.refuseSize?.(sizeBytes);
+    if (refused) throw refused;
     const format = options.format ?? 'auto';
     // Table sizes decide between the formats for a large database, and weigh the progress in a terminal.
     const early = (format === 'auto' && storage.kind === 'local' && sizeBytes >= DIRECTORY_MIN_BYTES) || options.onProgress !== undefined;

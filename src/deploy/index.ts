@@ -135,19 +135,6 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
 async function backupFirst(o: DeployOptions, local: LocalHistory, emit: (e: DeployEvent) => void): Promise<RestorePoint | undefined> {
   const { env, config } = o;
   const { backupActor } = await import('../backup/manifest.js');
-  const { backupBeforeDeployByMode } = await import('../backup/before-deploy-mode.js');
-  const byMode = await backupBeforeDeployByMode({
-    env,
-    migrationsDir: config.migrationsDir,
-    processEnv: o.processEnv,
-    createdBy: backupActor(config.root, o.processEnv ?? process.env),
-    onEvent: (e) => emit({ type: 'backup-note', env: env.name, message: e.message }),
-  });
-  if (byMode.handled) {
-    if (byMode.snapshot) return { what: `RDS snapshot ${byMode.snapshot.identifier}`, command: byMode.snapshot.restore };
-    if (byMode.pointInTime) return { what: `the point in time ${byMode.pointInTime.time} (WAL ${byMode.pointInTime.lsn}) in RDS automated backups`, command: byMode.pointInTime.restore };
-    return byMode.restorePoint;
-  }
   const { backupBeforeDeploy } = await import('../backup/before-deploy.js');
   const r = await backupBeforeDeploy({
     env,
@@ -159,8 +146,11 @@ async function backupFirst(o: DeployOptions, local: LocalHistory, emit: (e: Depl
       if (e.type === 'warning') emit({ type: 'warning', env: env.name, message: e.message });
       if (e.type === 'plan') emit({ type: 'backup-plan', env: env.name, pgDumpVersion: e.pgDump.version, databaseBytes: e.databaseBytes, location: e.location });
     },
+    onNote: (message) => emit({ type: 'backup-note', env: env.name, message }),
     onProgress: o.onBackupProgress,
   });
+  if (r.rds && 'snapshot' in r.rds) return { what: `RDS snapshot ${r.rds.snapshot.identifier}`, command: r.rds.snapshot.restore };
+  if (r.rds) return { what: `the point in time ${r.rds.pointInTime.time} (WAL ${r.rds.pointInTime.lsn}) in RDS automated backups`, command: r.rds.pointInTime.restore };
   if (!r.backup) return undefined;
   const m = r.backup.manifest;
   emit({ type: 'backup-taken', env: env.name, id: r.backup.id, size: m.size, durationMs: m.durationMs });
