@@ -20,7 +20,7 @@
  *
  * The fingerprint query costs the server ~40 ms on a 100-table schema (it deparses every default,
  * index and constraint), more than the rest of a repeated check together. So each check first reads a
- * quick fingerprint ({@link quickFingerprintSql}): the version (xmin, ctid) of every row of the catalogs
+ * quick fingerprint (QUICK_SQL, below): the version (xmin, ctid) of every row of the catalogs
  * the full query reads, counted and summed, plus the settings that change how it deparses, the
  * database's oid and the server's start time. PostgreSQL writes a new row version (a new xmin) for every
  * transactional catalog change, so an equal quick fingerprint means the same catalog rows, hence the
@@ -296,10 +296,6 @@ const QUICK_CATALOGS = [
 const QUICK_SETTINGS = ['search_path', 'DateStyle', 'IntervalStyle', 'TimeZone', 'extra_float_digits', 'bytea_output', 'standard_conforming_strings', 'quote_all_identifiers', 'lc_monetary'];
 
 /** The quick fingerprint, as a SQL expression; see the top of this file for why it stands in for the full one. */
-export function quickFingerprintSql(): string {
-  return QUICK_SQL;
-}
-
 const QUICK_SQL = `md5(concat_ws('|', pg_postmaster_start_time(), (SELECT oid FROM pg_database WHERE datname = current_database()),
   ${QUICK_SETTINGS.map((g) => `current_setting('${g}')`).join(', ')},
   ${QUICK_CATALOGS.map(
