@@ -158,14 +158,7 @@ export async function shadowFingerprint(o: ShadowFingerprintOptions): Promise<Sh
     }
     hash = undefined;
   }
-  const dropped = (async () => {
-    if (admin && name) {
-      const force = server >= 130000 ? ' WITH (FORCE)' : '';
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`).catch(() => {});
-    }
-    await admin?.end().catch(() => {});
-  })();
-  return { hash, dropped };
+  return { hash, dropped: dropShadow({ admin, name, server }) };
 }
 
 /** A temporary database made on an environment's server, and the connection that made it (and drops it). */
@@ -190,6 +183,12 @@ async function createShadow(env: ResolvedEnvironment): Promise<Shadow> {
   }
 }
 
+/** Drops what createShadow made, as far as it got, and closes its connection; never throws. */
+async function dropShadow(s: Partial<Shadow>): Promise<void> {
+  if (s.admin && s.name) await s.admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(s.name)}${(s.server ?? 0) >= 130000 ? ' WITH (FORCE)' : ''}`).catch(() => {});
+  await s.admin?.end().catch(() => {});
+}
+
 /**
  * Temporary databases made ahead of a check that will certainly replay (an empty drift cache: a fresh CI
  * checkout), while the caller does other work, so that CREATE DATABASE is off the check's critical path.
@@ -209,7 +208,7 @@ export function reserveShadow(env: ResolvedEnvironment): void {
   const key = reservationKey(env);
   if (reserved.has(key)) return;
   const p = createShadow(env).catch(async (e: { made?: Partial<Shadow> }) => {
-    await e.made?.admin?.end().catch(() => {});
+    await dropShadow(e.made ?? {});
     return undefined;
   });
   reserved.set(key, p);
@@ -227,12 +226,5 @@ function takeReserved(env: ResolvedEnvironment): Promise<Shadow> | undefined {
 export async function releaseShadows(): Promise<void> {
   const left = [...reserved.values()];
   reserved.clear();
-  await Promise.all(
-    left.map(async (p) => {
-      const s = await p;
-      if (!s) return;
-      await s.admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(s.name)}${s.server >= 130000 ? ' WITH (FORCE)' : ''}`).catch(() => {});
-      await s.admin.end().catch(() => {});
-    }),
-  );
+  await Promise.all(left.map(async (p) => dropShadow((await p) ?? {})));
 }
