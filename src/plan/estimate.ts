@@ -122,14 +122,18 @@ export function estimate(candidates: EstimateCandidate[], sizes: Map<string, Tab
   return { seconds: statements.reduce((n, s) => n + s.seconds, 0), statements };
 }
 
+/** Decimal megabytes, the unit of {@link RATES}' MB/s (format.ts writes PostgreSQL's 1024-based units). */
 function formatMB(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
   if (bytes >= MB) return `${(bytes / MB).toFixed(bytes >= 1e8 ? 0 : 1)} MB`;
   return `${Math.max(1, Math.round(bytes / 1e3))} kB`;
 }
 
-/** `< 1 s`, `~40 s`, `~3 min`, `~2 h 10 min`: an estimate never shows more precision than it has. */
-export function formatDuration(seconds: number): string {
+/**
+ * An estimate's seconds as `< 1 s`, `~40 s`, `~3 min`, `~2 h 10 min`: never more precision than it has
+ * (format.ts's formatDuration writes measured milliseconds).
+ */
+export function formatEstimate(seconds: number): string {
   if (seconds < 1) return '< 1 s';
   if (seconds < 60) return `~${Math.round(seconds)} s`;
   if (seconds < 3600) return `~${Math.round(seconds / 60)} min`;

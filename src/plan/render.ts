@@ -1,5 +1,5 @@
 import { formatBytes } from '../backup/manifest.js';
-import { formatDuration, RATES, type MigrationEstimate } from './estimate.js';
+import { formatEstimate, RATES, type MigrationEstimate } from './estimate.js';
 import type { EnvironmentPlan, PlanEntry, PlannedLock } from './index.js';
 
 export type PlanFormat = 'text' | 'markdown';
@@ -15,8 +15,8 @@ function driftLine(p: EnvironmentPlan): string {
 }
 
 /** `~3 min (estimate)`: the migration's total, always labelled as the estimate it is. */
-const total = (e: MigrationEstimate) => `${formatDuration(e.seconds)} (estimate)`;
-const step = (s: MigrationEstimate['statements'][number]) => `${s.operation} of ${s.table}: ${formatDuration(s.seconds)}, ${s.basis}`;
+const total = (e: MigrationEstimate) => `${formatEstimate(e.seconds)} (estimate)`;
+const step = (s: MigrationEstimate['statements'][number]) => `${s.operation} of ${s.table}: ${formatEstimate(s.seconds)}, ${s.basis}`;
 
 const verdict = (p: EnvironmentPlan) => (p.verdict === 'nothing' ? 'nothing to deploy' : p.verdict === 'refuse' ? 'deploy would REFUSE' : `deploy would apply ${p.pending.length} migration${p.pending.length === 1 ? '' : 's'}`);
 
@@ -68,7 +68,7 @@ function markdown(plans: PlanEntry[]): string {
     p.pending.forEach((m, i) => {
       const locks = m.locks.map((l) => `\`${l.mode}\` on \`${l.on}\` (${size(l)}), line ${l.at.split(':').pop()}`).join('<br>') || '-';
       const findings = m.findings.map((f) => `**${f.severity}** ${f.code} line ${f.line}: ${f.message}`).join('<br>') || '-';
-      const time = m.estimate ? [formatDuration(m.estimate.seconds), ...m.estimate.statements.map((x) => `line ${x.at.split(':').pop()}: ${x.operation} of \`${x.table}\`, ${x.basis}`)].join('<br>') : '-';
+      const time = m.estimate ? [formatEstimate(m.estimate.seconds), ...m.estimate.statements.map((x) => `line ${x.at.split(':').pop()}: ${x.operation} of \`${x.table}\`, ${x.basis}`)].join('<br>') : '-';
       out.push(`| ${i + 1} | \`${m.name}\` | ${m.how} | ${cell(locks)} | ${cell(findings)} | ${cell(time)} |`);
     });
     out.push('');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { splitStatements } from '../../src/history/split.js';
 import type { Finding } from '../../src/lint/types.js';
-import { estimate, estimateCandidates, formatDuration, RATES } from '../../src/plan/estimate.js';
+import { estimate, estimateCandidates, formatEstimate, RATES } from '../../src/plan/estimate.js';
 
 const finding = (line: number, statement: string, claim: Partial<NonNullable<Finding['claim']>>): Finding =>
   ({ code: 'X', rule: 'x', severity: 'warning', file: 'f', line, column: 1, endLine: line, statement, message: '', why: '', claim: { locks: [{ on: '"T"', mode: 'ACCESS EXCLUSIVE' }], rewrites: false, scans: false, blocksReads: true, blocksWrites: true, ...claim } }) as Finding;
@@ -51,8 +51,8 @@ describe('estimateCandidates', () => {
   });
 });
 
-describe('formatDuration', () => {
+describe('formatEstimate', () => {
   it('never shows more precision than an estimate has', () => {
-    expect([0.2, 12.4, 59.6, 61, 3599, 3600, 7800].map(formatDuration)).toEqual(['< 1 s', '~12 s', '~60 s', '~1 min', '~60 min', '~1 h', '~2 h 10 min']);
+    expect([0.2, 12.4, 59.6, 61, 3599, 3600, 7800].map(formatEstimate)).toEqual(['< 1 s', '~12 s', '~60 s', '~1 min', '~60 min', '~1 h', '~2 h 10 min']);
   });
 });
