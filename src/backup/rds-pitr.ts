@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError, usageError } from '../errors.js';
 import { redact } from '../redact.js';
 import { shellQuote } from '../shell-quote.js';
 import type { BackupActor } from './manifest.js';
-import { call, rdsClient, rdsSettings } from './rds.js';
+import { actorText, call, rdsClient, rdsSettings } from './rds.js';
 
 /**
  * RDS automated backups and point-in-time restore (issue 16, item 4). With automated backups on
@@ -226,7 +227,7 @@ export async function runPointInTimeRestore(
               { Key: 'stagedb:restored-from', Value: rds.instance },
               { Key: 'stagedb:restore-time', Value: plan.restoreTime },
               { Key: 'stagedb:environment', Value: o.env.name },
-              ...(o.createdBy ? [{ Key: 'stagedb:created-by', Value: (o.createdBy.gitAuthor ?? `${o.createdBy.osUser}@${o.createdBy.host}`).slice(0, 256) }] : []),
+              ...(o.createdBy ? [{ Key: 'stagedb:created-by', Value: actorText(o.createdBy).slice(0, 256) }] : []),
             ],
           }),
         ),
@@ -276,9 +277,6 @@ export async function runPointInTimeRestore(
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * How to point an environment at the restored instance: its URL with the new host and port (user,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
@@ -289,7 +290,8 @@ function fromSdk(s: SdkSnapshot | undefined, rds: { instance: string; region: st
   };
 }
 
-function actorText(a: BackupActor): string {
+/** Who made an RDS resource, for its `stagedb:created-by` tag. */
+export function actorText(a: BackupActor): string {
   return [a.gitAuthor ?? `${a.osUser}@${a.host}`, a.ci].filter(Boolean).join(' via ');
 }
 
@@ -358,6 +360,3 @@ export function rdsError(e: unknown, doing: string, rds: { instance: string; reg
   return new StagedbError('backup', 'E_RDS', `${where}: cannot ${doing} it: ${message}`, { cause: e });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
