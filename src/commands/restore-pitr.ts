@@ -1,7 +1,7 @@
 import { backupActor } from '../backup/manifest.js';
 import { backupsOf } from '../backup/locate.js';
 import { formatDuration } from '../format.js';
-import { StagedbError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { selectEnvironments } from '../config/environments.js';
 import { shellQuote } from '../shell-quote.js';
 import { loadTargets, resolveOne, runGuarded } from './shared.js';
@@ -57,11 +57,6 @@ export async function restorePointInTime(ctx: CommandContext, args: ParsedArgs):
       });
       return { value, summary: `restored RDS instance ${plan.source.instance} as of ${when} into ${value.instance}` };
     },
-  }).catch((e: unknown) => {
-    if (e instanceof StagedbError && (e.code === 'E_CONFIRM_REQUIRED' || e.code === 'E_CONFIRM_MISMATCH')) {
-      throw new StagedbError(e.kind, e.code, e.message, { fix: `stagedb restore --point-in-time ${shellQuote(text)} --from ${source.name} --to ${target.name} --confirm ${target.name}`, cause: e });
-    }
-    throw e;
   });
   const point = pointAt(target, r.endpoint);
   const lines = [
