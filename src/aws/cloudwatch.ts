@@ -1,5 +1,5 @@
 import { StagedbError } from '../errors.js';
-import { envCredentials, loadAwsSdk } from './sdk.js';
+import { awsFailure, envCredentials, loadAwsSdk } from './sdk.js';
 import { redact } from '../redact.js';
 import { shellQuote } from '../shell-quote.js';
 
@@ -125,31 +125,26 @@ function cloudWatchError(e: unknown, instance: string, region: string, endpoint:
   if (e instanceof StagedbError) return e;
   const err = e as { name?: string; code?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = err.name ?? err.Code ?? '';
-  const status = err.$metadata?.httpStatusCode;
   const what = `the CloudWatch metrics of RDS instance ${instance} (${region}${endpoint ? `, ${endpoint}` : ''})`;
   const message = redact(err.message ?? name);
-  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message ?? '')) {
+  const failure = awsFailure(e);
+  if (failure?.kind === 'no-credentials') {
     return new StagedbError('connection', 'E_CLOUDWATCH_AUTH', `cannot read ${what}: no AWS credentials found`, {
       fix: 'export AWS_PROFILE=<profile> (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where an instance or task role is attached',
       cause: e,
     });
   }
-  if (
-    ['AccessDenied', 'AccessDeniedException', 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'IncompleteSignature', 'InvalidSignatureException', 'ExpiredToken', 'ExpiredTokenException', 'MissingAuthenticationToken'].includes(name) ||
-    status === 401 ||
-    status === 403
-  ) {
-    return new StagedbError('connection', 'E_CLOUDWATCH_AUTH', `${what}: the credentials were refused (${name || `HTTP ${status}`})`, {
+  if (failure?.kind === 'refused') {
+    return new StagedbError('connection', 'E_CLOUDWATCH_AUTH', `${what}: the credentials were refused (${failure.shown})`, {
       fix: "check AWS_PROFILE / AWS_ACCESS_KEY_ID and the role's permissions: cloudwatch:GetMetricData",
       cause: e,
     });
   }
-  if (['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'LimitExceeded'].includes(name) || status === 429) {
+  if (failure?.kind === 'throttled') {
     return new StagedbError('connection', 'E_CLOUDWATCH_THROTTLED', `AWS throttled the request for ${what} (${message})`, { fix: 'run the same command again in a moment', cause: e });
   }
-  const net = err.code ?? name;
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'EPIPE'].includes(net)) {
-    return new StagedbError('connection', 'E_CLOUDWATCH_UNREACHABLE', `cannot reach CloudWatch for ${what} (${net})`, {
+  if (failure?.kind === 'unreachable') {
+    return new StagedbError('connection', 'E_CLOUDWATCH_UNREACHABLE', `cannot reach CloudWatch for ${what} (${failure.shown})`, {
       fix: endpoint ? `check that ${endpoint} (AWS_ENDPOINT_URL_CLOUDWATCH) is reachable from here` : 'check the network (a proxy, a VPC endpoint for monitoring, a firewall) and the region',
       cause: e,
     });

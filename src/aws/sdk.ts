@@ -47,3 +47,30 @@ export function envCredentials(processEnv: NodeJS.ProcessEnv | undefined): AwsCr
   const e = processEnv ?? {};
   return e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY ? { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY, sessionToken: e.AWS_SESSION_TOKEN || undefined } : undefined;
 }
+
+/** How an AWS SDK call failed, told the same way for every service; a service's own errors are left to its caller. */
+export type AwsFailureKind = 'no-credentials' | 'refused' | 'throttled' | 'unreachable';
+
+const REFUSED = new Set([
+  'AccessDenied', 'AccessDeniedException', 'AuthFailure', 'DecryptionFailure', 'ExpiredToken', 'ExpiredTokenException', 'IncompleteSignature',
+  'InvalidClientTokenId', 'InvalidSignatureException', 'MissingAuthenticationToken', 'SignatureDoesNotMatch', 'UnrecognizedClientException',
+]);
+const THROTTLED = new Set(['LimitExceeded', 'RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
+const UNREACHABLE = new Set(['EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT', 'TimeoutError']);
+
+/**
+ * The failure's kind, with the name to show (`AccessDenied`, `HTTP 403`, `ECONNREFUSED`): no credentials
+ * anywhere in the SDK's chain; credentials refused (or the request's signature, or the KMS key behind a
+ * secret); throttled; the endpoint not reached. Undefined for anything else.
+ */
+export function awsFailure(e: unknown): { kind: AwsFailureKind; shown: string } | undefined {
+  const err = (e ?? {}) as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = (err.name ?? err.Code ?? '').replace(/Fault$/, '');
+  const status = err.$metadata?.httpStatusCode;
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message ?? '')) return { kind: 'no-credentials', shown: name };
+  if (REFUSED.has(name) || status === 401 || status === 403) return { kind: 'refused', shown: name || `HTTP ${status}` };
+  if (THROTTLED.has(name) || status === 429) return { kind: 'throttled', shown: name || `HTTP ${status}` };
+  const net = err.code ?? name;
+  if (UNREACHABLE.has(net)) return { kind: 'unreachable', shown: net };
+  return undefined;
+}

@@ -2,7 +2,7 @@ import { configError, StagedbError } from '../errors.js';
 import { redact, registerSecret } from '../redact.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SecretRef, UrlValue } from '../config/define.js';
-import { envCredentials, loadAwsSdk } from './sdk.js';
+import { awsFailure, envCredentials, loadAwsSdk } from './sdk.js';
 import type { EnvironmentDefinition, ResolvedConfig } from '../config/load.js';
 
 /**
@@ -179,7 +179,6 @@ export function secretError(e: unknown, secretId: string, region: string): Stage
   if (e instanceof StagedbError) return e;
   const err = e as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = err.name ?? '';
-  const status = err.$metadata?.httpStatusCode;
   const what = `secret ${secretId} (${region})`;
   const message = redact(err.message ?? name);
   const describe = `aws secretsmanager describe-secret --secret-id ${shellQuote(secretId)} --region ${shellQuote(region)}`;
@@ -189,28 +188,24 @@ export function secretError(e: unknown, secretId: string, region: string): Stage
       cause: e,
     });
   }
-  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message ?? '')) {
+  const failure = awsFailure(e);
+  if (failure?.kind === 'no-credentials') {
     return new StagedbError('connection', 'E_SECRET_AUTH', `cannot read ${what}: no AWS credentials found`, {
       fix: 'export AWS_PROFILE=<profile> (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where an instance or task role is attached',
       cause: e,
     });
   }
-  if (
-    ['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'ExpiredTokenException', 'DecryptionFailure', 'IncompleteSignature'].includes(name) ||
-    status === 401 ||
-    status === 403
-  ) {
-    return new StagedbError('connection', 'E_SECRET_AUTH', `${what} refused the credentials (${name || `HTTP ${status}`})`, {
+  if (failure?.kind === 'refused') {
+    return new StagedbError('connection', 'E_SECRET_AUTH', `${what} refused the credentials (${failure.shown})`, {
       fix: `check AWS_PROFILE / AWS_ACCESS_KEY_ID and the role's permissions: secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key); see ${describe}`,
       cause: e,
     });
   }
-  if (['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded'].includes(name) || status === 429) {
+  if (failure?.kind === 'throttled') {
     return new StagedbError('connection', 'E_SECRET_THROTTLED', `AWS throttled the request for ${what} (${message})`, { fix: 'run the same command again in a moment', cause: e });
   }
-  const net = err.code ?? name;
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'EPIPE'].includes(net)) {
-    return new StagedbError('connection', 'E_SECRET_UNREACHABLE', `cannot reach AWS Secrets Manager for ${what} (${net})`, {
+  if (failure?.kind === 'unreachable') {
+    return new StagedbError('connection', 'E_SECRET_UNREACHABLE', `cannot reach AWS Secrets Manager for ${what} (${failure.shown})`, {
       fix: 'check the network (a proxy, a VPC endpoint for secretsmanager, a firewall) and the region',
       cause: e,
     });

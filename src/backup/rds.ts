@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { ResolvedEnvironment } from '../config/environments.js';
 import { StagedbError } from '../errors.js';
-import { envCredentials, loadAwsSdk } from '../aws/sdk.js';
+import { awsFailure, envCredentials, loadAwsSdk } from '../aws/sdk.js';
 import { redact } from '../redact.js';
 import { stagedbVersion, type BackupActor } from './manifest.js';
 import { shellQuote } from '../shell-quote.js';
@@ -308,7 +308,6 @@ export function rdsError(e: unknown, doing: string, rds: { instance: string; reg
   if (e instanceof StagedbError) return e;
   const err = e as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   const name = (err.name ?? err.Code ?? '').replace(/Fault$/, '');
-  const status = err.$metadata?.httpStatusCode;
   const where = `RDS instance ${rds.instance} (${rds.region}${rds.endpoint ? `, ${rds.endpoint}` : ''})`;
   const message = redact(err.message ?? name);
   if (name === 'DBInstanceNotFound') {
@@ -329,30 +328,26 @@ export function rdsError(e: unknown, doing: string, rds: { instance: string; reg
       cause: e,
     });
   }
-  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message ?? '')) {
+  const failure = awsFailure(e);
+  if (failure?.kind === 'no-credentials') {
     return new StagedbError('connection', 'E_RDS_AUTH', `cannot ${doing} ${where}: no AWS credentials found`, {
       fix: 'export AWS_PROFILE=<profile> (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in the shell or the environment\'s env file), or run where an instance or task role is attached',
       cause: e,
     });
   }
-  if (
-    ['InvalidClientTokenId', 'SignatureDoesNotMatch', 'AccessDenied', 'AccessDeniedException', 'UnrecognizedClientException', 'ExpiredToken', 'ExpiredTokenException', 'AuthFailure', 'CredentialsProviderError', 'IncompleteSignature', 'MissingAuthenticationToken'].includes(name) ||
-    status === 401 ||
-    status === 403
-  ) {
-    return new StagedbError('connection', 'E_RDS_AUTH', `${where} refused the credentials (${name || `HTTP ${status}`}): cannot ${doing} it`, {
+  if (failure?.kind === 'refused') {
+    return new StagedbError('connection', 'E_RDS_AUTH', `${where} refused the credentials (${failure.shown}): cannot ${doing} it`, {
       fix: `check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (shell or the environment's env file), AWS_PROFILE, or the role's permissions: ${
         permissions ?? (doing === 'describe' ? 'rds:DescribeDBInstances' : 'rds:CreateDBSnapshot, rds:DescribeDBSnapshots, rds:AddTagsToResource')
       } on the instance`,
       cause: e,
     });
   }
-  if (['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException'].includes(name) || status === 429) {
+  if (failure?.kind === 'throttled') {
     return new StagedbError('connection', 'E_RDS_THROTTLED', `AWS throttled the requests for ${where} (${message}): cannot ${doing} it`, { fix: 'run the same command again in a moment', cause: e });
   }
-  const net = err.code ?? name;
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'EPIPE'].includes(net)) {
-    return new StagedbError('connection', 'E_RDS_UNREACHABLE', `cannot reach the RDS API for ${where} (${net})`, {
+  if (failure?.kind === 'unreachable') {
+    return new StagedbError('connection', 'E_RDS_UNREACHABLE', `cannot reach the RDS API for ${where} (${failure.shown})`, {
       fix: rds.endpoint ? `check that ${rds.endpoint} is reachable from here` : 'check the network (a proxy, a VPC endpoint, a firewall) and the region',
       cause: e,
     });

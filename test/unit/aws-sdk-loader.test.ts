@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envCredentials, loadAwsSdk } from '../../src/aws/sdk.js';
+import { awsFailure, envCredentials, loadAwsSdk } from '../../src/aws/sdk.js';
 import { StagedbError } from '../../src/errors.js';
 
 /** The one loader of the optional AWS SDK peers (RDS, the RDS signer, Secrets Manager, CloudWatch). */
@@ -28,5 +28,26 @@ describe('envCredentials', () => {
     expect(envCredentials({ AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't' })?.sessionToken).toBe('t');
     expect(envCredentials({ AWS_ACCESS_KEY_ID: 'AKIA1' })).toBeUndefined();
     expect(envCredentials(undefined)).toBeUndefined();
+  });
+});
+
+describe('awsFailure', () => {
+  it('tells the four shared ways an AWS call fails, by name, HTTP status or socket code; anything else is the service’s own', () => {
+    const kinds = [
+      { name: 'CredentialsProviderError', message: 'Could not load credentials from any providers' },
+      { name: 'AccessDeniedException' },
+      { name: 'SomethingElse', $metadata: { httpStatusCode: 403 } },
+      { name: 'ThrottlingException' },
+      { name: 'Error', code: 'ECONNREFUSED' },
+      { name: 'DBInstanceNotFoundFault' },
+    ].map((e) => awsFailure(e));
+    expect(kinds).toEqual([
+      { kind: 'no-credentials', shown: 'CredentialsProviderError' },
+      { kind: 'refused', shown: 'AccessDeniedException' },
+      { kind: 'refused', shown: 'SomethingElse' },
+      { kind: 'throttled', shown: 'ThrottlingException' },
+      { kind: 'unreachable', shown: 'ECONNREFUSED' },
+      undefined,
+    ]);
   });
 });
