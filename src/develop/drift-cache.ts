@@ -78,9 +78,12 @@ export function driftCacheDir(root: string): string {
  * Same answer as `detectDrift`, plus `cache: 'hit' | 'miss'`.
  */
 export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftReport> {
-  const s = await openInputs(o);
+  // An empty cache (a fresh checkout, as in CI) can answer nothing: no quick fingerprint to look up
+  // first — the full read below takes it in the same statement, for the check after the replay. Three
+  // environments' quick fingerprints (~30 ms of the server's CPU each) would compete with the replay.
+  const s = await openInputs(o, { quick: !cacheEmpty(o.root) });
   try {
-    const quick = readEntry(o.root, s.quickName);
+    const quick = s.quickName === undefined ? undefined : readEntry(o.root, s.quickName);
     if (quick) return { ...quick, env: o.env.name, cache: 'hit' };
     // Nothing stored for these migrations, schema.prisma and server yet, whatever the database: the full
     // fingerprint cannot find an entry, so the shadow replay starts now, while it is read.
@@ -93,7 +96,7 @@ export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftRepo
     const hit = readEntry(o.root, before.name);
     if (hit) {
       writeEntry(o.root, before.quickName, hit);
-      await early?.catch(() => {});
+      await early?.then((r) => r.dropped).catch(() => {});
       return { ...hit, env: o.env.name, cache: 'hit' };
     }
     // `status --drift --env all` checks environments concurrently: those with the same inputs (same
@@ -101,10 +104,10 @@ export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftRepo
     const running = inflight.get(before.name);
     if (running) return { ...(await running), env: o.env.name, cache: 'miss' };
     const check = (async () => {
-      const report = await replayDrift(o, s, before.hash, early ?? shadowReplay(o, s));
+      const { report, dropped } = await replayDrift(o, s, before.hash, early ?? shadowReplay(o, s));
       // Store only what was checked against one state of the database: read it again after the check
-      // (the quick fingerprint says whether the full one can have changed).
-      const quickAfter = await s.quick();
+      // (the quick fingerprint says whether the full one can have changed), while the temporary database is dropped.
+      const [quickAfter] = await Promise.all([s.quick(), dropped]);
       const after = quickAfter === before.quick ? before : await s.read();
       if (after.name === before.name) {
         writeEntry(o.root, before.name, report);
@@ -131,13 +134,16 @@ export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftRepo
  * cache has entries (most checks will hit: nothing is made ahead).
  */
 export function shadowsAhead(root: string): { reserve: (env: ResolvedEnvironment) => void; release: () => Promise<void> } | undefined {
-  let empty: boolean;
+  return cacheEmpty(root) ? { reserve: reserveShadow, release: releaseShadows } : undefined;
+}
+
+/** No entry stored at all (a fresh checkout, or never checked): every check will replay. */
+function cacheEmpty(root: string): boolean {
   try {
-    empty = !readdirSync(driftCacheDir(root)).some((f) => f.endsWith('.json'));
+    return !readdirSync(driftCacheDir(root)).some((f) => f.endsWith('.json'));
   } catch {
-    empty = true;
+    return true;
   }
-  return empty ? { reserve: reserveShadow, release: releaseShadows } : undefined;
 }
 
 const inflight = new Map<string, Promise<DriftReport>>();
@@ -149,9 +155,9 @@ const shadowReplays = new Map<string, Promise<ShadowReplay>>();
  * no entry for the database as it is now.
  */
 export async function cachedDrift(o: DriftCheckOptions): Promise<DriftReport | undefined> {
-  const s = await openInputs(o);
+  const s = await openInputs(o, { quick: true });
   try {
-    const quick = readEntry(o.root, s.quickName);
+    const quick = readEntry(o.root, s.quickName!);
     if (quick) return { ...quick, env: o.env.name, cache: 'hit' };
     const { name } = await s.read();
     const hit = readEntry(o.root, name);
@@ -179,7 +185,7 @@ function shadowReplay(o: DriftCheckOptions, s: Inputs): Promise<ShadowReplay> {
 }
 
 /** A miss: the engine diffs the database with schema.prisma while the history is replayed here; the engine replays it only when that cannot settle it. */
-async function replayDrift(o: DriftCheckOptions, s: Inputs, liveHash: string, shadow: Promise<ShadowReplay>): Promise<DriftReport> {
+async function replayDrift(o: DriftCheckOptions, s: Inputs, liveHash: string, shadow: Promise<ShadowReplay>): Promise<{ report: DriftReport; dropped: Promise<void> }> {
   const schemaHalf = (() => {
     // Environments whose databases have the same schema (and the same schema.prisma, server, engine) share one engine diff.
     const key = `${s.schemaKey}:${liveHash}`;
@@ -195,10 +201,12 @@ async function replayDrift(o: DriftCheckOptions, s: Inputs, liveHash: string, sh
   const replayed = await shadow;
   try {
     const [migrationsToDatabase, databaseToSchema] = await Promise.all([replayed.hash === liveHash ? '' : driftHalfFromEngine(o, s.applied, 'history'), schemaHalf]);
-    return { env: o.env.name, migrationsToDatabase, databaseToSchema, drifted: migrationsToDatabase !== '', appliedMigrations: s.applied };
-  } finally {
-    // The temporary database is gone before the answer (or the engine's error) is: a CLI exits right after.
+    // The caller waits for `dropped` before it answers: a CLI exits right after.
+    return { report: { env: o.env.name, migrationsToDatabase, databaseToSchema, drifted: migrationsToDatabase !== '', appliedMigrations: s.applied }, dropped: replayed.dropped };
+  } catch (e) {
+    // The temporary database is gone before the engine's error is.
     await replayed.dropped;
+    throw e;
   }
 }
 
@@ -208,8 +216,8 @@ interface Inputs {
   schemas: string[];
   /** sha256 of every input but the database: the first half of every entry's file name. */
   baseId: string;
-  /** The quick fingerprint read when the inputs were opened. */
-  quickName: string;
+  /** The quick fingerprint read when the inputs were opened (not read for an empty cache). */
+  quickName?: string;
   /** schema.prisma, the schemas, the server and the engine: what the database → schema.prisma half depends on besides the database. */
   schemaKey: string;
   /** Reads the full fingerprint (and the quick one, in the same snapshot): the entry's file name. */
@@ -226,7 +234,7 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
  * (kept for the full fingerprint, if needed), `_prisma_migrations` unless the caller has read it, and
  * the quick fingerprint.
  */
-async function openInputs(o: DriftCheckOptions): Promise<Inputs> {
+async function openInputs(o: DriftCheckOptions, want: { quick: boolean }): Promise<Inputs> {
   const { env } = o;
   const local = o.local ?? (existsSync(o.migrationsDir) ? readLocalHistory(o.migrationsDir).migrations : []);
   const schemas = resetSchemas(env, existsSync(o.schemaPath) ? o.schemaPath : undefined);
@@ -236,7 +244,7 @@ async function openInputs(o: DriftCheckOptions): Promise<Inputs> {
     const settled = client.query('SET search_path = pg_catalog');
     const applied = o.applied ?? (await appliedForDrift(client, env, local));
     await settled;
-    const first = (await client.query<{ v: number; quick: string }>(`SELECT current_setting('server_version_num')::int AS v, ${QUICK_SQL} AS quick`)).rows[0]!;
+    const first = (await client.query<{ v: number; quick?: string }>(`SELECT current_setting('server_version_num')::int AS v${want.quick ? `, ${QUICK_SQL} AS quick` : ''}`)).rows[0]!;
     const byName = new Map<string, LocalMigration>(local.map((m) => [m.name, m]));
     // Where the replay runs (its server's extensions, collations and version shape the result), without
     // credentials: host, port and database only.
@@ -266,7 +274,7 @@ async function openInputs(o: DriftCheckOptions): Promise<Inputs> {
       applied,
       schemas,
       baseId,
-      quickName: quickName(first.quick),
+      quickName: first.quick === undefined ? undefined : quickName(first.quick),
       schemaKey: sha(JSON.stringify({ format: FORMAT, engine: ENGINE_PACKAGE_VERSION, schemaPrisma, schemas, server: first.v })),
       async read() {
         const { rows } = await client.query<{ quick: string; hash: string }>(`SELECT ${QUICK_SQL} AS quick, ${FULL_SQL} AS hash`, [schemas]);
