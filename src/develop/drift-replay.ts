@@ -120,20 +120,25 @@ export async function shadowFingerprint(o: ShadowFingerprintOptions): Promise<Sh
   let name: string | undefined;
   let server = 0;
   let hash: string | undefined;
+  let making: Making | undefined;
   try {
-    const made = await (takeReserved(env) ?? createShadow(env));
+    making = takeReserved(env) ?? createShadow(env);
+    // The round trips are split and classified while the server makes the database (the server's
+    // version, read first, says which statements must run outside a transaction).
+    const messages = [...replayMessages(replayBatches(o.migrations, await making.server))];
+    const made = await making.made;
     ({ admin, name, server } = made);
     const url = new URL(env.directUrl);
     url.pathname = `/${encodeURIComponent(name)}`;
     const shadow = await connect(url.toString(), { label, purpose: 'drift shadow' });
     try {
-      // The shadow database is thrown away: nothing of it needs to survive a crash.
-      await shadow.query('SET synchronous_commit = off');
+      // The shadow database is thrown away: nothing of it needs to survive a crash. (Queued: sent
+      // before the first batch, without a turn of this process in between.)
+      shadow.query('SET synchronous_commit = off').catch(() => {});
       const schema = env.directInfo.schema;
       if (schema !== 'public') await shadow.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}; SET search_path TO ${quoteIdent(schema)}`);
-      // The next batch is split and classified while the server runs the current one.
       let running: Promise<unknown> = Promise.resolve();
-      for (const b of replayMessages(replayBatches(o.migrations, server))) {
+      for (const b of messages) {
         await running;
         if (b.kind === 'statements') {
           for (const t of b.texts) await shadow.query(t);
@@ -150,7 +155,8 @@ export async function shadowFingerprint(o: ShadowFingerprintOptions): Promise<Sh
     }
   } catch (e) {
     // No CREATEDB, a migration that fails here but not through the engine, …: the engine's replay decides (and says why).
-    const made = (e as { made?: Partial<Shadow> }).made;
+    // Whatever failed, the database being made is dropped once it is (or is known not to be) made.
+    const made = (e as { made?: Partial<Shadow> }).made ?? (admin ? undefined : await making?.made.catch((x: { made?: Partial<Shadow> }) => x.made));
     if (made) {
       admin = made.admin;
       name = made.name;
@@ -168,19 +174,42 @@ interface Shadow {
   server: number;
 }
 
-/** CREATE DATABASE on the environment's server; a failure carries what must still be closed or dropped (`made`). */
-async function createShadow(env: ResolvedEnvironment): Promise<Shadow> {
-  const admin = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift shadow' });
-  const made: Partial<Shadow> = { admin };
-  try {
-    made.server = Number((await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
-    const name = `prisma_migrate_shadow_db_${randomUUID()}`;
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
-    made.name = name;
-    return made as Shadow;
-  } catch (e) {
-    throw Object.assign(e instanceof Error ? e : new Error(String(e)), { made });
-  }
+/** A temporary database being made: the server's version comes first, the database when CREATE DATABASE is done. */
+interface Making {
+  server: Promise<number>;
+  made: Promise<Shadow>;
+}
+
+/**
+ * CREATE DATABASE on the environment's server; a failure carries what must still be closed or dropped
+ * (`made`). Both promises reject on a failure before the version is known; `server` never rejects after.
+ */
+function createShadow(env: ResolvedEnvironment): Making {
+  const partial: Partial<Shadow> = {};
+  const fail = (e: unknown) => Object.assign(e instanceof Error ? e : new Error(String(e)), { made: partial });
+  const server = (async () => {
+    try {
+      partial.admin = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift shadow' });
+      partial.server = Number((await partial.admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
+      return partial.server;
+    } catch (e) {
+      throw fail(e);
+    }
+  })();
+  const made = (async () => {
+    await server;
+    try {
+      const name = `prisma_migrate_shadow_db_${randomUUID()}`;
+      await partial.admin!.query(`CREATE DATABASE ${quoteIdent(name)}`);
+      partial.name = name;
+      return partial as Shadow;
+    } catch (e) {
+      throw fail(e);
+    }
+  })();
+  server.catch(() => {});
+  made.catch(() => {});
+  return { server, made };
 }
 
 /** Drops what createShadow made, as far as it got, and closes its connection; never throws. */
@@ -195,7 +224,7 @@ async function dropShadow(s: Partial<Shadow>): Promise<void> {
  * One per server and role (a database the role made is one it may create tables in); taken by the first
  * replay on that server, dropped by {@link releaseShadows} if none takes it.
  */
-const reserved = new Map<string, Promise<Shadow | undefined>>();
+const reserved = new Map<string, Making>();
 
 const reservationKey = (env: ResolvedEnvironment) => {
   const u = new URL(env.directUrl);
@@ -207,24 +236,30 @@ export function reserveShadow(env: ResolvedEnvironment): void {
   if (env.shadowDatabaseUrl) return;
   const key = reservationKey(env);
   if (reserved.has(key)) return;
-  const p = createShadow(env).catch(async (e: { made?: Partial<Shadow> }) => {
-    await dropShadow(e.made ?? {});
-    return undefined;
-  });
-  reserved.set(key, p);
+  reserved.set(key, createShadow(env));
 }
 
-function takeReserved(env: ResolvedEnvironment): Promise<Shadow> | undefined {
+/** The database made ahead for this server, if any; one that failed is made again now (the replay reports why if it fails again). */
+function takeReserved(env: ResolvedEnvironment): Making | undefined {
   const key = reservationKey(env);
-  const p = reserved.get(key);
-  if (!p) return undefined;
+  const m = reserved.get(key);
+  if (!m) return undefined;
   reserved.delete(key);
-  return p.then((s) => s ?? createShadow(env));
+  let again: Making | undefined;
+  const retry = async (e: { made?: Partial<Shadow> }) => {
+    await dropShadow(e.made ?? {});
+    again ??= createShadow(env);
+    return again;
+  };
+  return {
+    server: m.server.catch(async (e) => (await retry(e)).server),
+    made: m.made.catch(async (e) => (await retry(e)).made),
+  };
 }
 
 /** Drops the temporary databases made ahead that no replay took. */
 export async function releaseShadows(): Promise<void> {
   const left = [...reserved.values()];
   reserved.clear();
-  await Promise.all(left.map(async (p) => dropShadow((await p) ?? {})));
+  await Promise.all(left.map(async (m) => dropShadow(await m.made.catch((e: { made?: Partial<Shadow> }) => e.made ?? {}))));
 }
