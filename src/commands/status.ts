@@ -31,7 +31,14 @@ ${ENV_HELP}`,
     const drift = new Map<string, DriftOutcome>();
     let status: Awaited<ReturnType<typeof environmentsStatus>>;
     try {
-      status = await environmentsStatus(config, names, { cwd: ctx.cwd, processEnv: ctx.env, onWarning: (w) => ctx.warn(w), onResolved: (env) => ahead?.reserve(env) });
+      const reading = environmentsStatus(config, names, { cwd: ctx.cwd, processEnv: ctx.env, onWarning: (w) => ctx.warn(w), onResolved: (env) => ahead?.reserve(env) });
+      if (ahead) {
+        // Every check will replay, and each diffs the database with schema.prisma in the engine: it compiles
+        // while the histories are read, not while the server replays (two cores shared by both).
+        await baselineWasmOnly();
+        (await import('../engine/index.js')).warmEngine();
+      }
+      status = await reading;
       const { results, resolved, local } = status;
       // Drift needs Prisma's schema engine (and a shadow database): only on request, loaded only then.
       if (args.values.drift) {
