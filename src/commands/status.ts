@@ -27,7 +27,7 @@ ${ENV_HELP}`,
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args, { allowAll: true });
     // With an empty drift cache every check replays: each server's temporary database is made while the histories are read.
-    const ahead = args.values.drift ? (await import('../develop/drift-cache.js')).shadowsAhead(config.root) : undefined;
+    const ahead = args.values.drift ? (await import('../develop/drift-cache.js')).shadowsAhead(config.root, config.schemaPath) : undefined;
     const drift = new Map<string, DriftOutcome>();
     let status: Awaited<ReturnType<typeof environmentsStatus>>;
     try {
