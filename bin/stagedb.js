@@ -16,13 +16,14 @@ await main();
  * `v8.cachedDataVersionTag()`, in the cache's file name) and of this command, and returns its exports.
  * One cache per command (`cli.<tag>.<command>.cache`, `<command>-help` for its --help): a cache holds
  * the bytecode of the functions the run that wrote it compiled, and V8 deserialises all of it on every
- * start, so `status` does not pay for lint's rules nor lint for node-postgres. The cache starts with the sha256 of the script it was
- * made from: V8 itself checks only the script's length, and bytecode of another script of the same
- * length (a patched file) must never run. Without a cache that matches, the script is compiled from
- * source and, when the run ends with the V8 flags it started with (lint gives back the ones it changes;
- * the engine commands do not) and not with a usage error (exit 4: a mistyped command names no cache),
- * its cache is written beside it, atomically. Where the package folder is not writable (a read-only
- * install) and there is no cache, the modules run instead: they compile less.
+ * start, so `status` does not pay for lint's rules nor lint for node-postgres. The cache starts with
+ * the sha256 of the script it was made from: V8 itself checks only the script's length, and bytecode
+ * of another script of the same length (a patched file) must never run. Without a cache that matches,
+ * the script is compiled from source and, when the run ends with the V8 flags it started with (lint
+ * gives back the ones it changes; the engine commands do not) and not with a usage error (exit 4: a
+ * mistyped command names no cache), its cache is written beside it, atomically. Where the package
+ * folder is not writable (a read-only install) and there is no cache, the modules run instead: they
+ * compile less.
  */
 async function withCodeCache() {
   const [fs, { Script }, { cachedDataVersionTag }, { createHash }, { createRequire }, { fileURLToPath }] = await Promise.all(
