@@ -14,7 +14,7 @@ await main();
 /**
  * Compiles dist/cli-bundle/cli.cjs with the code cache of this V8 (its version, flags and CPU features:
  * `v8.cachedDataVersionTag()`, in the cache's file name) and of this command, and returns its exports.
- * One cache per command (`cli.<tag>.<command>.cache`, `<command>-help` for its --help): a cache holds
+ * One cache per command (`cli.<tag>.<command>.cache`; `help` for every --help): a cache holds
  * the bytecode of the functions the run that wrote it compiled, and V8 deserialises all of it on every
  * start, so `status` does not pay for lint's rules nor lint for node-postgres. The cache starts with
  * the sha256 of the script it was made from: V8 itself checks only the script's length, and bytecode
@@ -33,11 +33,11 @@ async function withCodeCache() {
   const file = fileURLToPath(url);
   const dir = fileURLToPath(new URL('.', url));
   const tag = cachedDataVersionTag();
-  // Command names are lower-case words (src/cli/registry.ts); anything else shares one cache. A
-  // command's --help has its own: a cache holds what the run that wrote it compiled, and `status --help`
-  // as a first run would otherwise leave every later `status` compiling its own functions.
-  const help = process.argv.includes('--help') || process.argv.includes('-h') ? '-help' : '';
-  const command = /^[a-z]{1,20}$/.test(argv1) ? `${argv1}${help}` : 'other';
+  // Command names are lower-case words (src/cli/registry.ts); anything else shares one cache. Every
+  // command's --help shares one too: a cache holds what the run that wrote it compiled, and `status
+  // --help` as a first run would otherwise leave every later `status` compiling its own functions.
+  const help = process.argv.includes('--help') || process.argv.includes('-h');
+  const command = help ? 'help' : /^[a-z]{1,20}$/.test(argv1) ? argv1 : 'other';
   const cacheFile = `${dir}cli.${tag.toString(16)}.${command}.cache`;
   let bytes;
   try {
