@@ -13,12 +13,17 @@ await main();
 
 /**
  * Compiles dist/cli-bundle/cli.cjs with the code cache of this V8 (its version, flags and CPU features:
- * `v8.cachedDataVersionTag()`, in the cache's file name), and returns its exports. The cache starts with
- * the sha256 of the script it was made from: V8 itself checks only the script's length, and bytecode of
- * another script of the same length (a patched file) must never run. Without a cache that matches, the
- * script is compiled from source and, when the run ends with the same V8 flags (lint and the engine
- * commands change them), its cache written beside it, atomically. Where the package folder is not
- * writable (a read-only install) and there is no cache, the modules run instead: they compile less.
+ * `v8.cachedDataVersionTag()`, in the cache's file name) and of this command, and returns its exports.
+ * One cache per command (`cli.<tag>.<command>.cache`; `help` for every --help): a cache holds
+ * the bytecode of the functions the run that wrote it compiled, and V8 deserialises all of it on every
+ * start, so `status` does not pay for lint's rules nor lint for node-postgres. The cache starts with
+ * the sha256 of the script it was made from: V8 itself checks only the script's length, and bytecode
+ * of another script of the same length (a patched file) must never run. Without a cache that matches,
+ * the script is compiled from source and, when the run ends with the V8 flags it started with (lint
+ * gives back the ones it changes; the engine commands do not) and not with a usage error (exit 4: a
+ * mistyped command names no cache), its cache is written beside it, atomically. Where the package
+ * folder is not writable (a read-only install) and there is no cache, the modules run instead: they
+ * compile less.
  */
 async function withCodeCache() {
   const [fs, { Script }, { cachedDataVersionTag }, { createHash }, { createRequire }, { fileURLToPath }] = await Promise.all(
@@ -28,7 +33,12 @@ async function withCodeCache() {
   const file = fileURLToPath(url);
   const dir = fileURLToPath(new URL('.', url));
   const tag = cachedDataVersionTag();
-  const cacheFile = `${dir}cli.${tag.toString(16)}.cache`;
+  // Command names are lower-case words (src/cli/registry.ts); anything else shares one cache. Every
+  // command's --help shares one too: a cache holds what the run that wrote it compiled, and `status
+  // --help` as a first run would otherwise leave every later `status` compiling its own functions.
+  const help = process.argv.includes('--help') || process.argv.includes('-h');
+  const command = help ? 'help' : /^[a-z]{1,20}$/.test(argv1) ? argv1 : 'other';
+  const cacheFile = `${dir}cli.${tag.toString(16)}.${command}.cache`;
   let bytes;
   try {
     bytes = fs.readFileSync(file);
@@ -56,8 +66,8 @@ async function withCodeCache() {
     cachedData,
   });
   if (!cachedData || script.cachedDataRejected) {
-    process.once('exit', () => {
-      if (cachedDataVersionTag() !== tag) return;
+    process.once('exit', (code) => {
+      if (cachedDataVersionTag() !== tag || code === 4) return;
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {
         fs.writeFileSync(tmp, Buffer.concat([digest, script.createCachedData()]));

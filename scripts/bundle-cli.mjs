@@ -209,22 +209,37 @@ function dynamicImportsTo(name, text, counted) {
   });
 }
 
-// Train the cache: `status` (a TypeScript config as `stagedb init` writes it, validation, node-postgres, a
-// refused connection) in a throwaway project, as any first run writes dist/cli-bundle/cli.<tag>.cache
-// (bin/stagedb.js). Twice: the first run transpiles the config (jiti's babel) and its cache is dropped;
-// the second finds jiti's transpiled copy, as every later run does, and writes the one kept. Best
-// effort: a build that cannot run it still works, and the first command writes the cache.
+// Train the caches, one per command (bin/stagedb.js: dist/cli-bundle/cli.<tag>.<command>.cache), as any
+// first run of a command writes its own: `status` (a TypeScript config as `stagedb init` writes it,
+// validation, node-postgres, a refused connection) and `lint --json` (a review of a short history whose
+// statements meet the rules a Prisma history meets) in a throwaway project. status twice: the first run
+// transpiles the config (jiti's babel) and its cache is dropped; the second finds jiti's transpiled copy,
+// as every later run does, and writes the one kept. Best effort: a build that cannot run them still
+// works, and the first run of each command writes its cache.
 {
   const { mkdtempSync, writeFileSync, mkdirSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { spawnSync } = await import('node:child_process');
   const project = mkdtempSync(join(tmpdir(), 'stagedb-train-'));
-  const caches = () => readdirSync(outdir).filter((f) => /^cli\.[0-9a-f]+\.cache$/.test(f));
+  const caches = () => readdirSync(outdir).filter((f) => /^cli\.[0-9a-f]+\.[a-z]+\.cache$/.test(f));
   try {
     mkdirSync(join(project, 'prisma', 'migrations', '20240101000000_init'), { recursive: true });
     writeFileSync(join(project, 'package.json'), '{ "name": "train", "private": true }\n');
     writeFileSync(join(project, 'prisma', 'schema.prisma'), 'datasource db {\n  provider = "postgresql"\n}\n');
     writeFileSync(join(project, 'prisma', 'migrations', '20240101000000_init', 'migration.sql'), 'CREATE TABLE "User" ("id" SERIAL PRIMARY KEY);\n');
+    // What Prisma's migrations are made of (bench/history.mjs writes the same kinds): lint compiles the
+    // rules and walks each statement kind meets.
+    const more = [
+      '-- CreateEnum\nCREATE TYPE "Role" AS ENUM (\'USER\', \'ADMIN\');\n\n-- CreateTable\nCREATE TABLE "Post" (\n    "id" SERIAL NOT NULL,\n    "title" TEXT NOT NULL,\n    "authorId" INTEGER,\n    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,\n\n    CONSTRAINT "Post_pkey" PRIMARY KEY ("id")\n);\n\n-- CreateIndex\nCREATE UNIQUE INDEX "Post_title_key" ON "Post"("title");\n\n-- AddForeignKey\nALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"("id") ON DELETE SET NULL ON UPDATE CASCADE;\n',
+      '-- AlterTable\nALTER TABLE "User" ADD COLUMN "email" TEXT NOT NULL,\nADD COLUMN "role" "Role" NOT NULL DEFAULT \'USER\';\n\n-- CreateIndex\nCREATE INDEX "User_email_idx" ON "User"("email");\n',
+      '-- AlterTable\nALTER TABLE "Post" ALTER COLUMN "title" SET DATA TYPE VARCHAR(200),\nALTER COLUMN "authorId" SET NOT NULL,\nDROP COLUMN "createdAt";\n\n-- DropIndex\nDROP INDEX "User_email_idx";\n\n-- AlterEnum\nALTER TYPE "Role" ADD VALUE \'OWNER\';\n\n-- RenameIndex\nALTER INDEX "Post_title_key" RENAME TO "Post_title_unique";\n',
+      '-- DropForeignKey\nALTER TABLE "Post" DROP CONSTRAINT "Post_authorId_fkey";\n\n-- DropTable\nDROP TABLE "Post";\n',
+    ];
+    more.forEach((sql, i) => {
+      const dir = join(project, 'prisma', 'migrations', `2024010${i + 2}000000_step${i + 2}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'migration.sql'), sql);
+    });
     writeFileSync(
       join(project, 'stagedb.config.ts'),
       "import { defineConfig, env } from 'stagedb';\n\nexport default defineConfig({\n  environments: {\n    development: { url: env('DATABASE_URL') },\n  },\n});\n",
@@ -238,6 +253,9 @@ function dynamicImportsTo(name, text, counted) {
       r = spawnSync(process.execPath, [`${root}bin/stagedb.js`, 'status', '--env', 'all'], { cwd: project, env, encoding: 'utf8', timeout: 60_000 });
     }
     if (caches().length === 0) console.warn(`bundle-cli: the training run wrote no code cache (exit ${r.status}): ${(r.stderr ?? '').slice(0, 500)}`);
+    // lint's own cache, beside status's (its findings cache goes into the throwaway project).
+    r = spawnSync(process.execPath, [`${root}bin/stagedb.js`, 'lint', '--json'], { cwd: project, env, encoding: 'utf8', timeout: 60_000 });
+    if (!caches().some((f) => f.endsWith('.lint.cache'))) console.warn(`bundle-cli: the lint training run wrote no code cache (exit ${r.status}): ${(r.stderr ?? '').slice(0, 500)}`);
   } finally {
     rmSync(project, { recursive: true, force: true });
   }

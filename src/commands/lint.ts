@@ -8,7 +8,7 @@ import type { LintOptions, LintResult, Runner } from '../lint/types.js';
 import { colorWanted } from '../render/color.js';
 import { ENV_HELP } from './shared.js';
 import type { Command } from './types.js';
-import { baselineWasmOnly } from './wasm-tier.js';
+import { endShortLivedLint, shortLivedLint } from './wasm-tier.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
 type Format = (typeof FORMATS)[number];
@@ -66,9 +66,9 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     // A lint process lives ~0.2 s: TurboFan's optimized code for the rules and the tree walks arrives too
     // late to pay for compiling it (~30 ms of CPU on a 1000-file history, on V8's background threads,
     // which a two-core machine does not have to spare). Interpreted and baseline code only, for this
-    // process alone: the deploy gate, which runs inside a deploy, leaves V8 as it is.
-    (await import('node:v8')).setFlagsFromString('--no-opt');
-    await baselineWasmOnly();
+    // process alone (the deploy gate, which runs inside a deploy, leaves V8 as it is), and only until the
+    // work is done: endShortLivedLint, below, gives the flags back so that lint's code cache is written.
+    await shortLivedLint();
     // A review of the whole history keeps each file's findings under .stagedb/cache/ (src/lint/cache.ts;
     // docs/performance.md): unchanged files are not parsed again. STAGEDB_NO_CACHE=1 turns it off.
     const historyReview = args.values.env === undefined && isHistory(args.positionals, ctx.cwd);
@@ -77,11 +77,12 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     // this thread loads the config and reads the files (~15 ms of a cold lint). Awaited by lintFiles.
     // Not when a cache is there (looked for beside the working directory, before the config says where
     // the project is): a warm review of an unchanged history needs no parser; lintFiles loads it on a miss.
-    if (!caching || !existsSync(join(ctx.cwd, '.stagedb', 'cache', 'lint.json'))) {
-      import('../lint/parse.js')
-        .then((p) => p.loadParser())
-        .catch(() => {});
-    }
+    const parserLoading =
+      !caching || !existsSync(join(ctx.cwd, '.stagedb', 'cache', 'lint.json'))
+        ? import('../lint/parse.js')
+            .then((p) => p.loadParser())
+            .catch(() => {})
+        : undefined;
     const config = await loadConfig({ cwd: ctx.cwd, configFile: args.values.config as string | undefined });
     const cache = caching ? { path: join(config.root, '.stagedb', 'cache', 'lint.json'), identity: BUILD_ID! } : undefined;
     for (const w of config.warnings) ctx.warn(w);
@@ -108,6 +109,10 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       // migration at a time, each as if the ones before it were deployed; named files deploy together.
       result = await lint.lintFiles(inputs, { ...options, separately: historyReview, cache });
     }
+
+    // The parser is compiled by now (awaited in case this run never needed it): V8's flags as they were.
+    await parserLoading;
+    await endShortLivedLint();
 
     const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;
     const data = { ...result, ...(envName !== undefined ? { env: envName } : {}), ...(pending ? { pending } : {}), exitCode };

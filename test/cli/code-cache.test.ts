@@ -10,13 +10,15 @@ import { assertBuilt } from '../helpers/cli.js';
  * Issue 18: bin/stagedb.js runs a command from dist/cli-bundle/cli.cjs compiled with V8's code cache
  * (cli.<tag>.cache beside it). V8 accepts a cache for any script of the same length, so a cache must
  * never stand in for a script edited in place (a patched install): its bytecode would run instead of
- * the file's code. Runs on a copy of the package, so the build the other tests use is left alone.
+ * the file's code. One cache per command (cli.<tag>.<command>.cache), written by the command's first run
+ * when it ends with the V8 flags it started with. Runs on a copy of the package, so the build the other
+ * tests use is left alone.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let pkg: string;
 let bundle: string;
 
-const caches = () => readdirSync(bundle).filter((f) => /^cli\.[0-9a-f]+\.cache$/.test(f));
+const caches = () => readdirSync(bundle).filter((f) => /^cli\.[0-9a-f]+\.[a-z]+\.cache$/.test(f));
 const stagedb = (args: string[], env: Record<string, string> = {}) => {
   const r = spawnSync(process.execPath, [join(pkg, 'bin', 'stagedb.js'), ...args], {
     cwd: pkg,
@@ -80,11 +82,40 @@ describe('the CLI code cache', () => {
     expect(stagedb(['status', '--help']).stdout).toContain('Comparez the migrations folder');
   });
 
-  it('is not written by a command that changed the V8 flags (lint): V8 would refuse it on the next start', () => {
+  it("is one per command: lint gives back the V8 flags it changes and writes its own, with status's tag, used by the next lint", () => {
     for (const f of caches()) rmSync(join(bundle, f));
-    writeFileSync(join(pkg, 'one.sql'), 'CREATE TABLE "A" ("id" INT);\n');
-    const r = stagedb(['lint', 'one.sql']);
-    expect(r.code, r.stderr).toBe(0);
+    // Every --help shares one cache: it compiles little of the command.
+    expect(stagedb(['status', '--help']).code).toBe(0);
+    expect(stagedb(['lint', '--help']).code).toBe(0);
+    expect(caches()).toEqual([expect.stringMatching(/\.help\.cache$/)]);
+    for (const f of caches()) rmSync(join(bundle, f));
+    expect(stagedb(['status']).code).toBe(2); // no migrations folder here: an error, but not a usage error
+    const [status] = caches();
+    expect(status).toMatch(/\.status\.cache$/);
+    const statusBytes = readFileSync(join(bundle, status!));
+    writeFileSync(join(pkg, 'one.sql'), 'CREATE TABLE "A" ("id" INT);\nCREATE INDEX "A_id_idx" ON "A" ("id");\n');
+    const first = stagedb(['lint', '--json', 'one.sql']);
+    expect(first.code, first.stderr).toBe(0);
+    // --no-opt and --liftoff-only, set for the run, are undone at its end: the same V8 tag as status's.
+    expect(caches().sort()).toEqual([status, status!.replace('.status.', '.lint.')].sort());
+    expect(readFileSync(join(bundle, status!)).equals(statusBytes)).toBe(true);
+    const lint = join(bundle, status!.replace('.status.', '.lint.'));
+    const then = new Date('2024-01-02T03:04:05Z');
+    utimesSync(lint, then, then);
+    const again = stagedb(['lint', '--json', 'one.sql']);
+    expect(again).toEqual(first);
+    expect(statSync(lint).mtimeMs).toBe(then.getTime());
+    // And what it prints is what the modules print.
+    expect(stagedb(['lint', '--json', 'one.sql'], { STAGEDB_NO_CODE_CACHE: '1' })).toEqual(first);
+  });
+
+  it('is not written by a command that leaves the V8 flags changed (plan: --liftoff-only for the engine), nor after a usage error', () => {
+    for (const f of caches()) rmSync(join(bundle, f));
+    const plan = stagedb(['plan']);
+    expect(plan.code, plan.stderr).toBe(3); // no config here: the flags were already set
+    expect(caches()).toEqual([]);
+    const typo = stagedb(['stauts']);
+    expect(typo.code, typo.stderr).toBe(4);
     expect(caches()).toEqual([]);
     expect(stagedb(['status', '--help']).code).toBe(0);
     expect(caches()).toHaveLength(1);
