@@ -286,11 +286,11 @@ function render(r) {
   ].filter(Boolean);
   const floorTable = `
 The floor of \`status --env all\` for a Node program (bench/status-floor.cjs, timed in the same loop): it
-loads node-postgres (the CLI's own build of it, compiled from a V8 code cache as the CLI is), logs in to the same three databases in parallel, reads
-and sha256-hashes the ${r.count} migration.sql files while they answer, reads \`_prisma_migrations\` (name,
-checksum, finished, rolled back) with one query each, compares names and checksums and prints one line —
-no config, checks, error handling or table. Ratios of medians; "status ÷ floor" is the cold \`status --env all\`
-of the same run${t.floorNoCerts?.length ? ' (the second row: both without NODE_EXTRA_CA_CERTS)' : ''}.
+loads node-postgres (the CLI's own build of it, compiled from a V8 code cache as the CLI is), logs in to
+the same three databases in parallel, reads and sha256-hashes the ${r.count} migration.sql files while they
+answer, reads \`_prisma_migrations\` (name, checksum, finished, rolled back) with one query each, compares
+names and checksums and prints one line — no config, checks, error handling or table. Ratios of medians;
+"status ÷ floor" is the cold \`status --env all\` of the same run${t.floorNoCerts?.length ? ' (the second row: both without NODE_EXTRA_CA_CERTS)' : ''}.
 
 | | floor median (min–max) | floor ÷ \`dbmate status\` npm command | status ÷ floor | floor CPU | CPU ÷ dbmate | status CPU ÷ floor |
 |---|---:|---:|---:|---:|---:|---:|
