@@ -102,6 +102,7 @@ export async function runEverydayBench(opts = {}) {
   const cli = join(ROOT, 'bin', 'stagedb.js');
   const dbmateCmd = join(ROOT, 'node_modules', '.bin', 'dbmate');
   const squawk = join(ROOT, 'node_modules', '.bin', 'squawk');
+  const floorScript = join(BENCH, 'status-floor.cjs');
   const lib = join(ROOT, 'dist', 'index.js');
   if (!existsSync(lib)) throw new Error('dist/ is missing: run npm run build first');
   const { startCluster, stopCluster, createDatabase } = await import(pathToFileURL(lib).href);
@@ -177,6 +178,7 @@ export async function runEverydayBench(opts = {}) {
     // The CLI's code cache (dist/cli-bundle/cli.<tag>.cache, see bin/stagedb.js) belongs to the install,
     // not the project: cold runs keep it, as after any first command. These runs do without it.
     const noCodeCache = { ...env, STAGEDB_NO_CODE_CACHE: '1' };
+    const floorCache = join(WORK, 'status-floor.pg.cache');
     const runs = {
       dbmate: () => checked('dbmate status (npm command)', timed(dbmateCmd, dbmateArgs('status'), { cwd: WORK, env: dbmateEnv }), [0]),
       dbmateBin: () => checked('dbmate status (Go binary)', timed(dbmateBin, dbmateArgs('status'), { cwd: WORK, env: dbmateEnv }), [0]),
@@ -190,7 +192,17 @@ export async function runEverydayBench(opts = {}) {
       lintWarm: () => lint(),
       lintNoCodeCache: cold(() => lint(noCodeCache)),
       node: () => checked('node -e 0', timed(node, ['-e', '0'], { cwd: project, env }), [0]),
+      // The floor (bench/status-floor.cjs): only the work no Node implementation of `status --env all` can skip.
+      floor: () => checked('status floor', timed(node, [floorScript, migrations, floorCache], { cwd: project, env }), [0]),
     };
+    // Every Node process here loads NODE_EXTRA_CA_CERTS at start (dbmate's launcher too): the same
+    // three commands without it, to show the ratios do not come from this machine's certificates.
+    if (process.env.NODE_EXTRA_CA_CERTS) {
+      const noCerts = ({ NODE_EXTRA_CA_CERTS, ...e }) => e;
+      runs.dbmateNoCerts = () => checked('dbmate status (npm command, no NODE_EXTRA_CA_CERTS)', timed(dbmateCmd, dbmateArgs('status'), { cwd: WORK, env: noCerts(dbmateEnv) }), [0]);
+      runs.statusNoCerts = () => status(noCerts(env));
+      runs.floorNoCerts = () => checked('status floor (no NODE_EXTRA_CA_CERTS)', timed(node, [floorScript, migrations, floorCache], { cwd: project, env: noCerts(env) }), [0]);
+    }
     // Warm-up, and the checks: three environments up to date, dbmate all applied, the same findings cold and warm.
     const s = runs.statusCold().stdout;
     if ((s.match(/up to date/g) ?? []).length !== 3) throw new Error(`status should show three environments up to date:\n${s}`);
@@ -207,6 +219,8 @@ export async function runEverydayBench(opts = {}) {
     if (runs.lintNoCodeCache().stdout !== runs.lintCold().stdout) throw new Error('lint --json without the code cache printed other findings');
     if (lc.files.length !== history.length) throw new Error(`lint saw ${lc.files.length} files, expected ${history.length}`);
     findings = lc.findings.length;
+    const f = runs.floor().stdout;
+    if ((f.match(new RegExp(`\\b${history.length} applied, 0 pending, 0 other`, 'g')) ?? []).length !== 3) throw new Error(`the floor should find three databases up to date:\n${f}`);
     for (const k of Object.keys(runs)) runs[k]();
 
     const keys = Object.keys(runs);
@@ -259,6 +273,29 @@ function render(r) {
   const cpuTable = cpuRows.length
     ? `\nCPU time (user + system${PYTHON ? ', os.wait4' : ', GNU time, 10 ms resolution'}; medians): what each run costs, whatever share of the\ncores it got.\n\n| | peer | stagedb | ratio |\n|---|---:|---:|---:|\n${cpuRows.join('\n')}\n`
     : '';
+  // The floor: how far above it status is, and where it sits against dbmate's npm command.
+  const floorRow = (label, floor, status, dbmate) => {
+    const cpu = c[floor]?.length && c[status]?.length && c[dbmate]?.length;
+    return `| ${label} | ${ms(median(t[floor]))} (${spread(t[floor])}) | **${(median(t[floor]) / median(t[dbmate])).toFixed(2)}×** | ${(median(t[status]) / median(t[floor])).toFixed(2)}× | ${
+      cpu ? `${ms(median(c[floor]))} | ${(median(c[floor]) / median(c[dbmate])).toFixed(2)}× | ${(median(c[status]) / median(c[floor])).toFixed(2)}×` : '– | – | –'
+    } |`;
+  };
+  const floorRows = [
+    floorRow('floor, as every row above', 'floor', 'statusCold', 'dbmate'),
+    t.floorNoCerts?.length ? floorRow('floor, with `dbmate status` and `status --env all`, all three without NODE_EXTRA_CA_CERTS', 'floorNoCerts', 'statusNoCerts', 'dbmateNoCerts') : undefined,
+  ].filter(Boolean);
+  const floorTable = `
+The floor of \`status --env all\` for a Node program (bench/status-floor.cjs, timed in the same loop): it
+loads node-postgres (the CLI's own build of it, compiled from a V8 code cache as the CLI is), logs in to
+the same three databases in parallel, reads and sha256-hashes the ${r.count} migration.sql files while they
+answer, reads \`_prisma_migrations\` (name, checksum, finished, rolled back) with one query each, compares
+names and checksums and prints one line — no config, checks, error handling or table. Ratios of medians;
+"status ÷ floor" is the cold \`status --env all\` of the same run${t.floorNoCerts?.length ? ' (the second row: both without NODE_EXTRA_CA_CERTS)' : ''}.
+
+| | floor median (min–max) | floor ÷ \`dbmate status\` npm command | status ÷ floor | floor CPU | CPU ÷ dbmate | status CPU ÷ floor |
+|---|---:|---:|---:|---:|---:|---:|
+${floorRows.join('\n')}
+${t.dbmateNoCerts?.length ? `\nWithout NODE_EXTRA_CA_CERTS: \`dbmate status\` npm command ${ms(median(t.dbmateNoCerts))} (CPU ${ms(median(c.dbmateNoCerts ?? [NaN]))}), cold \`status --env all\` ${ms(median(t.statusNoCerts))} (CPU ${ms(median(c.statusNoCerts ?? [NaN]))}): ${(median(t.statusNoCerts) / median(t.dbmateNoCerts)).toFixed(2)}× wall.\n` : ''}`;
   return `${MARKERS.START}
 ## Everyday commands: \`status --env all\` and \`lint --json\`, cold and warm (bench/everyday.mjs)
 
@@ -288,7 +325,7 @@ ${row('warm `lint --json` vs the same', 'lintWarm', 'squawk', TARGETS.lint)}
 | cold \`lint --json\` without the CLI's code cache | ${ms(median(t.lintNoCodeCache))} (${(median(t.lintNoCodeCache) / median(t.squawk)).toFixed(2)}× squawk) | ${spread(t.lintNoCodeCache)} |
 | \`status --env all\` with caches off (STAGEDB_NO_CACHE=1) | ${ms(median(t.statusNoCache))} (warm ${(median(t.statusWarm) / median(t.statusNoCache)).toFixed(2)}×, cold ${(median(t.statusCold) / median(t.statusNoCache)).toFixed(2)}× of it) | ${spread(t.statusNoCache)} |
 | bare \`node -e 0\` | ${ms(median(t.node))} | ${spread(t.node)} |
-${cpuTable}
+${floorTable}${cpuTable}
 ${r.extraCaCerts ? "NODE_EXTRA_CA_CERTS is set on this machine: every Node process (stagedb, and the launchers of both peers'"
   + ' npm commands) loads those certificates at start, ~35 ms of the `node -e 0` above.\n' : ''}stagedb's lint found ${r.findings} hazards, the same cold and warm (checked before timing). Whole processes,
 spawn to exit; ${t.node.length} interleaved repetitions (order reversed every other one) after untimed

@@ -159,9 +159,10 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // node-postgres inside (as in pg.cjs, with the SCRAM module), and jiti (a TypeScript config), so that
-  // they compile from the cache too.
-  external: [...external.filter((e) => !['pg', 'pg/*', 'jiti', 'jiti/*'].includes(e)), 'pg-native', 'pg-cloudflare'],
+  // node-postgres inside (as in pg.cjs, with the SCRAM module, and its URL parser pg-connection-string,
+  // which src/pg/connect.ts requires too), and jiti (a TypeScript config), so that they compile from the
+  // cache too and cost no module resolution.
+  external: [...external.filter((e) => !['pg', 'pg/*', 'pg-connection-string', 'pg-connection-string/*', 'jiti', 'jiti/*'].includes(e)), 'pg-native', 'pg-cloudflare'],
   plugins: [pgCrypto, jitiWithoutBabel],
   define: { ...define, __STAGEDB_PG_INLINE__: 'true', __STAGEDB_JITI_INLINE__: 'true', 'import.meta.url': '__stagedbImportMetaUrl' },
   banner: { js: 'const __stagedbImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },

@@ -137,7 +137,10 @@ export async function loadConfig(options: { cwd: string; configFile?: string }):
     migrationsDir,
     seed: config.seed ?? project.seed,
     ...(config.seed === undefined && config.schema && project.prismaConfigPath ? { seedUnresolved: true } : {}),
-    prisma: project.prisma,
+    // A getter: the project's Prisma is looked up only by a command that asks (discoverPrismaProject).
+    get prisma() {
+      return project.prisma;
+    },
     ...(config.seed === undefined && project.ignoredPackageSeed ? { ignoredPackageSeed: project.ignoredPackageSeed } : {}),
     ...(project.prismaConfigPath ? { prismaConfigFile: project.prismaConfigPath } : {}),
     environments: config.environments,
@@ -219,7 +222,10 @@ async function inferConfig(cwd: string): Promise<ResolvedConfig> {
     schemaPath: project.schemaPath,
     migrationsDir: project.migrationsDir,
     seed: project.seed,
-    prisma: project.prisma,
+    // A getter: the project's Prisma is looked up only by a command that asks (discoverPrismaProject).
+    get prisma() {
+      return project.prisma;
+    },
     ...(project.ignoredPackageSeed ? { ignoredPackageSeed: project.ignoredPackageSeed } : {}),
     ...(project.prismaConfigPath ? { prismaConfigFile: project.prismaConfigPath } : {}),
     environments,

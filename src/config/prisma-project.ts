@@ -155,17 +155,30 @@ export async function discoverPrismaProject(root: string, options: { readPrismaC
       /* a broken package.json is not ours to report here */
     }
   }
-  const prisma = detectPrismaVersion(root, prismaConfigPath !== undefined, pkg);
+  // Found on first use: resolving the prisma package from the project is the first module resolution
+  // of the process (~3-5 ms), and most commands (status, lint, deploy) never ask which Prisma it is.
+  let prisma: PrismaVersion | undefined;
+  const prismaVersion = () => (prisma ??= detectPrismaVersion(root, prismaConfigPath !== undefined, pkg));
   if (!schema && pkg?.prisma?.schema) schema = resolve(root, pkg.prisma.schema);
   // Prisma 7 reads the seed from prisma.config.ts alone; Prisma 6 falls back to package.json.
   const packageSeed = pkg?.prisma?.seed;
-  const seed = fromConfig?.seed ?? (prisma.major < 7 ? packageSeed : undefined);
-  const ignoredPackageSeed = prisma.major >= 7 && packageSeed && !fromConfig?.seed ? packageSeed : undefined;
+  const seed = fromConfig?.seed ?? (packageSeed !== undefined && prismaVersion().major < 7 ? packageSeed : undefined);
+  const ignoredPackageSeed = packageSeed && !fromConfig?.seed && prismaVersion().major >= 7 ? packageSeed : undefined;
 
   if (!schema) {
     const candidates = [join(root, 'prisma', 'schema.prisma'), join(root, 'schema.prisma'), join(root, 'prisma', 'schema')];
     schema = candidates.find((c) => existsSync(c)) ?? candidates[0]!;
   }
   const migrationsDir = fromConfig?.migrationsPath ?? join(existsSync(schema) && statSync(schema).isDirectory() ? schema : dirname(schema), 'migrations');
-  return { schemaPath: schema, migrationsDir, seed, prismaConfigPath, configDatasource: fromConfig?.datasource, prisma, ignoredPackageSeed };
+  return {
+    schemaPath: schema,
+    migrationsDir,
+    seed,
+    prismaConfigPath,
+    configDatasource: fromConfig?.datasource,
+    get prisma() {
+      return prismaVersion();
+    },
+    ignoredPackageSeed,
+  };
 }

@@ -20,15 +20,22 @@ export function databaseKey(u: Pick<ParsedUrl, 'host' | 'port' | 'database'>): s
 
 /**
  * The other environments of the config whose direct URL reaches the same database as `env`. Those
- * that do not resolve (not configured, a bad URL) are left out: their own error says why.
+ * that do not resolve (not configured, a bad URL) are left out: their own error says why. `resolve`
+ * resolves another environment: a caller that resolves every environment anyway passes its memoised
+ * one (`status --env all` would otherwise resolve each environment once per environment).
  */
-export function environmentsSharingDatabase(config: ResolvedConfig, env: ResolvedEnvironment, processEnv: NodeJS.ProcessEnv): string[] {
+export function environmentsSharingDatabase(
+  config: ResolvedConfig,
+  env: ResolvedEnvironment,
+  processEnv: NodeJS.ProcessEnv,
+  resolve: (name: string) => ResolvedEnvironment = (name) => resolveEnvironment(config, name, { processEnv }),
+): string[] {
   const key = databaseKey(env.directInfo);
   const same: string[] = [];
   for (const name of Object.keys(config.environments)) {
     if (name === env.name) continue;
     try {
-      if (databaseKey(resolveEnvironment(config, name, { processEnv }).directInfo) === key) same.push(name);
+      if (databaseKey(resolve(name).directInfo) === key) same.push(name);
     } catch {
       /* reported on its own */
     }

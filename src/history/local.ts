@@ -30,6 +30,15 @@ export interface LocalHistory {
  * difference — checked against `localeCompare` on 300 000 random pairs; any other name goes to ICU.
  */
 export function compareMigrationNames(a: string, b: string): number {
+  // Two names that start with different timestamps (as `migrate dev` names folders) are ordered by
+  // them, under ICU's rules as under the ones below: the first difference is a digit against a digit
+  // after identical characters. One anchored test per name, where the loop below would compare ~14
+  // digits one by one — a sort or a scan of an 800-migration history makes thousands of comparisons.
+  if (TIMESTAMP_PREFIX.test(a) && TIMESTAMP_PREFIX.test(b)) {
+    const x = a.slice(0, 14);
+    const y = b.slice(0, 14);
+    if (x !== y) return x < y ? -1 : 1;
+  }
   if (!SIMPLE_NAME.test(a) || !SIMPLE_NAME.test(b)) return a.localeCompare(b);
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
@@ -46,6 +55,7 @@ export function compareMigrationNames(a: string, b: string): number {
 }
 
 const SIMPLE_NAME = /^[0-9A-Za-z_]*$/;
+const TIMESTAMP_PREFIX = /^\d{14}/;
 
 /** ICU root collation's primary order for `_`, digits and ASCII letters. */
 function primaryWeight(c: number): number {

@@ -62,19 +62,30 @@ export function compareHistory(local: LocalMigration[], rows: HistoryRow[]): His
     if (r.finished_at !== null && hasTimestamp(r.migration_name) && (newestApplied === undefined || compareMigrationNames(r.migration_name, newestApplied) > 0)) newestApplied = r.migration_name;
   }
   const outOfOrder = (name: string) => newestApplied !== undefined && hasTimestamp(name) && compareMigrationNames(name, newestApplied) < 0;
+  // One pass over each migration's rows (usually one): this loop runs for every migration of the history.
   for (const m of local) {
-    const rs = byName.get(m.name) ?? [];
-    const done = rs.find((r) => r.finished_at !== null);
-    const attempts = rs.filter((r) => r.finished_at === null);
+    const rs = byName.get(m.name);
+    let done: HistoryRow | undefined;
+    let attempts: HistoryRow[] | undefined;
     // The latest attempt speaks for the migration (rows come in started_at order, but do not rely on it).
-    const failed = attempts.reduce<HistoryRow | undefined>((a, r) => (!a || r.started_at >= a.started_at ? r : a), undefined);
-    if (failed && !done && attempts.every((r) => nothingCommitted(readProgress(r.logs)))) {
+    let failed: HistoryRow | undefined;
+    if (rs) {
+      for (const r of rs) {
+        if (r.finished_at !== null) {
+          done ??= r;
+          continue;
+        }
+        (attempts ??= []).push(r);
+        if (!failed || r.started_at >= failed.started_at) failed = r;
+      }
+    }
+    if (failed && !done && attempts!.every((r) => nothingCommitted(readProgress(r.logs)))) {
       // Every failed attempt committed nothing, by stagedb's own record: as good as never run (issue 15 item 5).
       entries.push({
         name: m.name,
         state: 'pending',
         outOfOrder: outOfOrder(m.name),
-        retry: { ids: attempts.map((r) => r.id), startedAt: failed.started_at, logs: failed.logs ?? undefined },
+        retry: { ids: attempts!.map((r) => r.id), startedAt: failed.started_at, logs: failed.logs ?? undefined },
         local: m,
       });
     } else if (failed) {
@@ -102,23 +113,31 @@ export function compareHistory(local: LocalMigration[], rows: HistoryRow[]): His
     });
   }
   entries.sort((a, b) => compareMigrationNames(a.name, b.name));
-  const applied = entries.filter((e) => e.state === 'applied' || e.state === 'modified');
+  let applied = 0;
+  let pending = 0;
+  const failedEntries: MigrationEntry[] = [];
+  const modified: MigrationEntry[] = [];
+  const missingLocally: MigrationEntry[] = [];
+  const outOfOrderEntries: MigrationEntry[] = [];
+  const retrying: MigrationEntry[] = [];
   // The most recently finished; migrations applied together can finish within one millisecond (Date's
   // precision), and then the later name is the later migration.
-  const when = (e: MigrationEntry) => e.finishedAt?.getTime() ?? -Infinity;
-  const lastApplied = applied.reduce<MigrationEntry | undefined>(
-    (acc, e) => (!acc || when(e) > when(acc) || (when(e) === when(acc) && compareMigrationNames(e.name, acc.name) > 0) ? e : acc),
-    undefined,
-  );
-  return {
-    entries,
-    applied: applied.length,
-    pending: entries.filter((e) => e.state === 'pending').length,
-    failed: entries.filter((e) => e.state === 'failed'),
-    modified: entries.filter((e) => e.state === 'modified'),
-    missingLocally: entries.filter((e) => e.state === 'missing-locally'),
-    outOfOrder: entries.filter((e) => e.outOfOrder),
-    retrying: entries.filter((e) => e.retry),
-    lastApplied,
-  };
+  let lastApplied: MigrationEntry | undefined;
+  let lastTime = -Infinity;
+  for (const e of entries) {
+    if (e.state === 'applied' || e.state === 'modified') {
+      applied++;
+      if (e.state === 'modified') modified.push(e);
+      const when = e.finishedAt?.getTime() ?? -Infinity;
+      if (!lastApplied || when > lastTime || (when === lastTime && compareMigrationNames(e.name, lastApplied.name) > 0)) {
+        lastApplied = e;
+        lastTime = when;
+      }
+    } else if (e.state === 'pending') pending++;
+    else if (e.state === 'failed') failedEntries.push(e);
+    else missingLocally.push(e);
+    if (e.outOfOrder) outOfOrderEntries.push(e);
+    if (e.retry) retrying.push(e);
+  }
+  return { entries, applied, pending, failed: failedEntries, modified, missingLocally, outOfOrder: outOfOrderEntries, retrying, lastApplied };
 }

@@ -22,12 +22,28 @@ export async function environmentsStatus(
   // that it overlaps the servers' work; a problem with it still fails the whole command, as before.
   const readFolder = readLocalHistoryOnce(config.migrationsDir, o.cwd);
   const resolved = new Map<string, ResolvedEnvironment>();
+  // Each environment of the config resolved once (its .env files read, its URLs parsed), for its own
+  // status and for the others' check that no two share a database: not once per environment named.
+  const resolutions = new Map<string, { env: ResolvedEnvironment } | { error: unknown }>();
+  const resolveOnce = (name: string): ResolvedEnvironment => {
+    let r = resolutions.get(name);
+    if (!r) {
+      try {
+        r = { env: resolveEnvironment(config, name, { processEnv: o.processEnv }) };
+      } catch (error) {
+        r = { error };
+      }
+      resolutions.set(name, r);
+    }
+    if ('error' in r) throw r.error;
+    return r.env;
+  };
   const results = await Promise.all(
     names.map(async (name): Promise<EnvStatus> => {
       try {
-        const env = resolveEnvironment(config, name, { processEnv: o.processEnv });
+        const env = resolveOnce(name);
         for (const w of env.warnings) o.onWarning?.(`${name}: ${w}`);
-        const others = environmentsSharingDatabase(config, env, o.processEnv);
+        const others = environmentsSharingDatabase(config, env, o.processEnv, resolveOnce);
         if (others.length > 0) throw sameDatabaseError(env, others);
         resolved.set(name, env);
         o.onResolved?.(env);

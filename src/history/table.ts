@@ -120,18 +120,24 @@ export async function readStatus(client: Client, schema: string): Promise<Status
                  FROM ${tableRef(schema)}) AS rows`,
     );
     const row = r.rows[0]!;
-    const rows = (JSON.parse(row.rows) as Array<[string, string, number | null, boolean, number, string | null, string | null]>).map(
-      ([migration_name, checksum, finished, rolledBack, started, logs, id]): HistoryRow => ({
-        id: id ?? '',
-        migration_name,
-        checksum,
+    const parsed = JSON.parse(row.rows) as Array<[string, string, number | null, boolean, number, string | null, string | null]>;
+    // Indexed, not destructured: a destructured array parameter walks the array's iterator, element by
+    // element, in code that runs once per migration and is never optimised (~2 ms of 3 × 800 rows).
+    const rows: HistoryRow[] = new Array(parsed.length);
+    for (let i = 0; i < parsed.length; i++) {
+      const p = parsed[i]!;
+      const finished = p[2];
+      rows[i] = {
+        id: p[6] ?? '',
+        migration_name: p[0],
+        checksum: p[1],
         finished_at: finished === null ? null : new Date(finished),
         // compareHistory only asks whether it is set; the time itself is never shown by status.
-        rolled_back_at: rolledBack ? new Date(0) : null,
-        started_at: new Date(started),
-        logs,
-      }),
-    );
+        rolled_back_at: p[3] ? new Date(0) : null,
+        started_at: new Date(p[4]),
+        logs: p[5],
+      };
+    }
     return { serverVersion: row.v, serverVersionNum: Number(row.vn), rows };
   } catch (e) {
     if ((e as { code?: string }).code !== '42P01') throw e;

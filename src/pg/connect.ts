@@ -54,6 +54,17 @@ export async function loadPg(): Promise<typeof import('pg')> {
   return (pgModule = await loadSharedPg());
 }
 
+/**
+ * pg-connection-string, the parser node-postgres itself uses: inside the CLI's one-script build (as
+ * pg is, so that it compiles from the code cache and costs no module resolution: ~2 ms of every
+ * command that connects), else from node_modules.
+ */
+async function loadConnectionString(): Promise<typeof import('pg-connection-string')> {
+  if (typeof __STAGEDB_PG_INLINE__ === 'boolean' && __STAGEDB_PG_INLINE__) return require('pg-connection-string') as typeof import('pg-connection-string');
+  const { createRequire } = await import('node:module');
+  return createRequire(import.meta.url)('pg-connection-string') as typeof import('pg-connection-string');
+}
+
 let sharedPg: typeof import('pg') | undefined;
 
 /**
@@ -119,8 +130,7 @@ const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'];
  * other attempt (undefined for the modes that make only one).
  */
 export async function clientConfig(url: string, options: ConnectOptions): Promise<{ config: ClientConfig; sslmode: string; schema: string; tls?: ConnectionOptions }> {
-  const { createRequire } = await import('node:module');
-  const { parse } = createRequire(import.meta.url)('pg-connection-string') as typeof import('pg-connection-string');
+  const { parse } = await loadConnectionString();
   const u = new URL(url);
   const schema = u.searchParams.get('schema') ?? 'public';
   const timeoutParam = u.searchParams.get('connect_timeout');

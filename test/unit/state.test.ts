@@ -186,4 +186,18 @@ describe('compareMigrationNames: Prisma\'s order (localeCompare), without loadin
     expect(compareMigrationNames('20240101000000_é', '20240101000000_f')).toBe(Math.sign('20240101000000_é'.localeCompare('20240101000000_f')));
     expect(['init', '20240102000000_b', 'B_second', 'a_first', '0_init'].sort(compareMigrationNames)).toEqual(['0_init', '20240102000000_b', 'a_first', 'B_second', 'init']);
   });
+
+  it('orders names that start with different timestamps by them, as localeCompare does whatever follows', async () => {
+    const { compareMigrationNames } = await import('../../src/history/local.js');
+    let seed = 3;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const stamp = () => `2024${String(Math.floor(rand() * 1e10)).padStart(10, '0')}`;
+    // Suffixes localeCompare orders differently from code units, and characters only ICU knows.
+    const tails = ['', '_a', '_B', '_init', '-x', '.sql', '_é', '_Ω', ' space', '__', '_0', 'x'];
+    for (let i = 0; i < 5000; i++) {
+      const a = stamp() + tails[Math.floor(rand() * tails.length)];
+      const b = (rand() < 0.3 ? a.slice(0, 10 + Math.floor(rand() * 4)) + String(Math.floor(rand() * 1e4)).padStart(4, '0') : stamp()) + tails[Math.floor(rand() * tails.length)];
+      expect(compareMigrationNames(a, b), `${a} vs ${b}`).toBe(Math.sign(a.localeCompare(b)));
+    }
+  });
 });
