@@ -27,7 +27,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
-import { markers, runIfMain, writeSection, freshWork } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork, timedProcess } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -52,37 +52,7 @@ function childEnv(extra = {}) {
   return { ...env, LC_ALL: 'C', NO_COLOR: '1', ...extra };
 }
 
-/** Wall time, and with python3 the command's CPU time (user + system, os.wait4). */
-const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
-const WAIT4 = `import os, sys, time
-t0 = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(sys.argv[1], sys.argv[1:])
-    finally:
-        os._exit(127)
-_, status, ru = os.wait4(pid, 0)
-sys.stderr.write("\\nBENCH_TIMES %f %f\\n" % ((time.perf_counter() - t0) * 1000, (ru.ru_utime + ru.ru_stime) * 1000))
-sys.exit(os.waitstatus_to_exitcode(status) & 255)
-`;
-function timed(cmd, args, opts) {
-  const t0 = process.hrtime.bigint();
-  const r = PYTHON
-    ? spawnSync(PYTHON, ['-c', WAIT4, cmd, ...args], { encoding: 'utf8', maxBuffer: 256 << 20, ...opts })
-    : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
-  let ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.error) throw r.error;
-  let stderr = r.stderr ?? '';
-  let cpu;
-  const m = /\nBENCH_TIMES ([\d.]+) ([\d.]+)\n$/.exec(stderr);
-  if (m) {
-    ms = Number(m[1]);
-    cpu = Number(m[2]);
-    stderr = stderr.slice(0, m.index);
-  }
-  return { ms, cpu, code: r.status, stdout: r.stdout ?? '', stderr };
-}
+const timed = timedProcess;
 
 /**
  * CPU time the cluster has spent so far (ms): the postmaster's own, its reaped children's (every

@@ -20,7 +20,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
-import { markers, runIfMain, writeSection, freshWork } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork, timedProcess } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -34,49 +34,7 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/**
- * Wall time, and CPU time (user + system): on a machine shared with other work the wall time is mostly
- * the share of the cores a process got; its CPU time is what it costs. With python3 (os.wait4), both
- * are taken around the command alone, the CPU time to the microsecond; else GNU time (10 ms steps).
- */
-const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const WAIT4 = `import os, sys, time
-t0 = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(sys.argv[1], sys.argv[1:])
-    finally:
-        os._exit(127)
-_, status, ru = os.wait4(pid, 0)
-wall = (time.perf_counter() - t0) * 1000
-sys.stderr.write("\\nBENCH_TIMES %f %f\\n" % (wall, (ru.ru_utime + ru.ru_stime) * 1000))
-sys.exit(os.waitstatus_to_exitcode(status) & 255)
-`;
-function timed(cmd, args, opts) {
-  const t0 = process.hrtime.bigint();
-  const r = PYTHON
-    ? spawnSync(PYTHON, ['-c', WAIT4, cmd, ...args], { encoding: 'utf8', maxBuffer: 512 << 20, ...opts })
-    : TIME
-      ? spawnSync(TIME, ['-f', 'BENCH_CPU %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 512 << 20, ...opts })
-      : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 512 << 20, ...opts });
-  let ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.error) throw r.error;
-  let stderr = r.stderr ?? '';
-  let cpu;
-  const p = /\nBENCH_TIMES ([\d.]+) ([\d.]+)\n$/.exec(stderr);
-  const m = /BENCH_CPU ([\d.]+) ([\d.]+)\n?$/.exec(stderr);
-  if (p) {
-    ms = Number(p[1]);
-    cpu = Number(p[2]);
-    stderr = stderr.slice(0, p.index);
-  } else if (m) {
-    cpu = (Number(m[1]) + Number(m[2])) * 1000;
-    stderr = stderr.slice(0, m.index).replace(/Command exited with non-zero status \d+\n$/, '');
-  }
-  return { ms, cpu, code: r.status, stdout: r.stdout ?? '', stderr };
-}
+const timed = timedProcess;
 
 function checked(what, r, codes) {
   if (!codes.includes(r.code)) throw new Error(`${what} exited ${r.code} (expected ${codes.join(' or ')})\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-2000)}`);
