@@ -19,14 +19,14 @@ await main();
  * start, so `status` does not pay for lint's rules nor lint for node-postgres. The cache starts with
  * the sha256 of the script it was made from: V8 itself checks only the script's length, and bytecode
  * of another script of the same length (a patched file) must never run. Without a cache that matches,
- * the script is compiled from source and, when the run ends with the V8 flags it started with (lint
- * gives back the ones it changes; the engine commands do not) and not with a usage error (exit 4: a
- * mistyped command names no cache), its cache is written beside it, atomically. Where the package
+ * the script is compiled from source and, unless the run ends with a usage error (exit 4: a mistyped
+ * command names no cache), its cache is written beside it, atomically, with the V8 flags the process
+ * started with (those the WebAssembly commands set are given back first). Where the package
  * folder is not writable (a read-only install) and there is no cache, the modules run instead: they
  * compile less.
  */
 async function withCodeCache() {
-  const [fs, { Script }, { cachedDataVersionTag }, { createHash }, { createRequire }, { fileURLToPath }] = await Promise.all(
+  const [fs, { Script }, { cachedDataVersionTag, setFlagsFromString }, { createHash }, { createRequire }, { fileURLToPath }] = await Promise.all(
     ['node:fs', 'node:vm', 'node:v8', 'node:crypto', 'node:module', 'node:url'].map((m) => import(m)),
   );
   const url = new URL('../dist/cli-bundle/cli.cjs', import.meta.url);
@@ -67,7 +67,15 @@ async function withCodeCache() {
   });
   if (!cachedData || script.cachedDataRejected) {
     process.once('exit', (code) => {
-      if (cachedDataVersionTag() !== tag || code === 4) return;
+      if (code === 4) return;
+      if (cachedDataVersionTag() !== tag) {
+        // The commands that run WebAssembly (lint, the engine's) set V8 flags for their short process
+        // (src/commands/wasm-tier.ts); the bytecode a cache holds does not depend on them. Given back,
+        // in this order, they restore the tag the process started with; after any other change no cache
+        // is written (V8 would refuse it on the next start).
+        for (const flag of ['--opt', '--no-liftoff-only', '--wasm-tier-up', '--wasm-dynamic-tiering']) setFlagsFromString(flag);
+        if (cachedDataVersionTag() !== tag) return;
+      }
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {
         fs.writeFileSync(tmp, Buffer.concat([digest, script.createCachedData()]));

@@ -8,7 +8,7 @@ import type { LintOptions, LintResult, Runner } from '../lint/types.js';
 import { colorWanted } from '../render/color.js';
 import { ENV_HELP } from './shared.js';
 import type { Command } from './types.js';
-import { endShortLivedLint, shortLivedLint } from './wasm-tier.js';
+import { shortLivedLint } from './wasm-tier.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
 type Format = (typeof FORMATS)[number];
@@ -66,8 +66,8 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     // A lint process lives ~0.2 s: TurboFan's optimized code for the rules and the tree walks arrives too
     // late to pay for compiling it (~30 ms of CPU on a 1000-file history, on V8's background threads,
     // which a two-core machine does not have to spare). Interpreted and baseline code only, for this
-    // process alone (the deploy gate, which runs inside a deploy, leaves V8 as it is), and only until the
-    // work is done: endShortLivedLint, below, gives the flags back so that lint's code cache is written.
+    // process alone (the deploy gate, which runs inside a deploy, leaves V8 as it is; bin/stagedb.js gives
+    // the flags back at exit, so that lint's code cache is written).
     await shortLivedLint();
     // A review of the whole history keeps each file's findings under .stagedb/cache/ (src/lint/cache.ts;
     // docs/performance.md): unchanged files are not parsed again. STAGEDB_NO_CACHE=1 turns it off.
@@ -110,9 +110,8 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       result = await lint.lintFiles(inputs, { ...options, separately: historyReview, cache });
     }
 
-    // The parser is compiled by now (awaited in case this run never needed it): V8's flags as they were.
+    // Awaited in case this run never needed it: nothing loads after the command is done.
     await parserLoading;
-    await endShortLivedLint();
 
     const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;
     const data = { ...result, ...(envName !== undefined ? { env: envName } : {}), ...(pending ? { pending } : {}), exitCode };

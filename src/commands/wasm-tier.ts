@@ -14,21 +14,11 @@ export async function baselineWasmOnly(): Promise<void> {
 
 /**
  * `stagedb lint`'s V8 flags for its short process: no optimising tier for JavaScript (`--no-opt`: its
- * code would arrive too late to pay for itself) nor for the parser's WebAssembly.
+ * code would arrive too late to pay for itself) nor for the parser's WebAssembly. bin/stagedb.js gives
+ * these flags back at exit (they are part of the code cache's version tag), so that every command's
+ * code cache is written with the tag the process started with.
  */
 export async function shortLivedLint(): Promise<void> {
   (await import('node:v8')).setFlagsFromString('--no-opt');
   await baselineWasmOnly();
-}
-
-/**
- * Undoes shortLivedLint once lint's work is done (every WebAssembly function it runs already compiled,
- * which the flags no longer change): V8's flags are part of its code cache's version tag
- * (`v8.cachedDataVersionTag()`), and bin/stagedb.js writes lint's code cache at exit only with the tag
- * the process started with. `--liftoff-only` also turned off both wasm tiering flags: these three
- * calls, in this order, give the tag back exactly (test/cli/code-cache.test.ts).
- */
-export async function endShortLivedLint(): Promise<void> {
-  const { setFlagsFromString } = await import('node:v8');
-  for (const flag of ['--opt', '--no-liftoff-only', '--wasm-tier-up', '--wasm-dynamic-tiering']) setFlagsFromString(flag);
 }
