@@ -27,18 +27,11 @@ ${ENV_HELP}`,
   async run(ctx, args) {
     const { config, names } = await loadTargets(ctx, args, { allowAll: true });
     // With an empty drift cache every check replays: each server's temporary database is made while the histories are read.
-    const ahead = args.values.drift ? (await import('../develop/drift-cache.js')).shadowsAhead(config.root, config.schemaPath) : undefined;
+    const ahead = args.values.drift ? (await import('../develop/drift-cache.js')).shadowsAhead(config.root) : undefined;
     const drift = new Map<string, DriftOutcome>();
     let status: Awaited<ReturnType<typeof environmentsStatus>>;
     try {
-      const reading = environmentsStatus(config, names, { cwd: ctx.cwd, processEnv: ctx.env, onWarning: (w) => ctx.warn(w), onResolved: (env) => ahead?.reserve(env) });
-      if (ahead) {
-        // Every check will replay, and each diffs the database with schema.prisma in the engine: it compiles
-        // while the histories are read, not while the server replays (two cores shared by both).
-        await baselineWasmOnly();
-        (await import('../engine/index.js')).warmEngine();
-      }
-      status = await reading;
+      status = await environmentsStatus(config, names, { cwd: ctx.cwd, processEnv: ctx.env, onWarning: (w) => ctx.warn(w), onResolved: (env) => ahead?.reserve(env) });
       const { results, resolved, local } = status;
       // Drift needs Prisma's schema engine (and a shadow database): only on request, loaded only then.
       if (args.values.drift) {

@@ -133,62 +133,8 @@ export async function detectDriftCached(o: DriftCheckOptions): Promise<DriftRepo
  * resolved, and what to call once the checks are done (drops what no check took); undefined when the
  * cache has entries (most checks will hit: nothing is made ahead).
  */
-export function shadowsAhead(root: string, schemaPath: string): { reserve: (env: ResolvedEnvironment) => void; release: () => Promise<void> } | undefined {
-  if (!cacheEmpty(root)) return undefined;
-  return {
-    reserve: (env) => {
-      reserveShadow(env);
-      readAhead(env, schemaPath);
-    },
-    release: async () => {
-      await Promise.all([releaseShadows(), releaseReadAhead()]);
-    },
-  };
-}
-
-/**
- * The live side of a check that will replay (an empty cache), started with the temporary database:
- * the connection, and the full fingerprint (with the quick one, one statement) — on a new connection
- * the server's first deparse of the catalogs costs it ~70 ms of CPU, better spent while it makes the
- * temporary database than while it replays. Taken by the environment's check (openInputs) as its
- * first `read()`; closed by {@link releaseReadAhead} if no check takes it.
- */
-const readsAhead = new Map<string, Promise<{ client: Client; schemas: string[]; row: { v: number; quick: string; hash: string } } | undefined>>();
-const readAheadKey = (env: ResolvedEnvironment) => `${env.name}\n${env.directUrl}`;
-
-function readAhead(env: ResolvedEnvironment, schemaPath: string): void {
-  const key = readAheadKey(env);
-  if (readsAhead.has(key)) return;
-  readsAhead.set(
-    key,
-    (async () => {
-      let client: Client | undefined;
-      try {
-        const schemas = resetSchemas(env, existsSync(schemaPath) ? schemaPath : undefined);
-        client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift' });
-        void client.query('SET search_path = pg_catalog').catch(() => {});
-        const { rows } = await client.query<{ v: number; quick: string; hash: string }>(`SELECT current_setting('server_version_num')::int AS v, ${QUICK_SQL} AS quick, ${FULL_SQL} AS hash`, [schemas]);
-        return { client, schemas, row: rows[0]! };
-      } catch {
-        // The check itself connects and reads again, and reports what goes wrong.
-        await client?.end().catch(() => {});
-        return undefined;
-      }
-    })(),
-  );
-}
-
-function takeReadAhead(env: ResolvedEnvironment) {
-  const key = readAheadKey(env);
-  const p = readsAhead.get(key);
-  readsAhead.delete(key);
-  return p;
-}
-
-async function releaseReadAhead(): Promise<void> {
-  const left = [...readsAhead.values()];
-  readsAhead.clear();
-  await Promise.all(left.map(async (p) => (await p)?.client.end().catch(() => {})));
+export function shadowsAhead(root: string): { reserve: (env: ResolvedEnvironment) => void; release: () => Promise<void> } | undefined {
+  return cacheEmpty(root) ? { reserve: reserveShadow, release: releaseShadows } : undefined;
 }
 
 /** No entry stored at all (a fresh checkout, or never checked): every check will replay. */
@@ -292,19 +238,13 @@ async function openInputs(o: DriftCheckOptions, want: { quick: boolean }): Promi
   const { env } = o;
   const local = o.local ?? (existsSync(o.migrationsDir) ? readLocalHistory(o.migrationsDir).migrations : []);
   const schemas = resetSchemas(env, existsSync(o.schemaPath) ? o.schemaPath : undefined);
-  // Read ahead (status --drift with an empty cache) for the same schemas: its connection, and its read as the first one.
-  const ahead = await takeReadAhead(env);
-  let early = ahead && JSON.stringify(ahead.schemas) === JSON.stringify(schemas) ? ahead.row : undefined;
-  if (ahead && !early) await ahead.client.end().catch(() => {});
-  const client = early ? ahead!.client : await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift' });
+  const client = await connect(env.directUrl, { label: `${env.name} (${env.directSource})`, purpose: 'drift' });
   try {
     // The deparsing functions qualify names by the search path: every name qualified, whatever the role's setting.
-    const settled = early ? undefined : client.query('SET search_path = pg_catalog');
+    const settled = client.query('SET search_path = pg_catalog');
     const applied = o.applied ?? (await appliedForDrift(client, env, local));
     await settled;
-    const first = early
-      ? { v: early.v, quick: want.quick ? early.quick : undefined }
-      : (await client.query<{ v: number; quick?: string }>(`SELECT current_setting('server_version_num')::int AS v${want.quick ? `, ${QUICK_SQL} AS quick` : ''}`)).rows[0]!;
+    const first = (await client.query<{ v: number; quick?: string }>(`SELECT current_setting('server_version_num')::int AS v${want.quick ? `, ${QUICK_SQL} AS quick` : ''}`)).rows[0]!;
     const byName = new Map<string, LocalMigration>(local.map((m) => [m.name, m]));
     // Where the replay runs (its server's extensions, collations and version shape the result), without
     // credentials: host, port and database only.
@@ -337,9 +277,8 @@ async function openInputs(o: DriftCheckOptions, want: { quick: boolean }): Promi
       quickName: first.quick === undefined ? undefined : quickName(first.quick),
       schemaKey: sha(JSON.stringify({ format: FORMAT, engine: ENGINE_PACKAGE_VERSION, schemaPrisma, schemas, server: first.v })),
       async read() {
-        const r =
-          early ?? (await client.query<{ quick: string; hash: string }>(`SELECT ${QUICK_SQL} AS quick, ${FULL_SQL} AS hash`, [schemas])).rows[0]!;
-        early = undefined; // read ahead once: any later read is a new one
+        const { rows } = await client.query<{ quick: string; hash: string }>(`SELECT ${QUICK_SQL} AS quick, ${FULL_SQL} AS hash`, [schemas]);
+        const r = rows[0]!;
         return { name: `${baseId}-${sha(r.hash)}`, quickName: quickName(r.quick), quick: r.quick, hash: r.hash };
       },
       quick: async () => (await client.query<{ quick: string }>(`SELECT ${QUICK_SQL} AS quick`)).rows[0]!.quick,

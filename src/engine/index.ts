@@ -25,15 +25,6 @@ export async function openEngine(options: OpenEngineOptions): Promise<SchemaEngi
   return openWasmEngine(options);
 }
 
-/**
- * Starts loading the engine (its 5 MB of WebAssembly compiled on V8's background threads) for a command
- * that will certainly open one soon, while it does other work. Never throws: the engine's own call
- * reports what went wrong.
- */
-export function warmEngine(): void {
-  void import('./wasm-engine.js').then((m) => m.loadEngineModule()).catch(() => {});
-}
-
 /** Opens an engine, runs `fn`, and closes the engine whatever happens. */
 export async function withEngine<T>(options: OpenEngineOptions, fn: (engine: SchemaEngine) => Promise<T>): Promise<T> {
   const engine = await openEngine(options);

@@ -89,7 +89,7 @@ function engineMissing(detail: string): StagedbError {
  * hand the exports back to the glue. The compiled module is kept; a poisoned instance is replaced by
  * importing the glue again under a new URL (a fresh module, so a fresh `wasm` binding inside it).
  */
-export async function loadEngineModule(): Promise<LoadedEngineModule> {
+async function loadEngineModule(): Promise<LoadedEngineModule> {
   if (current) {
     const loaded = await current.catch(() => undefined);
     if (loaded && !loaded.poisoned) return loaded;
