@@ -35,20 +35,22 @@ export interface ReplayBatch {
  * statement by statement, parsing each one just before it runs, so a group still commits (an enum
  * value added there) before the next one uses it, exactly as separate messages would; and the
  * server goes from one group to the next without waiting for this process, whose thread is busy
- * starting the schema engine meanwhile. A file with its own BEGIN/COMMIT, and statements that must
- * run outside a transaction (CONCURRENTLY), are still sent on their own.
+ * starting the schema engine meanwhile. A file with its own BEGIN/COMMIT goes in the same message as
+ * written; only statements that must run outside a transaction (CONCURRENTLY) are sent on their own.
  */
 export function* replayMessages(batches: Iterable<ReplayBatch>): Generator<{ kind: 'script' | 'statements'; texts: string[] }> {
   let wrapped: string[] = [];
   for (const b of batches) {
-    if (b.kind === 'script' && !b.ownTransaction) {
-      // "\n;\n": a file that ends in a -- comment without a newline does not swallow what follows.
-      wrapped.push(`BEGIN;\n${b.texts.join('\n;\n')}\n;\nCOMMIT;`);
+    if (b.kind === 'script') {
+      // "\n;\n": a file that ends in a -- comment without a newline does not swallow what follows. A
+      // file with its own BEGIN/COMMIT goes as written, in the same message: the server runs it as psql
+      // would, without a turn of this process (busy with the schema engine) between it and the next.
+      wrapped.push(b.ownTransaction ? `${b.texts.join('\n;\n')}\n;` : `BEGIN;\n${b.texts.join('\n;\n')}\n;\nCOMMIT;`);
       continue;
     }
     if (wrapped.length > 0) yield { kind: 'script', texts: [wrapped.join('\n')] };
     wrapped = [];
-    yield { kind: b.kind, texts: b.kind === 'script' ? [b.texts.join('\n;\n')] : b.texts };
+    yield { kind: b.kind, texts: b.texts };
   }
   if (wrapped.length > 0) yield { kind: 'script', texts: [wrapped.join('\n')] };
 }
