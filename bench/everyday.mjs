@@ -15,12 +15,12 @@
  * (the order reversed every repetition), after untimed warm-ups that also check every side's output.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
-import { markers, runIfMain, writeSection, freshWork, timedProcess } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork, timedProcess, PYTHON } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -105,6 +105,11 @@ export async function runEverydayBench(opts = {}) {
     bytes += Buffer.byteLength(m.sql);
     writeFileSync(join(dbmateDir, `${m.name.slice(0, 14)}_${m.name.slice(15)}.sql`), `-- migrate:up${m.ownTransaction ? ' transaction:false' : ''}\n${m.sql}\n-- migrate:down\n`);
   }
+  // lint's floor: the same project with every rule off (a second config beside the first), so that a
+  // cold run is Node's start, the CLI, reading the files, the parser and its trees, and the output.
+  const { RULE_NAMES } = await import(pathToFileURL(join(ROOT, 'dist', 'rule-codes.js')).href);
+  const config = JSON.parse(readFileSync(join(project, 'stagedb.config.json'), 'utf8'));
+  writeFileSync(join(project, 'stagedb.rules-off.json'), JSON.stringify({ ...config, lint: { rules: Object.fromEntries(Object.keys(RULE_NAMES).map((c) => [c, 'off'])) } }));
   log(`bench everyday: ${history.length} migrations, ${(bytes / 1024).toFixed(0)} KiB; starting a throwaway cluster…`);
 
   const cluster = await startCluster({ dataDir, fast: true });
@@ -149,6 +154,7 @@ export async function runEverydayBench(opts = {}) {
       lintCold: cold(() => lint()),
       lintWarm: () => lint(),
       lintNoCodeCache: cold(() => lint(noCodeCache)),
+      lintRulesOff: cold(() => checked('stagedb lint --json (every rule off)', timed(node, [cli, 'lint', '--json', '--config', 'stagedb.rules-off.json'], { cwd: project, env }), [0])),
       node: () => checked('node -e 0', timed(node, ['-e', '0'], { cwd: project, env }), [0]),
       // The floor (bench/status-floor.cjs): only the work no Node implementation of `status --env all` can skip.
       floor: () => checked('status floor', timed(node, [floorScript, migrations, floorCache], { cwd: project, env }), [0]),
@@ -176,6 +182,8 @@ export async function runEverydayBench(opts = {}) {
     if (lw !== JSON.stringify(lc, null, 2) && JSON.stringify(JSON.parse(lw)) !== JSON.stringify(lc)) throw new Error('warm lint --json printed other findings than cold lint --json');
     if (runs.lintNoCodeCache().stdout !== runs.lintCold().stdout) throw new Error('lint --json without the code cache printed other findings');
     if (lc.files.length !== history.length) throw new Error(`lint saw ${lc.files.length} files, expected ${history.length}`);
+    const off = JSON.parse(runs.lintRulesOff().stdout);
+    if (off.files.length !== history.length || off.findings.length !== 0) throw new Error(`lint with every rule off saw ${off.files.length} files and ${off.findings.length} findings`);
     findings = lc.findings.length;
     const f = runs.floor().stdout;
     if ((f.match(new RegExp(`\\b${history.length} applied, 0 pending, 0 other`, 'g')) ?? []).length !== 3) throw new Error(`the floor should find three databases up to date:\n${f}`);
@@ -281,6 +289,7 @@ ${row('warm `lint --json` vs the same', 'lintWarm', 'squawk', TARGETS.lint)}
 | \`squawk --reporter json\`, npm command | ${ms(median(t.squawk))} | ${spread(t.squawk)} |
 | cold \`status --env all\` without the CLI's code cache (STAGEDB_NO_CODE_CACHE=1) | ${ms(median(t.statusNoCodeCache))} (${(median(t.statusNoCodeCache) / median(t.dbmate)).toFixed(2)}× dbmate) | ${spread(t.statusNoCodeCache)} |
 | cold \`lint --json\` without the CLI's code cache | ${ms(median(t.lintNoCodeCache))} (${(median(t.lintNoCodeCache) / median(t.squawk)).toFixed(2)}× squawk) | ${spread(t.lintNoCodeCache)} |
+| lint's floor: cold \`lint --json\` with every rule off (the files read, parsed and walked; no findings) | ${ms(median(t.lintRulesOff))} (${(median(t.lintRulesOff) / median(t.squawk)).toFixed(2)}× squawk${c.lintRulesOff?.length && c.squawk?.length ? `; CPU ${(median(c.lintRulesOff) / median(c.squawk)).toFixed(2)}×` : ''}) | ${spread(t.lintRulesOff)} |
 | \`status --env all\` with caches off (STAGEDB_NO_CACHE=1) | ${ms(median(t.statusNoCache))} (warm ${(median(t.statusWarm) / median(t.statusNoCache)).toFixed(2)}×, cold ${(median(t.statusCold) / median(t.statusNoCache)).toFixed(2)}× of it) | ${spread(t.statusNoCache)} |
 | bare \`node -e 0\` | ${ms(median(t.node))} | ${spread(t.node)} |
 ${floorTable}${cpuTable}

@@ -76,7 +76,7 @@ export async function generateFixtureClient(root, dir) {
  * the share of the cores a process got; its CPU time is what it costs. With python3 (os.wait4), both
  * are taken around the command alone, the CPU time to the microsecond; else GNU time (10 ms steps).
  */
-const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
+export const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const WAIT4 = `import os, sys, time
 t0 = time.perf_counter()
