@@ -280,8 +280,8 @@ least wall time that much work can take on this machine's ${cpus().length} cores
 | --- | --- | --- | --- | --- |
 ${cpuRow(results.first, main.count)}${results.firstSmall ? cpuRow(results.firstSmall, small.count) : ''}
 The first run replays the history once for the three environments (they have the same applied migrations on the same
-server): on a temporary database, with plain SQL, consecutive DDL-only migrations sent as one multi-statement query (one
-implicit transaction per group, ended after an enum value is added), then fingerprints it with the catalog query the
+server): on a temporary database, with plain SQL, as one multi-statement message (consecutive DDL-only migrations in one
+BEGIN … COMMIT per group, ended after an enum value is added; files with their own BEGIN/COMMIT as written), then fingerprints it with the catalog query the
 live databases get; equal fingerprints are "no drift" without the engine's replay, which runs only when they differ.
 Meanwhile the engine diffs one live database with schema.prisma (databases with the same fingerprint share it). Repeated
 runs read, per environment, one quick catalog-version fingerprint (row versions of the catalogs the full fingerprint
