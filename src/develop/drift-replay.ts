@@ -134,9 +134,8 @@ export async function shadowFingerprint(o: ShadowFingerprintOptions): Promise<Sh
     url.pathname = `/${encodeURIComponent(name)}`;
     const shadow = await connect(url.toString(), { label, purpose: 'drift shadow' });
     try {
-      // The shadow database is thrown away: nothing of it needs to survive a crash. (Queued: sent
-      // before the first batch, without a turn of this process in between.)
-      shadow.query('SET synchronous_commit = off').catch(() => {});
+      // The shadow database is thrown away: nothing of it needs to survive a crash.
+      await shadow.query('SET synchronous_commit = off');
       const schema = env.directInfo.schema;
       if (schema !== 'public') await shadow.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}; SET search_path TO ${quoteIdent(schema)}`);
       let running: Promise<unknown> = Promise.resolve();
