@@ -77,12 +77,11 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
     // this thread loads the config and reads the files (~15 ms of a cold lint). Awaited by lintFiles.
     // Not when a cache is there (looked for beside the working directory, before the config says where
     // the project is): a warm review of an unchanged history needs no parser; lintFiles loads it on a miss.
-    const parserLoading =
-      !caching || !existsSync(join(ctx.cwd, '.stagedb', 'cache', 'lint.json'))
-        ? import('../lint/parse.js')
-            .then((p) => p.loadParser())
-            .catch(() => {})
-        : undefined;
+    if (!caching || !existsSync(join(ctx.cwd, '.stagedb', 'cache', 'lint.json'))) {
+      import('../lint/parse.js')
+        .then((p) => p.loadParser())
+        .catch(() => {});
+    }
     const config = await loadConfig({ cwd: ctx.cwd, configFile: args.values.config as string | undefined });
     const cache = caching ? { path: join(config.root, '.stagedb', 'cache', 'lint.json'), identity: BUILD_ID! } : undefined;
     for (const w of config.warnings) ctx.warn(w);
@@ -109,9 +108,6 @@ ${ENV_HELP.replace('environment (default: STAGEDB_ENV, else development; aliases
       // migration at a time, each as if the ones before it were deployed; named files deploy together.
       result = await lint.lintFiles(inputs, { ...options, separately: historyReview, cache });
     }
-
-    // Awaited in case this run never needed it: nothing loads after the command is done.
-    await parserLoading;
 
     const exitCode = result.highest ? EXIT_BY_SEVERITY[result.highest] : 0;
     const data = { ...result, ...(envName !== undefined ? { env: envName } : {}), ...(pending ? { pending } : {}), exitCode };
