@@ -139,10 +139,15 @@ export function shadowsAhead(root: string): { reserve: (env: ResolvedEnvironment
 
 /** No entry stored at all (a fresh checkout, or never checked): every check will replay. */
 function cacheEmpty(root: string): boolean {
+  return !cacheFiles(root).some((f) => f.endsWith('.json'));
+}
+
+/** The names in the cache's folder; none when it is missing or unreadable. */
+function cacheFiles(root: string): string[] {
   try {
-    return !readdirSync(driftCacheDir(root)).some((f) => f.endsWith('.json'));
+    return readdirSync(driftCacheDir(root));
   } catch {
-    return true;
+    return [];
   }
 }
 
@@ -403,11 +408,7 @@ interface Entry {
 
 /** Whether any entry was stored for these inputs (whatever the database). */
 function hasBase(root: string, baseId: string): boolean {
-  try {
-    return readdirSync(driftCacheDir(root)).some((f) => f.startsWith(baseId));
-  } catch {
-    return false;
-  }
+  return cacheFiles(root).some((f) => f.startsWith(baseId));
 }
 
 function readEntry(root: string, key: string): DriftReport | undefined {
