@@ -27,7 +27,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
-import { markers, runIfMain, writeSection, freshWork, timedProcess } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork, timedProcess as timed } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -51,8 +51,6 @@ function childEnv(extra = {}) {
   }
   return { ...env, LC_ALL: 'C', NO_COLOR: '1', ...extra };
 }
-
-const timed = timedProcess;
 
 /**
  * CPU time the cluster has spent so far (ms): the postmaster's own, its reaped children's (every

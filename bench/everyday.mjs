@@ -20,7 +20,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHistory } from './history.mjs';
-import { markers, runIfMain, writeSection, freshWork, timedProcess, PYTHON } from './section.mjs';
+import { markers, runIfMain, writeSection, freshWork, timedProcess as timed, PYTHON } from './section.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -33,8 +33,6 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-
-const timed = timedProcess;
 
 function checked(what, r, codes) {
   if (!codes.includes(r.code)) throw new Error(`${what} exited ${r.code} (expected ${codes.join(' or ')})\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-2000)}`);
